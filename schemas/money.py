@@ -1,0 +1,40 @@
+"""Exact money: a decimal amount with its ISO 4217 currency, never a float.
+
+>>> Money(amount="120.50", currency="EUR").amount
+Decimal('120.50')
+"""
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+
+
+def _exact_decimal(value: Any) -> Any:
+    # A float has already lost the cents it was meant to carry; make producers send a string.
+    if isinstance(value, float):
+        raise ValueError('amounts must be strings or integers, not floats (e.g. "120.50")')
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_exact_decimal),
+    Field(
+        ge=0,
+        max_digits=19,
+        decimal_places=4,
+        allow_inf_nan=False,
+        json_schema_extra={"pattern": r"^[0-9]+(\.[0-9]{1,4})?$"},
+    ),
+    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+]
+
+
+class Money(BaseModel):
+    """An amount of money in one currency; the amount is a decimal string in JSON."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amount: Amount
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")

@@ -1,0 +1,125 @@
+"""Output event contracts: what riskstream writes to the risk.* topics.
+
+Every output has an id derived from the inputs that caused it, so a redelivered or
+replayed input produces the same id and consumers can drop repeats.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas.events import SCHEMA_VERSION, Identifier
+
+Severity = Literal["info", "warning", "critical"]
+Tier = Literal["low", "medium", "high"]
+Scalar = str | int | float | bool | None
+
+
+class OutputEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    customer_id: Identifier
+    event_time: AwareDatetime = Field(description="Event time of the input that caused it")
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
+class Versions(BaseModel):
+    """The versions of the logic an output was made with."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str | None = None
+    ruleset: str | None = None
+
+
+class Alert(OutputEvent):
+    type: Literal["alert"] = "alert"
+    alert_id: str
+    kind: Literal["late_payment", "overdue", "anomaly", "limit_breach", "bounced_payment", "rule"]
+    severity: Severity
+    message: str
+    source_event_id: str
+    details: dict[str, Scalar] = Field(default_factory=dict)
+    versions: Versions = Field(default_factory=Versions)
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    indicator: str
+    value: float
+    contribution: float = Field(description="Points of the 0-100 score this indicator adds")
+
+
+class RiskChange(OutputEvent):
+    type: Literal["risk_change"] = "risk_change"
+    change_id: str
+    score: float = Field(ge=0, le=100)
+    previous_score: float | None = None
+    tier: Tier
+    previous_tier: Tier | None = None
+    reasons: list[Reason]
+    source_event_id: str
+    versions: Versions = Field(default_factory=Versions)
+
+
+class OrderDecision(OutputEvent):
+    type: Literal["order_decision"] = "order_decision"
+    decision_id: str
+    order_id: Identifier
+    outcome: Literal["approve", "review", "prepay", "reject"]
+    reasons: list[str]
+    figures: dict[str, Scalar] = Field(default_factory=dict)
+    source_event_id: str
+    versions: Versions = Field(default_factory=Versions)
+
+
+class DeadLetter(BaseModel):
+    """An input that could not be processed, kept whole with the reason."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["dead_letter"] = "dead_letter"
+    dead_letter_id: str
+    reason_code: Literal[
+        "undecodable", "invalid", "unknown_type", "wrong_topic", "key_mismatch", "too_late",
+        "inconsistent",
+    ]  # fmt: skip
+    reason: str
+    source_topic: str
+    source_partition: int | None = None
+    source_offset: int | None = None
+    key: str | None = None
+    payload: str = Field(description="The original message value, exactly")
+    payload_encoding: Literal["utf-8", "base64"] = "utf-8"
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
+AnyOutputEvent = Annotated[Alert | RiskChange | OrderDecision, Field(discriminator="type")]
+
+
+class CustomerRisk(BaseModel):
+    """The current risk picture of one customer, as kept in Redis for look-ups."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["customer_risk"] = "customer_risk"
+    customer_id: Identifier
+    as_of: AwareDatetime = Field(description="The (event) time this picture describes")
+    revision: int = Field(ge=0, description="Grows with every change of the customer's state")
+    currency: str | None = None
+    exposure: str = Field(description="Decimal string")
+    credit_limit: str | None = Field(None, description="Decimal string; null when none is set")
+    limit_use: float | None = None
+    open_invoices: int
+    overdue_balance: str = Field(description="Decimal string")
+    days_past_due: int
+    score: float | None = None
+    tier: Tier | None = None
+    reasons: list[Reason] = Field(default_factory=list)
+    versions: Versions = Field(default_factory=Versions)
+
+
+ALL_OUTPUT_EVENTS: tuple[type[BaseModel], ...] = (
+    Alert, RiskChange, OrderDecision, DeadLetter, CustomerRisk,
+)  # fmt: skip

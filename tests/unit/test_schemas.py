@@ -1,0 +1,109 @@
+"""Event contracts: what is accepted, what is rejected and why, and the JSON Schema files."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import orjson
+import pytest
+
+from schemas import InvalidEvent, OrderPlaced, parse_event
+from schemas.codec import dumps
+from schemas.events import EVENT_TYPES
+from schemas.jsonschema import SCHEMA_DIR, generate
+from schemas.outputs import ALL_OUTPUT_EVENTS
+
+ORDER = {
+    "type": "order.placed",
+    "event_id": "e-1",
+    "customer_id": "c-1",
+    "event_time": "2026-03-01T09:30:00+01:00",
+    "order_id": "o-1",
+    "amount": {"amount": "1999.99", "currency": "EUR"},
+}
+
+
+def raw(**changes) -> bytes:
+    document = {**ORDER, **changes}
+    return orjson.dumps({k: v for k, v in document.items() if v is not None})
+
+
+def rejection(value: bytes, **kwargs) -> InvalidEvent:
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(value, **kwargs)
+    return caught.value
+
+
+def test_a_valid_order_keeps_its_money_exact():
+    event = parse_event(raw(), family="order", key=b"c-1")
+    assert isinstance(event, OrderPlaced)
+    assert event.amount.amount == Decimal("1999.99")
+    assert event.event_time.utcoffset().total_seconds() == 3600
+
+
+def test_encoding_round_trips_money_as_a_string():
+    event = parse_event(raw())
+    document = orjson.loads(dumps(event))
+    assert document["amount"] == {"amount": "1999.99", "currency": "EUR"}
+    assert parse_event(dumps(event)) == event
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "words"),
+    [
+        (b"\xff\xfe", "undecodable", "not JSON"),
+        (b"[1, 2]", "undecodable", "JSON object"),
+        (raw(type="order.teleported"), "unknown_type", "order.teleported"),
+        (raw(type=None), "unknown_type", "None"),
+        (raw(amount={"amount": 19.99, "currency": "EUR"}), "invalid", "not floats"),
+        (raw(amount={"amount": "-5", "currency": "EUR"}), "invalid", "amount.amount"),
+        (raw(amount={"amount": "5.123456", "currency": "EUR"}), "invalid", "decimal places"),
+        (raw(amount={"amount": "5", "currency": "euro"}), "invalid", "amount.currency"),
+        (raw(event_time="2026-03-01T09:30:00"), "invalid", "timezone"),
+        (raw(event_id=None), "invalid", "event_id: Field required"),
+        (raw(customer_id="has space"), "invalid", "customer_id"),
+    ],
+)
+def test_every_rejection_has_a_code_and_a_reason(value, code, words):
+    error = rejection(value)
+    assert error.code == code
+    assert words in error.reason
+
+
+def test_an_event_on_another_family_s_topic_is_rejected():
+    error = rejection(raw(), family="payment")
+    assert (error.code, error.reason) == (
+        "wrong_topic", "order.placed does not belong on the payment topic",
+    )  # fmt: skip
+
+
+def test_the_message_key_must_be_the_customer_id():
+    assert rejection(raw(), key=b"c-2").code == "key_mismatch"
+
+
+def test_unknown_fields_are_ignored_for_forward_compatibility():
+    assert parse_event(raw(campaign="spring")).order_id == "o-1"
+
+
+def test_personal_data_is_marked_in_the_schema():
+    profile = orjson.loads(generate()["customer.profile.schema.json"])
+    marked = {name for name, field in profile["properties"].items() if field.get("x-personal-data")}
+    assert marked == {"name", "email"}
+
+
+def test_json_schema_files_are_in_sync_with_the_code():
+    generated = generate()
+    on_disk = {path.name: path.read_bytes() for path in SCHEMA_DIR.glob("*.json")}
+    assert on_disk == generated, "run `make schemas` (python -m schemas.jsonschema) and commit"
+
+
+def test_the_readme_shows_one_valid_example_of_every_event():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = [block.split("```", 1)[0] for block in readme.split("```json\n")[1:]]
+    examples = [orjson.loads(block) for block in blocks if '"type"' in block]
+    outputs = {model.model_fields["type"].default: model for model in ALL_OUTPUT_EVENTS}
+    for example in examples:
+        if example["type"] in outputs:
+            outputs[example["type"]].model_validate(example)
+        else:
+            parse_event(orjson.dumps(example))
+    assert sorted(example["type"] for example in examples) == sorted({*EVENT_TYPES, *outputs})
