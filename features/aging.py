@@ -1,0 +1,59 @@
+"""Aging of a customer's open invoices at a moment.
+
+Days past due count calendar days (UTC) after the due date: an invoice due on the 10th is
+1 day past due on the 11th. Balances fall in the usual buckets: current (not past due),
+1-30, 31-60, 61-90 and over 90 days. *Overdue* also allows the grace: an invoice is overdue
+once ``overdue_grace`` has passed after the end of its due date, so with a grace it can be
+past due (bucket 1-30) without being overdue yet.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from features.eventtime import DAY
+from features.ledger import ZERO, Invoice
+
+_BUCKET_ENDS = (0, 30, 60, 90)
+
+
+@dataclass(frozen=True, slots=True)
+class Aging:
+    """Open balances by days past due, at one moment.
+
+    >>> from decimal import Decimal
+    >>> from features.eventtime import DAY
+    >>> from features.ledger import Invoice
+    >>> invoices = [Invoice("i1", "e1", 0, Decimal(100), due_day=10),
+    ...             Invoice("i2", "e2", 0, Decimal(50), due_day=45)]
+    >>> aging = Aging.of(invoices, now=50 * DAY, grace=0)
+    >>> aging.days_31_60, aging.days_1_30, aging.days_past_due, aging.overdue_balance
+    (Decimal('100'), Decimal('50'), 40, Decimal('150'))
+    """
+
+    current: Decimal
+    days_1_30: Decimal
+    days_31_60: Decimal
+    days_61_90: Decimal
+    over_90: Decimal
+    days_past_due: int
+    """Of the oldest open item; 0 while nothing is past due."""
+    overdue_balance: Decimal
+    overdue_count: int
+
+    @classmethod
+    def of(cls, invoices: Iterable[Invoice], now: int, grace: int) -> "Aging":
+        today = now // DAY
+        overdue_before = (now - grace) // DAY
+        buckets = [ZERO] * (len(_BUCKET_ENDS) + 1)
+        oldest = 0
+        overdue_balance, overdue_count = ZERO, 0
+        for invoice in invoices:
+            days = today - invoice.due_day
+            oldest = max(oldest, days)
+            bucket = next((i for i, end in enumerate(_BUCKET_ENDS) if days <= end), -1)
+            buckets[bucket] += invoice.balance
+            if invoice.due_day < overdue_before:
+                overdue_balance += invoice.balance
+                overdue_count += 1
+        return cls(*buckets, oldest, overdue_balance, overdue_count)

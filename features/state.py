@@ -1,0 +1,307 @@
+"""A customer's state: its account, kept exactly as if its events had arrived in event-time order.
+
+Out-of-order events
+-------------------
+The state keeps a *settled* account (``base``) and the events of the last ``lateness``
+(``buffer``), sorted by (event time, event id). The *current* account (``head``) is the base
+with the buffer replayed onto it and advanced to the clock, so it depends on the set of events,
+never on their arrival order:
+
+* an event no older than the clock and than the buffer's last one (the usual case) is applied
+  to the head directly, which is the same as replaying it at the end of the buffer;
+* an older one (within lateness) is inserted at its place and the head rebuilt: the base
+  copied, the buffer replayed. If the replay raises (the event contradicts what the history
+  says at its place), the rebuilt head is dropped and the event rejected: nothing changes;
+* the *horizon* is the watermark (the newest event time) minus ``lateness``. Events older than
+  the horizon leave the buffer and are applied to the base, which is advanced to the horizon;
+  a new event older than the horizon is rejected as ``too_late``.
+
+Advancing the base to the horizon is harmless because letting time pass composes (see
+:mod:`features.account`) and no buffered event is older than the horizon.
+
+Transitions and their ids
+-------------------------
+Transition ids are derived from the kind and the ids that cause them. The state remembers the
+ids it fired that are not older than the horizon (a replay starts at the horizon, so it cannot
+produce older ones), so a replay never fires a transition twice, and every transition of the
+in-order history fires exactly once, whatever the arrival order. Transitions fire as soon as the
+head sees them, because an alert must not wait for ``lateness``: a transition that an event
+arriving later but dated earlier would have prevented (an invoice turned overdue, then comes
+a payment dated before its due date) has fired and stays fired while the state is corrected.
+Only events arriving after a later-dated one can cause such an extra transition.
+
+Bounds
+------
+The buffer holds the events of the last ``lateness``, at most ``max_buffered_events`` (past
+that, the oldest settle early and the horizon moves up to them). Remembered event ids are those
+of the buffer plus the ``max_recent_event_ids`` latest settled; fired ids those not older than
+the horizon. The account bounds itself (see :mod:`features.ledger`).
+
+Serialised form
+---------------
+``to_bytes`` is orjson of the base, the buffer, the clocks and the remembered ids, with a format
+version. The head is not stored: the first call that passes a config rebuilds it. The bytes are
+canonical: the same events and the same clock give the same bytes, whatever the arrival order
+(up to the ids of extra transitions, above).
+"""
+
+from bisect import bisect
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from features.account import Account
+from features.config import FeatureConfig
+from features.eventtime import BEGINNING, from_micros, to_micros
+from features.facts import Fact
+from features.recent import RecentIds
+from features.transitions import Transition
+from features.view import Features
+from schemas.events import InputEvent
+from schemas.validation import InvalidEvent
+
+FORMAT = 1
+_FIRED_KEPT = 32
+"""Fired ids kept in memory before those older than the horizon (which no replay can fire
+again) are dropped; the serialised state keeps only the ids not older than the horizon."""
+_DEFAULT_CONFIG = FeatureConfig()
+
+
+def _order(fact: Fact) -> tuple[int, str]:
+    return fact.time, fact.event_id
+
+
+def _moment(micros: int) -> str:
+    return from_micros(micros).isoformat() if micros > BEGINNING else "the beginning"
+
+
+class CustomerState:
+    """Everything riskstream keeps about one customer; see the module for how.
+
+    >>> from datetime import UTC, date, datetime
+    >>> from schemas import InvoiceIssued, Money
+    >>> state, config = CustomerState.new("c1"), FeatureConfig()
+    >>> issued = InvoiceIssued(event_id="e1", customer_id="c1", invoice_id="i1",
+    ...     event_time=datetime(2026, 1, 1, tzinfo=UTC), due_date=date(2026, 1, 31),
+    ...     amount=Money(amount="250.00", currency="EUR"))
+    >>> [transition.kind for transition in state.apply(issued, config)]
+    ['invoice_issued']
+    >>> state.apply(issued, config)  # a redelivery changes nothing
+    []
+    >>> [transition.kind for transition in state.advance(datetime(2026, 2, 2, tzinfo=UTC), config)]
+    ['invoice_overdue']
+    >>> state.features(datetime(2026, 2, 2, tzinfo=UTC), config).overdue_balance
+    Decimal('250.00')
+    >>> CustomerState.from_bytes(state.to_bytes()).to_bytes() == state.to_bytes()
+    True
+    """
+
+    __slots__ = (
+        "awaits_replay",
+        "base",
+        "buffer",
+        "buffer_ids",
+        "clock",
+        "customer_id",
+        "fired",
+        "head",
+        "horizon",
+        "recent_ids",
+        "revision",
+        "watermark",
+    )
+
+    def __init__(self, customer_id: str, base: Account) -> None:
+        self.customer_id = customer_id
+        self.base = base
+        self.head = base.copy()
+        self.awaits_replay = False
+        """True while ``head`` is a copy of the base the buffer has not been replayed onto
+        (after ``from_bytes``, which has no config to replay with)."""
+        self.buffer: list[Fact] = []
+        self.buffer_ids: set[str] = set()
+        self.recent_ids = RecentIds()
+        self.fired: dict[str, int] = {}
+        self.watermark = self.horizon = self.clock = BEGINNING
+        self.revision = 0
+        """How many events the state has taken: it changes exactly when an event changed it."""
+
+    @classmethod
+    def new(cls, customer_id: str) -> "CustomerState":
+        return cls(customer_id, Account(customer_id))
+
+    @property
+    def currency(self) -> str | None:
+        """The customer's currency: the first one its events name, in event-time order."""
+        currencies = (self.base.profile.currency, *(fact.currency for fact in self.buffer))
+        return next((currency for currency in currencies if currency), None)
+
+    def apply(self, event: InputEvent, config: FeatureConfig) -> list[Transition]:
+        """Take one event; returns the transitions it caused that had not fired before.
+
+        A redelivered event (an id seen before) returns ``[]`` and changes nothing. Raises
+        ``InvalidEvent`` (``too_late`` or ``inconsistent``), with nothing changed, for an
+        event that cannot be taken.
+        """
+        if event.event_id in self.buffer_ids or event.event_id in self.recent_ids:
+            return []
+        if event.customer_id != self.customer_id:
+            raise InvalidEvent(
+                "inconsistent",
+                f"event of customer {event.customer_id} given to {self.customer_id}'s state",
+            )
+        fact = Fact.of(event)
+        if fact.time < self.horizon:
+            raise InvalidEvent("too_late", self._too_late(fact, config))
+        head = self._head(config)
+        out: list[Transition] = []
+        if fact.time >= head.clock and (not self.buffer or _order(fact) > _order(self.buffer[-1])):
+            head.apply(fact, config, out)
+            self.buffer.append(fact)
+        else:
+            buffer = self.buffer.copy()
+            buffer.insert(bisect(buffer, _order(fact), key=_order), fact)
+            self.head = self._replay(
+                self.base.copy(), buffer, head.clock, config, out, inserted=fact
+            )
+            self.buffer = buffer
+        self.buffer_ids.add(fact.event_id)
+        self.revision += 1
+        self.clock = self.head.clock
+        if fact.time > self.watermark:
+            self.watermark = fact.time
+        self._settle(config)
+        return self._unfired(out)
+
+    def advance(self, now: datetime, config: FeatureConfig) -> list[Transition]:
+        """Let time pass to ``now`` (event time in a replay, the wall clock live)."""
+        head = self._head(config)
+        out: list[Transition] = []
+        head.advance(to_micros(now), config, out)
+        self.clock = head.clock
+        return self._unfired(out)
+
+    def next_deadline(self, config: FeatureConfig) -> datetime | None:
+        """When :meth:`advance` will next have something to do: the next invoice turning overdue."""
+        deadline = self._head(config).next_deadline(config)
+        return None if deadline is None else from_micros(deadline)
+
+    def features(self, now: datetime, config: FeatureConfig = _DEFAULT_CONFIG) -> Features:
+        """The customer's features at ``now``, or at the clock if ``now`` is before it.
+
+        The state already holds every event up to its clock, so it cannot be seen as it was
+        earlier; pass the time of the event just applied, or the wall clock.
+        """
+        head = self._head(config)
+        return Features.of(head, max(to_micros(now), head.clock), config)
+
+    def _head(self, config: FeatureConfig) -> Account:
+        if self.awaits_replay:
+            self.head = self._replay(self.head, self.buffer, self.clock, config, None)
+            self.awaits_replay = False
+        return self.head
+
+    def _replay(
+        self,
+        head: Account,
+        facts: list[Fact],
+        clock: int,
+        config: FeatureConfig,
+        out: list[Transition] | None,
+        inserted: Fact | None = None,
+    ) -> Account:
+        """Replay ``facts`` onto ``head``, a copy of the base, and advance it to ``clock``."""
+        for fact in facts:
+            try:
+                head.apply(fact, config, out)
+            except InvalidEvent as error:
+                if fact is inserted or inserted is None:
+                    raise
+                raise InvalidEvent(
+                    "inconsistent",
+                    f"at its place in event time, {inserted.event_id} would make the later "
+                    f"{fact.event_id} inconsistent: {error.reason}",
+                ) from None
+        head.advance(clock, config, out)
+        return head
+
+    def _settle(self, config: FeatureConfig) -> None:
+        """Move the horizon up and settle the events older than it into the base."""
+        buffer = self.buffer
+        horizon = self.watermark - config.lateness_micros
+        if len(buffer) > config.max_buffered_events:
+            horizon = max(horizon, buffer[-config.max_buffered_events].time)
+        if horizon <= self.horizon:
+            return
+        self.horizon = horizon
+        count = 0
+        while count < len(buffer) and buffer[count].time < horizon:
+            fact = buffer[count]
+            self.base.apply(fact, config, None)
+            self.buffer_ids.discard(fact.event_id)
+            self.recent_ids.add(fact.event_id, config.max_recent_event_ids)
+            count += 1
+        del buffer[:count]
+        self.base.advance(horizon, config, None)
+        if len(self.fired) > _FIRED_KEPT:
+            self.fired = {key: time for key, time in self.fired.items() if time >= horizon}
+
+    def _unfired(self, transitions: list[Transition]) -> list[Transition]:
+        """The transitions not fired before, which it remembers."""
+        fresh = []
+        for transition in transitions:
+            if transition.transition_id not in self.fired:
+                self.fired[transition.transition_id] = to_micros(transition.event_time)
+                fresh.append(transition)
+        return fresh
+
+    def _too_late(self, fact: Fact, config: FeatureConfig) -> str:
+        return (
+            f"event {fact.event_id} at {_moment(fact.time)} is before the horizon "
+            f"{_moment(self.horizon)} of customer {self.customer_id}: its newest event is at "
+            f"{_moment(self.watermark)} and the allowed lateness is {config.lateness}"
+            + (
+                f" (or {config.max_buffered_events} newer events are waiting)"
+                if self.horizon > self.watermark - config.lateness_micros
+                else ""
+            )
+        )
+
+    def to_bytes(self) -> bytes:
+        """The compact, versioned serialised state; :meth:`from_bytes` restores it exactly."""
+        document: dict[str, Any] = {
+            "format": FORMAT,
+            "customer": self.customer_id,
+            "revision": self.revision,
+            "watermark": self.watermark,
+            "horizon": self.horizon,
+            "clock": self.clock,
+            "base": self.base.to_doc(),
+            "buffer": [fact.to_row() for fact in self.buffer],
+            "recent_ids": list(self.recent_ids),
+            "fired": sorted([t, key] for key, t in self.fired.items() if t >= self.horizon),
+        }
+        return orjson.dumps(document)
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> "CustomerState":
+        document = orjson.loads(blob)
+        if document.get("format") != FORMAT:
+            raise ValueError(
+                f"customer state in format {document.get('format')!r}; this code reads {FORMAT}"
+            )
+        state = cls.__new__(cls)
+        state.customer_id = document["customer"]
+        state.base = Account.from_doc(state.customer_id, document["base"])
+        state.head = Account.from_doc(state.customer_id, document["base"])
+        state.awaits_replay = True
+        state.buffer = [Fact.from_row(row) for row in document["buffer"]]
+        state.buffer_ids = {fact.event_id for fact in state.buffer}
+        state.recent_ids = RecentIds(document["recent_ids"])
+        state.fired = {key: time for time, key in document["fired"]}
+        state.revision = document["revision"]
+        state.watermark = document["watermark"]
+        state.horizon = document["horizon"]
+        state.clock = document["clock"]
+        return state

@@ -1,0 +1,164 @@
+"""Features: a read-only, point-in-time snapshot of a customer for detectors and scoring.
+
+Money stays exact (Decimal) in the snapshot; :meth:`Features.as_model_input` turns it all into
+floats for online models.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from features.account import Account
+from features.aging import Aging
+from features.config import FeatureConfig
+from features.eventtime import DAY, from_micros
+from features.ledger import ZERO
+from features.stats import Summary
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What is known of a customer at ``as_of``, from the events applied so far.
+
+    ``limit_use`` is exposure / credit limit, None without a positive limit. ``dso`` is days
+    sales outstanding over the last 90 days (capped at 365). ``avg_days_late`` is decayed in
+    event time (see ``FeatureConfig.days_late_half_life``), early payments counting as 0.
+    The order windows are keyed "1h", "1d" and "30d". The ``*_stats`` give z-scores.
+    """
+
+    customer_id: str
+    as_of: datetime
+    currency: str | None
+    country: str | None
+    segment: str | None
+    credit_limit: Decimal | None
+    payment_terms_days: int | None
+    exposure: Decimal
+    limit_use: float | None
+    open_order_amount: Decimal
+    open_order_count: int
+    open_balance: Decimal
+    open_invoice_count: int
+    unapplied_credit: Decimal
+    disputed_balance: Decimal
+    aging: Aging
+    invoice_count: int
+    settled_invoice_count: int
+    avg_days_late: float | None
+    on_time_share: float | None
+    late_payments_90d: int
+    dso: float
+    dispute_rate: float
+    bounced_payments: int
+    order_counts: dict[str, int]
+    order_amounts: dict[str, float]
+    order_amount_stats: Summary
+    payment_amount_stats: Summary
+    payment_gap_stats: Summary
+    days_since_last_payment: float | None
+    tenure_days: float
+
+    @property
+    def days_past_due(self) -> int:
+        """Days past due of the oldest open invoice; 0 while none is past due."""
+        return self.aging.days_past_due
+
+    @property
+    def overdue_balance(self) -> Decimal:
+        return self.aging.overdue_balance
+
+    @property
+    def overdue_invoice_count(self) -> int:
+        return self.aging.overdue_count
+
+    @classmethod
+    def of(cls, account: Account, now: int, config: FeatureConfig) -> "Features":
+        """The features of ``account`` at ``now`` (no earlier than the account's clock)."""
+        ledger, behaviour, activity, profile = (
+            account.ledger,
+            account.behaviour,
+            account.activity,
+            account.profile,
+        )
+        limit = profile.credit_limit
+        exposure = ledger.exposure
+        windows = {name: window.totals(now) for name, window in activity.orders.items()}
+        last_payment = activity.last_payment
+        min_count = config.zscore_min_count
+        return cls(
+            customer_id=account.customer_id,
+            as_of=from_micros(now),
+            currency=profile.currency,
+            country=profile.country,
+            segment=profile.segment,
+            credit_limit=limit,
+            payment_terms_days=profile.terms_days,
+            exposure=exposure,
+            limit_use=float(exposure / limit) if limit else None,
+            open_order_amount=ledger.order_total,
+            open_order_count=len(ledger.orders),
+            open_balance=ledger.open_balance,
+            open_invoice_count=len(ledger.invoices),
+            unapplied_credit=ledger.unapplied,
+            disputed_balance=sum((i.disputed for i in ledger.invoices.values()), ZERO),
+            aging=Aging.of(ledger.invoices.values(), now, config.grace_micros),
+            invoice_count=behaviour.invoices,
+            settled_invoice_count=behaviour.settled,
+            avg_days_late=behaviour.avg_days_late,
+            on_time_share=behaviour.on_time_share,
+            late_payments_90d=behaviour.late_payments(now),
+            dso=behaviour.dso(float(ledger.open_balance), now),
+            dispute_rate=behaviour.dispute_rate,
+            bounced_payments=behaviour.bounced,
+            order_counts={name: count for name, (count, _) in windows.items()},
+            order_amounts={name: amount for name, (_, amount) in windows.items()},
+            order_amount_stats=activity.order_amounts.summary(min_count),
+            payment_amount_stats=activity.payment_amounts.summary(min_count),
+            payment_gap_stats=activity.payment_gaps.summary(min_count),
+            days_since_last_payment=None if last_payment is None else (now - last_payment) / DAY,
+            tenure_days=0.0 if account.first_time is None else (now - account.first_time) / DAY,
+        )
+
+    def as_model_input(self) -> dict[str, float]:
+        """Every numeric feature as a float; absent values are 0 with a ``has_*`` flag."""
+        aging = self.aging
+        inputs = {
+            "exposure": float(self.exposure),
+            "has_credit_limit": float(self.credit_limit is not None),
+            "credit_limit": float(self.credit_limit or 0),
+            "limit_use": self.limit_use or 0.0,
+            "open_order_amount": float(self.open_order_amount),
+            "open_order_count": float(self.open_order_count),
+            "open_balance": float(self.open_balance),
+            "open_invoice_count": float(self.open_invoice_count),
+            "unapplied_credit": float(self.unapplied_credit),
+            "disputed_balance": float(self.disputed_balance),
+            "aging_current": float(aging.current),
+            "aging_1_30": float(aging.days_1_30),
+            "aging_31_60": float(aging.days_31_60),
+            "aging_61_90": float(aging.days_61_90),
+            "aging_over_90": float(aging.over_90),
+            "days_past_due": float(aging.days_past_due),
+            "overdue_balance": float(aging.overdue_balance),
+            "overdue_invoice_count": float(aging.overdue_count),
+            "invoice_count": float(self.invoice_count),
+            "has_payment_history": float(self.settled_invoice_count > 0),
+            "settled_invoice_count": float(self.settled_invoice_count),
+            "avg_days_late": self.avg_days_late or 0.0,
+            "on_time_share": self.on_time_share or 0.0,
+            "late_payments_90d": float(self.late_payments_90d),
+            "dso": self.dso,
+            "dispute_rate": self.dispute_rate,
+            "bounced_payments": float(self.bounced_payments),
+            "order_amount_mean": self.order_amount_stats.mean,
+            "order_amount_std": self.order_amount_stats.std,
+            "payment_amount_mean": self.payment_amount_stats.mean,
+            "payment_gap_mean_days": self.payment_gap_stats.mean,
+            "days_since_last_payment": self.days_since_last_payment or 0.0,
+            "payment_terms_days": float(self.payment_terms_days or 0),
+            "tenure_days": self.tenure_days,
+        }
+        for name, count in self.order_counts.items():
+            inputs[f"orders_{name}"] = float(count)
+            inputs[f"order_amount_{name}"] = self.order_amounts[name]
+        return inputs

@@ -1,0 +1,109 @@
+"""Sliding windows of event time made of fixed-size buckets, never of event lists.
+
+A window of ``span`` buckets of ``width`` microseconds holds, at time t, the bucket that
+contains t and the ``span - 1`` buckets before it: between ``(span - 1) * width`` and
+``span * width`` of history, sliding one bucket at a time. The buckets live in a ring of two
+flat arrays (counts and sums), so a window takes the same few bytes however many events it
+has seen, and gives the garbage collector nothing to scan.
+"""
+
+from array import array
+
+from features.eventtime import DAY, HOUR, MINUTE
+
+
+class BucketWindow:
+    """Counts and float totals per bucket of event time, in a ring of ``span`` buckets.
+
+    Values are added in event-time order (a value older than the window is ignored).
+
+    >>> from features.eventtime import HOUR, MINUTE
+    >>> window = BucketWindow(width=5 * MINUTE, span=12)  # the last hour, in 5-minute steps
+    >>> window.add(0, 10.0)
+    >>> window.add(30 * MINUTE, 5.0)
+    >>> window.totals(now=50 * MINUTE)
+    (2, 15.0)
+    >>> window.totals(now=HOUR + 10 * MINUTE)  # the first bucket has slid out
+    (1, 5.0)
+    """
+
+    __slots__ = ("counts", "newest", "span", "sums", "width")
+
+    def __init__(self, width: int, span: int) -> None:
+        self.width = width
+        self.span = span
+        self.newest: int | None = None
+        """Index (time // width) of the newest bucket in the ring."""
+        self.counts = array("q", bytes(8 * span))
+        self.sums = array("d", bytes(8 * span))
+
+    def add(self, time: int, amount: float = 0.0) -> None:
+        index = time // self.width
+        newest = self.newest
+        if newest is None or index > newest:
+            self._slide_to(index)
+        elif index <= newest - self.span:
+            return
+        slot = index % self.span
+        self.counts[slot] += 1
+        self.sums[slot] += amount
+
+    def remove(self, time: int, amount: float = 0.0) -> None:
+        """Withdraw a value added before; nothing to do if its bucket has slid out already."""
+        index = time // self.width
+        slot = index % self.span
+        if self.newest is None or index <= self.newest - self.span or not self.counts[slot]:
+            return
+        self.counts[slot] -= 1
+        self.sums[slot] = self.sums[slot] - amount if self.counts[slot] else 0.0
+
+    def _slide_to(self, index: int) -> None:
+        if self.newest is not None:
+            for stale in range(max(self.newest + 1, index - self.span + 1), index + 1):
+                self.counts[stale % self.span] = 0
+                self.sums[stale % self.span] = 0.0
+        self.newest = index
+
+    def _buckets(self, now: int) -> list[tuple[int, int, float]]:
+        """(index, count, total) of the buckets with values in the window at ``now``."""
+        if self.newest is None:
+            return []
+        last = min(now // self.width, self.newest)
+        first = max(now // self.width, self.newest) - self.span + 1
+        buckets = []
+        for index in range(first, last + 1):
+            slot = index % self.span
+            if self.counts[slot]:
+                buckets.append((index, self.counts[slot], self.sums[slot]))
+        return buckets
+
+    def totals(self, now: int) -> tuple[int, float]:
+        """Count and total of the window at ``now`` (no earlier than the newest value)."""
+        buckets = self._buckets(now)
+        return sum(bucket[1] for bucket in buckets), sum((bucket[2] for bucket in buckets), 0.0)
+
+    def to_row(self, now: int) -> list[tuple[int, int, float]]:
+        """The buckets with values still in the window at ``now``, oldest first."""
+        return self._buckets(now)
+
+    def load(self, row: list[list[float]]) -> "BucketWindow":
+        for index, count, total in row:
+            slot = int(index) % self.span
+            self.counts[slot], self.sums[slot] = int(count), total
+        if row:
+            self.newest = int(row[-1][0])
+        return self
+
+
+def order_windows() -> dict[str, BucketWindow]:
+    """The activity windows of orders, by name: the last hour, day and 30 days."""
+    return {
+        "1h": BucketWindow(5 * MINUTE, 12),
+        "1d": BucketWindow(HOUR, 24),
+        "30d": BucketWindow(DAY, 30),
+    }
+
+
+def recent_days() -> BucketWindow:
+    """The last 90 days, in days: recent late payments and invoicing."""
+    return BucketWindow(DAY, 90)

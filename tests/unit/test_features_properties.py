@@ -1,0 +1,301 @@
+"""Properties of the feature engine over random valid event streams of one customer.
+
+The streams are made by :class:`Simulation`: events in strictly increasing event time, whose
+references (a cancellation to its invoice, a reversal to its payment) point to earlier events.
+"""
+
+import doctest
+import importlib
+import pkgutil
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_features_support import CONFIG, Events, apply_all, day, without_fired
+
+import features
+from features import CustomerState, Transition
+from schemas import InputEvent
+
+GAPS = [timedelta(seconds=1), timedelta(minutes=1), timedelta(minutes=30), timedelta(hours=3),
+        timedelta(hours=20), timedelta(days=2), timedelta(days=9)]  # fmt: skip
+AMOUNTS = ["40", "100", "250.50", "333.33", "999.99"]
+
+
+@dataclass
+class Simulation:
+    """Draws a valid stream of one customer's events, and what each event refers to."""
+
+    rng: random.Random
+    events: Events = field(default_factory=Events)
+    stream: list[InputEvent] = field(default_factory=list)
+    refers_to: dict[int, int] = field(default_factory=dict)
+    """Index of an event -> index of the earlier event it needs (it is rejected without it)."""
+    now: datetime = field(default_factory=lambda: day(0))
+    orders: dict[str, int] = field(default_factory=dict)
+    invoices: dict[str, tuple[int, str]] = field(default_factory=dict)
+    payments: dict[str, tuple[int, datetime, str]] = field(default_factory=dict)
+
+    def run(self, length: int) -> list[InputEvent]:
+        actions = [
+            (self.order, 20), (self.invoice, 20), (self.payment, 25), (self.reversal, 4),
+            (self.cancel_invoice, 3), (self.write_off, 3), (self.dispute, 5), (self.resolve, 4),
+            (self.cancel_order, 4), (self.limit, 3),
+        ]  # fmt: skip
+        choices, weights = zip(*actions, strict=True)
+        while len(self.stream) < length:
+            self.now += self.rng.choice(GAPS)
+            self.rng.choices(choices, weights)[0]()
+        return self.stream
+
+    def _add(self, event: InputEvent, needs: int | None = None) -> int:
+        if needs is not None:
+            self.refers_to[len(self.stream)] = needs
+        self.stream.append(event)
+        return len(self.stream) - 1
+
+    def _recent(self, items: dict) -> str | None:
+        return self.rng.choice(list(items)[-8:]) if items else None
+
+    def order(self) -> None:
+        order_id = f"o{len(self.stream)}"
+        self.orders[order_id] = self._add(
+            self.events.order(order_id, self.rng.choice(AMOUNTS), self.now)
+        )
+
+    def invoice(self) -> None:
+        invoice_id, amount = f"i{len(self.stream)}", self.rng.choice(AMOUNTS)
+        order_id = self._recent(self.orders) if self.rng.random() < 0.7 else None
+        due_date = (self.now + timedelta(days=self.rng.choice([-3, 0, 1, 7, 30]))).date()
+        event = self.events.invoice(invoice_id, amount, due_date, self.now, order_id)
+        self.invoices[invoice_id] = (self._add(event), amount)
+
+    def payment(self) -> None:
+        payment_id, invoice_id = f"p{len(self.stream)}", self._recent(self.invoices)
+        named = invoice_id is not None and self.rng.random() < 0.6
+        amount = self.rng.choice(
+            [*AMOUNTS, "1500", *([self.invoices[invoice_id][1]] * 3 if named else [])]
+        )
+        event = self.events.payment(payment_id, amount, self.now, invoice_id if named else None)
+        self.payments[payment_id] = (self._add(event), self.now, amount)
+
+    def reversal(self) -> None:
+        recent = [
+            payment_id
+            for payment_id, (_, paid_at, _) in list(self.payments.items())[-5:]
+            if self.now - paid_at < timedelta(days=30)
+        ]
+        if recent:
+            payment_id = self.rng.choice(recent)
+            reason = self.rng.choice(["bounced", "reversed"])
+            index = self.payments.pop(payment_id)[0]
+            self._add(self.events.reversal(payment_id, self.now, reason), needs=index)
+
+    def _about_invoice(self, make) -> None:
+        invoice_id = self._recent(self.invoices)
+        if invoice_id is not None:
+            self._add(make(invoice_id), needs=self.invoices[invoice_id][0])
+
+    def cancel_invoice(self) -> None:
+        self._about_invoice(lambda invoice_id: self.events.cancel_invoice(invoice_id, self.now))
+
+    def write_off(self) -> None:
+        self._about_invoice(lambda invoice_id: self.events.write_off(invoice_id, self.now))
+
+    def dispute(self) -> None:
+        amount = self.rng.choice([None, "20"])
+        self._about_invoice(lambda invoice_id: self.events.dispute(invoice_id, self.now, amount))
+
+    def resolve(self) -> None:
+        outcome, credited = self.rng.choice(["upheld", "rejected"]), self.rng.choice([None, "30"])
+        self._about_invoice(
+            lambda invoice_id: self.events.resolve(invoice_id, outcome, self.now, credited)
+        )
+
+    def cancel_order(self) -> None:
+        order_id = self._recent(self.orders)
+        if order_id is not None:
+            self._add(self.events.cancel_order(order_id, self.now), needs=self.orders[order_id])
+
+    def limit(self) -> None:
+        self._add(self.events.limit(self.rng.choice(["500", "1000", "5000"]), self.now))
+
+
+def arrival_order(simulation: Simulation, rng: random.Random) -> list[InputEvent]:
+    """The stream as it might arrive: each event late by up to the lateness, never before
+    the event it refers to (those travel on the same topic and partition, in order)."""
+    stream, lateness = simulation.stream, CONFIG.lateness
+    delays: list[timedelta] = []
+    for index, event in enumerate(stream):
+        delay = lateness * rng.random()
+        if index in simulation.refers_to:
+            needed = stream[simulation.refers_to[index]]
+            earliest = delays[simulation.refers_to[index]] - (event.event_time - needed.event_time)
+            delay = max(delay, earliest)
+        delays.append(delay)
+    arrival = sorted(range(len(stream)), key=lambda i: (stream[i].event_time + delays[i], i))
+    return [stream[i] for i in arrival]
+
+
+def run(stream: list[InputEvent]) -> tuple[CustomerState, list[tuple[int, Transition]]]:
+    """The state after the stream, and each transition fired with the arrival index of its event."""
+    state = CustomerState.new("c1")
+    fired = [(index, t) for index, event in enumerate(stream) for t in state.apply(event, CONFIG)]
+    return state, fired
+
+
+def ledger_of(state: CustomerState):
+    return state._head(CONFIG).ledger
+
+
+streams = st.builds(
+    lambda rng, length: Simulation(rng).run(length),
+    st.randoms(use_true_random=False),
+    st.integers(min_value=1, max_value=60),
+)
+moderate = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@moderate
+@given(rng=st.randoms(use_true_random=False), length=st.integers(1, 60), shuffle=st.randoms())
+def test_any_arrival_order_within_lateness_gives_the_in_order_state(rng, length, shuffle):
+    simulation = Simulation(rng)
+    in_order = simulation.run(length)
+    arrived = arrival_order(simulation, shuffle)
+    expected, expected_fired = run(in_order)
+    state, fired = run(arrived)
+
+    assert without_fired(state) == without_fired(expected)
+    end = in_order[-1].event_time
+    assert state.features(end, CONFIG) == expected.features(end, CONFIG)
+    ids = [t.transition_id for _, t in fired]
+    expected_ids = {t.transition_id for _, t in expected_fired}
+    assert len(ids) == len(set(ids)), "a transition fired twice"
+    assert expected_ids <= set(ids), "a transition of the in-order history never fired"
+    for index, transition in fired:
+        if transition.transition_id not in expected_ids:  # fired before an earlier event came
+            later = arrived[index + 1 :]
+            assert any(event.event_time <= transition.event_time for event in later)
+    if set(ids) == expected_ids:
+        assert state.to_bytes() == expected.to_bytes()
+
+
+@moderate
+@given(stream=streams, rng=st.randoms(use_true_random=False))
+def test_applying_every_event_twice_changes_nothing(stream, rng):
+    expected, expected_fired = run(stream)
+    doubled = list(stream)
+    for event in stream:  # each repeat comes up to 10 events after the original
+        position = doubled.index(event) + 1 + rng.randrange(10)
+        doubled.insert(min(position, len(doubled)), event)
+    state, fired = run(doubled)
+    assert state.to_bytes() == expected.to_bytes()
+    assert [t for _, t in fired] == [t for _, t in expected_fired]
+
+
+@moderate
+@given(rng=st.randoms(use_true_random=False), length=st.integers(1, 60))
+def test_the_ledger_balances_to_the_cent_after_every_event(rng, length):
+    simulation = Simulation(rng)
+    state = CustomerState.new("c1")
+    for event in simulation.run(length):
+        state.apply(event, CONFIG)
+        ledger = ledger_of(state)
+        assert (
+            ledger.invoiced
+            - ledger.paid
+            - ledger.credited
+            - ledger.written_off
+            - (ledger.cancelled)
+            == ledger.open_balance - ledger.unapplied
+        )
+        assert ledger.open_balance == sum(i.balance for i in ledger.invoices.values())
+        assert ledger.order_total == sum(o.open_amount for o in ledger.orders.values())
+        assert ledger.unapplied == ledger.carried + sum(
+            p.unapplied for p in ledger.payments.values()
+        )
+        assert ledger.open_balance >= 0 and ledger.unapplied >= 0
+        assert not (ledger.open_balance and ledger.unapplied), "credit left while invoices open"
+    # What came in is what the stream holds: every invoice issued, every payment not reversed.
+    stream, reversed_ids = (
+        simulation.stream,
+        {e.payment_id for e in simulation.stream if e.type == "payment.reversed"},
+    )
+    assert ledger.invoiced == sum(e.amount.amount for e in stream if e.type == "invoice.issued")
+    assert ledger.paid == sum(
+        e.amount.amount
+        for e in stream
+        if e.type == "payment.received" and e.payment_id not in reversed_ids
+    )
+
+
+@moderate
+@given(stream=streams, cut=st.integers(0, 60))
+def test_serialisation_round_trips_and_continues_identically(stream, cut):
+    head, tail = stream[:cut], stream[cut:]
+    state = apply_all(head)[0] if head else CustomerState.new("c1")
+    restored = CustomerState.from_bytes(state.to_bytes())
+    assert restored.to_bytes() == state.to_bytes()
+    now = stream[-1].event_time
+    assert restored.features(now, CONFIG) == state.features(now, CONFIG)
+    if tail:
+        assert apply_all(tail, restored)[1] == apply_all(tail, state)[1]
+    assert restored.to_bytes() == state.to_bytes()
+
+
+def lifecycle(rng: random.Random, orders: int) -> list[InputEvent]:
+    """Years of a steady customer: orders invoiced and paid (some late, partly, bounced and
+    paid again, disputed), all in event-time order."""
+    events, stream, now = Events(), [], day(0)
+    stream.append(events.limit("20000", now))
+    for number in range(orders):
+        now += timedelta(hours=rng.uniform(1, 60))
+        amount = Decimal(rng.randint(100, 5000))
+        order_id, invoice_id = f"o{number}", f"i{number}"
+        due_date = (now + timedelta(days=30)).date()
+        paid_at = now + timedelta(days=rng.choice([10, 25, 29, 35, 60]), hours=rng.uniform(0, 9))
+        stream.append(events.order(order_id, str(amount), now))
+        issued = now + timedelta(hours=1)
+        stream.append(events.invoice(invoice_id, str(amount), due_date, issued, order_id))
+        if rng.random() < 0.1:
+            stream.append(events.dispute(invoice_id, now + timedelta(days=3), "10"))
+            stream.append(events.resolve(invoice_id, "upheld", now + timedelta(days=8)))
+            amount -= 10
+        if rng.random() < 0.2:
+            half = (amount / 2).quantize(Decimal("0.01"))
+            stream.append(
+                events.payment(f"p{number}a", str(half), paid_at - timedelta(days=5), invoice_id)
+            )
+            amount -= half
+        stream.append(events.payment(f"p{number}", str(amount), paid_at, invoice_id))
+        if rng.random() < 0.05:
+            stream.append(events.reversal(f"p{number}", paid_at + timedelta(days=3)))
+            stream.append(
+                events.payment(f"p{number}b", str(amount), paid_at + timedelta(days=9), invoice_id)
+            )
+    return sorted(stream, key=lambda event: event.event_time)
+
+
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 2**32))
+def test_the_state_stays_small_however_long_the_history(seed):
+    stream = lifecycle(random.Random(seed), orders=1200)  # about 3,000 events over 8 years
+    state, sizes = CustomerState.new("c1"), []
+    for event in stream:
+        state.apply(event, CONFIG)
+        sizes.append(len(state.to_bytes()))
+    first, last = max(sizes[:1000]), max(sizes[-1000:])
+    assert last <= 9_000, f"state grew to {last} bytes"
+    assert last <= first * 1.5, f"state grows with history: {first} then {last} bytes"
+
+
+@pytest.mark.parametrize(
+    "module", [name for _, name, _ in pkgutil.iter_modules(features.__path__, "features.")]
+)
+def test_the_examples_in_the_docstrings_hold(module):
+    failures, _ = doctest.testmod(importlib.import_module(module))
+    assert failures == 0
