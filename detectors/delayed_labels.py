@@ -1,0 +1,148 @@
+"""Delayed labels: keep each prediction until the invoice's outcome is known, then label it once.
+
+The late-payment model predicts when an invoice is issued, from the features as they were
+then; whether it was paid late is known only weeks later (paid, or past due). Until then the
+prediction waits here. Resolving it gives a `LabelledExample` exactly once; an invoice that is
+never resolved is never learnt.
+
+>>> from datetime import UTC, date, datetime
+>>> pending = PendingPredictions(max_pending=1000)
+>>> pending.record("inv-1", {"limit_use": 0.9}, 0.7, datetime(2026, 1, 5, tzinfo=UTC),
+...                date(2026, 2, 4))
+>>> example = pending.resolve("inv-1", late=True, at=datetime(2026, 2, 20, tzinfo=UTC))
+>>> example.features, example.label, example.probability
+({'limit_use': 0.9}, True, 0.7)
+>>> pending.resolve("inv-1", late=True, at=datetime(2026, 2, 21, tzinfo=UTC)) is None
+True
+>>> LabelledExample.from_json(example.to_json()) == example
+True
+"""
+
+from datetime import date, datetime
+from typing import Literal
+
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, FiniteFloat
+
+
+class Prediction(BaseModel):
+    """A prediction made when an invoice was issued, from the features as they were then."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    invoice_id: str = Field(min_length=1)
+    features: dict[str, FiniteFloat]
+    probability: float = Field(ge=0, le=1, description="Predicted probability of paying late")
+    issued_at: AwareDatetime
+    due_date: date
+
+
+class LabelledExample(Prediction):
+    """A prediction with its outcome: what the trainer learns from, sent on ``risk.training``."""
+
+    type: Literal["labelled_example"] = "labelled_example"
+    label: bool = Field(description="True when the invoice was paid late (or not paid when due)")
+    labelled_at: AwareDatetime
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.model_dump())
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> "LabelledExample":
+        """Decode one; raises ``ValueError`` for bad JSON or an invalid example."""
+        return cls.model_validate(orjson.loads(data))
+
+
+class PendingPredictions:
+    """The predictions whose outcome is not known yet, by invoice id.
+
+    Parameters
+    ----------
+    max_pending
+        At most this many predictions wait at once. When full, a new prediction is not kept (it
+        will not be learnt) and `dropped` counts it; the waiting ones stay. Evicting the oldest
+        instead would bias learning towards on-time payers, since the invoices open longest are
+        the ones most likely to be paid late. Predictions leave when resolved or discarded, so
+        the engine should resolve every invoice by its due date plus grace at the latest.
+
+    """
+
+    def __init__(self, max_pending: int = 100_000):
+        if max_pending < 1:
+            raise ValueError("max_pending must be at least 1")
+        self.max_pending = max_pending
+        self.dropped = 0
+        self._pending: dict[str, Prediction] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def __contains__(self, invoice_id: str) -> bool:
+        return invoice_id in self._pending
+
+    def record(
+        self,
+        invoice_id: str,
+        features: dict[str, float],
+        probability: float,
+        issued_at: datetime,
+        due_date: date,
+    ) -> None:
+        """Keep a prediction until its outcome is known.
+
+        An invoice id already waiting changes nothing. One resolved before waits anew: the
+        engine predicts once per invoice, dropping repeated events before they get here.
+        """
+        if invoice_id in self._pending:
+            return
+        if len(self._pending) >= self.max_pending:
+            self.dropped += 1
+            return
+        self._pending[invoice_id] = Prediction(
+            invoice_id=invoice_id,
+            features=features,
+            probability=probability,
+            issued_at=issued_at,
+            due_date=due_date,
+        )
+
+    def resolve(self, invoice_id: str, late: bool, at: datetime) -> LabelledExample | None:
+        """The labelled example of an invoice whose outcome is now known, or None if it is not
+        waiting (never recorded, dropped, discarded or already resolved)."""
+        prediction = self._pending.pop(invoice_id, None)
+        if prediction is None:
+            return None
+        return LabelledExample(**dict(prediction), label=late, labelled_at=at)
+
+    def predictions(self) -> list[Prediction]:
+        """The predictions waiting, oldest first."""
+        return list(self._pending.values())
+
+    def to_json(self) -> bytes:
+        """Compact JSON: feature names once, then one row of values per prediction."""
+        names = sorted({name for p in self._pending.values() for name in p.features})
+        rows = [
+            [p.invoice_id, p.probability, p.issued_at.isoformat(), p.due_date.isoformat(),
+             [p.features.get(name) for name in names]]
+            for p in self._pending.values()
+        ]  # fmt: skip
+        return orjson.dumps({"max": self.max_pending, "dropped": self.dropped,
+                             "names": names, "rows": rows})  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> "PendingPredictions":
+        document = orjson.loads(data)
+        pending = cls(document["max"])
+        pending.dropped = document["dropped"]
+        names = document["names"]
+        for invoice_id, probability, issued_at, due_date, values in document["rows"]:
+            features = {name: v for name, v in zip(names, values, strict=True) if v is not None}
+            pending._pending[invoice_id] = Prediction(
+                invoice_id=invoice_id, features=features, probability=probability,
+                issued_at=issued_at, due_date=due_date,
+            )  # fmt: skip
+        return pending
+
+    def discard(self, invoice_id: str) -> None:
+        """Forget an invoice that will have no outcome (cancelled, say); it is never learnt."""
+        self._pending.pop(invoice_id, None)

@@ -1,0 +1,153 @@
+"""The composite risk score: a weighted scorecard over named indicators, with its reasons.
+
+Each indicator reads one or more inputs (model probability, days past due, ...), normalises
+each to 0-1 with a transform and takes the worst of them. The score is
+``100 * Σ wᵢ·xᵢ / Σ wᵢ``; indicator i adds ``100 * wᵢ·xᵢ / Σ wᵢ`` points to it, and the
+indicators that add the most are the reasons. An input that is absent (missing, None or NaN,
+say no credit limit) adds nothing, while its weight still counts: absence is not risk.
+
+>>> card = Scorecard()
+>>> result = card.score({"late_payment_probability": 0.8, "days_past_due": 30, "limit_use": 0.5})
+>>> round(result.score, 2)
+34.0
+>>> [(reason.indicator, round(reason.contribution, 2)) for reason in result.reasons]
+[('late_payment_probability', 24.0), ('days_past_due', 10.0)]
+"""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.outputs import Reason
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Identity(_Frozen):
+    """The value itself, clipped to 0-1: for probabilities and shares."""
+
+    kind: Literal["identity"] = "identity"
+
+    def __call__(self, value: float) -> float:
+        return min(max(value, 0.0), 1.0)
+
+
+class Ramp(_Frozen):
+    """0 at ``low``, 1 at ``high``, linear between and flat outside.
+
+    ``low`` above ``high`` makes a falling ramp, for inputs where more is better (on-time share).
+    """
+
+    kind: Literal["ramp"] = "ramp"
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _distinct_bounds(self) -> "Ramp":
+        if self.low == self.high:
+            raise ValueError("a ramp needs two different bounds")
+        return self
+
+    def __call__(self, value: float) -> float:
+        return min(max((value - self.low) / (self.high - self.low), 0.0), 1.0)
+
+
+Transform = Annotated[Identity | Ramp, Field(discriminator="kind")]
+
+
+class Term(_Frozen):
+    """One input of an indicator and how it is normalised."""
+
+    input: str
+    transform: Transform
+
+
+class Indicator(_Frozen):
+    """A weighted part of the score: the worst (highest) of its normalised terms."""
+
+    weight: float = Field(ge=0)
+    terms: tuple[Term, ...] = Field(min_length=1)
+
+    def value(self, inputs: Mapping[str, float | None]) -> float:
+        """The indicator's normalised value, 0-1; absent inputs count as 0."""
+        worst = 0.0
+        for term in self.terms:
+            raw = inputs.get(term.input)
+            if raw is not None and not math.isnan(raw):
+                worst = max(worst, term.transform(raw))
+        return worst
+
+
+def _indicator(weight: float, *terms: tuple[str, Identity | Ramp]) -> Indicator:
+    return Indicator(
+        weight=weight, terms=tuple(Term(input=name, transform=how) for name, how in terms)
+    )
+
+
+DEFAULT_INDICATORS: dict[str, Indicator] = {
+    "late_payment_probability": _indicator(30, ("late_payment_probability", Identity())),
+    "days_past_due": _indicator(20, ("days_past_due", Ramp(low=0, high=60))),
+    "limit_use": _indicator(15, ("limit_use", Ramp(low=0.5, high=1.2))),
+    "payment_behaviour": _indicator(
+        15,
+        ("avg_days_late", Ramp(low=0, high=30)),
+        ("on_time_share", Ramp(low=1.0, high=0.5)),
+    ),
+    "bounced_payments": _indicator(10, ("bounced_payments", Ramp(low=0, high=2))),
+    "recent_anomalies": _indicator(5, ("recent_anomalies", Ramp(low=0, high=3))),
+    "disputes": _indicator(5, ("dispute_rate", Ramp(low=0, high=0.3))),
+}
+"""The default indicators; their weights add up to 100, so a weight is the most points an
+indicator can add. Full risk is reached at: a late-payment probability of 1; 60 days past due;
+120% of the credit limit used (none below 50%); paying 30 days late on average or only half
+the invoices on time; 2 bounced payments; 3 recent anomalies; 30% of invoices disputed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreResult:
+    """A 0-100 score and the indicators that add the most to it, largest first."""
+
+    score: float
+    reasons: tuple[Reason, ...]
+
+
+class Scorecard(_Frozen):
+    """A weighted scorecard; `Scorecard.model_validate(a_dict)` loads one from a control document.
+
+    Parameters
+    ----------
+    indicators
+        The indicators by name.
+    top_reasons
+        How many reasons a score carries at most; indicators that add nothing are never reasons.
+
+    """
+
+    indicators: dict[str, Indicator] = Field(default_factory=lambda: dict(DEFAULT_INDICATORS))
+    top_reasons: int = Field(3, ge=0)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> "Scorecard":
+        if not any(indicator.weight > 0 for indicator in self.indicators.values()):
+            raise ValueError("at least one indicator needs a weight above 0")
+        return self
+
+    def score(self, inputs: Mapping[str, float | None]) -> ScoreResult:
+        """Score one customer from its inputs (indicator inputs by name)."""
+        points_per_weight = 100.0 / sum(i.weight for i in self.indicators.values())
+        parts = [
+            (indicator.weight * value * points_per_weight, name, value)
+            for name, indicator in self.indicators.items()
+            if (value := indicator.value(inputs)) > 0 and indicator.weight > 0
+        ]
+        parts.sort(key=lambda part: (-part[0], part[1]))
+        reasons = tuple(
+            Reason(indicator=name, value=value, contribution=points)
+            for points, name, value in parts[: self.top_reasons]
+        )
+        return ScoreResult(min(sum(part[0] for part in parts), 100.0), reasons)

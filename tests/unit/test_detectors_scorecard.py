@@ -1,0 +1,152 @@
+"""The composite scorecard: arithmetic, reasons, absent inputs and configuration."""
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from detectors.scorecard import DEFAULT_INDICATORS, Ramp, Scorecard
+
+TWO_INDICATORS = {
+    "indicators": {
+        "model": {"weight": 3, "terms": [{"input": "p", "transform": {"kind": "identity"}}]},
+        "overdue": {
+            "weight": 1,
+            "terms": [{"input": "dpd", "transform": {"kind": "ramp", "low": 0, "high": 10}}],
+        },
+    },
+    "top_reasons": 5,
+}
+
+
+def _reasons(result) -> list[tuple[str, float, float]]:
+    return [(r.indicator, round(r.value, 9), round(r.contribution, 9)) for r in result.reasons]
+
+
+def test_default_weights_add_up_to_one_hundred_points():
+    assert sum(indicator.weight for indicator in DEFAULT_INDICATORS.values()) == 100
+
+
+def test_default_scorecard_arithmetic_and_reasons():
+    result = Scorecard().score(
+        {
+            "late_payment_probability": 0.5,  # 0.5 of 30 points = 15
+            "days_past_due": 15,  # 15/60 = 0.25 of 20 = 5
+            "limit_use": 0.85,  # (0.85-0.5)/0.7 = 0.5 of 15 = 7.5
+            "avg_days_late": 6,  # 6/30 = 0.2 ...
+            "on_time_share": 0.9,  # (1-0.9)/0.5 = 0.2; worst of the two: 0.2 of 15 = 3
+            "bounced_payments": 1,  # 1/2 = 0.5 of 10 = 5
+            "recent_anomalies": 0,  # nothing
+            "dispute_rate": 0.06,  # 0.06/0.3 = 0.2 of 5 = 1
+        }
+    )
+    assert result.score == pytest.approx(15 + 5 + 7.5 + 3 + 5 + 1)
+    # days_past_due and bounced_payments tie at 5 points: by name.
+    assert _reasons(result) == [
+        ("late_payment_probability", 0.5, 15.0),
+        ("limit_use", 0.5, 7.5),
+        ("bounced_payments", 0.5, 5.0),
+    ]
+
+
+def test_payment_behaviour_takes_the_worse_of_its_terms():
+    card = Scorecard(top_reasons=1)
+    # avg 3 days late -> 0.1; on-time share 0.6 -> (1-0.6)/0.5 = 0.8: 0.8 of 15 = 12 points.
+    result = card.score({"avg_days_late": 3, "on_time_share": 0.6})
+    assert _reasons(result) == [("payment_behaviour", 0.8, 12.0)]
+
+
+def test_a_scorecard_loads_from_a_dict_and_weights_are_relative():
+    card = Scorecard.model_validate(TWO_INDICATORS)
+    result = card.score({"p": 0.5, "dpd": 5})
+    # 100 * (3*0.5 + 1*0.5) / 4 = 50; model adds 37.5, overdue 12.5
+    assert result.score == 50.0
+    assert _reasons(result) == [("model", 0.5, 37.5), ("overdue", 0.5, 12.5)]
+
+
+def test_values_are_clipped_to_zero_and_one():
+    card = Scorecard.model_validate(TWO_INDICATORS)
+    assert card.score({"p": 1.7, "dpd": -3}).score == 75.0
+    assert card.score({"p": 0.0, "dpd": 400}).score == 25.0
+
+
+@pytest.mark.parametrize(
+    "absent", [{}, {"p": None}, {"p": math.nan}], ids=["missing", "none", "nan"]
+)
+def test_an_absent_input_adds_nothing_but_its_weight_still_counts(absent):
+    card = Scorecard.model_validate(TWO_INDICATORS)
+    result = card.score({"dpd": 10} | absent)
+    assert result.score == 25.0
+    assert _reasons(result) == [("overdue", 1.0, 25.0)]
+
+
+def test_nothing_at_risk_scores_zero_with_no_reasons():
+    result = Scorecard().score({"late_payment_probability": 0.0, "days_past_due": 0})
+    assert (result.score, result.reasons) == (0.0, ())
+
+
+def test_an_indicator_of_weight_zero_is_never_a_reason():
+    config = {**TWO_INDICATORS, "indicators": {**TWO_INDICATORS["indicators"]}}
+    config["indicators"]["model"] = {**config["indicators"]["model"], "weight": 0}
+    result = Scorecard.model_validate(config).score({"p": 1.0, "dpd": 5})
+    assert result.score == 50.0
+    assert _reasons(result) == [("overdue", 0.5, 50.0)]
+
+
+def test_a_falling_ramp_scores_more_as_the_input_falls():
+    on_time = Ramp(low=1.0, high=0.5)
+    assert [on_time(share) for share in (1.0, 0.75, 0.5, 0.1)] == [0.0, 0.5, 1.0, 1.0]
+
+
+def _one(weight: float = 1, transform: dict | None = None, terms: list | None = None) -> dict:
+    """A configuration of one indicator "a" reading input "a"."""
+    if terms is None:
+        terms = [{"input": "a", "transform": transform or {"kind": "identity"}}]
+    return {"indicators": {"a": {"weight": weight, "terms": terms}}}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _one(weight=-1),
+        _one(weight=0),
+        {"indicators": {}},
+        _one(terms=[]),
+        _one(transform={"kind": "ramp", "low": 2, "high": 2}),
+        _one(transform={"kind": "log"}),
+        {"top_reasons": -1},
+        {"weights": {"a": 1}},
+    ],
+    ids=["negative-weight", "all-zero", "no-indicator", "no-term", "flat-ramp", "unknown-transform",
+         "negative-top", "unknown-field"],
+)  # fmt: skip
+def test_invalid_configurations_are_refused(change):
+    with pytest.raises(ValidationError):
+        Scorecard.model_validate(change)
+
+
+inputs = st.fixed_dictionaries(
+    {},
+    optional={
+        "late_payment_probability": st.floats(-1, 2),
+        "days_past_due": st.floats(-10, 500),
+        "limit_use": st.floats(0, 5),
+        "avg_days_late": st.floats(-5, 100),
+        "on_time_share": st.floats(0, 1),
+        "bounced_payments": st.integers(0, 10).map(float),
+        "recent_anomalies": st.integers(0, 10).map(float),
+        "dispute_rate": st.floats(0, 1),
+    },
+)
+
+
+@given(inputs)
+def test_scores_stay_in_range_and_all_reasons_add_up_to_the_score(values):
+    result = Scorecard(top_reasons=len(DEFAULT_INDICATORS)).score(values)
+    assert 0.0 <= result.score <= 100.0
+    contributions = [reason.contribution for reason in result.reasons]
+    assert sum(contributions) == pytest.approx(result.score)
+    assert contributions == sorted(contributions, reverse=True)
+    assert all(0 < reason.value <= 1 for reason in result.reasons)
