@@ -16,11 +16,22 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _running(script: str) -> bool:
+    return (
+        subprocess.run(
+            [str(REPO / "deploy/local" / script), "status"], capture_output=True
+        ).returncode
+        == 0
+    )
+
+
 def _start_local(script: str) -> str:
     done = subprocess.run(
         [str(REPO / "deploy/local" / script), "start"],
-        capture_output=True, text=True, env={**os.environ, "PYTHON": sys.executable},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHON": sys.executable},
+    )
     if done.returncode != 0:
         pytest.fail(f"{script} start failed:\n{done.stderr[-3000:]}", pytrace=False)
     return done.stdout.strip().splitlines()[-1]
@@ -37,8 +48,10 @@ def kafka_bootstrap() -> Iterator[str]:
     if given:
         yield given.removeprefix("kafka://")
         return
+    already_running = _running("kafka.sh")
     yield _start_local("kafka.sh")
-    _stop_local("kafka.sh")
+    if not already_running:
+        _stop_local("kafka.sh")
 
 
 @pytest.fixture(scope="session")
@@ -48,5 +61,7 @@ def redis_url() -> Iterator[str]:
     if given:
         yield given
         return
+    already_running = _running("redis.sh")
     yield _start_local("redis.sh")
-    _stop_local("redis.sh")
+    if not already_running:
+        _stop_local("redis.sh")

@@ -1,0 +1,182 @@
+"""Redis sink: the current risk of each customer and a bounded stream of its alerts.
+
+Keys (``prefix`` defaults to ``riskstream``):
+
+- ``{prefix}:customer:{customer_id}``: hash of the customer's current risk picture;
+  a picture of an older revision than the one stored is ignored.
+- ``{prefix}:alerts:{customer_id}``: stream of the customer's alerts, trimmed to about
+  ``stream_length`` entries; each alert id is appended once (``{prefix}:seen:{alert_id}``
+  remembers it for ``seen_ttl`` seconds).
+
+Writes are pipelined. When Redis is down or slow the outputs wait in a bounded buffer
+(newest customer picture per customer, alerts in order) and are retried with backoff.
+"""
+
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from schemas.codec import dumps
+from schemas.outputs import Alert, CustomerRisk
+from sinks.base import Sink
+
+try:
+    import redis.asyncio as aioredis
+    from redis.exceptions import RedisError
+except ImportError as error:  # pragma: no cover - redis is a core dependency
+    raise ImportError('The Redis sink needs the redis package: pip install "redis>=5"') from error
+
+log = logging.getLogger(__name__)
+
+_PUT_IF_NEWER = """
+local stored = tonumber(redis.call('HGET', KEYS[1], 'revision') or '-1')
+if tonumber(ARGV[1]) < stored then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+return 1
+"""
+
+_APPEND_ONCE = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))
+  return 1
+end
+return 0
+"""
+
+
+class RedisSink(Sink):
+    """Writes :class:`CustomerRisk` pictures and :class:`Alert` events to Redis."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "riskstream",
+        stream_length: int = 1000,
+        seen_ttl: int = 7 * 24 * 3600,
+        buffer_limit: int = 100_000,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.stream_length = stream_length
+        self.seen_ttl = seen_ttl
+        self.buffer_limit = buffer_limit
+        self.max_backoff = max_backoff
+        self._pictures: OrderedDict[str, CustomerRisk] = OrderedDict()
+        self._alerts: deque[Alert] = deque()
+        self._failures = 0
+        self._retry_at = 0.0
+        self._client: aioredis.Redis | None = None
+        self.errors = 0
+        self.retries = 0
+        self.overflowed = 0
+
+    async def setup(self) -> None:
+        self._client = aioredis.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._put_if_newer = self._client.register_script(_PUT_IF_NEWER)
+        self._append_once = self._client.register_script(_APPEND_ONCE)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pictures) + len(self._alerts)
+
+    async def write(self, batch: Sequence[BaseModel]) -> None:
+        for output in batch:
+            if isinstance(output, CustomerRisk):
+                self._pictures.pop(output.customer_id, None)
+                self._pictures[output.customer_id] = output
+            elif isinstance(output, Alert):
+                self._alerts.append(output)
+        self._shed_overflow()
+        await self.flush()
+
+    async def flush(self) -> bool:
+        """Send what is pending; False if Redis failed and it stays pending for a retry."""
+        if not self.pending or time.monotonic() < self._retry_at:
+            return not self.pending
+        pictures, alerts = list(self._pictures.values()), list(self._alerts)
+        if self._failures:
+            self.retries += 1
+        try:
+            await self._send(pictures, alerts)
+        except (RedisError, OSError) as error:
+            self._note_failure(error)
+            return False
+        self._failures = 0
+        for picture in pictures:
+            if self._pictures.get(picture.customer_id) is picture:
+                del self._pictures[picture.customer_id]
+        for _ in alerts:
+            self._alerts.popleft()
+        return True
+
+    async def close(self) -> None:
+        self._retry_at = 0.0
+        await self.flush()
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def _send(self, pictures: list[CustomerRisk], alerts: list[Alert]) -> None:
+        assert self._client is not None, "setup() first"
+        async with self._client.pipeline(transaction=False) as pipe:
+            for picture in pictures:
+                await self._put_if_newer(
+                    keys=[self.key("customer", picture.customer_id)],
+                    args=[picture.revision, *_picture_fields(picture)],
+                    client=pipe,
+                )
+            for alert in alerts:
+                await self._append_once(
+                    keys=[self.key("alerts", alert.customer_id), self.key("seen", alert.alert_id)],
+                    args=[self.stream_length, self.seen_ttl, *_alert_fields(alert)],
+                    client=pipe,
+                )
+            await pipe.execute()
+
+    def key(self, kind: str, name: str) -> str:
+        return f"{self.prefix}:{kind}:{name}"
+
+    def _note_failure(self, error: Exception) -> None:
+        self.errors += 1
+        self._failures += 1
+        backoff = min(self.max_backoff, 0.05 * 2**self._failures)
+        self._retry_at = time.monotonic() + backoff
+        log.warning(
+            "Redis write failed (%s); %d outputs wait, retry in %.2fs", error, self.pending, backoff
+        )
+
+    def _shed_overflow(self) -> None:
+        # Past the limit the oldest alerts give way: they remain on the alerts topic.
+        while self.pending > self.buffer_limit and self._alerts:
+            self._alerts.popleft()
+            self.overflowed += 1
+
+
+def _picture_fields(picture: CustomerRisk) -> list[Any]:
+    document = picture.model_dump(mode="json", exclude={"type", "customer_id"})
+    fields: list[Any] = []
+    for name, value in document.items():
+        encoded = orjson.dumps(value).decode() if isinstance(value, list | dict) else value
+        fields += [name, "" if encoded is None else encoded]
+    return fields
+
+
+def _alert_fields(alert: Alert) -> list[Any]:
+    return [
+        "alert_id",
+        alert.alert_id,
+        "kind",
+        alert.kind,
+        "severity",
+        alert.severity,
+        "event_time",
+        alert.event_time.isoformat(),
+        "json",
+        dumps(alert),
+    ]

@@ -1,0 +1,249 @@
+"""The Faust app: one agent feeds every customer event to the engine, a timer lets time pass.
+
+Input topics are keyed by customer id, so one customer's events arrive in order on one
+partition and its state lives beside them in the ``customer-state`` table (RocksDB, backed
+by a changelog topic). Time passing is an event too: the overdue timer sends a tick to the
+customer's partition of the ticks topic when a deadline of that customer has passed.
+"""
+
+import logging
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import faust
+import orjson
+from faust.types import EventT
+from pydantic import BaseModel
+
+import schemas.codec  # noqa: F401 - registers the orjson codec with Faust
+from detectors.delayed_labels import LabelledExample
+from detectors.late_payment import LatePaymentModel
+from schemas.codec import dumps
+from schemas.outputs import Alert, CustomerRisk, DeadLetter, OrderDecision, RiskChange
+from schemas.validation import InvalidEvent, parse_event
+from sinks.metrics import Metrics, install_metrics_page
+from sinks.redis import RedisSink
+from streams.deadletter import dead_letter
+from streams.engine import CustomerRecord, Engine, Outputs
+from streams.models import SNAPSHOT_KEY, Trainer, follow_snapshots
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+REDIS_BATCH = 500
+
+
+class RiskApp:
+    """Builds the Faust app of a riskstream worker from its settings."""
+
+    def __init__(
+        self, settings: Settings, engine: Engine | None = None, metrics: Metrics | None = None
+    ) -> None:
+        self.settings = settings
+        self.engine = engine or Engine(
+            settings.feature_config(), model=LatePaymentModel(settings.model_name), learn=False
+        )
+        self.trainer = Trainer(self.engine.model, settings.snapshot_every)
+        self.metrics = metrics or Metrics()
+        self.faust = self._create_faust_app()
+        topics = settings.topics
+        self.families = topics.inputs()
+        self.inputs = self._topic(*self.families, topics.ticks)
+        self.outputs = {
+            Alert: self._topic(topics.alerts),
+            RiskChange: self._topic(topics.changes),
+            OrderDecision: self._topic(topics.decisions),
+            DeadLetter: self._topic(topics.deadletter),
+            LabelledExample: self._topic(topics.training),
+        }
+        self.training = self.outputs[LabelledExample]
+        self.models = self._topic(topics.models)
+        self.ticks = self._topic(topics.ticks)
+        self.states = self.faust.Table(
+            "customer-state",
+            partitions=settings.partitions,
+            key_type=str,  # str and bytes types mean raw serialisation
+            value_type=bytes,
+        )
+        self.redis = RedisSink(
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            stream_length=settings.alert_stream_length,
+        )
+        self.metrics.watch_redis(self.redis)
+        self._for_redis: list[BaseModel] = []
+        self._deadlines: dict[str, tuple[datetime, int | None]] = {}
+        self._deadlines_complete = False
+        self._register()
+
+    def _create_faust_app(self) -> faust.App:
+        settings = self.settings
+        app = faust.App(
+            settings.app_id,
+            broker=settings.broker,
+            store=settings.store,
+            datadir=str(settings.data_dir),
+            web_port=settings.web_port,
+            web_bind=settings.web_bind,
+            topic_partitions=settings.partitions,
+            topic_replication_factor=settings.replication,
+            consumer_auto_offset_reset="earliest",
+            producer_acks=-1,
+            **settings.faust_options(),
+        )
+        return app
+
+    def _topic(self, *names: str) -> faust.TopicT:
+        return self.faust.topic(
+            *names,
+            partitions=self.settings.partitions,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+
+    def _register(self) -> None:
+        app = self.faust
+        app.agent(self.inputs, name="customers")(self._customers)
+        app.agent(self.training, name="trainer")(self._train)
+        app.timer(30.0)(self._publish_snapshot)
+        app.task(self._follow_snapshots)
+        app.timer(self.settings.overdue_check_interval)(self._send_due_ticks)
+        app.timer(0.05)(self._flush_redis)
+        app.task(self.redis.setup)
+        app.on_rebalance_complete.connect(self._forget_deadlines)
+        install_metrics_page(app, self.metrics)
+
+    async def _customers(self, stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            started = time.perf_counter()
+            outputs = self._handle(event)
+            self.metrics.event_processed(time.perf_counter() - started)
+            await self._emit(outputs)
+            self.metrics.outputs_emitted(outputs, event.message.timestamp)
+
+    def _handle(self, event: EventT) -> list[BaseModel]:
+        message = event.message
+        family = self.families.get(message.topic)
+        try:
+            if family is None:
+                self.metrics.event_received(message.topic, "tick")
+                return self._tick(message.value, message.partition).all()
+            parsed = parse_event(message.value, family=family, key=message.key)
+            self.metrics.event_received(message.topic, parsed.type)  # type: ignore[attr-defined]
+            record = self._load(parsed.customer_id)
+            revision = record.state.revision
+            outputs = self.engine.process(record, parsed)
+            if record.state.revision != revision:
+                self._store(record, message.partition)
+            return outputs.all()
+        except InvalidEvent as error:
+            self.metrics.event_received(message.topic, "invalid")
+            return [
+                dead_letter(
+                    error,
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    message.key,
+                    message.value,
+                )
+            ]
+
+    def _tick(self, value: bytes, partition: int) -> Outputs:
+        tick = orjson.loads(value)
+        record = self._load(tick["customer_id"])
+        outputs = self.engine.advance(record, datetime.fromisoformat(tick["now"]))
+        self._store(record, partition)
+        return outputs
+
+    def _load(self, customer_id: str) -> CustomerRecord:
+        blob = self.states.get(customer_id)
+        return CustomerRecord.from_bytes(blob) if blob else CustomerRecord.new(customer_id)
+
+    def _store(self, record: CustomerRecord, partition: int) -> None:
+        self.states[record.customer_id] = record.to_bytes()
+        deadline = record.state.next_deadline(self.engine.config)
+        if deadline is None:
+            self._deadlines.pop(record.customer_id, None)
+        else:
+            self._deadlines[record.customer_id] = (deadline, partition)
+
+    async def _train(self, stream: faust.StreamT) -> None:
+        async for value in stream:
+            try:
+                example = LabelledExample.from_json(value)
+            except ValueError as error:
+                log.warning("ignored a training example that is not one: %s", error)
+                continue
+            if self.trainer.learn(example):
+                await self._publish_snapshot()
+
+    async def _publish_snapshot(self) -> None:
+        blob = self.trainer.snapshot(self.settings.model_key.get_secret_value().encode())
+        if blob is not None:
+            await self.models.send(key=SNAPSHOT_KEY, value=blob)
+
+    async def _follow_snapshots(self) -> None:
+        def use(model: LatePaymentModel) -> None:
+            self.engine.model = model
+            self.metrics.model_loaded(model.version)
+
+        await follow_snapshots(
+            self.settings.bootstrap_servers,
+            self.settings.topics.models,
+            self.settings.model_key.get_secret_value().encode(),
+            use,
+            lambda reason: self.metrics.snapshot_rejected(),
+        )
+
+    async def _emit(self, outputs: Iterable[BaseModel]) -> None:
+        for output in outputs:
+            topic = self.outputs.get(type(output))
+            if topic is not None:
+                await topic.send(key=output_key(output), value=dumps(output))
+            if isinstance(output, Alert | CustomerRisk | RiskChange):
+                self._for_redis.append(output)
+        if len(self._for_redis) >= REDIS_BATCH:
+            await self._flush_redis()
+
+    async def _flush_redis(self) -> None:
+        batch, self._for_redis = self._for_redis, []
+        if batch:
+            await self.redis.write(batch)
+        else:
+            await self.redis.flush()
+
+    async def _send_due_ticks(self) -> None:
+        now = datetime.now(UTC)
+        if not self._deadlines_complete:
+            self._index_deadlines()
+        for customer_id, (deadline, partition) in list(self._deadlines.items()):
+            if deadline <= now:
+                # Until the tick is processed, ask again only after one more interval.
+                self._deadlines[customer_id] = (now, partition)
+                tick = {"customer_id": customer_id, "now": now.isoformat()}
+                await self.ticks.send(
+                    key=customer_id.encode(), value=orjson.dumps(tick), partition=partition
+                )
+
+    def _index_deadlines(self) -> None:
+        config = self.engine.config
+        for customer_id, blob in self.states.items():
+            deadline = CustomerRecord.from_bytes(blob).state.next_deadline(config)
+            if deadline is not None and customer_id not in self._deadlines:
+                self._deadlines[customer_id] = (deadline, None)
+        self._deadlines_complete = True
+
+    async def _forget_deadlines(self, sender: object, **_: object) -> None:
+        # The partitions (and so the customers) of this worker may have changed.
+        self._deadlines.clear()
+        self._deadlines_complete = False
+
+
+def output_key(output: BaseModel) -> bytes | None:
+    """Outputs are keyed by customer id, like the inputs; a dead letter by its input's key."""
+    if isinstance(output, LabelledExample):
+        return output.invoice_id.encode()
+    key = output.key if isinstance(output, DeadLetter) else output.customer_id  # type: ignore[attr-defined]
+    return None if key is None else key.encode()

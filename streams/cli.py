@@ -1,0 +1,76 @@
+"""The ``riskstream`` command."""
+
+import asyncio
+import logging
+from typing import Annotated
+
+import typer
+
+from streams.settings import SettingsError, load_settings
+
+app = typer.Typer(
+    help="Real-time customer risk on Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+topics_app = typer.Typer(help="Manage riskstream's Kafka topics.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+
+LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error")]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"riskstream: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _settings():
+    try:
+        return load_settings()
+    except SettingsError as error:
+        _fail(f"bad setting {error}")
+
+
+@app.command()
+def worker(loglevel: LogLevel = "info") -> None:
+    """Run a worker: consume the input topics, keep customer state, publish risk outputs."""
+    from streams.worker import run_worker
+
+    run_worker(_settings(), loglevel)
+
+
+@topics_app.command("create")
+def create_topics() -> None:
+    """Create every topic riskstream uses, with RISKSTREAM_PARTITIONS partitions."""
+    from streams.topics import ensure_topics
+
+    created = asyncio.run(ensure_topics(_settings()))
+    typer.echo(f"created {len(created)} topics: {', '.join(created) or '-'}")
+
+
+@app.command()
+def demo(
+    broker: Annotated[
+        str | None,
+        typer.Option(help="Use this Kafka (kafka://host:port) instead of the embedded broker"),
+    ] = None,
+    redis_url: Annotated[
+        str | None, typer.Option(help="Use this Redis instead of a local one")
+    ] = None,
+    customers: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="History to generate")] = 120,
+    duration: Annotated[
+        float | None,
+        typer.Option(min=1, help="Stop after this many seconds (default: run until Ctrl-C)"),
+    ] = None,
+) -> None:
+    """Run the whole thing on this machine: broker, Redis, a worker, generated events, alerts."""
+    from streams.demo import Demo
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    Demo(broker=broker, redis_url=redis_url, customers=customers, days=days).run(duration)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,341 @@
+"""The engine: one customer's record plus one event in, that customer's outputs out.
+
+Pure and synchronous, no I/O: the Faust workers and the backtester run this same code.
+A step applies the event to the customer's feature state, predicts late payment when an
+invoice is issued, labels predictions when their outcome is known, checks for anomalies,
+scores the customer and decides whether the risk change is worth publishing.
+
+>>> from datetime import datetime, UTC
+>>> from schemas import InvoiceIssued, PaymentReceived, Money
+>>> engine, record = Engine(), CustomerRecord.new("c1")
+>>> issued = InvoiceIssued(event_id="e1", customer_id="c1", invoice_id="inv-1",
+...     event_time=datetime(2026, 1, 1, tzinfo=UTC), due_date="2026-01-31",
+...     amount=Money(amount="500.00", currency="EUR"))
+>>> paid = PaymentReceived(event_id="e2", customer_id="c1", payment_id="p1", invoice_id="inv-1",
+...     event_time=datetime(2026, 2, 10, tzinfo=UTC), amount=Money(amount="500.00", currency="EUR"))
+>>> engine.process(record, issued).alerts
+[]
+>>> outputs = engine.process(record, paid)
+>>> [alert.kind for alert in outputs.alerts]
+['overdue', 'late_payment']
+>>> [(example.invoice_id, example.label) for example in outputs.examples]
+[('inv-1', True)]
+"""
+
+import math
+import struct
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from pydantic import BaseModel
+
+from detectors.alerts import transition_alerts
+from detectors.anomaly import Anomaly, ZScoreDetector
+from detectors.delayed_labels import LabelledExample
+from detectors.late_payment import LatePaymentModel
+from detectors.memo import RiskMemo
+from detectors.monitoring import ModelMonitor
+from detectors.scorecard import Scorecard
+from detectors.tiers import TierPolicy, should_publish
+from features import CustomerState, FeatureConfig, Features, Transition
+from features.eventtime import from_micros, to_micros
+from schemas.events import InputEvent, OrderPlaced, PaymentReceived
+from schemas.ids import derive_id
+from schemas.outputs import Alert, CustomerRisk, RiskChange, Versions
+
+_LENGTH = struct.Struct(">I")
+
+
+@dataclass(slots=True)
+class CustomerRecord:
+    """All that is kept of one customer: its feature state and what the detectors remember."""
+
+    state: CustomerState
+    memo: RiskMemo
+
+    @classmethod
+    def new(cls, customer_id: str) -> "CustomerRecord":
+        return cls(CustomerState.new(customer_id), RiskMemo.new())
+
+    @property
+    def customer_id(self) -> str:
+        return self.state.customer_id
+
+    def to_bytes(self) -> bytes:
+        state = self.state.to_bytes()
+        return _LENGTH.pack(len(state)) + state + self.memo.to_bytes()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> "CustomerRecord":
+        (length,) = _LENGTH.unpack_from(blob)
+        start = _LENGTH.size
+        return cls(
+            CustomerState.from_bytes(blob[start : start + length]),
+            RiskMemo.from_bytes(blob[start + length :]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RiskConfig:
+    """How the engine scores, tiers and alerts; each part comes from a control document."""
+
+    scorecard: Scorecard = field(default_factory=Scorecard)
+    tiers: TierPolicy = field(default_factory=TierPolicy)
+    min_score_change: float = 5.0
+    anomaly_window: timedelta = timedelta(days=30)
+    payment_amounts: ZScoreDetector = field(
+        default_factory=lambda: ZScoreDetector("amount", "payment_amount", "payment of {value}")
+    )
+    order_amounts: ZScoreDetector = field(
+        default_factory=lambda: ZScoreDetector("amount", "order_amount", "order of {value}")
+    )
+
+
+@dataclass(slots=True)
+class Outputs:
+    """What one step of the engine produced for one customer."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    changes: list[RiskChange] = field(default_factory=list)
+    examples: list[LabelledExample] = field(default_factory=list)
+    picture: CustomerRisk | None = None
+
+    def all(self) -> list[BaseModel]:
+        """The outputs that leave the engine, in order: alerts, changes, examples, picture."""
+        return [
+            *self.alerts,
+            *self.changes,
+            *self.examples,
+            *([self.picture] if self.picture else []),
+        ]
+
+
+class Engine:
+    """Applies events and the passing of time to customer records and derives the outputs.
+
+    ``learn``: learn from labelled examples here (a backtest, a single worker); live workers
+    leave it off, send the examples to the trainer and load its snapshots instead.
+    """
+
+    def __init__(
+        self,
+        config: FeatureConfig | None = None,
+        risk: RiskConfig | None = None,
+        model: LatePaymentModel | None = None,
+        learn: bool = True,
+    ) -> None:
+        self.config = config or FeatureConfig()
+        self.risk = risk or RiskConfig()
+        self.model = model or LatePaymentModel()
+        self.learn = learn
+        self.monitor = ModelMonitor()
+        self.ruleset_version: str | None = None
+
+    @property
+    def versions(self) -> Versions:
+        return Versions(model=self.model.version, ruleset=self.ruleset_version)
+
+    def process(self, record: CustomerRecord, event: InputEvent) -> Outputs:
+        """Apply one event; raises ``InvalidEvent`` (record unchanged) if it cannot be."""
+        state = record.state
+        before = self._history(state, event)
+        revision = state.revision
+        transitions = state.apply(event, self.config)
+        if state.revision == revision:
+            return Outputs()
+        anomalies = self._anomalies(event, before)
+        return self._react(record, transitions, event.event_time, anomalies, event.event_id)
+
+    def advance(self, record: CustomerRecord, now: datetime) -> Outputs:
+        """Let time pass to ``now``: invoices whose due date passed turn overdue."""
+        transitions = record.state.advance(now, self.config)
+        if not transitions:
+            return Outputs()
+        return self._react(record, transitions, now, [], f"clock@{now.isoformat()}")
+
+    def _react(
+        self,
+        record: CustomerRecord,
+        transitions: list[Transition],
+        now: datetime,
+        anomalies: list[Anomaly],
+        cause: str,
+    ) -> Outputs:
+        now = max(now, from_micros(record.state.watermark))
+        features = record.state.features(now, self.config)
+        versions = self.versions
+        outputs = Outputs(alerts=transition_alerts(transitions, versions))
+        for transition in transitions:
+            example = self._track_prediction(record.memo, transition, features)
+            if example is not None:
+                outputs.examples.append(example)
+        for anomaly in anomalies:
+            record.memo.note_anomaly(to_micros(now))
+            outputs.alerts.append(self._anomaly_alert(record, anomaly, now, cause, versions))
+        self._score(record, features, now, cause, outputs)
+        return outputs
+
+    def _track_prediction(
+        self, memo: RiskMemo, transition: Transition, features: Features
+    ) -> LabelledExample | None:
+        details = transition.details
+        invoice_id = str(details.get("invoice_id"))
+        if transition.kind == "invoice_issued":
+            inputs = model_input(features, details)
+            due = date.fromisoformat(str(details["due_date"]))
+            memo.pending.record(
+                invoice_id, inputs, self.model.predict(inputs), transition.event_time, due
+            )
+            return None
+        if transition.kind == "invoice_cancelled":
+            memo.pending.discard(invoice_id)
+            return None
+        outcome = _OUTCOMES.get(transition.kind)
+        if outcome is None:
+            return None
+        example = memo.pending.resolve(invoice_id, outcome(details), transition.event_time)
+        if example is not None:
+            self.monitor.update(example.probability, example.label)
+            if self.learn:
+                self.model.learn(example.features, example.label)
+        return example
+
+    def _score(
+        self,
+        record: CustomerRecord,
+        features: Features,
+        now: datetime,
+        cause: str,
+        outputs: Outputs,
+    ) -> None:
+        memo = record.memo
+        since = to_micros(now - self.risk.anomaly_window)
+        result = self.risk.scorecard.score(score_inputs(features, memo, since))
+        tier = self.risk.tiers.tier(result.score, memo.tier)
+        previous_tier, previous_score = memo.tier, memo.published_score
+        if should_publish(
+            previous_score, previous_tier, result.score, tier, self.risk.min_score_change
+        ):
+            outputs.changes.append(
+                RiskChange(
+                    change_id=derive_id(
+                        "risk_change", record.customer_id, cause, record.state.revision
+                    ),
+                    customer_id=record.customer_id,
+                    event_time=now,
+                    score=result.score,
+                    previous_score=previous_score,
+                    tier=tier,
+                    previous_tier=previous_tier,
+                    reasons=list(result.reasons),
+                    source_event_id=cause,
+                    versions=self.versions,
+                )
+            )
+            memo.published_score = result.score
+        memo.tier = tier
+        outputs.picture = picture(
+            record, features, now, result.score, tier, result.reasons, self.versions
+        )
+
+    def _history(self, state: CustomerState, event: InputEvent) -> Features | None:
+        """The customer's history before an order or payment, to judge how usual it is."""
+        if not isinstance(event, OrderPlaced | PaymentReceived) or state.revision == 0:
+            return None
+        return state.features(max(event.event_time, from_micros(state.watermark)), self.config)
+
+    def _anomalies(self, event: InputEvent, before: Features | None) -> list[Anomaly]:
+        if before is None:
+            return []
+        if isinstance(event, PaymentReceived):
+            detector, stats = self.risk.payment_amounts, before.payment_amount_stats
+        elif isinstance(event, OrderPlaced):
+            detector, stats = self.risk.order_amounts, before.order_amount_stats
+        else:
+            return []
+        amount = float(event.amount.amount)  # type: ignore[attr-defined]
+        found = detector.check(amount, stats.mean, stats.std, stats.count)
+        return [] if found is None else [found]
+
+    @staticmethod
+    def _anomaly_alert(
+        record: CustomerRecord, anomaly: Anomaly, now: datetime, cause: str, versions: Versions
+    ) -> Alert:
+        return Alert(
+            alert_id=derive_id("alert", "anomaly", anomaly.kind, record.customer_id, cause),
+            kind="anomaly",
+            severity="warning",
+            message=anomaly.message,
+            customer_id=record.customer_id,
+            event_time=now,
+            source_event_id=cause,
+            details={
+                "what": anomaly.kind,
+                "value": anomaly.value,
+                "expected": anomaly.expected,
+                "zscore": round(anomaly.score, 2),
+            },
+            versions=versions,
+        )
+
+
+_OUTCOMES = {
+    "invoice_settled": lambda details: bool(details["late"]),
+    "invoice_overdue": lambda details: True,
+    "invoice_written_off": lambda details: True,
+}
+
+
+def model_input(features: Features, invoice: dict) -> dict[str, float]:
+    """The late-payment model's input: the customer at issue time plus the invoice itself."""
+    inputs = features.as_model_input()
+    amount = float(invoice["amount"])
+    terms = (date.fromisoformat(str(invoice["due_date"])) - features.as_of.date()).days
+    inputs["invoice_amount_log"] = math.log1p(amount)
+    inputs["invoice_terms_days"] = float(terms)
+    limit = float(features.credit_limit or 0)
+    inputs["invoice_share_of_limit"] = amount / limit if limit else 0.0
+    return inputs
+
+
+def score_inputs(features: Features, memo: RiskMemo, anomalies_since: int) -> dict:
+    """The scorecard's inputs; None where nothing is known yet (adds no points)."""
+    probabilities = [p.probability for p in memo.pending.predictions()]
+    return {
+        "late_payment_probability": max(probabilities, default=None),
+        "days_past_due": features.days_past_due,
+        "limit_use": features.limit_use,
+        "avg_days_late": features.avg_days_late,
+        "on_time_share": features.on_time_share,
+        "bounced_payments": features.bounced_payments,
+        "recent_anomalies": memo.anomalies_since(anomalies_since),
+        "dispute_rate": features.dispute_rate,
+    }
+
+
+def picture(
+    record: CustomerRecord,
+    features: Features,
+    now: datetime,
+    score: float,
+    tier: str,
+    reasons: tuple,
+    versions: Versions,
+) -> CustomerRisk:
+    """The customer's current risk picture, as downstream services look it up."""
+    return CustomerRisk(
+        customer_id=record.customer_id,
+        as_of=now,
+        revision=record.state.revision,
+        currency=features.currency,
+        exposure=format(features.exposure, "f"),
+        credit_limit=None if features.credit_limit is None else format(features.credit_limit, "f"),
+        limit_use=features.limit_use,
+        open_invoices=features.open_invoice_count,
+        overdue_balance=format(features.overdue_balance, "f"),
+        days_past_due=features.days_past_due,
+        score=round(score, 2),
+        tier=tier,
+        reasons=list(reasons),
+        versions=versions,
+    )

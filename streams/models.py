@@ -1,0 +1,80 @@
+"""One model, many workers: the trainer learns from every worker's labelled examples and
+publishes signed snapshots; every worker scores with the newest good snapshot.
+
+The training topic has one partition, so exactly one worker of the group trains at a time.
+The models topic is compacted and read whole by every worker, outside the consumer group.
+"""
+
+import asyncio
+import copy
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from detectors.delayed_labels import LabelledExample
+from detectors.late_payment import LatePaymentModel
+from detectors.snapshots import SnapshotRejected, load, sign
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_KEY = b"late_payment"
+
+
+class Trainer:
+    """Learns each labelled example once and says when a snapshot is due."""
+
+    def __init__(self, model: LatePaymentModel, snapshot_every: int, remember: int = 100_000):
+        self.model = copy.deepcopy(model)
+        self.snapshot_every = snapshot_every
+        self.remember = remember
+        self._learnt: OrderedDict[str, None] = OrderedDict()
+        self._unpublished = 0
+
+    def learn(self, example: LabelledExample) -> bool:
+        """Learn one example; True when enough were learnt for a new snapshot."""
+        if example.invoice_id in self._learnt:  # a redelivery
+            return False
+        self._learnt[example.invoice_id] = None
+        if len(self._learnt) > self.remember:
+            self._learnt.popitem(last=False)
+        self.model.learn(example.features, example.label)
+        self._unpublished += 1
+        return self._unpublished >= self.snapshot_every
+
+    def snapshot(self, key: bytes) -> bytes | None:
+        """A signed snapshot of the model if it learnt since the last one."""
+        if not self._unpublished:
+            return None
+        self._unpublished = 0
+        return sign(self.model, self.model.version, key)
+
+
+async def follow_snapshots(
+    bootstrap: str,
+    topic: str,
+    key: bytes,
+    on_model: Callable[[LatePaymentModel], None],
+    on_rejected: Callable[[str], None],
+) -> None:
+    """Read the models topic from its start, forever; hand every good snapshot to ``on_model``."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        consumer.assign([TopicPartition(topic, 0)])
+        async for record in consumer:
+            try:
+                model, version = load(record.value, key)
+            except SnapshotRejected as error:
+                log.warning("refused a model snapshot at offset %d: %s", record.offset, error)
+                on_rejected(str(error))
+                continue
+            log.info("scoring with model %s", version)
+            on_model(model)
+    except asyncio.CancelledError:
+        raise
+    finally:
+        await consumer.stop()

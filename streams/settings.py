@@ -1,0 +1,126 @@
+"""Settings of a riskstream worker, from ``RISKSTREAM_*`` environment variables.
+
+Every setting has a default that works with the local broker and Redis started by
+``deploy/local``; the README lists them all.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from features import FeatureConfig
+
+DEVELOPMENT_KEY = "riskstream-development-key-change-me"
+
+
+class Topics(BaseSettings):
+    """Topic names. ``RISKSTREAM_TOPIC_ORDERS=shop.orders`` renames one."""
+
+    model_config = SettingsConfigDict(env_prefix="RISKSTREAM_TOPIC_", frozen=True)
+
+    orders: str = "crm.orders"
+    invoices: str = "crm.invoices"
+    payments: str = "crm.payments"
+    customers: str = "crm.customers"
+    alerts: str = "risk.alerts"
+    changes: str = "risk.changes"
+    decisions: str = "risk.decisions"
+    deadletter: str = "risk.deadletter"
+    ticks: str = Field("risk.ticks", description="Internal: time passing, per customer")
+    training: str = Field("risk.training", description="Labelled examples for the trainer")
+    models: str = Field("risk.models", description="Signed model snapshots (compacted)")
+
+    def inputs(self) -> dict[str, str]:
+        """Input topic name -> the event family it carries."""
+        return {
+            self.orders: "order",
+            self.invoices: "invoice",
+            self.payments: "payment",
+            self.customers: "customer",
+        }
+
+    def per_customer(self) -> list[str]:
+        """The topics keyed by customer id, all with the same partition count."""
+        return [
+            *self.inputs(),
+            self.alerts,
+            self.changes,
+            self.decisions,
+            self.deadletter,
+            self.ticks,
+        ]
+
+
+class Settings(BaseSettings):
+    """One worker's settings. ``RISKSTREAM_BROKER=kafka://host:9092`` sets ``broker``."""
+
+    model_config = SettingsConfigDict(env_prefix="RISKSTREAM_", frozen=True)
+
+    app_id: str = Field("riskstream", description="Faust app id: consumer group and table prefix")
+    broker: str = Field("kafka://127.0.0.1:19092", description="Kafka bootstrap, kafka://host:port")
+    redis_url: str = "redis://127.0.0.1:16379/0"
+    redis_prefix: str = Field("riskstream", description="Prefix of every Redis key")
+    partitions: int = Field(4, ge=1, description="Partitions of every topic riskstream creates")
+    replication: int = Field(1, ge=1)
+    data_dir: Path = Field(Path(".run/worker"), description="Table state (RocksDB)")
+    web_port: int = Field(6066, ge=1, le=65535)
+    web_bind: str = Field("127.0.0.1", description="Address the web server listens on")
+    store: str = Field("rocksdb://", description="rocksdb:// or memory://")
+    lateness: timedelta = Field(timedelta(days=1), description="Out-of-order events allowed")
+    overdue_grace: timedelta = Field(timedelta(0), description="Due date + grace = overdue")
+    overdue_check_interval: float = Field(5.0, gt=0, description="Seconds between overdue sweeps")
+    alert_stream_length: int = Field(1000, ge=1, description="Alerts kept per customer in Redis")
+    session_timeout: float = Field(10.0, ge=6, description="Consumer group session, seconds")
+    embedded_broker: bool = Field(False, description="Settings tuned for the embedded broker")
+    topics: Topics = Field(default_factory=Topics)
+    model_name: str = Field("logreg", description="Late-payment model: logreg or arf")
+    model_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_KEY), min_length=16, description="HMAC key of model snapshots"
+    )
+    snapshot_every: int = Field(50, ge=1, description="Examples learnt between snapshots")
+
+    def feature_config(self) -> FeatureConfig:
+        return FeatureConfig(lateness=self.lateness, overdue_grace=self.overdue_grace)
+
+    def faust_options(self) -> dict[str, float | int]:
+        """Faust settings that depend on the broker."""
+        if self.embedded_broker:
+            # The embedded broker holds a group join for half the session timeout, and it
+            # under-reports end offsets of multi-record batches, which breaks table recovery.
+            return {
+                "broker_session_timeout": 2.0,
+                "broker_heartbeat_interval": 0.5,
+                "producer_max_batch_size": 1,
+            }
+        return {
+            "broker_session_timeout": self.session_timeout,
+            "broker_heartbeat_interval": self.session_timeout / 5,
+        }
+
+    def topic_specs(self) -> list[tuple[str, int, dict[str, str]]]:
+        """(name, partitions, config) of every topic a worker uses, apart from Faust's own."""
+        specs = [(name, self.partitions, {}) for name in self.topics.per_customer()]
+        # One partition: one trainer, and every worker reads every snapshot.
+        specs.append((self.topics.training, 1, {}))
+        specs.append((self.topics.models, 1, {"cleanup.policy": "compact"}))
+        return specs
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The broker as aiokafka wants it: host:port[,host:port]."""
+        return ",".join(url.split("://", 1)[-1] for url in self.broker.split(";"))
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message says which and how to fix it."""
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        name = "RISKSTREAM_" + "_".join(str(part) for part in first["loc"]).upper()
+        raise SettingsError(f"{name}: {first['msg']} (got {first.get('input')!r})") from None

@@ -1,0 +1,171 @@
+"""Running real workers against the real broker and Redis, and talking to them over Kafka."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from schemas.codec import dumps
+from schemas.events import InputEvent
+from streams.embedded import free_port
+from streams.settings import Settings
+from streams.topics import ensure_topics
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def isolated_env(bootstrap: str, redis_url: str, data_dir: Path, partitions: int = 2) -> dict:
+    """Settings of a worker whose app id, topics and Redis keys no other test shares."""
+    run = uuid.uuid4().hex[:8]
+    env = {
+        "RISKSTREAM_APP_ID": f"rs-test-{run}",
+        "RISKSTREAM_BROKER": f"kafka://{bootstrap}",
+        "RISKSTREAM_REDIS_URL": redis_url,
+        "RISKSTREAM_REDIS_PREFIX": f"rs-test-{run}",
+        "RISKSTREAM_PARTITIONS": str(partitions),
+        "RISKSTREAM_DATA_DIR": str(data_dir),
+        "RISKSTREAM_WEB_PORT": str(free_port()),
+        "RISKSTREAM_OVERDUE_CHECK_INTERVAL": "0.5",
+        # Tests send months of history at once, and Kafka orders events only within one
+        # partition of one topic: a customer's payment may be read before its invoice.
+        "RISKSTREAM_LATENESS": "P365D",
+    }
+    for name in (
+        "orders",
+        "invoices",
+        "payments",
+        "customers",
+        "alerts",
+        "changes",
+        "decisions",
+        "deadletter",
+        "ticks",
+    ):
+        env[f"RISKSTREAM_TOPIC_{name.upper()}"] = f"t{run}.{name}"
+    return env
+
+
+def settings_of(env: dict[str, str]) -> Settings:
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        return Settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@dataclass
+class Worker:
+    """A ``riskstream worker`` process."""
+
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self) -> "Worker":
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "streams.cli",
+                    "worker",
+                    "--loglevel",
+                    os.environ.get("WORKER_LOGLEVEL", "info"),
+                ],
+                env={**os.environ, **self.env},
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Until the worker has its partitions and has recovered its tables."""
+        ready = wait_for(
+            lambda: "Worker ready" in self.log_path.read_text(errors="replace"), timeout
+        )
+        assert ready, f"worker not ready after {timeout}s:\n{self.log_tail()}"
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+async def create_topics(settings: Settings) -> None:
+    await ensure_topics(settings)
+
+
+async def produce(settings: Settings, messages: Iterable[tuple[str, bytes | None, bytes]]) -> None:
+    """Send (topic, key, value) messages and wait until the broker has them."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for topic, key, value in messages:
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+def as_message(settings: Settings, event: InputEvent) -> tuple[str, bytes, bytes]:
+    topic = {family: name for name, family in settings.topics.inputs().items()}[event.family]
+    return topic, event.customer_id.encode(), dumps(event)
+
+
+async def collect(
+    settings: Settings,
+    topic: str,
+    until: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 90,
+) -> list[dict[str, Any]]:
+    """Read ``topic`` from the start until ``until(records)`` holds or the time is up."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[dict[str, Any]] = []
+    try:
+        consumer.assign([TopicPartition(topic, p) for p in range(settings.partitions)])
+        deadline = time.monotonic() + timeout
+        while not until(records) and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for batch in batches.values():
+                records += [orjson.loads(record.value) for record in batch]
+    finally:
+        await consumer.stop()
+    return records
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30, interval: float = 0.1) -> Any:
+    """Poll ``condition`` until it returns something truthy (returned) or the time is up."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()) and time.monotonic() < deadline:
+        time.sleep(interval)
+    return result

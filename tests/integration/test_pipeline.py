@@ -1,0 +1,153 @@
+"""End to end through a real Kafka broker and a real Redis: events in, alerts out."""
+
+import signal
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from schemas import InvoiceIssued, Money, PaymentReceived
+from tests.integration.harness import (
+    Worker,
+    as_message,
+    collect,
+    create_topics,
+    isolated_env,
+    produce,
+    run,
+    settings_of,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+DAY = timedelta(days=1)
+START = datetime.now(UTC).replace(microsecond=0) - 60 * DAY
+
+
+def invoice(
+    customer: str, number: int, amount: str, issued: datetime, due_in: int
+) -> InvoiceIssued:
+    return InvoiceIssued(
+        event_id=f"{customer}-i{number}",
+        customer_id=customer,
+        invoice_id=f"{customer}-i{number}",
+        event_time=issued,
+        due_date=(issued + due_in * DAY).date(),
+        amount=Money(amount=amount, currency="EUR"),
+    )
+
+
+def payment(customer: str, number: int, amount: str, paid: datetime) -> PaymentReceived:
+    return PaymentReceived(
+        event_id=f"{customer}-p{number}",
+        customer_id=customer,
+        payment_id=f"{customer}-p{number}",
+        invoice_id=f"{customer}-i{number}",
+        event_time=paid,
+        amount=Money(amount=amount, currency="EUR"),
+    )
+
+
+@pytest.fixture
+def env(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
+    env = isolated_env(kafka_bootstrap, redis_url, tmp_path / "data")
+    run(create_topics(settings_of(env)))
+    return env
+
+
+@pytest.fixture
+def worker(env: dict[str, str], tmp_path: Path):
+    started = Worker(env, tmp_path / "worker.log").start()
+    yield started
+    started.stop()
+
+
+def late_alerts(records: list[dict]) -> list[dict]:
+    return [record for record in records if record["kind"] == "late_payment"]
+
+
+def test_late_payment_reaches_alerts_topic_and_redis(env, worker, redis_url):
+    settings = settings_of(env)
+    on_time = [
+        invoice("acme", 1, "100.00", START, 30),
+        payment("acme", 1, "100.00", START + 20 * DAY),
+    ]
+    late = [invoice("zeta", 2, "250.50", START, 30), payment("zeta", 2, "250.50", START + 42 * DAY)]
+    run(produce(settings, [as_message(settings, event) for event in [*on_time, *late]]))
+
+    alerts = run(collect(settings, settings.topics.alerts, lambda r: len(late_alerts(r)) >= 1))
+
+    assert late_alerts(alerts), worker.log_tail()
+    (alert,) = late_alerts(alerts)
+    assert alert["customer_id"] == "zeta"
+    assert alert["details"]["days_late"] == 12
+    assert alert["source_event_id"] == "zeta-p2"
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    prefix = env["RISKSTREAM_REDIS_PREFIX"]
+    stream = wait_for(lambda: client.xrange(f"{prefix}:alerts:zeta"))
+    assert alert["alert_id"] in [entry["alert_id"] for _, entry in stream]
+    assert client.hget(f"{prefix}:customer:zeta", "open_invoices") == "0"
+    assert client.hget(f"{prefix}:customer:acme", "open_invoices") == "0"
+    assert [entry["kind"] for _, entry in client.xrange(f"{prefix}:alerts:acme")] == []
+
+
+def test_malformed_events_go_to_dead_letters_and_the_stream_goes_on(env, worker):
+    settings = settings_of(env)
+    topics = settings.topics
+    good = [invoice("bolt", 1, "80.00", START, 10), payment("bolt", 1, "80.00", START + 25 * DAY)]
+    bad = [
+        (topics.payments, b"bolt", b"{not json"),
+        (topics.payments, b"bolt", b'{"type": "payment.teleported", "customer_id": "bolt"}'),
+        (
+            topics.invoices,
+            b"bolt",
+            b'{"type": "invoice.issued", "event_id": "x1", '
+            b'"customer_id": "bolt", "event_time": "2026-01-01T00:00:00Z", '
+            b'"invoice_id": "i9", "due_date": "2026-02-01", '
+            b'"amount": {"amount": 10.5, "currency": "EUR"}}',
+        ),
+        (topics.orders, b"bolt", as_message(settings, good[1])[2]),
+    ]
+    messages = [as_message(settings, good[0]), *bad, as_message(settings, good[1])]
+    run(produce(settings, messages))
+
+    letters = run(collect(settings, topics.deadletter, lambda r: len(r) >= 4))
+    alerts = run(collect(settings, topics.alerts, lambda r: len(late_alerts(r)) >= 1))
+
+    assert sorted(letter["reason_code"] for letter in letters) == [
+        "invalid",
+        "undecodable",
+        "unknown_type",
+        "wrong_topic",
+    ], worker.log_tail()
+    by_code = {letter["reason_code"]: letter for letter in letters}
+    assert "not floats" in by_code["invalid"]["reason"]
+    assert by_code["undecodable"]["payload"] == "{not json"
+    assert by_code["wrong_topic"]["source_topic"] == topics.orders
+    assert [alert["customer_id"] for alert in late_alerts(alerts)] == ["bolt"]
+
+
+def test_restarted_worker_keeps_its_table_state(env, tmp_path):
+    settings = settings_of(env)
+    first = Worker(env, tmp_path / "first.log").start()
+    try:
+        run(produce(settings, [as_message(settings, invoice("kilo", 1, "400.00", START, 30))]))
+        client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+        key = f"{settings.redis_prefix}:customer:kilo"
+        wait_for(lambda: client.exists(key), timeout=90)
+        assert client.hget(key, "open_invoices") == "1", first.log_tail()
+    finally:
+        first.stop(signal.SIGTERM)
+    # A new data directory: the state can only come back from the changelog topic.
+    second_env = {**env, "RISKSTREAM_DATA_DIR": str(tmp_path / "fresh")}
+    second = Worker(second_env, tmp_path / "second.log").start()
+    try:
+        second.wait_ready()
+        late = payment("kilo", 1, "400.00", START + 45 * DAY)
+        run(produce(settings, [as_message(settings, late)]))
+        alerts = run(collect(settings, settings.topics.alerts, lambda r: len(late_alerts(r)) >= 1))
+        assert [a["details"]["days_late"] for a in late_alerts(alerts)] == [15], second.log_tail()
+    finally:
+        second.stop()
