@@ -20,11 +20,15 @@ True
 
 from collections.abc import Callable
 
-from river import base, forest, linear_model, preprocessing, tree
+from river import base, forest, linear_model, optim, preprocessing, tree
 
 
 def _logreg(seed: int) -> base.Classifier:
-    return preprocessing.StandardScaler() | linear_model.LogisticRegression()
+    # AdaGrad: a step per feature that shrinks as the feature is learnt, so rare features
+    # (disputes, old overdue buckets) are not drowned by frequent ones.
+    return preprocessing.StandardScaler() | linear_model.LogisticRegression(
+        optimizer=optim.AdaGrad(0.05)
+    )
 
 
 def _arf(seed: int) -> base.Classifier:

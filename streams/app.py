@@ -111,7 +111,7 @@ class RiskApp:
         app.timer(self.settings.overdue_check_interval)(self._send_due_ticks)
         app.timer(0.05)(self._flush_redis)
         app.task(self.redis.setup)
-        app.on_rebalance_complete.connect(self._forget_deadlines)
+        app.on_rebalance_complete.connect(self._after_rebalance)
         install_metrics_page(app, self.metrics)
 
     async def _customers(self, stream: faust.StreamT) -> None:
@@ -235,10 +235,26 @@ class RiskApp:
                 self._deadlines[customer_id] = (deadline, None)
         self._deadlines_complete = True
 
-    async def _forget_deadlines(self, sender: object, **_: object) -> None:
+    async def _after_rebalance(self, sender: object, **_: object) -> None:
         # The partitions (and so the customers) of this worker may have changed.
         self._deadlines.clear()
         self._deadlines_complete = False
+        await self._rewind_uncommitted()
+
+    async def _rewind_uncommitted(self) -> None:
+        """Read partitions with no committed offset from their start.
+
+        A rebalance drops the messages Faust had fetched but not processed, then seeks only
+        the partitions with a committed offset back to it: the others would go on from the
+        fetch position and the dropped messages would be lost. Faust seeks the committed
+        ones right after this; reading again what was processed changes nothing (event ids).
+        """
+        consumer = self.faust.consumer
+        ours = {*self.families, self.settings.topics.ticks, self.settings.topics.training}
+        partitions = [tp for tp in consumer.assignment() if tp.topic in ours]
+        if partitions:
+            for tp, offset in (await consumer.earliest_offsets(*partitions)).items():
+                await consumer.seek(tp, offset)
 
 
 def output_key(output: BaseModel) -> bytes | None:

@@ -286,9 +286,27 @@ _OUTCOMES = {
 }
 
 
+_LOG_SCALED = (
+    "exposure", "credit_limit", "open_order_amount", "open_balance", "unapplied_credit",
+    "disputed_balance", "aging_current", "aging_1_30", "aging_31_60", "aging_61_90",
+    "aging_over_90", "overdue_balance", "payment_amount_mean", "order_amount_mean",
+    "order_amount_std", "days_past_due", "avg_days_late", "dso", "days_since_last_payment",
+    "tenure_days",
+)  # fmt: skip
+"""Money and day counts, heavy-tailed: the model sees sign(x) * log(1 + |x|)."""
+
+
 def model_input(features: Features, invoice: dict) -> dict[str, float]:
     """The late-payment model's input: the customer at issue time plus the invoice itself."""
     inputs = features.as_model_input()
+    for name in _LOG_SCALED:
+        value = inputs[name]
+        inputs[name] = math.copysign(math.log1p(abs(value)), value)
+    # Late as far as known now: settled late, or still open past the due date; the rule of
+    # succession (one late and one on time assumed) keeps a short history from saying 0 or 1.
+    settled, overdue = features.settled_invoice_count, features.overdue_invoice_count
+    late = settled * (1.0 - (features.on_time_share or 0.0)) + overdue
+    inputs["late_share_known"] = (late + 1.0) / (settled + overdue + 2.0)
     amount = float(invoice["amount"])
     terms = (date.fromisoformat(str(invoice["due_date"])) - features.as_of.date()).days
     inputs["invoice_amount_log"] = math.log1p(amount)

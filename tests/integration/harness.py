@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from schemas.codec import dumps
 from schemas.events import InputEvent
 from streams.embedded import free_port
-from streams.settings import Settings
+from streams.settings import Settings, Topics
 from streams.topics import ensure_topics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,17 +40,7 @@ def isolated_env(bootstrap: str, redis_url: str, data_dir: Path, partitions: int
         # partition of one topic: a customer's payment may be read before its invoice.
         "RISKSTREAM_LATENESS": "P365D",
     }
-    for name in (
-        "orders",
-        "invoices",
-        "payments",
-        "customers",
-        "alerts",
-        "changes",
-        "decisions",
-        "deadletter",
-        "ticks",
-    ):
+    for name in Topics.model_fields:
         env[f"RISKSTREAM_TOPIC_{name.upper()}"] = f"t{run}.{name}"
     return env
 
@@ -136,9 +126,10 @@ def as_message(settings: Settings, event: InputEvent) -> tuple[str, bytes, bytes
 async def collect(
     settings: Settings,
     topic: str,
-    until: Callable[[list[dict[str, Any]]], bool],
+    until: Callable[[list[Any]], bool],
     timeout: float = 90,
-) -> list[dict[str, Any]]:
+    decode: Callable[[bytes], Any] = orjson.loads,
+) -> list[Any]:
     """Read ``topic`` from the start until ``until(records)`` holds or the time is up."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
@@ -146,14 +137,14 @@ async def collect(
         enable_auto_commit=False,
     )
     await consumer.start()
-    records: list[dict[str, Any]] = []
+    records: list[Any] = []
     try:
         consumer.assign([TopicPartition(topic, p) for p in range(settings.partitions)])
         deadline = time.monotonic() + timeout
         while not until(records) and time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=500)
             for batch in batches.values():
-                records += [orjson.loads(record.value) for record in batch]
+                records += [decode(record.value) for record in batch]
     finally:
         await consumer.stop()
     return records

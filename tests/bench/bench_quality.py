@@ -1,0 +1,172 @@
+"""Quality of the late-payment model on real invoices: a backtest against a batch baseline.
+
+    python tests/bench/bench_quality.py [--data PATH] [--model logreg|arf|all]
+
+Replays IBM's accounts-receivable sample (see `streams.importers`) through the pure engine in
+event time, learning online as a backtest does: each invoice's outcome is learnt when it is
+known (paid, or overdue as its due date passes; the replay lets time pass for every customer).
+Each invoice's labelled example carries the probability predicted at issue and the features it
+was predicted from; the replay checks that every invoice was labelled and lists any that was not.
+Invoices are split by issue date, the first 70% and the last 30%. Printed: the exact ROC AUC and
+the log loss, on the last 30% against the data set's outcome (DaysLate > 0), of the online
+model's predictions at issue and of a batch scikit-learn logistic regression (standardised)
+trained on the first 70% with the same point-in-time features, with a paired bootstrap interval
+of the difference of AUCs; the counts; and the replay's events/s (the whole engine: features,
+model, score, outputs). Needs scikit-learn for the baseline.
+"""
+
+import argparse
+import heapq
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from detectors.delayed_labels import LabelledExample
+from detectors.late_payment import MODELS, LatePaymentModel
+from detectors.monitoring import log_loss, roc_auc
+from streams.engine import CustomerRecord, Engine, Outputs
+from streams.importers import Imported, load_accounts_receivable
+
+TARGET_AUC = 0.88
+TRAIN_SHARE = 0.7
+BOOTSTRAP = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    examples: dict[str, LabelledExample]
+    unresolved: list[str]
+    events: int
+    advances: int
+    seconds: float
+
+
+def replay(imported: Imported, model: str) -> Replay:
+    """The events through one engine, time passing for every customer as the events' time does."""
+    engine = Engine(model=LatePaymentModel(model), learn=True)
+    records: dict[str, CustomerRecord] = {}
+    deadlines: list[tuple[datetime, str]] = []
+    scheduled: dict[str, datetime] = {}
+    examples: dict[str, LabelledExample] = {}
+    advances = 0
+
+    def take(record: CustomerRecord, outputs: Outputs) -> None:
+        examples.update((example.invoice_id, example) for example in outputs.examples)
+        deadline = record.state.next_deadline(engine.config)
+        if deadline is not None and scheduled.get(record.customer_id) != deadline:
+            scheduled[record.customer_id] = deadline
+            heapq.heappush(deadlines, (deadline, record.customer_id))
+
+    def advance(until: datetime | None) -> None:
+        nonlocal advances
+        while deadlines and (until is None or deadlines[0][0] <= until):
+            deadline, customer = heapq.heappop(deadlines)
+            advances += 1
+            take(records[customer], engine.advance(records[customer], deadline))
+
+    started = time.perf_counter()
+    for event in imported.events:
+        advance(event.event_time)
+        record = records.get(event.customer_id)
+        if record is None:
+            record = records[event.customer_id] = CustomerRecord.new(event.customer_id)
+        take(record, engine.process(record, event))
+    advance(None)
+    seconds = time.perf_counter() - started
+    pending = {p.invoice_id for r in records.values() for p in r.memo.pending.predictions()}
+    unresolved = sorted(pending | (imported.outcomes.keys() - examples.keys()))
+    return Replay(examples, unresolved, len(imported.events), advances, seconds)
+
+
+def evaluate(imported: Imported, result: Replay, model: str) -> None:
+    outcomes = imported.outcomes
+    resolved = sorted(result.examples.values(), key=lambda e: (e.issued_at, e.invoice_id))
+    cutoff = resolved[int(len(resolved) * TRAIN_SHARE)].issued_at
+    train = [e for e in resolved if e.issued_at < cutoff]
+    test = [e for e in resolved if e.issued_at >= cutoff]
+    names = sorted({name for e in resolved for name in e.features})
+
+    def rows(part: list[LabelledExample]) -> list[list[float]]:
+        return [[e.features.get(name, 0.0) for name in names] for e in part]
+
+    def truth(part: list[LabelledExample]) -> list[bool]:
+        return [outcomes[e.invoice_id].late for e in part]
+
+    batch_p = batch_predictions(rows(train), truth(train), rows(test))
+    online_p = [e.probability for e in test]
+    labels = truth(test)
+    disagree = sum(e.label != outcomes[e.invoice_id].late for e in resolved)
+
+    print(f"model {model}: {result.events:,} events + {result.advances:,} clock steps in "
+          f"{result.seconds:.2f} s = {result.events / result.seconds:,.0f} events/s")  # fmt: skip
+    print(f"  invoices: {len(outcomes):,} imported, {len(resolved):,} resolved, "
+          f"{len(result.unresolved)} unresolved; "
+          f"{disagree} engine labels differ from DaysLate > 0")  # fmt: skip
+    if result.unresolved:
+        print(f"  UNRESOLVED (never labelled): {' '.join(result.unresolved)}")
+    print(f"  split at issue {cutoff.date()}: first {len(train):,} "
+          f"({sum(truth(train)):,} late) / last {len(test):,} ({sum(labels):,} late)")  # fmt: skip
+    print(f"  {len(names)} point-in-time features")
+    for name, probabilities in (("online " + model, online_p), ("batch logreg", batch_p)):
+        auc, loss = roc_auc(probabilities, labels), log_loss(probabilities, labels)
+        print(f"  {name + ':':16s} ROC AUC {auc:.4f}   log loss {loss:.4f}")
+    online_auc, batch_auc = roc_auc(online_p, labels) or 0.0, roc_auc(batch_p, labels) or 0.0
+    low, high = difference_interval(online_p, batch_p, labels)
+    print(f"  online - batch ROC AUC: {online_auc - batch_auc:+.4f}, "
+          f"95% paired bootstrap interval [{low:+.4f}, {high:+.4f}]")  # fmt: skip
+    verdict = "met" if online_auc >= TARGET_AUC and online_auc >= batch_auc else "NOT met"
+    print(f"  target (online >= {TARGET_AUC} and >= batch): {verdict}")
+
+
+def batch_predictions(
+    train: list[list[float]], labels: list[bool], test: list[list[float]]
+) -> list[float]:
+    """Probabilities of late payment on ``test`` from a standardised logistic regression fitted
+    on ``train`` in one batch."""
+    try:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+    except ImportError:
+        raise SystemExit("the batch baseline needs scikit-learn: pip install it") from None
+    batch = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    batch.fit(train, labels)
+    late = list(batch.classes_).index(True)
+    return [float(p[late]) for p in batch.predict_proba(test)]
+
+
+def difference_interval(
+    first: list[float], second: list[float], labels: list[bool]
+) -> tuple[float, float]:
+    """95% interval of AUC(first) - AUC(second), resampling invoices (seeded)."""
+    rng, n, differences = random.Random(0), len(labels), []
+    while len(differences) < BOOTSTRAP:
+        sample = [rng.randrange(n) for _ in range(n)]
+        drawn = [labels[i] for i in sample]
+        a = roc_auc([first[i] for i in sample], drawn)
+        b = roc_auc([second[i] for i in sample], drawn)
+        if a is not None and b is not None:
+            differences.append(a - b)
+    differences.sort()
+    return differences[int(0.025 * BOOTSTRAP)], differences[int(0.975 * BOOTSTRAP) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=None,
+                        help="the accounts-receivable CSV (default ../shared/data/ from the "
+                             "repository root)")  # fmt: skip
+    parser.add_argument("--model", choices=[*sorted(MODELS), "all"], default="all")
+    args = parser.parse_args()
+    try:
+        imported = load_accounts_receivable(args.data)
+    except FileNotFoundError as error:
+        parser.exit(2, f"{error}\n")
+    for model in sorted(MODELS) if args.model == "all" else [args.model]:
+        evaluate(imported, replay(imported, model), model)
+
+
+if __name__ == "__main__":
+    main()
