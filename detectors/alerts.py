@@ -1,4 +1,6 @@
-"""Alerts that follow directly from what happened to a customer's invoices and payments.
+"""Alerts that follow directly from what happened to a customer's invoices: paid late, or
+overdue. Bounced payments, limit breaches and the like are rules (``detectors/rules.py``),
+so that credit teams can tune them.
 
 >>> from datetime import datetime, UTC
 >>> from features import Transition
@@ -35,22 +37,9 @@ def _overdue(transition: Transition) -> tuple[Severity, str] | None:
     ).replace("  ", " ")
 
 
-def _bounced(transition: Transition) -> tuple[Severity, str] | None:
-    return "critical", f"payment {transition.details['payment_id']} bounced"
-
-
-def _limit(transition: Transition) -> tuple[Severity, str] | None:
-    details = transition.details
-    return "critical", (
-        f"exposure {details['exposure']} is over the credit limit {details['credit_limit']}"
-    )
-
-
 _ALERTING: dict[str, tuple[str, Callable[[Transition], tuple[Severity, str] | None]]] = {
     "invoice_settled": ("late_payment", _late_payment),
     "invoice_overdue": ("overdue", _overdue),
-    "payment_bounced": ("bounced_payment", _bounced),
-    "limit_exceeded": ("limit_breach", _limit),
 }
 
 

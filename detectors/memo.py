@@ -10,6 +10,7 @@ customer's partition and survives restarts.
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import orjson
 
@@ -29,6 +30,8 @@ class RiskMemo:
     published_score: float | None = None
     anomaly_times: list[int] = field(default_factory=list)
     """Event times (µs) of the customer's recent anomalies, newest last, bounded."""
+    cooldowns: dict[str, datetime] = field(default_factory=dict)
+    """Rule id -> event time of its last hit for this customer."""
 
     @classmethod
     def new(cls) -> "RiskMemo":
@@ -47,6 +50,7 @@ class RiskMemo:
                 "tier": self.tier,
                 "published": self.published_score,
                 "anomalies": self.anomaly_times,
+                "cooldowns": self.cooldowns,
             }
         )
 
@@ -58,4 +62,7 @@ class RiskMemo:
             tier=document["tier"],
             published_score=document["published"],
             anomaly_times=document["anomalies"],
+            cooldowns={
+                rule: datetime.fromisoformat(at) for rule, at in document["cooldowns"].items()
+            },
         )

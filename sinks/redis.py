@@ -4,9 +4,11 @@ Keys (``prefix`` defaults to ``riskstream``):
 
 - ``{prefix}:customer:{customer_id}``: hash of the customer's current risk picture;
   a picture of an older revision than the one stored is ignored.
+- ``{prefix}:scores``: sorted set of customers by current score, updated with the hash.
 - ``{prefix}:alerts:{customer_id}``: stream of the customer's alerts, trimmed to about
   ``stream_length`` entries; each alert id is appended once (``{prefix}:seen:{alert_id}``
   remembers it for ``seen_ttl`` seconds).
+- ``{prefix}:risk-changes``: pub/sub channel; each risk change is published once, as JSON.
 
 Writes are pipelined. When Redis is down or slow the outputs wait in a bounded buffer
 (newest customer picture per customer, alerts in order) and are retried with backoff.
@@ -22,7 +24,7 @@ import orjson
 from pydantic import BaseModel
 
 from schemas.codec import dumps
-from schemas.outputs import Alert, CustomerRisk
+from schemas.outputs import Alert, CustomerRisk, RiskChange
 from sinks.base import Sink
 
 try:
@@ -36,7 +38,8 @@ log = logging.getLogger(__name__)
 _PUT_IF_NEWER = """
 local stored = tonumber(redis.call('HGET', KEYS[1], 'revision') or '-1')
 if tonumber(ARGV[1]) < stored then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2]) end
 return 1
 """
 
@@ -48,9 +51,17 @@ end
 return 0
 """
 
+_PUBLISH_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  return 1
+end
+return 0
+"""
+
 
 class RedisSink(Sink):
-    """Writes :class:`CustomerRisk` pictures and :class:`Alert` events to Redis."""
+    """Writes :class:`CustomerRisk` pictures, :class:`Alert` and :class:`RiskChange` events."""
 
     def __init__(
         self,
@@ -69,7 +80,7 @@ class RedisSink(Sink):
         self.buffer_limit = buffer_limit
         self.max_backoff = max_backoff
         self._pictures: OrderedDict[str, CustomerRisk] = OrderedDict()
-        self._alerts: deque[Alert] = deque()
+        self._alerts: deque[Alert | RiskChange] = deque()
         self._failures = 0
         self._retry_at = 0.0
         self._client: aioredis.Redis | None = None
@@ -81,6 +92,7 @@ class RedisSink(Sink):
         self._client = aioredis.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._put_if_newer = self._client.register_script(_PUT_IF_NEWER)
         self._append_once = self._client.register_script(_APPEND_ONCE)
+        self._publish_once = self._client.register_script(_PUBLISH_ONCE)
 
     @property
     def pending(self) -> int:
@@ -91,7 +103,7 @@ class RedisSink(Sink):
             if isinstance(output, CustomerRisk):
                 self._pictures.pop(output.customer_id, None)
                 self._pictures[output.customer_id] = output
-            elif isinstance(output, Alert):
+            elif isinstance(output, Alert | RiskChange):
                 self._alerts.append(output)
         self._shed_overflow()
         await self.flush()
@@ -116,25 +128,37 @@ class RedisSink(Sink):
             self._alerts.popleft()
         return True
 
+    def retry_in(self) -> float:
+        """Seconds until the next attempt after a failure (0 when none is pending)."""
+        return max(0.0, self._retry_at - time.monotonic())
+
     async def close(self) -> None:
         self._retry_at = 0.0
         await self.flush()
         if self._client is not None:
             await self._client.aclose()
 
-    async def _send(self, pictures: list[CustomerRisk], alerts: list[Alert]) -> None:
+    async def _send(self, pictures: list[CustomerRisk], alerts: list[Alert | RiskChange]) -> None:
         assert self._client is not None, "setup() first"
         async with self._client.pipeline(transaction=False) as pipe:
             for picture in pictures:
+                score = "" if picture.score is None else picture.score
                 await self._put_if_newer(
-                    keys=[self.key("customer", picture.customer_id)],
-                    args=[picture.revision, *_picture_fields(picture)],
+                    keys=[self.key("customer", picture.customer_id), f"{self.prefix}:scores"],
+                    args=[picture.revision, picture.customer_id, score, *_picture_fields(picture)],
                     client=pipe,
                 )
-            for alert in alerts:
+            for event in alerts:
+                if isinstance(event, RiskChange):
+                    await self._publish_once(
+                        keys=[self.key("seen", event.change_id)],
+                        args=[self.seen_ttl, f"{self.prefix}:risk-changes", dumps(event)],
+                        client=pipe,
+                    )
+                    continue
                 await self._append_once(
-                    keys=[self.key("alerts", alert.customer_id), self.key("seen", alert.alert_id)],
-                    args=[self.stream_length, self.seen_ttl, *_alert_fields(alert)],
+                    keys=[self.key("alerts", event.customer_id), self.key("seen", event.alert_id)],
+                    args=[self.stream_length, self.seen_ttl, *_alert_fields(event)],
                     client=pipe,
                 )
             await pipe.execute()
@@ -152,7 +176,7 @@ class RedisSink(Sink):
         )
 
     def _shed_overflow(self) -> None:
-        # Past the limit the oldest alerts give way: they remain on the alerts topic.
+        # Past the limit the oldest events give way: they remain on their Kafka topics.
         while self.pending > self.buffer_limit and self._alerts:
             self._alerts.popleft()
             self.overflowed += 1

@@ -6,6 +6,7 @@ by a changelog topic). Time passing is an event too: the overdue timer sends a t
 customer's partition of the ticks topic when a deadline of that customer has passed.
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable
@@ -32,6 +33,9 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 
 REDIS_BATCH = 500
+REDIS_OUTPUTS: dict[str, type[BaseModel]] = {
+    "alert": Alert, "risk_change": RiskChange, "customer_risk": CustomerRisk,
+}  # fmt: skip
 
 
 class RiskApp:
@@ -56,6 +60,7 @@ class RiskApp:
             OrderDecision: self._topic(topics.decisions),
             DeadLetter: self._topic(topics.deadletter),
             LabelledExample: self._topic(topics.training),
+            CustomerRisk: self._topic(topics.customers_out),
         }
         self.training = self.outputs[LabelledExample]
         self.models = self._topic(topics.models)
@@ -72,7 +77,6 @@ class RiskApp:
             stream_length=settings.alert_stream_length,
         )
         self.metrics.watch_redis(self.redis)
-        self._for_redis: list[BaseModel] = []
         self._deadlines: dict[str, tuple[datetime, int | None]] = {}
         self._deadlines_complete = False
         self._register()
@@ -103,13 +107,14 @@ class RiskApp:
         )
 
     def _register(self) -> None:
-        app = self.faust
+        app, topics = self.faust, self.settings.topics
         app.agent(self.inputs, name="customers")(self._customers)
         app.agent(self.training, name="trainer")(self._train)
         app.timer(30.0)(self._publish_snapshot)
         app.task(self._follow_snapshots)
         app.timer(self.settings.overdue_check_interval)(self._send_due_ticks)
-        app.timer(0.05)(self._flush_redis)
+        app.agent(self._topic(topics.alerts, topics.changes, topics.customers_out),
+                  name="redis")(self._write_redis)  # fmt: skip
         app.task(self.redis.setup)
         app.on_rebalance_complete.connect(self._after_rebalance)
         install_metrics_page(app, self.metrics)
@@ -202,17 +207,17 @@ class RiskApp:
             topic = self.outputs.get(type(output))
             if topic is not None:
                 await topic.send(key=output_key(output), value=dumps(output))
-            if isinstance(output, Alert | CustomerRisk | RiskChange):
-                self._for_redis.append(output)
-        if len(self._for_redis) >= REDIS_BATCH:
-            await self._flush_redis()
 
-    async def _flush_redis(self) -> None:
-        batch, self._for_redis = self._for_redis, []
-        if batch:
+    async def _write_redis(self, stream: faust.StreamT) -> None:
+        """Redis follows the output topics: it catches up after an outage or a crash, since
+        the offsets of this agent advance only once Redis has taken the batch."""
+        async for values in stream.take(REDIS_BATCH, within=0.05):
+            batch = [REDIS_OUTPUTS[orjson.loads(value)["type"]].model_validate_json(value)
+                     for value in values]  # fmt: skip
             await self.redis.write(batch)
-        else:
-            await self.redis.flush()
+            while self.redis.pending:
+                await asyncio.sleep(self.redis.retry_in())
+                await self.redis.flush()
 
     async def _send_due_ticks(self) -> None:
         now = datetime.now(UTC)

@@ -31,17 +31,19 @@ from pydantic import BaseModel
 
 from detectors.alerts import transition_alerts
 from detectors.anomaly import Anomaly, ZScoreDetector
+from detectors.decisions import DecisionPolicy
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
 from detectors.memo import RiskMemo
 from detectors.monitoring import ModelMonitor
+from detectors.rules import RuleSet, load_rulepack, rule_inputs
 from detectors.scorecard import Scorecard
 from detectors.tiers import TierPolicy, should_publish
 from features import CustomerState, FeatureConfig, Features, Transition
 from features.eventtime import from_micros, to_micros
 from schemas.events import InputEvent, OrderPlaced, PaymentReceived
 from schemas.ids import derive_id
-from schemas.outputs import Alert, CustomerRisk, RiskChange, Versions
+from schemas.outputs import Alert, CustomerRisk, OrderDecision, RiskChange, Versions
 
 _LENGTH = struct.Struct(">I")
 
@@ -80,6 +82,8 @@ class RiskConfig:
     """How the engine scores, tiers and alerts; each part comes from a control document."""
 
     scorecard: Scorecard = field(default_factory=Scorecard)
+    rules: RuleSet = field(default_factory=load_rulepack)
+    decisions: DecisionPolicy = field(default_factory=DecisionPolicy)
     tiers: TierPolicy = field(default_factory=TierPolicy)
     min_score_change: float = 5.0
     anomaly_window: timedelta = timedelta(days=30)
@@ -96,13 +100,15 @@ class Outputs:
     """What one step of the engine produced for one customer."""
 
     alerts: list[Alert] = field(default_factory=list)
+    decisions: list[OrderDecision] = field(default_factory=list)
     changes: list[RiskChange] = field(default_factory=list)
     examples: list[LabelledExample] = field(default_factory=list)
     picture: CustomerRisk | None = None
 
     def all(self) -> list[BaseModel]:
-        """The outputs that leave the engine, in order: alerts, changes, examples, picture."""
+        """The outputs that leave the engine: decisions, alerts, changes, examples, picture."""
         return [
+            *self.decisions,
             *self.alerts,
             *self.changes,
             *self.examples,
@@ -129,11 +135,10 @@ class Engine:
         self.model = model or LatePaymentModel()
         self.learn = learn
         self.monitor = ModelMonitor()
-        self.ruleset_version: str | None = None
 
     @property
     def versions(self) -> Versions:
-        return Versions(model=self.model.version, ruleset=self.ruleset_version)
+        return Versions(model=self.model.version, ruleset=self.risk.rules.version)
 
     def process(self, record: CustomerRecord, event: InputEvent) -> Outputs:
         """Apply one event; raises ``InvalidEvent`` (record unchanged) if it cannot be."""
@@ -144,14 +149,22 @@ class Engine:
         if state.revision == revision:
             return Outputs()
         anomalies = self._anomalies(event, before)
-        return self._react(record, transitions, event.event_time, anomalies, event.event_id)
+        outputs = self._react(
+            record, transitions, event.event_time, anomalies, event, event.event_id
+        )
+        if isinstance(event, OrderPlaced) and before is not None:
+            decision = self.risk.decisions.decide(
+                event.amount, before, record.memo.tier, record.memo.published_score
+            )
+            outputs.decisions.append(decision.order_decision(event, self.versions))
+        return outputs
 
     def advance(self, record: CustomerRecord, now: datetime) -> Outputs:
         """Let time pass to ``now``: invoices whose due date passed turn overdue."""
         transitions = record.state.advance(now, self.config)
         if not transitions:
             return Outputs()
-        return self._react(record, transitions, now, [], f"clock@{now.isoformat()}")
+        return self._react(record, transitions, now, [], None, f"clock@{now.isoformat()}")
 
     def _react(
         self,
@@ -159,9 +172,10 @@ class Engine:
         transitions: list[Transition],
         now: datetime,
         anomalies: list[Anomaly],
+        event: InputEvent | None,
         cause: str,
     ) -> Outputs:
-        now = max(now, from_micros(record.state.watermark))
+        now = _not_before_watermark(record.state, now)
         features = record.state.features(now, self.config)
         versions = self.versions
         outputs = Outputs(alerts=transition_alerts(transitions, versions))
@@ -172,6 +186,7 @@ class Engine:
         for anomaly in anomalies:
             record.memo.note_anomaly(to_micros(now))
             outputs.alerts.append(self._anomaly_alert(record, anomaly, now, cause, versions))
+        outputs.alerts += self._rule_alerts(record, features, event, now, cause, versions)
         self._score(record, features, now, cause, outputs)
         return outputs
 
@@ -211,11 +226,10 @@ class Engine:
         memo = record.memo
         since = to_micros(now - self.risk.anomaly_window)
         result = self.risk.scorecard.score(score_inputs(features, memo, since))
-        tier = self.risk.tiers.tier(result.score, memo.tier)
+        score = round(result.score, 2)
+        tier = self.risk.tiers.tier(score, memo.tier)
         previous_tier, previous_score = memo.tier, memo.published_score
-        if should_publish(
-            previous_score, previous_tier, result.score, tier, self.risk.min_score_change
-        ):
+        if should_publish(previous_score, previous_tier, score, tier, self.risk.min_score_change):
             outputs.changes.append(
                 RiskChange(
                     change_id=derive_id(
@@ -223,7 +237,7 @@ class Engine:
                     ),
                     customer_id=record.customer_id,
                     event_time=now,
-                    score=result.score,
+                    score=score,
                     previous_score=previous_score,
                     tier=tier,
                     previous_tier=previous_tier,
@@ -232,17 +246,31 @@ class Engine:
                     versions=self.versions,
                 )
             )
-            memo.published_score = result.score
+            memo.published_score = score
         memo.tier = tier
-        outputs.picture = picture(
-            record, features, now, result.score, tier, result.reasons, self.versions
+        outputs.picture = picture(record, features, now, score, tier, result.reasons, self.versions)
+
+    def _rule_alerts(
+        self,
+        record: CustomerRecord,
+        features: Features,
+        event: InputEvent | None,
+        now: datetime,
+        cause: str,
+        versions: Versions,
+    ) -> list[Alert]:
+        rules = self.risk.rules
+        result = rules.evaluate(
+            rule_inputs(features, event, rules.fields), record.memo.cooldowns, now
         )
+        record.memo.cooldowns = result.cooldowns
+        return [hit.alert(record.customer_id, now, cause, versions) for hit in result.hits]
 
     def _history(self, state: CustomerState, event: InputEvent) -> Features | None:
-        """The customer's history before an order or payment, to judge how usual it is."""
-        if not isinstance(event, OrderPlaced | PaymentReceived) or state.revision == 0:
+        """The customer before an order (to decide it) or a payment (to judge how usual it is)."""
+        if not isinstance(event, OrderPlaced | PaymentReceived):
             return None
-        return state.features(max(event.event_time, from_micros(state.watermark)), self.config)
+        return state.features(_not_before_watermark(state, event.event_time), self.config)
 
     def _anomalies(self, event: InputEvent, before: Features | None) -> list[Anomaly]:
         if before is None:
@@ -277,6 +305,11 @@ class Engine:
             },
             versions=versions,
         )
+
+
+def _not_before_watermark(state: CustomerState, moment: datetime) -> datetime:
+    """Features are computed no earlier than the newest event the state has seen."""
+    return moment if state.revision == 0 else max(moment, from_micros(state.watermark))
 
 
 _OUTCOMES = {
@@ -352,7 +385,7 @@ def picture(
         open_invoices=features.open_invoice_count,
         overdue_balance=format(features.overdue_balance, "f"),
         days_past_due=features.days_past_due,
-        score=round(score, 2),
+        score=score,
         tier=tier,
         reasons=list(reasons),
         versions=versions,

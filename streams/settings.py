@@ -28,6 +28,7 @@ class Topics(BaseSettings):
     changes: str = "risk.changes"
     decisions: str = "risk.decisions"
     deadletter: str = "risk.deadletter"
+    customers_out: str = Field("risk.customers", description="Current risk per customer")
     ticks: str = Field("risk.ticks", description="Internal: time passing, per customer")
     training: str = Field("risk.training", description="Labelled examples for the trainer")
     models: str = Field("risk.models", description="Signed model snapshots (compacted)")
@@ -49,6 +50,7 @@ class Topics(BaseSettings):
             self.changes,
             self.decisions,
             self.deadletter,
+            self.customers_out,
             self.ticks,
         ]
 
@@ -101,10 +103,14 @@ class Settings(BaseSettings):
 
     def topic_specs(self) -> list[tuple[str, int, dict[str, str]]]:
         """(name, partitions, config) of every topic a worker uses, apart from Faust's own."""
-        specs = [(name, self.partitions, {}) for name in self.topics.per_customer()]
+        compacted = {"cleanup.policy": "compact"}
+        specs = [
+            (name, self.partitions, compacted if name == self.topics.customers_out else {})
+            for name in self.topics.per_customer()
+        ]
         # One partition: one trainer, and every worker reads every snapshot.
         specs.append((self.topics.training, 1, {}))
-        specs.append((self.topics.models, 1, {"cleanup.policy": "compact"}))
+        specs.append((self.topics.models, 1, compacted))
         return specs
 
     @property

@@ -33,6 +33,8 @@ from schemas.outputs import Versions
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 BLANK = CustomerState.new("c1").features(T0)
+SEASONED = replace(BLANK, tenure_days=120.0)
+"""A customer with a quarter of history and more: old enough for DSO to mean something."""
 PACK = load_rulepack()
 HISTORY = [1000, 1100, 900, 1050, 950, 1000, 1100, 900, 1050, 950]
 """Mean 1,000; squared deviations add up to 50,000, so the sample std is √(50000/9) ≈ 74.54
@@ -143,11 +145,12 @@ CASES = {
         (replace(BLANK, invoice_count=20, dispute_rate=0.15), None, []),  # only on a dispute
     ],
     "dso_high": [
-        (replace(BLANK, payment_terms_days=30, dso=61.0), None, ["dso_high"]),
-        (replace(BLANK, payment_terms_days=30, dso=60.0), None, []),  # 30 days beyond terms
-        (replace(BLANK, payment_terms_days=None, dso=60.5), None, ["dso_high"]),
-        (replace(BLANK, payment_terms_days=None, dso=60.0), None, []),
-        (replace(BLANK, payment_terms_days=45, dso=70.0), None, []),  # 25 beyond, over 60
+        (replace(SEASONED, payment_terms_days=30, dso=61.0), None, ["dso_high"]),
+        (replace(SEASONED, payment_terms_days=30, dso=60.0), None, []),  # 30 days beyond terms
+        (replace(SEASONED, payment_terms_days=None, dso=60.5), None, ["dso_high"]),
+        (replace(SEASONED, payment_terms_days=None, dso=60.0), None, []),
+        (replace(SEASONED, payment_terms_days=45, dso=70.0), None, []),  # 25 beyond, over 60
+        (replace(BLANK, payment_terms_days=30, dso=90.0), None, []),  # too new to judge
     ],
 }  # fmt: skip
 
@@ -178,9 +181,9 @@ def test_every_default_rule_has_a_case():
          "payment of 700.00 is -4.0 standard deviations from this customer's usual 1,000.00"),
         (spike(4000.0), order("100"), "orders of the last day total 4,000.00, 4.0 times the "
                                       "average day of the last 30"),
-        (replace(BLANK, payment_terms_days=30, dso=61.0), None,
+        (replace(SEASONED, payment_terms_days=30, dso=61.0), None,
          "days sales outstanding is 61 days; payment terms in days: 30"),
-        (replace(BLANK, dso=75.0), None,
+        (replace(SEASONED, dso=75.0), None,
          "days sales outstanding is 75 days; payment terms in days: n/a"),
     ],
 )  # fmt: skip

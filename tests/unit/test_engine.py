@@ -1,0 +1,110 @@
+"""The engine end to end, in pure code: decisions, labels, risk changes, rules, records."""
+
+from datetime import UTC, date, datetime, timedelta
+
+from schemas import (
+    CreditLimitUpdated,
+    InvoiceIssued,
+    Money,
+    OrderPlaced,
+    PaymentReceived,
+    PaymentReversed,
+)
+from streams.engine import CustomerRecord, Engine, RiskConfig
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def eur(amount: str) -> Money:
+    return Money(amount=amount, currency="EUR")
+
+
+def limit(amount: str, at: datetime = T0) -> CreditLimitUpdated:
+    return CreditLimitUpdated(event_id=f"limit-{amount}", customer_id="c1", event_time=at,
+                              credit_limit=eur(amount))  # fmt: skip
+
+
+def order(number: int, amount: str, at: datetime) -> OrderPlaced:
+    return OrderPlaced(event_id=f"o{number}", customer_id="c1", order_id=f"o{number}",
+                       event_time=at, amount=eur(amount))  # fmt: skip
+
+
+def invoice(number: int, amount: str, at: datetime, due: date) -> InvoiceIssued:
+    return InvoiceIssued(event_id=f"i{number}", customer_id="c1", invoice_id=f"i{number}",
+                         event_time=at, due_date=due, amount=eur(amount))  # fmt: skip
+
+
+def payment(number: int, amount: str, at: datetime) -> PaymentReceived:
+    return PaymentReceived(event_id=f"p{number}", customer_id="c1", payment_id=f"p{number}",
+                           invoice_id=f"i{number}", event_time=at, amount=eur(amount))  # fmt: skip
+
+
+def run(engine: Engine, record: CustomerRecord, *events):
+    return [engine.process(record, event) for event in events]
+
+
+def test_an_order_within_the_limit_is_approved_and_one_crossing_it_held_for_review():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    run(engine, record, limit("1000.00"))
+    (at_limit,) = engine.process(record, order(1, "1000.00", T0 + DAY)).decisions
+    (crossing,) = engine.process(record, order(2, "0.01", T0 + 2 * DAY)).decisions
+    assert (at_limit.outcome, at_limit.order_id) == ("approve", "o1")
+    assert crossing.outcome == "review"
+    assert crossing.figures["exposure_with_order"] == "1000.01"
+    assert crossing.versions.ruleset == engine.risk.rules.version
+
+
+def test_a_redelivered_event_produces_nothing_at_all():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    first = engine.process(record, order(1, "50.00", T0))
+    again = engine.process(record, order(1, "50.00", T0))
+    assert first.decisions and first.picture is not None
+    assert again.all() == []
+
+
+def test_a_prediction_is_labelled_once_when_its_outcome_is_known():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    (issued,) = run(engine, record, invoice(1, "300.00", T0, (T0 + 30 * DAY).date()))
+    (paid_early,) = run(engine, record, payment(1, "300.00", T0 + 10 * DAY))
+    assert issued.examples == [] and len(record.memo.pending) == 0
+    (example,) = paid_early.examples
+    assert (example.invoice_id, example.label) == ("i1", False)
+    assert engine.model.n_learned == 1
+
+
+def test_the_picture_and_a_risk_change_follow_an_overdue_invoice():
+    engine, record = Engine(risk=RiskConfig(min_score_change=1.0)), CustomerRecord.new("c1")
+    (_, issued) = run(engine, record, limit("5000.00"),
+                      invoice(1, "4000.00", T0, (T0 + 10 * DAY).date()))  # fmt: skip
+    outputs = engine.advance(record, T0 + 70 * DAY)
+    assert [alert.kind for alert in outputs.alerts][:1] == ["overdue"]
+    assert outputs.picture.days_past_due == 60
+    assert outputs.picture.overdue_balance == "4000.00"
+    (change,) = outputs.changes
+    assert change.previous_score == issued.picture.score
+    assert change.score > change.previous_score + 1.0
+    assert change.reasons[0].indicator == "days_past_due"
+    assert engine.advance(record, T0 + 70 * DAY + timedelta(hours=1)).changes == []
+
+
+def test_a_bounced_payment_alerts_through_its_rule_with_the_rule_set_version():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    run(engine, record, invoice(1, "80.00", T0, (T0 + 30 * DAY).date()),
+        payment(1, "80.00", T0 + 5 * DAY))  # fmt: skip
+    bounce = PaymentReversed(event_id="b1", customer_id="c1", payment_id="p1",
+                             event_time=T0 + 7 * DAY)  # fmt: skip
+    alerts = engine.process(record, bounce).alerts
+    rule_alerts = [alert for alert in alerts if alert.kind == "rule"]
+    assert [alert.details["rule_id"] for alert in rule_alerts] == ["bounced_payment"]
+    assert rule_alerts[0].versions.ruleset == "default-1"
+
+
+def test_a_record_round_trips_through_bytes_and_carries_on_identically():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    run(engine, record, limit("900.00"), invoice(1, "300.00", T0, (T0 + 30 * DAY).date()))
+    copy = CustomerRecord.from_bytes(record.to_bytes())
+    assert copy.to_bytes() == record.to_bytes()
+    later = payment(1, "300.00", T0 + 40 * DAY)
+    ours, theirs = engine.process(record, later), engine.process(copy, later)
+    assert [a.alert_id for a in ours.alerts] == [a.alert_id for a in theirs.alerts]
