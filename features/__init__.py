@@ -9,11 +9,11 @@ The feature engine is pure, synchronous and deterministic: no I/O, no clock of i
 Decimal('0')
 
 Modules, one concept each: ``config`` (settings), ``eventtime`` (time as integers), ``facts``
-(events reduced to what is kept), ``ledger`` (exposure in exact money), ``aging``,
-``behaviour`` (how a customer pays), ``activity`` and ``windows`` (what it does, when),
-``stats`` (running statistics), ``profile`` (customer fields), ``account`` (all of that,
-replayable), ``transitions``, ``state`` (event-time order, duplicates, lateness,
-serialisation) and ``view`` (the features snapshot).
+(events reduced to what is kept), ``ledger`` and ``records`` (exposure in exact money),
+``aging``, ``behaviour`` (how a customer pays), ``activity`` and ``windows`` (what it does,
+when), ``stats`` (running statistics), ``profile`` (customer fields), ``account`` (all of
+that, replayable), ``transitions``, ``recent`` (bounded id memory), ``state`` (event-time
+order, duplicates, lateness, serialisation) and ``view`` (the features snapshot).
 """
 
 from features.aging import Aging

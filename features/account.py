@@ -20,8 +20,9 @@ from features.behaviour import PaymentBehaviour
 from features.config import FeatureConfig
 from features.eventtime import BEGINNING, DAY
 from features.facts import Fact
-from features.ledger import Ledger, Settlement
+from features.ledger import Ledger
 from features.profile import Profile
+from features.records import Settlement
 from features.transitions import (
     Transition,
     dispute_opened,
@@ -40,7 +41,7 @@ Out = list[Transition] | None
 class Account:
     """Profile, ledger, payment behaviour and activity of one customer, at ``clock``.
 
-    >>> from datetime import UTC, date, datetime
+    >>> from datetime import date
     >>> from decimal import Decimal
     >>> from features.eventtime import DAY, date_to_day
     >>> account, config, out = Account("c1"), FeatureConfig(), []

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from features.eventtime import DAY
-from features.ledger import ZERO, Invoice
+from features.facts import ZERO
+from features.records import Invoice
 
 _BUCKET_ENDS = (0, 30, 60, 90)
 
@@ -23,7 +24,7 @@ class Aging:
 
     >>> from decimal import Decimal
     >>> from features.eventtime import DAY
-    >>> from features.ledger import Invoice
+    >>> from features.records import Invoice
     >>> invoices = [Invoice("i1", "e1", 0, Decimal(100), due_day=10),
     ...             Invoice("i2", "e2", 0, Decimal(50), due_day=45)]
     >>> aging = Aging.of(invoices, now=50 * DAY, grace=0)

@@ -7,7 +7,7 @@ payments count as zero days late in the average (earliness does not offset laten
 
 from typing import Any
 
-from features.ledger import Settlement
+from features.records import Settlement
 from features.stats import DecayedMean
 from features.windows import recent_days
 

@@ -56,7 +56,7 @@ class FeatureConfig:
     days_late_half_life: timedelta = timedelta(days=90)
     zscore_min_count: int = 5
     payment_retention: timedelta = timedelta(days=45)
-    max_retained_payments: int = 8
+    max_retained_payments: int = 16
     open_order_ttl: timedelta = timedelta(days=180)
     max_buffered_events: int = 200
     max_recent_event_ids: int = 16

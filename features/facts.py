@@ -22,6 +22,8 @@ from typing import Any, NamedTuple
 from features.eventtime import date_to_day, to_micros
 from schemas import events
 
+ZERO = Decimal(0)
+
 
 class Fact(NamedTuple):
     """One input event, reduced.

@@ -39,109 +39,14 @@ invoices and reversed payments are remembered, a bounded number of each.
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from features.config import FeatureConfig
 from features.eventtime import DAY, day_to_date
-from features.facts import Fact
+from features.facts import ZERO, Fact
 from features.recent import RecentIds
+from features.records import Invoice, Order, Payment, Settlement
 from schemas.validation import InvalidEvent
-
-ZERO = Decimal(0)
-
-
-class Order:
-    """An open order: its amount and what of it is not invoiced yet."""
-
-    __slots__ = ("amount", "open_amount", "placed")
-
-    def __init__(self, placed: int, amount: Decimal, open_amount: Decimal) -> None:
-        self.placed = placed
-        self.amount = amount
-        self.open_amount = open_amount
-
-
-class Settlement(NamedTuple):
-    """An invoice paid in full: when, and how many days after its due date."""
-
-    invoice_id: str
-    amount: Decimal
-    due_day: int
-    time: int
-    days_late: int
-    late: bool
-
-
-class Invoice:
-    """An invoice and what is left to pay of it."""
-
-    __slots__ = (
-        "amount",
-        "balance",
-        "disputed",
-        "disputes",
-        "due_day",
-        "event_id",
-        "invoice_id",
-        "issued",
-        "overdue",
-        "payers",
-        "settlement",
-    )
-
-    def __init__(
-        self, invoice_id: str, event_id: str, issued: int, amount: Decimal, due_day: int
-    ) -> None:
-        self.invoice_id = invoice_id
-        self.event_id = event_id
-        self.issued = issued
-        self.amount = amount
-        self.due_day = due_day
-        self.balance = amount
-        self.disputed = ZERO
-        self.disputes = 0
-        self.overdue = False
-        self.settlement: Settlement | None = None
-        self.payers = 0
-        """How many of the payments kept for reversal paid part of it."""
-
-    def to_row(self) -> list[Any]:
-        settled = self.settlement
-        return [
-            self.invoice_id,
-            self.event_id,
-            self.issued,
-            str(self.amount),
-            self.due_day,
-            str(self.balance),
-            str(self.disputed),
-            self.disputes,
-            self.overdue,
-            *([] if settled is None else [settled.time, settled.days_late, settled.late]),
-        ]
-
-    @classmethod
-    def from_row(cls, row: list[Any]) -> "Invoice":
-        invoice = cls(row[0], row[1], row[2], Decimal(row[3]), row[4])
-        invoice.balance, invoice.disputed = Decimal(row[5]), Decimal(row[6])
-        invoice.disputes, invoice.overdue = row[7], row[8]
-        if len(row) > 9:
-            invoice.settlement = Settlement(
-                invoice.invoice_id, invoice.amount, invoice.due_day, *row[9:12]
-            )
-        return invoice
-
-
-class Payment:
-    """A payment that can still be reversed: what it paid, invoice by invoice."""
-
-    __slots__ = ("allocations", "amount", "time", "unapplied")
-
-    def __init__(self, time: int, amount: Decimal, unapplied: Decimal) -> None:
-        self.time = time
-        self.amount = amount
-        self.unapplied = unapplied
-        self.allocations: dict[str, Decimal] = {}
 
 
 def _inconsistent(reason: str) -> InvalidEvent:
@@ -183,18 +88,19 @@ class Ledger:
         self.payments: dict[str, Payment] = {}
         self.carried = ZERO
         self.invoiced = self.paid = self.credited = self.written_off = self.cancelled = ZERO
+        self.order_total = self.open_balance = self.unapplied = ZERO
         self.closed_orders = RecentIds()
         self.closed_invoices = RecentIds()
         self.reversed_payments = RecentIds()
-        self._derive_totals()
+        self._index()
 
-    def _derive_totals(self) -> None:
+    def _index(self) -> None:
+        """Derive what speeds the ledger up from its records."""
+        # Payments with credit left to apply, oldest first.
         self.crediting = {key: p for key, p in self.payments.items() if p.unapplied}
-        self.order_total = sum((order.open_amount for order in self.orders.values()), ZERO)
-        self.open_balance = sum((invoice.balance for invoice in self.invoices.values()), ZERO)
-        self.unapplied = self.carried + sum(
-            (payment.unapplied for payment in self.payments.values()), ZERO
-        )
+        for payment in self.payments.values():
+            for invoice_id in payment.allocations:
+                (self.invoices.get(invoice_id) or self.closed[invoice_id]).payers += 1
         self._refresh_next_due()
 
     @property
@@ -228,7 +134,10 @@ class Ledger:
             return True
         if fact.subject in self.closed_orders:
             return False
-        raise _inconsistent(f"{fact.type} of unknown order {fact.subject}")
+        raise _inconsistent(
+            f"{fact.type} of unknown order {fact.subject}: never placed, or closed before the "
+            "orders remembered (max_closed_ids)"
+        )
 
     def _check_fulfilment(self, fact: Fact) -> bool:
         self._check_known_order(fact)
@@ -251,7 +160,10 @@ class Ledger:
             return True
         if fact.subject in self.closed or fact.subject in self.closed_invoices:
             return False
-        raise _inconsistent(f"{fact.type} of unknown invoice {fact.subject}")
+        raise _inconsistent(
+            f"{fact.type} of unknown invoice {fact.subject}: never issued, or closed before the "
+            "invoices remembered (max_closed_ids)"
+        )
 
     def _check_resolution(self, fact: Fact) -> bool:
         is_open = self._check_known_invoice(fact)
@@ -578,6 +490,8 @@ class Ledger:
                 for payment_id, payment in self.payments.items()
             ],
             "carried": str(self.carried),
+            # The running totals are kept rather than summed again from the records: a sum made
+            # in another order can differ in its trailing zeros (100.5 + 0.50 is 101.00, not 101.0).
             "totals": [
                 str(total)
                 for total in (
@@ -586,6 +500,9 @@ class Ledger:
                     self.credited,
                     self.written_off,
                     self.cancelled,
+                    self.order_total,
+                    self.open_balance,
+                    self.unapplied,
                 )
             ],
             "closed_ids": [
@@ -609,17 +526,16 @@ class Ledger:
             payment = Payment(time, Decimal(amount), Decimal(unapplied))
             payment.allocations = {invoice_id: Decimal(paid) for invoice_id, paid in allocations}
             ledger.payments[payment_id] = payment
-            for invoice_id in payment.allocations:
-                (ledger.invoices.get(invoice_id) or ledger.closed[invoice_id]).payers += 1
         ledger.carried = Decimal(doc["carried"])
-        (ledger.invoiced, ledger.paid, ledger.credited, ledger.written_off, ledger.cancelled) = map(
-            Decimal, doc["totals"]
-        )
+        (
+            ledger.invoiced, ledger.paid, ledger.credited, ledger.written_off, ledger.cancelled,
+            ledger.order_total, ledger.open_balance, ledger.unapplied,
+        ) = map(Decimal, doc["totals"])  # fmt: skip
         orders, invoices, payments = doc["closed_ids"]
         ledger.closed_orders = RecentIds(orders)
         ledger.closed_invoices = RecentIds(invoices)
         ledger.reversed_payments = RecentIds(payments)
-        ledger._derive_totals()
+        ledger._index()
         return ledger
 
 

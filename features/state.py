@@ -112,10 +112,10 @@ class CustomerState:
         "watermark",
     )
 
-    def __init__(self, customer_id: str, base: Account) -> None:
+    def __init__(self, customer_id: str) -> None:
         self.customer_id = customer_id
-        self.base = base
-        self.head = base.copy()
+        self.base = Account(customer_id)
+        self.head = Account(customer_id)
         self.awaits_replay = False
         """True while ``head`` is a copy of the base the buffer has not been replayed onto
         (after ``from_bytes``, which has no config to replay with)."""
@@ -129,7 +129,8 @@ class CustomerState:
 
     @classmethod
     def new(cls, customer_id: str) -> "CustomerState":
-        return cls(customer_id, Account(customer_id))
+        """The state of a customer nothing is known of yet."""
+        return cls(customer_id)
 
     @property
     def currency(self) -> str | None:

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from features.eventtime import DAY, day_to_date, from_micros
 from features.facts import Fact
-from features.ledger import Invoice, Settlement
+from features.records import Invoice, Settlement
 from schemas.ids import derive_id
 
 Scalar = str | int | float | bool | None

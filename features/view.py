@@ -12,7 +12,7 @@ from features.account import Account
 from features.aging import Aging
 from features.config import FeatureConfig
 from features.eventtime import DAY, from_micros
-from features.ledger import ZERO
+from features.facts import ZERO
 from features.stats import Summary
 
 

@@ -52,16 +52,21 @@ class BucketWindow:
         """Withdraw a value added before; nothing to do if its bucket has slid out already."""
         index = time // self.width
         slot = index % self.span
-        if self.newest is None or index <= self.newest - self.span or not self.counts[slot]:
+        newest = self.newest
+        if newest is None or not newest - self.span < index <= newest or not self.counts[slot]:
             return
         self.counts[slot] -= 1
         self.sums[slot] = self.sums[slot] - amount if self.counts[slot] else 0.0
 
     def _slide_to(self, index: int) -> None:
-        if self.newest is not None:
-            for stale in range(max(self.newest + 1, index - self.span + 1), index + 1):
-                self.counts[stale % self.span] = 0
-                self.sums[stale % self.span] = 0.0
+        span = self.span
+        if self.newest is not None and index - self.newest >= span:
+            self.counts = array("q", bytes(8 * span))
+            self.sums = array("d", bytes(8 * span))
+        elif self.newest is not None:
+            for stale in range(self.newest + 1, index + 1):
+                self.counts[stale % span] = 0
+                self.sums[stale % span] = 0.0
         self.newest = index
 
     def _buckets(self, now: int) -> list[tuple[int, int, float]]:
