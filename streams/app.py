@@ -79,6 +79,7 @@ class RiskApp:
         self.metrics.watch_redis(self.redis)
         self._deadlines: dict[str, tuple[datetime, int | None]] = {}
         self._deadlines_complete = False
+        self._drifts_reported = 0
         self._register()
 
     def _create_faust_app(self) -> faust.App:
@@ -111,6 +112,7 @@ class RiskApp:
         app.agent(self.inputs, name="customers")(self._customers)
         app.agent(self.training, name="trainer")(self._train)
         app.timer(30.0)(self._publish_snapshot)
+        app.timer(10.0)(self._report_model_quality)
         app.task(self._follow_snapshots)
         app.timer(self.settings.overdue_check_interval)(self._send_due_ticks)
         app.agent(self._topic(topics.alerts, topics.changes, topics.customers_out),
@@ -188,6 +190,15 @@ class RiskApp:
         blob = self.trainer.snapshot(self.settings.model_key.get_secret_value().encode())
         if blob is not None:
             await self.models.send(key=SNAPSHOT_KEY, value=blob)
+
+    async def _report_model_quality(self) -> None:
+        """The late-payment model's AUC, log loss and drift over the labels seen here."""
+        figures = self.engine.monitor.snapshot()
+        name = self.settings.model_name
+        self.metrics.set_model_quality(name, auc=figures["auc"], log_loss=figures["log_loss"])
+        for _ in range(int(figures["drifts_total"] or 0) - self._drifts_reported):
+            self.metrics.drift_detected(name)
+        self._drifts_reported = int(figures["drifts_total"] or 0)
 
     async def _follow_snapshots(self) -> None:
         def use(model: LatePaymentModel) -> None:

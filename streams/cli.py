@@ -60,6 +60,7 @@ def demo(
     ] = None,
     customers: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
     days: Annotated[int, typer.Option(min=1, max=3650, help="History to generate")] = 120,
+    rate: Annotated[float, typer.Option(min=1, max=100_000, help="Events sent per second")] = 200,
     duration: Annotated[
         float | None,
         typer.Option(min=1, help="Stop after this many seconds (default: run until Ctrl-C)"),
@@ -69,7 +70,9 @@ def demo(
     from streams.demo import Demo
 
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    Demo(broker=broker, redis_url=redis_url, customers=customers, days=days).run(duration)
+    Demo(broker=broker, redis_url=redis_url, customers=customers, days=days, rate=rate).run(
+        duration
+    )
 
 
 if __name__ == "__main__":

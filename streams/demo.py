@@ -28,11 +28,14 @@ SEVERITY_MARK = {"info": "·", "warning": "!", "critical": "‼"}
 
 
 class Demo:
-    def __init__(self, broker: str | None, redis_url: str | None, customers: int, days: int):
+    def __init__(
+        self, broker: str | None, redis_url: str | None, customers: int, days: int, rate: float
+    ):
         self.broker = broker
         self.redis_url = redis_url
         self.customers = customers
         self.days = days
+        self.rate = rate
         self.alerts = 0
 
     def run(self, duration: float | None) -> None:
@@ -55,6 +58,8 @@ class Demo:
                 # The history is sent at once and Kafka orders events only within one
                 # partition, so an invoice may be read after its payment: allow for it.
                 "RISKSTREAM_LATENESS": f"P{self.days + 1}D",
+                # The wall clock drives overdue only once the history has been fed.
+                "RISKSTREAM_OVERDUE_CHECK_INTERVAL": "30",
             }
             settings = Settings(
                 **{k.removeprefix("RISKSTREAM_").lower(): v for k, v in env.items()}
@@ -96,6 +101,9 @@ class Demo:
         try:
             now = datetime.now(UTC)
             for event in generate_events(self.customers, self.days, end=now):
+                # Paced, so that the worker reads the topics in about the order they were
+                # written: Kafka orders events only within one partition of one topic.
+                await asyncio.sleep(1 / self.rate)
                 await producer.send(
                     topic_of[event.family], dumps(event), key=event.customer_id.encode()
                 )

@@ -55,6 +55,9 @@ def test_trainer_snapshots_reach_the_scoring_worker_and_forged_ones_are_refused(
         metrics_url = f"http://127.0.0.1:{env['RISKSTREAM_WEB_PORT']}/metrics"
         rejected = 'riskstream_model_snapshots_total{result="rejected"} 2.0'
         assert wait_for(lambda: rejected in _read(metrics_url), 30), _read(metrics_url)
+        # Six labels, three late (paid after day 20) and three on time: an AUC exists.
+        quality = 'riskstream_model_auc{model="logreg"}'
+        assert wait_for(lambda: quality in _read(metrics_url), 30), _read(metrics_url)
 
         late = [invoice("zz", 9, "70.00", START, 10), payment("zz", 9, "70.00", START + 30 * DAY)]
         run(produce(settings, [as_message(settings, event) for event in late]))
