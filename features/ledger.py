@@ -229,7 +229,7 @@ class Ledger:
         self._track_due(invoice)
         if not amount:
             return [self._reduce(invoice, ZERO, time, config)]
-        return self._apply_credit(time, config)
+        return self._apply_credit(time, config, first=invoice)
 
     def cancel_invoice(self, invoice_id: str, config: FeatureConfig) -> Decimal:
         """Cancel what is left to pay of an invoice; returns that amount."""
@@ -309,7 +309,14 @@ class Ledger:
         if len(self.payments) > config.max_retained_payments:
             self._retire_oldest_payment(config)
         named = self.invoices.get(invoice_id) if invoice_id else None
+        if invoice_id and named is None and not self._known_invoice(invoice_id):
+            # Its invoice is not here yet (Kafka orders events only within a partition of one
+            # topic): the money waits as credit rather than paying someone else's invoice.
+            return []
         return self._apply_credit(time, config, first=named)
+
+    def _known_invoice(self, invoice_id: str) -> bool:
+        return invoice_id in self.closed or invoice_id in self.closed_invoices
 
     def reverse_payment(
         self, payment_id: str, time: int, config: FeatureConfig

@@ -1,7 +1,9 @@
 """The engine end to end, in pure code: decisions, labels, risk changes, rules, records."""
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
+from features import FeatureConfig
 from schemas import (
     CreditLimitUpdated,
     InvoiceIssued,
@@ -108,3 +110,16 @@ def test_a_record_round_trips_through_bytes_and_carries_on_identically():
     later = payment(1, "300.00", T0 + 40 * DAY)
     ours, theirs = engine.process(record, later), engine.process(copy, later)
     assert [a.alert_id for a in ours.alerts] == [a.alert_id for a in theirs.alerts]
+
+
+def test_a_payment_read_before_its_invoice_waits_for_it_instead_of_paying_another():
+    engine = Engine(FeatureConfig(lateness=timedelta(days=60)))
+    record = CustomerRecord.new("c1")
+    old = invoice(1, "100.00", T0, (T0 + 10 * DAY).date())
+    new = invoice(2, "100.00", T0 + 5 * DAY, (T0 + 40 * DAY).date())
+    early = payment(2, "100.00", T0 + 20 * DAY)  # pays invoice 2 on time
+    outputs = run(engine, record, old, early, new)
+    paid = [a for step in outputs for a in step.alerts if a.kind == "late_payment"]
+    assert paid == [], [a.message for a in paid]
+    features = record.state.features(T0 + 20 * DAY, engine.config)
+    assert (features.open_invoice_count, features.open_balance) == (1, Decimal("100.00"))
