@@ -5,7 +5,6 @@ The training topic has one partition, so exactly one worker of the group trains 
 The models topic is compacted and read whole by every worker, outside the consumer group.
 """
 
-import asyncio
 import copy
 import logging
 from collections import OrderedDict
@@ -74,7 +73,5 @@ async def follow_snapshots(
                 continue
             log.info("scoring with model %s", version)
             on_model(model)
-    except asyncio.CancelledError:
-        raise
     finally:
         await consumer.stop()
