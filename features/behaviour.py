@@ -33,6 +33,7 @@ class PaymentBehaviour:
 
     __slots__ = (
         "bounced",
+        "days_after_due",
         "days_late",
         "disputed_invoices",
         "invoiced_recently",
@@ -49,6 +50,7 @@ class PaymentBehaviour:
         self.settled = 0
         self.on_time = 0
         self.days_late = DecayedMean()
+        self.days_after_due = DecayedMean()
         self.late_recently = recent_days()
         self.invoiced_recently = recent_days()
 
@@ -59,6 +61,7 @@ class PaymentBehaviour:
     def record_settlement(self, settlement: Settlement, half_life: int) -> None:
         self.settled += 1
         self.days_late.add(max(settlement.days_late, 0), settlement.time, half_life)
+        self.days_after_due.add(settlement.days_late, settlement.time, half_life)
         if settlement.late:
             self.late_recently.add(settlement.time)
         else:
@@ -67,6 +70,7 @@ class PaymentBehaviour:
     def withdraw_settlement(self, settlement: Settlement, half_life: int) -> None:
         self.settled -= 1
         self.days_late.remove(max(settlement.days_late, 0), settlement.time, half_life)
+        self.days_after_due.remove(settlement.days_late, settlement.time, half_life)
         if settlement.late:
             self.late_recently.remove(settlement.time)
         else:
@@ -76,6 +80,12 @@ class PaymentBehaviour:
     def avg_days_late(self) -> float | None:
         """Days late of the settled invoices, recent ones weighing more; None before any."""
         return self.days_late.value
+
+    @property
+    def avg_days_after_due(self) -> float | None:
+        """Days between due date and settlement, negative when early, decayed like
+        `avg_days_late`; None before any settlement."""
+        return self.days_after_due.value
 
     @property
     def on_time_share(self) -> float | None:
@@ -112,6 +122,7 @@ class PaymentBehaviour:
             self.days_late.to_row(),
             self.late_recently.to_row(now),
             self.invoiced_recently.to_row(now),
+            self.days_after_due.to_row(),
         ]
 
     @classmethod
@@ -127,4 +138,6 @@ class PaymentBehaviour:
         behaviour.days_late = DecayedMean.from_row(row[5])
         behaviour.late_recently.load(row[6])
         behaviour.invoiced_recently.load(row[7])
+        if len(row) > 8:  # absent from states saved before it was kept
+            behaviour.days_after_due = DecayedMean.from_row(row[8])
         return behaviour

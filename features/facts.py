@@ -30,7 +30,8 @@ class Fact(NamedTuple):
 
     ``subject`` is the order, invoice or payment the event is about; ``link`` is the order an
     invoice bills or the invoice a payment names; ``label`` is a dispute's outcome or a
-    reversal's reason; ``due_day`` an invoice's due date in days since the epoch.
+    reversal's reason; ``due_day`` an invoice's due date in days since the epoch; ``paperless``
+    whether an invoice was sent electronically (None when not).
     """
 
     time: int
@@ -45,6 +46,7 @@ class Fact(NamedTuple):
     country: str | None = None
     segment: str | None = None
     terms_days: int | None = None
+    paperless: bool | None = None
 
     @classmethod
     def of(cls, event: events.InputEvent) -> "Fact":
@@ -75,7 +77,7 @@ _CONVERTERS: dict[str, Callable[[Any, int], Fact]] = {
     "order.fulfilled": lambda e, t: Fact(t, e.event_id, e.type, e.order_id),
     "invoice.issued": lambda e, t: Fact(
         t, e.event_id, e.type, e.invoice_id, *_money(e.amount), e.order_id, date_to_day(e.due_date)
-    ),
+    )._replace(paperless=e.paperless or None),
     "invoice.cancelled": lambda e, t: Fact(t, e.event_id, e.type, e.invoice_id),
     "invoice.written_off": lambda e, t: Fact(t, e.event_id, e.type, e.invoice_id),
     "invoice.disputed": lambda e, t: Fact(t, e.event_id, e.type, e.invoice_id, *_money(e.amount)),

@@ -25,7 +25,7 @@ class Transition:
 
     Kinds and their details:
 
-    ``invoice_issued``: invoice_id, amount, currency, due_date, order_id
+    ``invoice_issued``: invoice_id, amount, currency, due_date, order_id, paperless
     ``invoice_settled``: invoice_id, amount, currency, due_date, settled_date, days_late, late
     ``invoice_overdue``: invoice_id, due_date, open_balance, currency, days_past_due
     ``invoice_cancelled``, ``invoice_written_off``: invoice_id, amount (balance closed), currency
@@ -70,6 +70,7 @@ def invoice_issued(customer_id: str, fact: Fact) -> Transition:
         currency=fact.currency,
         due_date=day_to_date(fact.due_day).isoformat(),
         order_id=fact.link,
+        paperless=bool(fact.paperless),
     )
 
 

@@ -45,6 +45,7 @@ class Features:
     invoice_count: int
     settled_invoice_count: int
     avg_days_late: float | None
+    avg_days_after_due: float | None
     on_time_share: float | None
     late_payments_90d: int
     dso: float
@@ -105,6 +106,7 @@ class Features:
             invoice_count=behaviour.invoices,
             settled_invoice_count=behaviour.settled,
             avg_days_late=behaviour.avg_days_late,
+            avg_days_after_due=behaviour.avg_days_after_due,
             on_time_share=behaviour.on_time_share,
             late_payments_90d=behaviour.late_payments(now),
             dso=behaviour.dso(float(ledger.open_balance), now),
@@ -145,6 +147,7 @@ class Features:
             "has_payment_history": float(self.settled_invoice_count > 0),
             "settled_invoice_count": float(self.settled_invoice_count),
             "avg_days_late": self.avg_days_late or 0.0,
+            "avg_days_after_due": self.avg_days_after_due or 0.0,
             "on_time_share": self.on_time_share or 0.0,
             "late_payments_90d": float(self.late_payments_90d),
             "dso": self.dso,

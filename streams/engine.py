@@ -346,6 +346,7 @@ def model_input(features: Features, invoice: dict) -> dict[str, float]:
     inputs["invoice_terms_days"] = float(terms)
     limit = float(features.credit_limit or 0)
     inputs["invoice_share_of_limit"] = amount / limit if limit else 0.0
+    inputs["invoice_paperless"] = float(bool(invoice.get("paperless")))
     return inputs
 
 
