@@ -18,6 +18,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$HERE/../.." && pwd)
+NAME=kafka.sh
+# shellcheck source=deploy/local/common.sh
+source "$HERE/common.sh"
 
 KAFKA_VERSION=${KAFKA_VERSION:-3.9.1}
 KAFKA_PORT=${KAFKA_PORT:-19092}
@@ -40,15 +43,7 @@ JAVA_CMD=("$JAVA" "${HEAP_OPTS[@]}" -XX:+ExitOnOutOfMemoryError -Djava.awt.headl
   -Dlog4j.configuration="file:$HERE/kafka-log4j.properties"
   -Dkafka.logs.dir="$RUN_DIR" -cp "$LIBS_DIR/*")
 
-die() {
-  echo "kafka.sh: error: $*" >&2
-  exit 1
-}
 
-now_ms() {
-  local us=${EPOCHREALTIME//[!0-9]/}
-  echo $((us / 1000))
-}
 
 require() {
   command -v "$1" >/dev/null || die "$1 not found; $2"
@@ -81,16 +76,7 @@ broker_pid() {
   echo "$pid"
 }
 
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
-# A zombie counts as gone: its init may take a while to reap it, but it
-# holds no ports or files any more.
-alive() {
-  local state
-  state=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $state != Z* ]]
-}
 
 # Waits up to $1 seconds (0: one try) until the broker answers a Metadata
 # request listing at least one live broker. Exit status: 0 ready, 1 timed
@@ -206,7 +192,7 @@ wait_ready() {
     0) return ;;
     2) echo "kafka.sh: error: broker (pid $pid) exited during startup" >&2 ;;
     *) echo "kafka.sh: error: broker (pid $pid) not ready on $BOOTSTRAP after ${KAFKA_START_TIMEOUT}s; stopped it" >&2
-       stop_pid "$pid" ;;
+       stop_pid "$pid" 30 broker ;;
   esac
   show_logs
   rm -f "$PID_FILE"
@@ -231,17 +217,6 @@ start() {
   echo "$BOOTSTRAP"
 }
 
-# SIGTERM gives a controlled shutdown; SIGKILL only if it hangs.
-stop_pid() {
-  local pid=$1 _
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in {1..300}; do
-    alive "$pid" || return 0
-    sleep 0.1
-  done
-  echo "kafka.sh: broker (pid $pid) still running after 30 s, killing it" >&2
-  kill -KILL "$pid" 2>/dev/null || true
-}
 
 stop() {
   local t0 pid
@@ -250,7 +225,7 @@ stop() {
   exec 8>"$RUN_DIR/.lock"
   flock 8
   if pid=$(broker_pid); then
-    stop_pid "$pid"
+    stop_pid "$pid" 30 broker
     echo "kafka.sh: broker (pid $pid) stopped in $(($(now_ms) - t0)) ms" >&2
   fi
   rm -f "$PID_FILE"

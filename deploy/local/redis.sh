@@ -15,6 +15,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$HERE/../.." && pwd)
+NAME=redis.sh
+# shellcheck source=deploy/local/common.sh
+source "$HERE/common.sh"
 
 REDIS_PORT=${REDIS_PORT:-16379}
 REDIS_START_TIMEOUT=${REDIS_START_TIMEOUT:-10}
@@ -24,15 +27,7 @@ PID_FILE=$RUN_DIR/redis.pid
 LOG_FILE=$RUN_DIR/redis.log
 URL=redis://127.0.0.1:$REDIS_PORT/0
 
-die() {
-  echo "redis.sh: error: $*" >&2
-  exit 1
-}
 
-now_ms() {
-  local us=${EPOCHREALTIME//[!0-9]/}
-  echo $((us / 1000))
-}
 
 server_bin() {
   local bin=${REDIS_SERVER_BIN:-}
@@ -55,16 +50,7 @@ server_pid() {
   echo "$pid"
 }
 
-port_in_use() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null
-}
 
-# A zombie counts as gone: its init may take a while to reap it, but it
-# holds no ports or files any more.
-alive() {
-  local state
-  state=$(ps -o stat= -p "$1" 2>/dev/null) && [[ $state != Z* ]]
-}
 
 # One PING over bash's /dev/tcp, so no redis-cli is needed.
 ping_server() (
@@ -76,7 +62,7 @@ ping_server() (
 launch() {
   local bin
   bin=$(server_bin)
-  port_in_use && die "port $REDIS_PORT is already in use by another process"
+  port_in_use "$REDIS_PORT" && die "port $REDIS_PORT is already in use by another process"
   # setsid: the server must outlive this script and not get the signals sent
   # to the caller's process group. 8>&- keeps it from holding the start lock.
   setsid "$bin" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
@@ -91,7 +77,7 @@ wait_ready() {
       echo "redis.sh: error: redis-server (pid $pid) exited during startup" >&2
     elif (($(now_ms) >= deadline)); then
       echo "redis.sh: error: redis-server (pid $pid) did not answer PING on port $REDIS_PORT after ${REDIS_START_TIMEOUT}s; stopped it" >&2
-      stop_pid "$pid"
+      stop_pid "$pid" 10 redis-server
     else
       sleep 0.1
       continue
@@ -117,17 +103,6 @@ start() {
   echo "$URL"
 }
 
-# SIGTERM is redis' clean shutdown (nothing is saved: persistence is off).
-stop_pid() {
-  local pid=$1 _
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in {1..100}; do
-    alive "$pid" || return 0
-    sleep 0.1
-  done
-  echo "redis.sh: redis-server (pid $pid) still running after 10 s, killing it" >&2
-  kill -KILL "$pid" 2>/dev/null || true
-}
 
 stop() {
   local pid
@@ -135,7 +110,7 @@ stop() {
   exec 8>"$RUN_DIR/.lock"
   flock 8
   if pid=$(server_pid); then
-    stop_pid "$pid"
+    stop_pid "$pid" 10 redis-server
   fi
   rm -f "$PID_FILE"
 }
