@@ -10,8 +10,9 @@ Keys (``prefix`` defaults to ``riskstream``):
   remembers it for ``seen_ttl`` seconds).
 - ``{prefix}:risk-changes``: pub/sub channel; each risk change is published once, as JSON.
 
-Writes are pipelined. When Redis is down or slow the outputs wait in a bounded buffer
-(newest customer picture per customer, alerts in order) and are retried with backoff.
+Writes are pipelined. When Redis is down or slow the outputs wait (newest customer picture
+per customer, events in order) and are retried with backoff; the worker's ``redis`` agent
+takes no new batch meanwhile, so its topic offsets hold what Redis has not taken.
 """
 
 import logging
@@ -70,14 +71,12 @@ class RedisSink(Sink):
         prefix: str = "riskstream",
         stream_length: int = 1000,
         seen_ttl: int = 7 * 24 * 3600,
-        buffer_limit: int = 100_000,
         max_backoff: float = 5.0,
     ) -> None:
         self.url = url
         self.prefix = prefix
         self.stream_length = stream_length
         self.seen_ttl = seen_ttl
-        self.buffer_limit = buffer_limit
         self.max_backoff = max_backoff
         self._pictures: OrderedDict[str, CustomerRisk] = OrderedDict()
         self._alerts: deque[Alert | RiskChange] = deque()
@@ -86,7 +85,6 @@ class RedisSink(Sink):
         self._client: aioredis.Redis | None = None
         self.errors = 0
         self.retries = 0
-        self.overflowed = 0
 
     async def setup(self) -> None:
         self._client = aioredis.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=2.0)
@@ -105,7 +103,6 @@ class RedisSink(Sink):
                 self._pictures[output.customer_id] = output
             elif isinstance(output, Alert | RiskChange):
                 self._alerts.append(output)
-        self._shed_overflow()
         await self.flush()
 
     async def flush(self) -> bool:
@@ -174,12 +171,6 @@ class RedisSink(Sink):
         log.warning(
             "Redis write failed (%s); %d outputs wait, retry in %.2fs", error, self.pending, backoff
         )
-
-    def _shed_overflow(self) -> None:
-        # Past the limit the oldest events give way: they remain on their Kafka topics.
-        while self.pending > self.buffer_limit and self._alerts:
-            self._alerts.popleft()
-            self.overflowed += 1
 
 
 def _picture_fields(picture: CustomerRisk) -> list[Any]:
