@@ -26,7 +26,7 @@ from schemas.validation import InvalidEvent, parse_event
 from sinks.metrics import Metrics, install_metrics_page
 from sinks.redis import RedisSink
 from streams.deadletter import dead_letter
-from streams.engine import CustomerRecord, Engine, Outputs
+from streams.engine import CustomerRecord, Engine
 from streams.models import SNAPSHOT_KEY, Trainer, follow_snapshots
 from streams.settings import Settings
 
@@ -124,26 +124,29 @@ class RiskApp:
     async def _customers(self, stream: faust.StreamT) -> None:
         async for event in stream.events():
             started = time.perf_counter()
-            outputs = self._handle(event)
+            outputs, changed = self._handle(event)
             self.metrics.event_processed(time.perf_counter() - started)
-            await self._emit(outputs)
+            # The record is stored (so the event counts as seen) only once the broker has every
+            # output: a crash in between redelivers the event and makes the outputs again.
+            await asyncio.gather(*await self._emit(outputs))
+            if changed is not None:
+                self._store(changed, event.message.partition)
             self.metrics.outputs_emitted(outputs, event.message.timestamp)
 
-    def _handle(self, event: EventT) -> list[BaseModel]:
+    def _handle(self, event: EventT) -> tuple[list[BaseModel], CustomerRecord | None]:
+        """The outputs of one message, and the customer record it changed (to store)."""
         message = event.message
         family = self.families.get(message.topic)
         try:
             if family is None:
                 self.metrics.event_received(message.topic, "tick")
-                return self._tick(message.value, message.partition).all()
+                return self._tick(message.value)
             parsed = parse_event(message.value, family=family, key=message.key)
             self.metrics.event_received(message.topic, parsed.type)  # type: ignore[attr-defined]
             record = self._load(parsed.customer_id)
             revision = record.state.revision
             outputs = self.engine.process(record, parsed)
-            if record.state.revision != revision:
-                self._store(record, message.partition)
-            return outputs.all()
+            return outputs.all(), record if record.state.revision != revision else None
         except InvalidEvent as error:
             self.metrics.event_received(message.topic, "invalid")
             return [
@@ -155,14 +158,13 @@ class RiskApp:
                     message.key,
                     message.value,
                 )
-            ]
+            ], None
 
-    def _tick(self, value: bytes, partition: int) -> Outputs:
+    def _tick(self, value: bytes) -> tuple[list[BaseModel], CustomerRecord]:
         tick = orjson.loads(value)
         record = self._load(tick["customer_id"])
         outputs = self.engine.advance(record, datetime.fromisoformat(tick["now"]))
-        self._store(record, partition)
-        return outputs
+        return outputs.all(), record
 
     def _load(self, customer_id: str) -> CustomerRecord:
         blob = self.states.get(customer_id)
@@ -213,11 +215,14 @@ class RiskApp:
             lambda reason: self.metrics.snapshot_rejected(),
         )
 
-    async def _emit(self, outputs: Iterable[BaseModel]) -> None:
+    async def _emit(self, outputs: Iterable[BaseModel]) -> list[asyncio.Future]:
+        """Send the outputs; returns the futures that resolve once the broker has each."""
+        sent = []
         for output in outputs:
             topic = self.outputs.get(type(output))
             if topic is not None:
-                await topic.send(key=output_key(output), value=dumps(output))
+                sent.append(await topic.send(key=output_key(output), value=dumps(output)))
+        return sent
 
     async def _write_redis(self, stream: faust.StreamT) -> None:
         """Redis follows the output topics: it catches up after an outage or a crash, since
