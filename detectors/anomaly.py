@@ -14,7 +14,7 @@ True
 import abc
 from dataclasses import dataclass
 
-from river import anomaly, preprocessing
+from river import anomaly, preprocessing, stats
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +95,17 @@ class AnomalyDetector(abc.ABC):
 class HalfSpaceTreesDetector(AnomalyDetector):
     """Half-space trees over min-max scaled features, across all customers.
 
+    A vector is reported when its score is above the ``q`` quantile of the scores of the
+    vectors learnt so far, so the detector calibrates itself to whatever its features look
+    like (with many noisy features ordinary scores sit near 1, with few steady ones near 0.5).
+
     Parameters
     ----------
-    threshold
-        Report scores (0 to 1) of at least this. Scores of ordinary vectors sit high and rise as
-        the number of features falls (with the defaults and Gaussian features, the 99th
-        percentile is about 0.96 for 20 features and 0.99 for 2): calibrate it on a backtest.
+    q
+        Report scores above this quantile of the scores seen (0.999: about one in a thousand).
     warm_up
-        Report nothing before this many vectors have been learnt.
+        Report nothing before this many scores are known. The trees score nothing (0) until
+        they have learnt their first window, so scores count from then on.
     n_trees, height, window_size
         Passed to River's `anomaly.HalfSpaceTrees`; the cost doubles with each level of height.
     seed
@@ -116,7 +119,7 @@ class HalfSpaceTreesDetector(AnomalyDetector):
     ...     detector.learn_one({name: rng.gauss(0, 1) for name in names})
     >>> detector.check_one({name: 0.0 for name in names}) is None
     True
-    >>> outlier = {name: 3.0 for name in names} | {"limit_use": 4.0}
+    >>> outlier = {name: 3.0 for name in names} | {"limit_use": 6.0}
     >>> detector.check_one(outlier).feature
     'limit_use'
 
@@ -124,40 +127,50 @@ class HalfSpaceTreesDetector(AnomalyDetector):
 
     def __init__(
         self,
-        threshold: float = 0.98,
+        q: float = 0.999,
         warm_up: int = 1000,
         n_trees: int = 10,
         height: int = 8,
         window_size: int = 250,
         seed: int = 0,
     ):
-        self.threshold = threshold
         self.warm_up = warm_up
+        self.window_size = window_size
         self.n_learned = 0
         self.scaler = preprocessing.MinMaxScaler()
         self.trees = anomaly.HalfSpaceTrees(
             n_trees=n_trees, height=height, window_size=window_size, seed=seed
         )
+        self.usual_scores = stats.Quantile(q)
+        self.n_scores = 0
+        self._scored: tuple[dict[str, float], float] | None = None
 
     def learn_one(self, x: dict[str, float]) -> None:
+        if self.n_learned >= self.window_size:
+            scored = self._scored
+            self.usual_scores.update(scored[1] if scored and scored[0] is x else self.score_one(x))
+            self.n_scores += 1
         self.scaler.learn_one(x)
         self.trees.learn_one(self.scaler.transform_one(x))
         self.n_learned += 1
 
     def score_one(self, x: dict[str, float]) -> float:
-        return self.trees.score_one(self.scaler.transform_one(x))
+        score = self.trees.score_one(self.scaler.transform_one(x))
+        self._scored = (x, score)  # learn_one(x) right after need not score x again
+        return score
 
     def check_one(self, x: dict[str, float]) -> Anomaly | None:
-        if self.n_learned < self.warm_up:
+        score = self.score_one(x)
+        usual = self.usual_scores.get()
+        if self.n_scores < self.warm_up or score <= usual:
             return None
+        low, high = self.scaler.min, self.scaler.max
         scaled = self.scaler.transform_one(x)
-        score = self.trees.score_one(scaled)
-        if score < self.threshold:
-            return None
-        feature = max(scaled, key=lambda name: abs(scaled[name] - 0.5))
-        low, high = self.scaler.min[feature].get(), self.scaler.max[feature].get()
+        varied = [name for name in scaled if high[name].get() > low[name].get()] or list(scaled)
+        feature = max(varied, key=lambda name: abs(scaled[name] - 0.5))
+        low, high = low[feature].get(), high[feature].get()
         message = (
-            f"unusual among all customers (score {score:.2f}); most extreme: {feature} "
-            f"{x[feature]:,.2f}, range seen {low:,.2f} to {high:,.2f}"
+            f"unusual among all customers (score {score:.2f}, usually at most {usual:.2f}); "
+            f"most extreme: {feature} {x[feature]:,.2f}, range seen {low:,.2f} to {high:,.2f}"
         )
         return Anomaly("cross_customer", feature, x[feature], None, score, message)

@@ -73,6 +73,9 @@ class ModelMonitor:
         self.n = 0
         self.drifts_total = 0
         self.drift_detected = False
+        self.error_rate_before = 0.0
+        """ADWIN's error rate just before the last update: against `error_rate` after a drift,
+        whether the model got worse or better."""
         self._window: deque[tuple[float, bool]] = deque(maxlen=window)
         self._adwin = drift.ADWIN(delta=delta)
 
@@ -80,10 +83,16 @@ class ModelMonitor:
         """Add one labelled prediction; True when ADWIN detects a drift in the error rate."""
         self.n += 1
         self._window.append((probability, label))
+        self.error_rate_before = self._adwin.estimation
         self._adwin.update(float((probability >= self.threshold) != label))
         self.drift_detected = self._adwin.drift_detected
         self.drifts_total += self.drift_detected
         return self.drift_detected
+
+    @property
+    def error_rate(self) -> float:
+        """The share of wrong predictions in ADWIN's window (since the last drift)."""
+        return self._adwin.estimation
 
     def snapshot(self) -> dict[str, float | int | bool | None]:
         """The figures now: ``auc`` and ``log_loss`` over the window (None until they can be

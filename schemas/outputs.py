@@ -120,6 +120,25 @@ class CustomerRisk(BaseModel):
     versions: Versions = Field(default_factory=Versions)
 
 
+class ModelDrift(BaseModel):
+    """The late-payment model's errors drifted (ADWIN on whether each labelled prediction was
+    wrong), as seen from the labels of one worker's customers: time to look at the model."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["model_drift"] = "model_drift"
+    drift_id: str
+    model: str = Field(description="Model family, e.g. logreg")
+    model_version: str | None = None
+    event_time: AwareDatetime = Field(description="Event time of the label that showed it")
+    labels_seen: int = Field(ge=1, description="Labels the monitor had seen, this one included")
+    error_rate: float = Field(description="Share of wrong predictions since the change")
+    error_rate_before: float = Field(description="The same, just before: lower when worse now")
+    auc: float | None = Field(None, description="ROC AUC over the monitor's recent labels")
+    source_event_id: str
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
 ALL_OUTPUT_EVENTS: tuple[type[BaseModel], ...] = (
-    Alert, RiskChange, OrderDecision, DeadLetter, CustomerRisk,
+    Alert, RiskChange, OrderDecision, DeadLetter, CustomerRisk, ModelDrift,
 )  # fmt: skip

@@ -111,6 +111,9 @@ class Metrics:
         self.customers = gauge("customers", "Customers of this worker by risk tier", "tier")
         self.model_auc = gauge("model_auc", "ROC AUC of the online model (0-1)", "model")
         self.model_log_loss = gauge("model_log_loss", "Log loss of the online model", "model")
+        self.score_psi = gauge(
+            "score_psi", "Population stability index of the latest scores against the first"
+        )
         self.drift_detections = counter(
             "model_drift_detections", "Drift detected in a model's inputs or errors", "model"
         )
@@ -206,12 +209,19 @@ class Metrics:
             self.customers.labels(tier).set(counts.get(tier, 0))
 
     def set_model_quality(
-        self, model: str, *, auc: float | None = None, log_loss: float | None = None
+        self,
+        model: str,
+        *,
+        auc: float | None = None,
+        log_loss: float | None = None,
+        score_psi: float | None = None,
     ) -> None:
         if auc is not None:
             self.model_auc.labels(model).set(auc)
         if log_loss is not None:
             self.model_log_loss.labels(model).set(log_loss)
+        if score_psi is not None:
+            self.score_psi.set(score_psi)
 
     def drift_detected(self, model: str) -> None:
         self.drift_detections.labels(model).inc()

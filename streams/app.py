@@ -21,7 +21,14 @@ import schemas.codec  # noqa: F401 - registers the orjson codec with Faust
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
 from schemas.codec import dumps
-from schemas.outputs import Alert, CustomerRisk, DeadLetter, OrderDecision, RiskChange
+from schemas.outputs import (
+    Alert,
+    CustomerRisk,
+    DeadLetter,
+    ModelDrift,
+    OrderDecision,
+    RiskChange,
+)
 from schemas.validation import InvalidEvent, parse_event
 from sinks.metrics import Metrics, install_metrics_page
 from sinks.redis import RedisSink
@@ -61,6 +68,7 @@ class RiskApp:
             DeadLetter: self._topic(topics.deadletter),
             LabelledExample: self._topic(topics.training),
             CustomerRisk: self._topic(topics.customers_out),
+            ModelDrift: self._topic(topics.model_health),
         }
         self.training = self.outputs[LabelledExample]
         self.models = self._topic(topics.models)
@@ -194,10 +202,16 @@ class RiskApp:
             await self.models.send(key=SNAPSHOT_KEY, value=blob)
 
     async def _report_model_quality(self) -> None:
-        """The late-payment model's AUC, log loss and drift over the labels seen here."""
+        """The late-payment model's AUC, log loss and drift over the labels seen here, and the
+        stability of the scores."""
         figures = self.engine.monitor.snapshot()
         name = self.settings.model_name
-        self.metrics.set_model_quality(name, auc=figures["auc"], log_loss=figures["log_loss"])
+        self.metrics.set_model_quality(
+            name,
+            auc=figures["auc"],
+            log_loss=figures["log_loss"],
+            score_psi=self.engine.scores.snapshot()["psi"],
+        )
         for _ in range(int(figures["drifts_total"] or 0) - self._drifts_reported):
             self.metrics.drift_detected(name)
         self._drifts_reported = int(figures["drifts_total"] or 0)
@@ -282,5 +296,7 @@ def output_key(output: BaseModel) -> bytes | None:
     """Outputs are keyed by customer id, like the inputs; a dead letter by its input's key."""
     if isinstance(output, LabelledExample):
         return output.invoice_id.encode()
+    if isinstance(output, ModelDrift):
+        return output.model.encode()
     key = output.key if isinstance(output, DeadLetter) else output.customer_id  # type: ignore[attr-defined]
     return None if key is None else key.encode()

@@ -30,12 +30,12 @@ from datetime import date, datetime, timedelta
 from pydantic import BaseModel
 
 from detectors.alerts import transition_alerts
-from detectors.anomaly import Anomaly, ZScoreDetector
+from detectors.anomaly import Anomaly, AnomalyDetector, HalfSpaceTreesDetector, ZScoreDetector
 from detectors.decisions import DecisionPolicy
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
 from detectors.memo import RiskMemo
-from detectors.monitoring import ModelMonitor
+from detectors.monitoring import ModelMonitor, ScoreMonitor
 from detectors.rules import RuleSet, load_rulepack, rule_inputs
 from detectors.scorecard import Scorecard
 from detectors.tiers import TierPolicy, should_publish
@@ -43,7 +43,7 @@ from features import CustomerState, FeatureConfig, Features, Transition
 from features.eventtime import from_micros, to_micros
 from schemas.events import InputEvent, OrderPlaced, PaymentReceived
 from schemas.ids import derive_id
-from schemas.outputs import Alert, CustomerRisk, OrderDecision, RiskChange, Versions
+from schemas.outputs import Alert, CustomerRisk, ModelDrift, OrderDecision, RiskChange, Versions
 
 _LENGTH = struct.Struct(">I")
 
@@ -103,15 +103,18 @@ class Outputs:
     decisions: list[OrderDecision] = field(default_factory=list)
     changes: list[RiskChange] = field(default_factory=list)
     examples: list[LabelledExample] = field(default_factory=list)
+    drifts: list[ModelDrift] = field(default_factory=list)
     picture: CustomerRisk | None = None
 
     def all(self) -> list[BaseModel]:
-        """The outputs that leave the engine: decisions, alerts, changes, examples, picture."""
+        """The outputs that leave the engine: decisions, alerts, changes, examples, drifts,
+        picture."""
         return [
             *self.decisions,
             *self.alerts,
             *self.changes,
             *self.examples,
+            *self.drifts,
             *([self.picture] if self.picture else []),
         ]
 
@@ -121,6 +124,12 @@ class Engine:
 
     ``learn``: learn from labelled examples here (a backtest, a single worker); live workers
     leave it off, send the examples to the trainer and load its snapshots instead.
+
+    What the engine learns across customers lives in the engine, not in any record, and so
+    per worker (each from its own customers' events): the late-payment model's monitor, the
+    distribution of scores (`scores`, for its stability index) and the cross-customer anomaly
+    detectors (``unusual``: one for payments, one for orders, each learning what a payment or
+    an order usually looks like among all customers, silent until warmed up).
     """
 
     def __init__(
@@ -129,12 +138,18 @@ class Engine:
         risk: RiskConfig | None = None,
         model: LatePaymentModel | None = None,
         learn: bool = True,
+        unusual: dict[str, AnomalyDetector] | None = None,
     ) -> None:
         self.config = config or FeatureConfig()
         self.risk = risk or RiskConfig()
         self.model = model or LatePaymentModel()
         self.learn = learn
         self.monitor = ModelMonitor()
+        self.scores = ScoreMonitor()
+        self.unusual = unusual or {
+            "payment": HalfSpaceTreesDetector(n_trees=5, height=6, seed=1),
+            "order": HalfSpaceTreesDetector(n_trees=5, height=6, seed=2),
+        }
 
     @property
     def versions(self) -> Versions:
@@ -183,6 +198,8 @@ class Engine:
             example = self._track_prediction(record.memo, transition, features)
             if example is not None:
                 outputs.examples.append(example)
+                if self.monitor.drift_detected:
+                    outputs.drifts.append(self._drift(example, cause))
         for anomaly in anomalies:
             record.memo.note_anomaly(to_micros(now))
             outputs.alerts.append(self._anomaly_alert(record, anomaly, now, cause, versions))
@@ -227,6 +244,7 @@ class Engine:
         since = to_micros(now - self.risk.anomaly_window)
         result = self.risk.scorecard.score(score_inputs(features, memo, since))
         score = round(result.score, 2)
+        self.scores.update(score)
         tier = self.risk.tiers.tier(score, memo.tier)
         previous_tier, previous_score = memo.tier, memo.published_score
         if should_publish(previous_score, previous_tier, score, tier, self.risk.min_score_change):
@@ -273,17 +291,41 @@ class Engine:
         return state.features(_not_before_watermark(state, event.event_time), self.config)
 
     def _anomalies(self, event: InputEvent, before: Features | None) -> list[Anomaly]:
+        """An amount unusual for this customer; a payment or order unusual among all."""
         if before is None:
             return []
         if isinstance(event, PaymentReceived):
-            detector, stats = self.risk.payment_amounts, before.payment_amount_stats
+            what, detector, stats = (
+                "payment",
+                self.risk.payment_amounts,
+                before.payment_amount_stats,
+            )
         elif isinstance(event, OrderPlaced):
-            detector, stats = self.risk.order_amounts, before.order_amount_stats
+            what, detector = "order", self.risk.order_amounts
+            stats = before.order_amount_stats
         else:
             return []
         amount = float(event.amount.amount)  # type: ignore[attr-defined]
-        found = detector.check(amount, stats.mean, stats.std, stats.count)
-        return [] if found is None else [found]
+        own = detector.check(amount, stats.mean, stats.std, stats.count)
+        unusual = self.unusual[what]
+        vector = unusual_input(before, amount, stats.mean)
+        among_all = unusual.check_one(vector)
+        unusual.learn_one(vector)
+        return [found for found in (own, among_all) if found is not None]
+
+    def _drift(self, example: LabelledExample, cause: str) -> ModelDrift:
+        monitor = self.monitor
+        return ModelDrift(
+            drift_id=derive_id("model_drift", self.model.name, monitor.n, example.invoice_id),
+            model=self.model.name,
+            model_version=self.model.version,
+            event_time=example.labelled_at,
+            labels_seen=monitor.n,
+            error_rate=round(monitor.error_rate, 4),
+            error_rate_before=round(monitor.error_rate_before, 4),
+            auc=monitor.snapshot()["auc"],
+            source_event_id=cause,
+        )
 
     @staticmethod
     def _anomaly_alert(
@@ -299,9 +341,10 @@ class Engine:
             source_event_id=cause,
             details={
                 "what": anomaly.kind,
-                "value": anomaly.value,
+                "feature": anomaly.feature,
+                "value": round(anomaly.value, 2),
                 "expected": anomaly.expected,
-                "zscore": round(anomaly.score, 2),
+                "score": round(anomaly.score, 2),
             },
             versions=versions,
         )
@@ -348,6 +391,19 @@ def model_input(features: Features, invoice: dict) -> dict[str, float]:
     inputs["invoice_share_of_limit"] = amount / limit if limit else 0.0
     inputs["invoice_paperless"] = float(bool(invoice.get("paperless")))
     return inputs
+
+
+def unusual_input(before: Features, amount: float, usual_amount: float) -> dict[str, float]:
+    """What the cross-customer detectors see of a payment or an order: its size, absolutely
+    and against the customer's usual one, and the customer's standing just before it."""
+    return {
+        "log_amount": math.log1p(amount),
+        "log_amount_vs_usual": math.log1p(amount) - math.log1p(usual_amount),
+        "limit_use": min(before.limit_use or 0.0, 3.0),
+        "log_days_past_due": math.log1p(before.days_past_due),
+        "on_time_share": 1.0 if before.on_time_share is None else before.on_time_share,
+        "dispute_rate": before.dispute_rate or 0.0,
+    }
 
 
 def score_inputs(features: Features, memo: RiskMemo, anomalies_since: int) -> dict:

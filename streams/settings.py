@@ -32,6 +32,7 @@ class Topics(BaseSettings):
     ticks: str = Field("risk.ticks", description="Internal: time passing, per customer")
     training: str = Field("risk.training", description="Labelled examples for the trainer")
     models: str = Field("risk.models", description="Signed model snapshots (compacted)")
+    model_health: str = Field("risk.model-health", description="Model drift events")
 
     def inputs(self) -> dict[str, str]:
         """Input topic name -> the event family it carries."""
@@ -111,6 +112,7 @@ class Settings(BaseSettings):
         # One partition: one trainer, and every worker reads every snapshot.
         specs.append((self.topics.training, 1, {}))
         specs.append((self.topics.models, 1, compacted))
+        specs.append((self.topics.model_health, 1, {}))
         return specs
 
     @property
