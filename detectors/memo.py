@@ -15,7 +15,7 @@ from datetime import datetime
 import orjson
 
 from detectors.delayed_labels import PendingPredictions
-from schemas.outputs import Tier
+from schemas.outputs import CreditAction, Tier
 
 MAX_PENDING_PER_CUSTOMER = 1_000
 MAX_RECENT_ANOMALIES = 16
@@ -32,6 +32,8 @@ class RiskMemo:
     """Event times (µs) of the customer's recent anomalies, newest last, bounded."""
     cooldowns: dict[str, datetime] = field(default_factory=dict)
     """Rule id -> event time of its last hit for this customer."""
+    actions: dict[str, CreditAction] = field(default_factory=dict)
+    """Credit action kind -> the last proposal of that kind emitted, while still proposed."""
 
     @classmethod
     def new(cls) -> "RiskMemo":
@@ -51,6 +53,7 @@ class RiskMemo:
                 "published": self.published_score,
                 "anomalies": self.anomaly_times,
                 "cooldowns": self.cooldowns,
+                "actions": {kind: a.model_dump(mode="json") for kind, a in self.actions.items()},
             }
         )
 
@@ -64,5 +67,9 @@ class RiskMemo:
             anomaly_times=document["anomalies"],
             cooldowns={
                 rule: datetime.fromisoformat(at) for rule, at in document["cooldowns"].items()
+            },
+            actions={
+                kind: CreditAction.model_validate(action)
+                for kind, action in document.get("actions", {}).items()
             },
         )

@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from detectors.alerts import transition_alerts
 from detectors.anomaly import Anomaly, ZScoreDetector
+from detectors.credit_actions import CreditPolicy, changes
 from detectors.decisions import DecisionPolicy
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
@@ -43,7 +44,14 @@ from features import CustomerState, FeatureConfig, Features, Transition
 from features.eventtime import from_micros, to_micros
 from schemas.events import InputEvent, OrderPlaced, PaymentReceived
 from schemas.ids import derive_id
-from schemas.outputs import Alert, CustomerRisk, OrderDecision, RiskChange, Versions
+from schemas.outputs import (
+    Alert,
+    CreditAction,
+    CustomerRisk,
+    OrderDecision,
+    RiskChange,
+    Versions,
+)
 
 _LENGTH = struct.Struct(">I")
 
@@ -85,6 +93,7 @@ class RiskConfig:
     rules: RuleSet = field(default_factory=load_rulepack)
     decisions: DecisionPolicy = field(default_factory=DecisionPolicy)
     tiers: TierPolicy = field(default_factory=TierPolicy)
+    credit: CreditPolicy = field(default_factory=CreditPolicy)
     min_score_change: float = 5.0
     anomaly_window: timedelta = timedelta(days=30)
     payment_amounts: ZScoreDetector = field(
@@ -102,15 +111,18 @@ class Outputs:
     alerts: list[Alert] = field(default_factory=list)
     decisions: list[OrderDecision] = field(default_factory=list)
     changes: list[RiskChange] = field(default_factory=list)
+    actions: list[CreditAction] = field(default_factory=list)
     examples: list[LabelledExample] = field(default_factory=list)
     picture: CustomerRisk | None = None
 
     def all(self) -> list[BaseModel]:
-        """The outputs that leave the engine: decisions, alerts, changes, examples, picture."""
+        """The outputs that leave the engine: decisions, alerts, changes, actions, examples,
+        picture."""
         return [
             *self.decisions,
             *self.alerts,
             *self.changes,
+            *self.actions,
             *self.examples,
             *([self.picture] if self.picture else []),
         ]
@@ -138,7 +150,15 @@ class Engine:
 
     @property
     def versions(self) -> Versions:
-        return Versions(model=self.model.version, ruleset=self.risk.rules.version)
+        risk = self.risk
+        return Versions(
+            model=self.model.version,
+            ruleset=risk.rules.version,
+            scorecard=risk.scorecard.version,
+            tiers=risk.tiers.version,
+            decisions=risk.decisions.version,
+            credit_policy=risk.credit.version,
+        )
 
     def process(self, record: CustomerRecord, event: InputEvent) -> Outputs:
         """Apply one event; raises ``InvalidEvent`` (record unchanged) if it cannot be."""
@@ -154,7 +174,11 @@ class Engine:
         )
         if isinstance(event, OrderPlaced) and before is not None:
             decision = self.risk.decisions.decide(
-                event.amount, before, record.memo.tier, record.memo.published_score
+                event.amount,
+                before,
+                record.memo.tier,
+                record.memo.published_score,
+                prepayment_terms=on_prepayment_terms(before),
             )
             outputs.decisions.append(decision.order_decision(event, self.versions))
         return outputs
@@ -248,7 +272,16 @@ class Engine:
             )
             memo.published_score = score
         memo.tier = tier
-        outputs.picture = picture(record, features, now, score, tier, result.reasons, self.versions)
+        versions = self.versions
+        proposals = self.risk.credit.propose(
+            features,
+            tier,
+            cause,
+            prepayment_terms=on_prepayment_terms(features),
+            versions=versions,
+        )
+        outputs.actions, memo.actions = changes(proposals, memo.actions)
+        outputs.picture = picture(record, features, now, score, tier, result.reasons, versions)
 
     def _rule_alerts(
         self,
@@ -305,6 +338,11 @@ class Engine:
             },
             versions=versions,
         )
+
+
+def on_prepayment_terms(features: Features) -> bool:
+    """Payment terms of 0 days: the customer pays before delivery."""
+    return features.payment_terms_days == 0
 
 
 def _not_before_watermark(state: CustomerState, moment: datetime) -> datetime:

@@ -27,11 +27,13 @@ class Topics(BaseSettings):
     alerts: str = "risk.alerts"
     changes: str = "risk.changes"
     decisions: str = "risk.decisions"
+    actions: str = Field("risk.actions", description="Proposed credit actions")
     deadletter: str = "risk.deadletter"
     customers_out: str = Field("risk.customers", description="Current risk per customer")
     ticks: str = Field("risk.ticks", description="Internal: time passing, per customer")
     training: str = Field("risk.training", description="Labelled examples for the trainer")
     models: str = Field("risk.models", description="Signed model snapshots (compacted)")
+    control: str = Field("risk.control", description="Versioned control documents (compacted)")
 
     def inputs(self) -> dict[str, str]:
         """Input topic name -> the event family it carries."""
@@ -49,6 +51,7 @@ class Topics(BaseSettings):
             self.alerts,
             self.changes,
             self.decisions,
+            self.actions,
             self.deadletter,
             self.customers_out,
             self.ticks,
@@ -111,6 +114,8 @@ class Settings(BaseSettings):
         # One partition: one trainer, and every worker reads every snapshot.
         specs.append((self.topics.training, 1, {}))
         specs.append((self.topics.models, 1, compacted))
+        # One partition: every worker reads every document, in the order it was published.
+        specs.append((self.topics.control, 1, compacted))
         return specs
 
     @property
