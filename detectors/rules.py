@@ -586,8 +586,10 @@ def load_rulepack(name: str = "default") -> RuleSet:
     return RuleSet.from_yaml(text)
 
 
-def describe_invalid(error: ValidationError, limit: int = 3) -> str:
+def describe_invalid(error: ValidationError, limit: int = 3, within: str = "") -> str:
     """A one-line reason a configuration document was refused: 'where: what' for each problem.
+
+    ``within`` prefixes every 'where', for a document nested in another.
 
     >>> try:
     ...     RuleSet.model_validate({"version": "v2", "rules": [{"id": "x"}]})
@@ -595,10 +597,9 @@ def describe_invalid(error: ValidationError, limit: int = 3) -> str:
     ...     print(describe_invalid(error, limit=1))
     rules.0.description: Field required (and 4 more)
     """
-    problems = [
-        f"{'.'.join(str(part) for part in item['loc']) or '<document>'}: "
-        + item["msg"].removeprefix("Value error, ")
-        for item in error.errors(include_url=False)[:limit]
-    ]
+    problems = []
+    for item in error.errors(include_url=False)[:limit]:
+        where = ".".join(str(part) for part in ([within] if within else []) + list(item["loc"]))
+        problems.append(f"{where or '<document>'}: " + item["msg"].removeprefix("Value error, "))
     extra = error.error_count() - limit
     return "; ".join(problems) + (f" (and {extra} more)" if extra > 0 else "")
