@@ -161,10 +161,18 @@ _EVENT_HISTORY: dict[str, tuple[FieldKind, Callable[[Features, InputEvent], Any]
     "amount_mean": ("number", _usual),
 }
 
+CONTEXT: dict[str, FieldKind] = {
+    "event.days_late": "number",
+    "features.dso_change_30d": "number",
+}
+"""Fields the engine computes from what it knows besides the features and the event, and
+hands to `rule_inputs` as its ``context``."""
+
 FIELDS: dict[str, FieldKind] = {
     **{f"features.{name}": kind for name, (kind, _) in _FEATURES.items()},
     **{f"event.{name}": kind for name, (kind, _) in _EVENT.items()},
     **{f"event.{name}": kind for name, (kind, _) in _EVENT_HISTORY.items()},
+    **CONTEXT,
 }
 """Every field a rule can read, with its kind. Besides the `Features` of the same names:
 
@@ -173,28 +181,37 @@ FIELDS: dict[str, FieldKind] = {
 payments so far), ``payment_gap_mean_days``; ``features.disputed_invoices`` (invoices disputed
 so far); ``features.dso_excess_days`` (DSO minus the payment terms, None without terms);
 ``features.order_amount_1d_vs_30d_avg`` (the last day's order amount over the average daily
-amount of the last 30 days, which includes that day: at most 30; None without orders).
+amount of the last 30 days, which includes that day: at most 30; None without orders);
+``features.dso_change_30d`` (DSO now minus the DSO of about 30 days before, from weekly marks
+kept in the customer's record; None with less than 30 days of marks).
 ``event.type``; ``event.amount`` and ``event.currency`` (of an order, invoice, payment or
 dispute); ``event.reason`` (of a reversed payment: bounced or reversed); ``event.outcome``
 (of a resolved dispute); ``event.amount_zscore`` and ``event.amount_mean``: the amount of an
 order or payment against the customer's earlier ones (None until there are
-``FeatureConfig.zscore_min_count`` of them).
+``FeatureConfig.zscore_min_count`` of them); ``event.days_late``: the most days after their
+due dates of the invoices the event settled (None when it settled none).
 """
 
 
 def rule_inputs(
-    features: Features, event: InputEvent | None, names: Iterable[str] | None = None
+    features: Features,
+    event: InputEvent | None,
+    names: Iterable[str] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The flat mapping rules read: the fields ``names`` (default: all of `FIELDS`).
 
     ``features`` is the snapshot *after* ``event`` was applied (the event's own amount is
     taken out of the customer's statistics for its z-score). ``event`` is None when only time
-    passed: every ``event.*`` field is then None.
+    passed: every ``event.*`` field is then None. ``context`` holds the `CONTEXT` fields
+    (absent ones are None).
     """
     inputs: dict[str, Any] = {}
     for name in FIELDS if names is None else names:
         source, _, field = name.partition(".")
-        if source == "features":
+        if name in CONTEXT:
+            inputs[name] = None if context is None else context.get(name)
+        elif source == "features":
             inputs[name] = _FEATURES[field][1](features)
         elif event is None:
             inputs[name] = None
@@ -580,7 +597,7 @@ def load_rulepack(name: str = "default") -> RuleSet:
     """A rule pack shipped in ``detectors/rulepacks/``.
 
     >>> load_rulepack().version
-    'default-1'
+    'default-2'
     """
     text = resources.files("detectors").joinpath("rulepacks", f"{name}.yaml").read_text()
     return RuleSet.from_yaml(text)

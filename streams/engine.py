@@ -210,7 +210,12 @@ class Engine:
         for anomaly in anomalies:
             record.memo.note_anomaly(to_micros(now))
             outputs.alerts.append(self._anomaly_alert(record, anomaly, now, cause, versions))
-        outputs.alerts += self._rule_alerts(record, features, event, now, cause, versions)
+        days_late = [
+            int(t.details["days_late"]) for t in transitions if t.kind == "invoice_settled"
+        ]
+        outputs.alerts += self._rule_alerts(
+            record, features, event, days_late, now, cause, versions
+        )
         self._score(record, features, now, cause, outputs)
         return outputs
 
@@ -288,13 +293,20 @@ class Engine:
         record: CustomerRecord,
         features: Features,
         event: InputEvent | None,
+        days_late: list[int],
         now: datetime,
         cause: str,
         versions: Versions,
     ) -> list[Alert]:
-        rules = self.risk.rules
+        rules, memo = self.risk.rules, record.memo
+        day = features.as_of.toordinal()
+        context = {
+            "event.days_late": max(days_late, default=None),
+            "features.dso_change_30d": memo.dso_change(day, features.dso),
+        }
+        memo.note_dso(day, features.dso)
         result = rules.evaluate(
-            rule_inputs(features, event, rules.fields), record.memo.cooldowns, now
+            rule_inputs(features, event, rules.fields, context), memo.cooldowns, now
         )
         record.memo.cooldowns = result.cooldowns
         return [hit.alert(record.customer_id, now, cause, versions) for hit in result.hits]

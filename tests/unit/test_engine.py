@@ -101,7 +101,7 @@ def test_a_bounced_payment_alerts_through_its_rule_with_the_rule_set_version():
     alerts = engine.process(record, bounce).alerts
     rule_alerts = [alert for alert in alerts if alert.kind == "rule"]
     assert [alert.details["rule_id"] for alert in rule_alerts] == ["bounced_payment"]
-    assert rule_alerts[0].versions.ruleset == "default-1"
+    assert rule_alerts[0].versions.ruleset == "default-2"
 
 
 def test_a_record_round_trips_through_bytes_and_carries_on_identically():
@@ -199,4 +199,36 @@ def test_every_output_records_the_versions_it_was_made_with():
             "strict-2",
             "credit-3",
         ), output
-        assert (versions.ruleset, versions.scorecard) == ("default-1", "default")
+        assert (versions.ruleset, versions.scorecard) == ("default-2", "default")
+
+
+def rule_ids(outputs) -> list[str]:
+    return [alert.details["rule_id"] for alert in outputs.alerts if alert.kind == "rule"]
+
+
+def test_a_payment_settling_an_invoice_over_30_days_late_alerts_through_its_rule():
+    engine, record = Engine(FeatureConfig(lateness=timedelta(days=90))), CustomerRecord.new("c1")
+    run(engine, record, invoice(1, "100.00", T0, (T0 + 10 * DAY).date()),
+        invoice(2, "100.00", T0, (T0 + 10 * DAY).date()))  # fmt: skip
+    assert "payment_received_over_30_days_late" not in rule_ids(
+        engine.process(record, payment(1, "100.00", T0 + 40 * DAY))
+    )
+    late = engine.process(record, payment(2, "100.00", T0 + 41 * DAY))
+    assert "payment_received_over_30_days_late" in rule_ids(late)
+    (alert,) = [a for a in late.alerts if a.details.get("rule_id", "").startswith("payment_rec")]
+    assert alert.message == "a payment settled an invoice 31 days after its due date"
+
+
+def test_dso_getting_worse_over_a_month_alerts_through_its_rule():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    fired = []
+    for week in range(20):
+        at = T0 + 7 * week * DAY
+        # Paid on time for twelve weeks, then invoices pile up unpaid.
+        events = [invoice(week, "1000.00", at, (at + 30 * DAY).date())]
+        if week < 12:
+            events.append(payment(week, "1000.00", at + 2 * DAY))
+        fired += [(week, rule) for step in run(engine, record, *events) for rule in rule_ids(step)]
+    worsening = [week for week, rule in fired if rule == "dso_worsening"]
+    assert worsening and min(worsening) >= 13, fired
+    assert len(worsening) <= 2  # the cooldown holds it to once in 30 days
