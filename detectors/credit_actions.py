@@ -20,7 +20,7 @@ review
 
 Each action is a `schemas.outputs.CreditAction` whose id derives from (customer, kind,
 source event id). The engine keeps the last proposal emitted of each kind in the customer's
-memo and emits only those that `differs` says are new: see `changes`.
+memo and emits only those that `differs` says are new: see `CreditPolicy.changes`.
 
 >>> from dataclasses import replace
 >>> from datetime import UTC, datetime
@@ -33,7 +33,7 @@ memo and emits only those that `differs` says are new: see `changes`.
 """
 
 import calendar
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Literal
@@ -47,7 +47,7 @@ from schemas.outputs import CreditAction, Tier, Versions
 ActionKind = Literal["prepayment", "shorten_terms", "limit_increase", "review"]
 _Found = tuple[ActionKind, dict[str, Any]]
 
-__all__ = ["CreditAction", "CreditPolicy", "add_months", "changes", "differs"]
+__all__ = ["CreditAction", "CreditPolicy", "add_months", "differs"]
 
 
 def add_months(day: date, months: int) -> date:
@@ -116,24 +116,66 @@ class CreditPolicy(BaseModel):
 
         ``versions`` are those of the rest of the logic; the policy adds its own.
         """
-        versions = (versions or Versions()).model_copy(update={"credit_policy": self.version})
-        found = [
+        versions = self._versions(versions)
+        return [
+            self._action(features, kind, details, source_event_id, versions)
+            for kind, details in self._found(features, tier, prepayment_terms)
+        ]
+
+    def changes(
+        self,
+        features: Features,
+        tier: Tier,
+        source_event_id: str,
+        kept: Mapping[str, Mapping[str, Any]],
+        *,
+        prepayment_terms: bool = False,
+        versions: Versions | None = None,
+    ) -> tuple[list[CreditAction], dict[str, dict[str, Any]]]:
+        """The proposals to emit, those that `differs` finds new against ``kept`` (the last
+        emitted of each kind, as JSON), and what to keep next: the last emitted of each kind
+        proposed. A kind no longer proposed is forgotten, so it is emitted again when it comes
+        back. Only the proposals emitted are built, the rest is compared as plain data."""
+        today = features.as_of.date().isoformat()
+        emit, keep = [], {}
+        for kind, details in self._found(features, tier, prepayment_terms):
+            if differs(kind, details, kept.get(kind), today):
+                action = self._action(
+                    features, kind, details, source_event_id, self._versions(versions)
+                )
+                emit.append(action)
+                keep[kind] = action.model_dump(mode="json")
+            else:
+                keep[kind] = dict(kept[kind])
+        return emit, keep
+
+    def _versions(self, versions: Versions | None) -> Versions:
+        return (versions or Versions()).model_copy(update={"credit_policy": self.version})
+
+    def _found(self, features: Features, tier: Tier, prepayment_terms: bool) -> list[_Found]:
+        return [
             *self._high_risk(features, tier, prepayment_terms),
             *self._increase(features, tier),
             self._review(features, tier),
         ]
-        return [
-            CreditAction(
-                action_id=derive_id("credit_action", features.customer_id, kind, source_event_id),
-                customer_id=features.customer_id,
-                event_time=features.as_of,
-                kind=kind,
-                source_event_id=source_event_id,
-                versions=versions,
-                **details,
-            )
-            for kind, details in found
-        ]
+
+    @staticmethod
+    def _action(
+        features: Features,
+        kind: ActionKind,
+        details: dict[str, Any],
+        source_event_id: str,
+        versions: Versions,
+    ) -> CreditAction:
+        return CreditAction(
+            action_id=derive_id("credit_action", features.customer_id, kind, source_event_id),
+            customer_id=features.customer_id,
+            event_time=features.as_of,
+            kind=kind,
+            source_event_id=source_event_id,
+            versions=versions,
+            **details,
+        )
 
     def _high_risk(self, features: Features, tier: Tier, prepayment_terms: bool) -> list[_Found]:
         if tier != "high" or prepayment_terms:
@@ -182,38 +224,28 @@ class CreditPolicy(BaseModel):
     def _review(self, features: Features, tier: Tier) -> _Found:
         months = self.review_months[tier]
         why = f"{tier} risk tier: a review every {months} month{'s' if months > 1 else ''}"
-        review_date = add_months(features.as_of.date(), months)
+        review_date = add_months(features.as_of.date(), months).isoformat()
         return "review", {"reasons": [why], "review_date": review_date}
 
 
-def differs(proposal: CreditAction, kept: CreditAction | None) -> bool:
-    """Whether ``proposal`` says something new against ``kept``, the last one of its kind emitted.
+def differs(
+    kind: ActionKind, details: Mapping[str, Any], kept: Mapping[str, Any] | None, today: str
+) -> bool:
+    """Whether a proposal of ``kind`` says something new against ``kept``, the JSON of the last
+    one of its kind emitted; ``today`` is the ISO date of the proposal.
 
     A review is new when it is due sooner than the kept one, or the kept one's date has come;
     other kinds when their terms, amount or new limit changed. Reasons alone do not count.
+
+    >>> kept = {"kind": "review", "review_date": "2026-06-30"}
+    >>> sooner, later = {"review_date": "2026-04-30"}, {"review_date": "2026-09-30"}
+    >>> differs("review", sooner, kept, "2026-03-30"), differs("review", later, kept, "2026-03-30")
+    (True, False)
+    >>> differs("review", later, kept, "2026-06-30")
+    True
     """
-    if kept is None or kept.kind != proposal.kind:
+    if kept is None or kept["kind"] != kind:
         return True
-    if proposal.review_date is not None and kept.review_date is not None:
-        return (
-            proposal.review_date < kept.review_date
-            or kept.review_date <= proposal.event_time.date()
-        )
-    keys = ("terms_days", "amount", "new_limit")
-    return any(getattr(proposal, key) != getattr(kept, key) for key in keys)
-
-
-def changes(
-    proposals: Sequence[CreditAction], kept: Mapping[str, CreditAction]
-) -> tuple[list[CreditAction], dict[str, CreditAction]]:
-    """The proposals to emit, and what to keep next: the last emitted of each kind proposed.
-
-    A kind no longer proposed is forgotten, so that it is emitted again when it comes back.
-    """
-    emit = [proposal for proposal in proposals if differs(proposal, kept.get(proposal.kind))]
-    emitted = {proposal.kind for proposal in emit}
-    keep = {
-        proposal.kind: proposal if proposal.kind in emitted else kept[proposal.kind]
-        for proposal in proposals
-    }
-    return emit, keep
+    if kind == "review":  # ISO dates compare as their strings do
+        return details["review_date"] < kept["review_date"] or kept["review_date"] <= today
+    return any(details.get(key) != kept.get(key) for key in ("terms_days", "amount", "new_limit"))

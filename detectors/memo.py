@@ -11,11 +11,12 @@ customer's partition and survives restarts.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import orjson
 
 from detectors.delayed_labels import PendingPredictions
-from schemas.outputs import CreditAction, Tier
+from schemas.outputs import Tier
 
 MAX_PENDING_PER_CUSTOMER = 1_000
 MAX_RECENT_ANOMALIES = 16
@@ -37,8 +38,9 @@ class RiskMemo:
     """Rule id -> event time of its last hit for this customer."""
     dso_marks: list[tuple[int, float]] = field(default_factory=list)
     """(event day, DSO) about once a week, oldest first, bounded: how DSO moved."""
-    actions: dict[str, CreditAction] = field(default_factory=dict)
-    """Credit action kind -> the last proposal of that kind emitted, while still proposed."""
+    actions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Credit action kind -> the last proposal of that kind emitted (a `CreditAction` as JSON),
+    while it is still proposed."""
 
     @classmethod
     def new(cls) -> "RiskMemo":
@@ -76,7 +78,7 @@ class RiskMemo:
                 "anomalies": self.anomaly_times,
                 "cooldowns": self.cooldowns,
                 "dso": self.dso_marks,
-                "actions": {kind: a.model_dump(mode="json") for kind, a in self.actions.items()},
+                "actions": self.actions,
             }
         )
 
@@ -92,8 +94,5 @@ class RiskMemo:
                 rule: datetime.fromisoformat(at) for rule, at in document["cooldowns"].items()
             },
             dso_marks=[(day, dso) for day, dso in document.get("dso", [])],
-            actions={
-                kind: CreditAction.model_validate(action)
-                for kind, action in document.get("actions", {}).items()
-            },
+            actions=document.get("actions", {}),
         )

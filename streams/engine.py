@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from detectors.alerts import transition_alerts
 from detectors.anomaly import Anomaly, ZScoreDetector
-from detectors.credit_actions import CreditPolicy, changes
+from detectors.credit_actions import CreditPolicy
 from detectors.decisions import DecisionPolicy
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
@@ -278,14 +278,14 @@ class Engine:
             memo.published_score = score
         memo.tier = tier
         versions = self.versions
-        proposals = self.risk.credit.propose(
+        outputs.actions, memo.actions = self.risk.credit.changes(
             features,
             tier,
             cause,
+            memo.actions,
             prepayment_terms=on_prepayment_terms(features),
             versions=versions,
         )
-        outputs.actions, memo.actions = changes(proposals, memo.actions)
         outputs.picture = picture(record, features, now, score, tier, result.reasons, versions)
 
     def _rule_alerts(

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from detectors.credit_actions import CreditPolicy, add_months, changes, differs
+from detectors.credit_actions import CreditPolicy, add_months
 from detectors.rules import describe_invalid
 from features import CustomerState, Features
 from schemas.ids import derive_id
@@ -179,49 +179,60 @@ def test_ids_derive_from_customer_kind_and_trigger_event():
     assert first["review"].versions.credit_policy == "default"
 
 
+def kept_after(*steps: tuple[Features, str, str], policy: CreditPolicy = POLICY):
+    """What is kept after emitting the proposals of each (features, tier, event id) in turn."""
+    kept: dict = {}
+    for features, tier, event_id in steps:
+        _, kept = policy.changes(features, tier, event_id, kept)
+    return kept
+
+
+def emitted(features: Features, tier: str, kept: dict, policy: CreditPolicy = POLICY) -> list:
+    return [action.kind for action in policy.changes(features, tier, "e9", kept)[0]]
+
+
 def test_the_same_proposal_later_is_not_a_change():
-    kept = by_kind(POLICY.propose(customer(exposure="8500"), "low", "e1"))
+    kept = kept_after((customer(exposure="8500"), "low", "e1"))
     later = customer(at=T0 + timedelta(days=3), exposure="8600")  # still 15,000
-    proposals = by_kind(POLICY.propose(later, "low", "e2"))
-    assert not differs(proposals["limit_increase"], kept["limit_increase"])
-    assert not differs(proposals["review"], kept["review"])  # a later date: keep the kept one
+    assert emitted(later, "low", kept) == []  # a later review date: the kept one stays
 
 
 def test_a_different_amount_or_terms_is_a_change():
-    kept = by_kind(POLICY.propose(customer(exposure="8500"), "low", "e1"))
-    more = by_kind(POLICY.propose(customer(exposure="9100"), "low", "e2"))  # 16,000
-    assert differs(more["limit_increase"], kept["limit_increase"])
-    shorten = by_kind(POLICY.propose(customer(), "high", "e1"))["shorten_terms"]
-    shorter = by_kind(CreditPolicy(short_terms_days=7).propose(customer(), "high", "e2"))
-    assert differs(shorter["shorten_terms"], shorten)
-    assert differs(shorten, None)
+    kept = kept_after((customer(exposure="8500"), "low", "e1"))
+    assert emitted(customer(exposure="9100"), "low", kept) == ["limit_increase"]  # 16,000
+    kept = kept_after((customer(), "high", "e1"))
+    assert emitted(customer(), "high", kept, CreditPolicy(short_terms_days=7)) == ["shorten_terms"]
+    assert emitted(customer(), "high", {}) == ["shorten_terms", "review"]
 
 
 def test_a_sooner_review_or_a_review_date_reached_is_a_change():
-    yearly = by_kind(POLICY.propose(customer(), "low", "e1"))["review"]  # 2027-01-31
-    monthly = by_kind(POLICY.propose(customer(), "high", "e2"))["review"]  # 2026-02-28
-    assert differs(monthly, yearly)
-    due_day = customer(at=datetime(2027, 1, 31, tzinfo=UTC))
-    next_one = by_kind(POLICY.propose(due_day, "low", "e3"))["review"]
-    assert differs(next_one, yearly)
-    day_before = customer(at=datetime(2027, 1, 30, 23, tzinfo=UTC))
-    assert not differs(by_kind(POLICY.propose(day_before, "low", "e4"))["review"], yearly)
+    yearly = kept_after((customer(), "low", "e1"))  # 2027-01-31
+    assert emitted(customer(), "high", yearly) == ["shorten_terms", "review"]  # 2026-02-28
+    assert emitted(customer(at=datetime(2027, 1, 31, tzinfo=UTC)), "low", yearly) == ["review"]
+    assert emitted(customer(at=datetime(2027, 1, 30, 23, tzinfo=UTC)), "low", yearly) == []
 
 
 def test_changes_emits_what_is_new_and_keeps_the_last_emitted_of_each_kind():
-    first = POLICY.propose(customer(exposure="8500"), "low", "e1")
-    emit, kept = changes(first, {})
+    emit, kept = POLICY.changes(customer(exposure="8500"), "low", "e1", {})
     assert [action.kind for action in emit] == ["limit_increase", "review"]
-    second = POLICY.propose(customer(at=T0 + timedelta(days=1), exposure="8500"), "low", "e2")
-    emit, kept = changes(second, kept)
+    assert kept == {action.kind: action.model_dump(mode="json") for action in emit}
+    second = customer(at=T0 + timedelta(days=1), exposure="8500")
+    emit, kept = POLICY.changes(second, "low", "e2", kept)
     assert emit == []
-    assert kept["review"].source_event_id == "e1"  # the emitted one stays kept
-    quiet = POLICY.propose(customer(at=T0 + timedelta(days=2), exposure="1000"), "low", "e3")
-    emit, kept = changes(quiet, kept)
+    assert kept["review"]["source_event_id"] == "e1"  # the emitted one stays kept
+    quiet = customer(at=T0 + timedelta(days=2), exposure="1000")
+    emit, kept = POLICY.changes(quiet, "low", "e3", kept)
     assert (emit, set(kept)) == ([], {"review"})  # the increase is no longer proposed
-    back = POLICY.propose(customer(at=T0 + timedelta(days=3), exposure="8500"), "low", "e4")
-    emit, kept = changes(back, kept)
+    back = customer(at=T0 + timedelta(days=3), exposure="8500")
+    emit, kept = POLICY.changes(back, "low", "e4", kept)
     assert [action.kind for action in emit] == ["limit_increase"]
+
+
+def test_changes_emits_exactly_what_propose_proposes_the_first_time():
+    for tier in ("low", "medium", "high"):
+        features = customer(exposure="8500", days_past_due=70, overdue="100")
+        emit, _ = POLICY.changes(features, tier, "e1", {})
+        assert emit == POLICY.propose(features, tier, "e1")
 
 
 def test_proposals_serialise_for_the_kept_state():
