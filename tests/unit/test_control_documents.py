@@ -54,6 +54,13 @@ def test_an_invalid_document_is_refused_with_where_and_what(text, problem):
     assert "\n" not in str(refused.value)
 
 
+def test_the_readme_example_is_a_valid_document():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = [block.split("```", 1)[0] for block in readme.split("```yaml\n")[1:]]
+    documents = [parse_document(block) for block in blocks if block.startswith("kind:")]
+    assert [(document.kind, document.version) for document in documents] == [("rules", "strict-3")]
+
+
 def test_json_and_yaml_documents_make_the_same_part():
     as_json = parse_document(tiers("t1", 35, 65))
     as_yaml = parse_document("kind: tiers\nversion: t1\nbody:\n  medium: 35\n  high: 65\n")
