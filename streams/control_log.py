@@ -136,6 +136,8 @@ class ControlLog:
             to = self.history(kind)[-1]
             history = self.history(kind)[:-1]
             return active_key(kind), orjson.dumps({"version": to, "history": history})
+        if to == active:
+            raise InvalidDocument(f"{kind} {to} is already in force")
         if (kind, to) not in self.documents:
             known = ", ".join(self.versions(kind))
             raise InvalidDocument(f"no {kind} version {to} on the topic (there are: {known})")

@@ -99,6 +99,14 @@ def test_a_published_rule_set_takes_effect_without_a_restart_and_a_broken_one_is
         )
         assert rule_alerts(alerts, "o1") == []
 
+        # A rule set without rules, rolled back at once: orders-1 is in force again.
+        (tmp_path / "none.yaml").write_text("kind: rules\nversion: orders-2\nbody: {rules: []}")
+        assert control(env, "publish", str(tmp_path / "none.yaml")).returncode == 0
+        rolled_back = control(env, "rollback", "rules")
+        assert rolled_back.stdout == "rules orders-1 in force (was orders-2)\n", rolled_back.stderr
+        assert harness.wait_for(lambda: worker.log_tail(300).count("in force: rules orders-1") == 2)
+        assert "version: orders-1\n" in control(env, "show", "rules").stdout
+
         # Another producer than the CLI (which refuses it) puts a broken rule set in force.
         run(produce(settings, [(topics.control, b"document/rules/broken-2", BROKEN_RULES),
                                (topics.control, b"active/rules",
@@ -120,7 +128,7 @@ def test_a_published_rule_set_takes_effect_without_a_restart_and_a_broken_one_is
 
         assert worker.process is not None and worker.process.poll() is None  # never restarted
         listed = control(env, "list")
-        assert "rules: orders-1 in force; versions: orders-1" in listed.stdout, listed.stderr
+        assert "rules: orders-1 in force; versions: orders-1, orders-2" in listed.stdout
 
         # A new worker reads the control topic before its first event.
         worker.stop()

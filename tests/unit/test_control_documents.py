@@ -110,6 +110,10 @@ def test_history_survives_and_rollback_returns_to_the_previous_version():
     with pytest.raises(InvalidDocument, match="t1 is the first version in force"):
         log.rollback("tiers")
     assert log.read(*log.rollback("tiers", to="t3")).document.version == "t3"
+    with pytest.raises(InvalidDocument, match="t3 is already in force"):
+        log.rollback("tiers", to="t3")
+    with pytest.raises(InvalidDocument, match=r"no tiers version t9 on the topic \(there are: t1"):
+        log.rollback("tiers", to="t9")
     assert log.versions("tiers") == ["t1", "t2", "t3"]
 
 
