@@ -61,6 +61,12 @@ from schemas.outputs import Alert, Scalar, Severity, Versions
 FieldKind = Literal["number", "money", "text", "event_type"]
 
 
+def _filled_by_engine(_: object) -> None:
+    """The reader of a field the engine fills in, from what it remembers of the customer or
+    learns from the event's transitions: None here."""
+    return None
+
+
 def _window(name: str, window: str) -> Callable[[Features], Any]:
     return lambda f: getattr(f, name).get(window)
 
@@ -103,6 +109,7 @@ _FEATURES: dict[str, tuple[FieldKind, Callable[[Features], Any]]] = {
         "number",
         lambda f: None if f.payment_terms_days is None else f.dso - f.payment_terms_days,
     ),
+    "dso_change_30d": ("number", _filled_by_engine),
 }  # fmt: skip
 
 
@@ -117,6 +124,7 @@ _EVENT: dict[str, tuple[FieldKind, Callable[[InputEvent], Any]]] = {
     "currency": ("text", lambda e: getattr(getattr(e, "amount", None), "currency", None)),
     "reason": ("text", lambda e: getattr(e, "reason", None)),
     "outcome": ("text", lambda e: getattr(e, "outcome", None)),
+    "days_late": ("number", _filled_by_engine),
 }
 
 _HISTORY = {"order.placed": "order_amount_stats", "payment.received": "payment_amount_stats"}
@@ -161,18 +169,10 @@ _EVENT_HISTORY: dict[str, tuple[FieldKind, Callable[[Features, InputEvent], Any]
     "amount_mean": ("number", _usual),
 }
 
-CONTEXT: dict[str, FieldKind] = {
-    "event.days_late": "number",
-    "features.dso_change_30d": "number",
-}
-"""Fields the engine computes from what it knows besides the features and the event, and
-hands to `rule_inputs` as its ``context``."""
-
 FIELDS: dict[str, FieldKind] = {
     **{f"features.{name}": kind for name, (kind, _) in _FEATURES.items()},
     **{f"event.{name}": kind for name, (kind, _) in _EVENT.items()},
     **{f"event.{name}": kind for name, (kind, _) in _EVENT_HISTORY.items()},
-    **CONTEXT,
 }
 """Every field a rule can read, with its kind. Besides the `Features` of the same names:
 
@@ -183,35 +183,31 @@ so far); ``features.dso_excess_days`` (DSO minus the payment terms, None without
 ``features.order_amount_1d_vs_30d_avg`` (the last day's order amount over the average daily
 amount of the last 30 days, which includes that day: at most 30; None without orders);
 ``features.dso_change_30d`` (DSO now minus the DSO of about 30 days before, from weekly marks
-kept in the customer's record; None with less than 30 days of marks).
+kept in the customer's record: filled in by the engine; None with less than 30 days of
+marks).
 ``event.type``; ``event.amount`` and ``event.currency`` (of an order, invoice, payment or
 dispute); ``event.reason`` (of a reversed payment: bounced or reversed); ``event.outcome``
 (of a resolved dispute); ``event.amount_zscore`` and ``event.amount_mean``: the amount of an
 order or payment against the customer's earlier ones (None until there are
 ``FeatureConfig.zscore_min_count`` of them); ``event.days_late``: the most days after their
-due dates of the invoices the event settled (None when it settled none).
+due dates of the invoices the event settled (filled in by the engine from the event's
+transitions; None when it settled none).
 """
 
 
 def rule_inputs(
-    features: Features,
-    event: InputEvent | None,
-    names: Iterable[str] | None = None,
-    context: Mapping[str, Any] | None = None,
+    features: Features, event: InputEvent | None, names: Iterable[str] | None = None
 ) -> dict[str, Any]:
     """The flat mapping rules read: the fields ``names`` (default: all of `FIELDS`).
 
     ``features`` is the snapshot *after* ``event`` was applied (the event's own amount is
     taken out of the customer's statistics for its z-score). ``event`` is None when only time
-    passed: every ``event.*`` field is then None. ``context`` holds the `CONTEXT` fields
-    (absent ones are None).
+    passed: every ``event.*`` field is then None.
     """
     inputs: dict[str, Any] = {}
     for name in FIELDS if names is None else names:
         source, _, field = name.partition(".")
-        if name in CONTEXT:
-            inputs[name] = None if context is None else context.get(name)
-        elif source == "features":
+        if source == "features":
             inputs[name] = _FEATURES[field][1](features)
         elif event is None:
             inputs[name] = None

@@ -300,14 +300,11 @@ class Engine:
     ) -> list[Alert]:
         rules, memo = self.risk.rules, record.memo
         day = features.as_of.toordinal()
-        context = {
-            "event.days_late": max(days_late, default=None),
-            "features.dso_change_30d": memo.dso_change(day, features.dso),
-        }
+        inputs = rule_inputs(features, event, rules.fields)
+        inputs["event.days_late"] = max(days_late, default=None)
+        inputs["features.dso_change_30d"] = memo.dso_change(day, features.dso)
         memo.note_dso(day, features.dso)
-        result = rules.evaluate(
-            rule_inputs(features, event, rules.fields, context), memo.cooldowns, now
-        )
+        result = rules.evaluate(inputs, memo.cooldowns, now)
         record.memo.cooldowns = result.cooldowns
         return [hit.alert(record.customer_id, now, cause, versions) for hit in result.hits]
 

@@ -96,7 +96,7 @@ def spike(amount_1d: float, tenure: float = 40.0, orders_30d: int = 6) -> Featur
 
 
 def fired(features: Features, event: InputEvent | None, context: dict | None = None) -> list[str]:
-    inputs = rule_inputs(features, event, PACK.fields, context)
+    inputs = {**rule_inputs(features, event, PACK.fields), **(context or {})}
     return [hit.rule_id for hit in PACK.evaluate(inputs, {}, T0).hits]
 
 
