@@ -147,18 +147,25 @@ class Engine:
         self.model = model or LatePaymentModel()
         self.learn = learn
         self.monitor = ModelMonitor()
+        self._versions = Versions()
+        self._versions_of: RiskConfig | None = None
 
     @property
     def versions(self) -> Versions:
-        risk = self.risk
-        return Versions(
-            model=self.model.version,
-            ruleset=risk.rules.version,
-            scorecard=risk.scorecard.version,
-            tiers=risk.tiers.version,
-            decisions=risk.decisions.version,
-            credit_policy=risk.credit.version,
-        )
+        """The versions of the model and of each part of the configuration now; the same
+        object while they last (a new configuration is a new `RiskConfig` object)."""
+        model, risk = self.model.version, self.risk
+        if model != self._versions.model or risk is not self._versions_of:
+            self._versions_of = risk
+            self._versions = Versions(
+                model=model,
+                ruleset=risk.rules.version,
+                scorecard=risk.scorecard.version,
+                tiers=risk.tiers.version,
+                decisions=risk.decisions.version,
+                credit_policy=risk.credit.version,
+            )
+        return self._versions
 
     def process(self, record: CustomerRecord, event: InputEvent) -> Outputs:
         """Apply one event; raises ``InvalidEvent`` (record unchanged) if it cannot be."""

@@ -232,3 +232,14 @@ def test_dso_getting_worse_over_a_month_alerts_through_its_rule():
     worsening = [week for week, rule in fired if rule == "dso_worsening"]
     assert worsening and min(worsening) >= 13, fired
     assert len(worsening) <= 2  # the cooldown holds it to once in 30 days
+
+
+def test_a_new_configuration_is_in_force_from_the_next_event():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    run(engine, record, limit("1000.00"))
+    (before,) = engine.process(record, order(1, "600.00", T0 + DAY)).decisions
+    strict = "kind: decisions\nversion: strict-2\nbody: {review_limit_ratio: '0.5'}"
+    engine.risk = apply_document(engine.risk, parse_document(strict))
+    (after,) = engine.process(record, order(2, "1.00", T0 + 2 * DAY)).decisions
+    assert (before.outcome, before.versions.decisions) == ("approve", "default")
+    assert (after.outcome, after.versions.decisions) == ("review", "strict-2")
