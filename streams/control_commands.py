@@ -104,7 +104,7 @@ def _run(settings: Settings, work: Coroutine[Any, Any, Any]) -> Any:
 
 async def _with_topics(settings: Settings, work: Coroutine[Any, Any, Any]) -> Any:
     try:
-        await ensure_topics(settings, only=[settings.topics.control])
+        await ensure_topics(settings)
     except BaseException:
         work.close()
         raise

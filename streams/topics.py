@@ -7,7 +7,6 @@ Faust then refuses tables whose changelog does not match their source topics.
 import asyncio
 import contextlib
 import time
-from collections.abc import Collection
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -19,14 +18,13 @@ class TopicMismatch(RuntimeError):
     """An existing topic has another partition count than the settings ask for."""
 
 
-async def ensure_topics(settings: Settings, only: Collection[str] | None = None) -> list[str]:
-    """Create the missing topics (``only`` those named, if given); returns the names created.
-    Checks the existing ones."""
+async def ensure_topics(settings: Settings) -> list[str]:
+    """Create the missing topics; returns the names created. Checks the existing ones."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        specs = [spec for spec in settings.topic_specs() if only is None or spec[0] in only]
+        specs = settings.topic_specs()
         missing = [spec for spec in specs if spec[0] not in existing]
         if missing:
             new = [
