@@ -18,8 +18,9 @@ review
     always: the date of the next credit review, ``review_months[tier]`` calendar months after
     the features' (event) time; a day past the end of a month is its last day.
 
-Each action's id derives from (customer, kind, trigger event id). The engine keeps the last
-proposal emitted of each kind and emits only those that `differs` says are new: see `changes`.
+Each action is a `schemas.outputs.CreditAction` whose id derives from (customer, kind,
+source event id). The engine keeps the last proposal emitted of each kind in the customer's
+memo and emits only those that `differs` says are new: see `CreditPolicy.changes`.
 
 >>> from dataclasses import replace
 >>> from datetime import UTC, datetime
@@ -28,45 +29,25 @@ proposal emitted of each kind and emits only those that `differs` says are new: 
 >>> heavy = replace(now, exposure=Decimal("8500"), credit_limit=Decimal("10000"),
 ...                 on_time_share=0.95, tenure_days=400.0)
 >>> [(a.kind, a.new_limit, a.review_date) for a in CreditPolicy().propose(heavy, "low", "e7")]
-[('limit_increase', Decimal('15000'), None), ('review', None, datetime.date(2027, 1, 31))]
+[('limit_increase', '15000', None), ('review', None, datetime.date(2027, 1, 31))]
 """
 
 import calendar
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features import Features
 from schemas.ids import derive_id
-from schemas.outputs import Tier
+from schemas.outputs import CreditAction, Tier, Versions
 
 ActionKind = Literal["prepayment", "shorten_terms", "limit_increase", "review"]
 _Found = tuple[ActionKind, dict[str, Any]]
 
-
-class CreditAction(BaseModel):
-    """One proposed credit action, with the reasons for it.
-
-    ``terms_days`` is set for ``shorten_terms``, ``amount`` (the increase) and ``new_limit``
-    for ``limit_increase``, ``review_date`` for ``review``.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    action_id: str
-    customer_id: str
-    kind: ActionKind
-    proposed_at: AwareDatetime = Field(description="Event time of the features it was made from")
-    trigger_event_id: str
-    reasons: tuple[str, ...]
-    terms_days: int | None = None
-    amount: Decimal | None = None
-    new_limit: Decimal | None = None
-    review_date: date | None = None
-    policy_version: str
+__all__ = ["CreditAction", "CreditPolicy", "add_months", "differs"]
 
 
 def add_months(day: date, months: int) -> date:
@@ -78,6 +59,10 @@ def add_months(day: date, months: int) -> date:
     year, month = divmod(day.month - 1 + months, 12)
     year += day.year
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def _exponent(amount: Decimal) -> int:
+    return int(amount.as_tuple().exponent)
 
 
 def _money(amount: Decimal) -> str:
@@ -122,28 +107,75 @@ class CreditPolicy(BaseModel):
         self,
         features: Features,
         tier: Tier,
-        trigger_event_id: str,
+        source_event_id: str,
         *,
         prepayment_terms: bool = False,
+        versions: Versions | None = None,
     ) -> list[CreditAction]:
-        """The actions proposed for a customer of ``tier`` now (at ``features.as_of``)."""
-        found = [
+        """The actions proposed for a customer of ``tier`` now (at ``features.as_of``).
+
+        ``versions`` are those of the rest of the logic; the policy adds its own.
+        """
+        versions = self._versions(versions)
+        return [
+            self._action(features, kind, details, source_event_id, versions)
+            for kind, details in self._found(features, tier, prepayment_terms)
+        ]
+
+    def changes(
+        self,
+        features: Features,
+        tier: Tier,
+        source_event_id: str,
+        kept: Mapping[str, Mapping[str, Any]],
+        *,
+        prepayment_terms: bool = False,
+        versions: Versions | None = None,
+    ) -> tuple[list[CreditAction], dict[str, dict[str, Any]]]:
+        """The proposals to emit, those that `differs` finds new against ``kept`` (the last
+        emitted of each kind, as JSON), and what to keep next: the last emitted of each kind
+        proposed. A kind no longer proposed is forgotten, so it is emitted again when it comes
+        back. Only the proposals emitted are built, the rest is compared as plain data."""
+        today = features.as_of.date().isoformat()
+        emit, keep = [], {}
+        for kind, details in self._found(features, tier, prepayment_terms):
+            if differs(kind, details, kept.get(kind), today):
+                action = self._action(
+                    features, kind, details, source_event_id, self._versions(versions)
+                )
+                emit.append(action)
+                keep[kind] = action.model_dump(mode="json")
+            else:
+                keep[kind] = dict(kept[kind])
+        return emit, keep
+
+    def _versions(self, versions: Versions | None) -> Versions:
+        return (versions or Versions()).model_copy(update={"credit_policy": self.version})
+
+    def _found(self, features: Features, tier: Tier, prepayment_terms: bool) -> list[_Found]:
+        return [
             *self._high_risk(features, tier, prepayment_terms),
             *self._increase(features, tier),
             self._review(features, tier),
         ]
-        return [
-            CreditAction(
-                action_id=derive_id("credit_action", features.customer_id, kind, trigger_event_id),
-                customer_id=features.customer_id,
-                kind=kind,
-                proposed_at=features.as_of,
-                trigger_event_id=trigger_event_id,
-                policy_version=self.version,
-                **details,
-            )
-            for kind, details in found
-        ]
+
+    @staticmethod
+    def _action(
+        features: Features,
+        kind: ActionKind,
+        details: dict[str, Any],
+        source_event_id: str,
+        versions: Versions,
+    ) -> CreditAction:
+        return CreditAction(
+            action_id=derive_id("credit_action", features.customer_id, kind, source_event_id),
+            customer_id=features.customer_id,
+            event_time=features.as_of,
+            kind=kind,
+            source_event_id=source_event_id,
+            versions=versions,
+            **details,
+        )
 
     def _high_risk(self, features: Features, tier: Tier, prepayment_terms: bool) -> list[_Found]:
         if tier != "high" or prepayment_terms:
@@ -153,13 +185,13 @@ class CreditPolicy(BaseModel):
         terms, short = features.payment_terms_days, self.short_terms_days
         if days > most:
             why = f"an invoice is {days} days past due, over {most} days"
-            return [("prepayment", {"reasons": (high, why)})]
+            return [("prepayment", {"reasons": [high, why]})]
         if terms is not None and terms <= short:
             why = f"its terms are already {terms} days, no more than {short}"
-            return [("prepayment", {"reasons": (high, why)})]
+            return [("prepayment", {"reasons": [high, why]})]
         now = "no payment terms are known" if terms is None else f"its terms are {terms} days"
         why = f"{now}; shorten them to {short} days"
-        return [("shorten_terms", {"reasons": (high, why), "terms_days": short})]
+        return [("shorten_terms", {"reasons": [high, why], "terms_days": short})]
 
     def _increase(self, features: Features, tier: Tier) -> list[_Found]:
         limit, exposure = features.credit_limit, features.exposure
@@ -175,50 +207,45 @@ class CreditPolicy(BaseModel):
             return []
         target, step = self.increase_target_limit_use, self.increase_step
         new_limit = (exposure / target / step).to_integral_value(ROUND_CEILING) * step
-        reasons = (
+        new_limit = new_limit.quantize(min(new_limit, limit, key=_exponent))  # as many places
+        reasons = [
             f"the customer is in the low risk tier, paid {share:.0%} of its invoices on time, "
             f"has nothing overdue and {features.tenure_days:.0f} days of history",
             f"exposure {_money(exposure)} uses {exposure / limit:.0%} of the credit limit "
             f"{_money(limit)}; at {_money(new_limit)} it would use {exposure / new_limit:.0%}",
-        )
-        details = {"reasons": reasons, "amount": new_limit - limit, "new_limit": new_limit}
+        ]
+        details = {
+            "reasons": reasons,
+            "amount": format(new_limit - limit, "f"),
+            "new_limit": format(new_limit, "f"),
+        }
         return [("limit_increase", details)]
 
     def _review(self, features: Features, tier: Tier) -> _Found:
         months = self.review_months[tier]
         why = f"{tier} risk tier: a review every {months} month{'s' if months > 1 else ''}"
-        review_date = add_months(features.as_of.date(), months)
-        return "review", {"reasons": (why,), "review_date": review_date}
+        review_date = add_months(features.as_of.date(), months).isoformat()
+        return "review", {"reasons": [why], "review_date": review_date}
 
 
-def differs(proposal: CreditAction, kept: CreditAction | None) -> bool:
-    """Whether ``proposal`` says something new against ``kept``, the last one of its kind emitted.
+def differs(
+    kind: ActionKind, details: Mapping[str, Any], kept: Mapping[str, Any] | None, today: str
+) -> bool:
+    """Whether a proposal of ``kind`` says something new against ``kept``, the JSON of the last
+    one of its kind emitted; ``today`` is the ISO date of the proposal.
 
     A review is new when it is due sooner than the kept one, or the kept one's date has come;
     other kinds when their terms, amount or new limit changed. Reasons alone do not count.
+
+    >>> kept = {"kind": "review", "review_date": "2026-06-30"}
+    >>> sooner, later = {"review_date": "2026-04-30"}, {"review_date": "2026-09-30"}
+    >>> differs("review", sooner, kept, "2026-03-30"), differs("review", later, kept, "2026-03-30")
+    (True, False)
+    >>> differs("review", later, kept, "2026-06-30")
+    True
     """
-    if kept is None or kept.kind != proposal.kind:
+    if kept is None or kept["kind"] != kind:
         return True
-    if proposal.review_date is not None and kept.review_date is not None:
-        return (
-            proposal.review_date < kept.review_date
-            or kept.review_date <= proposal.proposed_at.date()
-        )
-    keys = ("terms_days", "amount", "new_limit")
-    return any(getattr(proposal, key) != getattr(kept, key) for key in keys)
-
-
-def changes(
-    proposals: Sequence[CreditAction], kept: Mapping[str, CreditAction]
-) -> tuple[list[CreditAction], dict[str, CreditAction]]:
-    """The proposals to emit, and what to keep next: the last emitted of each kind proposed.
-
-    A kind no longer proposed is forgotten, so that it is emitted again when it comes back.
-    """
-    emit = [proposal for proposal in proposals if differs(proposal, kept.get(proposal.kind))]
-    emitted = {proposal.kind for proposal in emit}
-    keep = {
-        proposal.kind: proposal if proposal.kind in emitted else kept[proposal.kind]
-        for proposal in proposals
-    }
-    return emit, keep
+    if kind == "review":  # ISO dates compare as their strings do
+        return details["review_date"] < kept["review_date"] or kept["review_date"] <= today
+    return any(details.get(key) != kept.get(key) for key in ("terms_days", "amount", "new_limit"))

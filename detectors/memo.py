@@ -11,6 +11,7 @@ customer's partition and survives restarts.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import orjson
 
@@ -19,6 +20,9 @@ from schemas.outputs import Tier
 
 MAX_PENDING_PER_CUSTOMER = 1_000
 MAX_RECENT_ANOMALIES = 16
+DSO_MARK_EVERY_DAYS = 7
+DSO_MARKS = 10
+"""Weekly DSO marks kept: ten weeks, enough to look 30 days back (and a gap) at any time."""
 
 
 @dataclass(slots=True)
@@ -32,6 +36,11 @@ class RiskMemo:
     """Event times (µs) of the customer's recent anomalies, newest last, bounded."""
     cooldowns: dict[str, datetime] = field(default_factory=dict)
     """Rule id -> event time of its last hit for this customer."""
+    dso_marks: list[tuple[int, float]] = field(default_factory=list)
+    """(event day, DSO) about once a week, oldest first, bounded: how DSO moved."""
+    actions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Credit action kind -> the last proposal of that kind emitted (a `CreditAction` as JSON),
+    while it is still proposed."""
 
     @classmethod
     def new(cls) -> "RiskMemo":
@@ -43,6 +52,23 @@ class RiskMemo:
     def anomalies_since(self, micros: int) -> int:
         return sum(1 for moment in self.anomaly_times if moment >= micros)
 
+    def note_dso(self, day: int, dso: float) -> None:
+        """Keep the DSO of event day ``day`` when the newest mark is a week old or more."""
+        if not self.dso_marks or day >= self.dso_marks[-1][0] + DSO_MARK_EVERY_DAYS:
+            self.dso_marks = [*self.dso_marks, (day, dso)][-DSO_MARKS:]
+
+    def dso_change(self, day: int, dso: float, days: int = 30) -> float | None:
+        """DSO now minus the newest mark at least ``days`` before ``day``; None without one.
+
+        >>> memo = RiskMemo.new()
+        >>> for day, dso in [(0, 40.0), (7, 41.0), (14, 45.0), (21, 50.0), (28, 52.0)]:
+        ...     memo.note_dso(day, dso)
+        >>> memo.dso_change(35, 60.0), memo.dso_change(29, 60.0)
+        (20.0, None)
+        """
+        before = [dso_then for then, dso_then in self.dso_marks if then <= day - days]
+        return dso - before[-1] if before else None
+
     def to_bytes(self) -> bytes:
         return orjson.dumps(
             {
@@ -51,6 +77,8 @@ class RiskMemo:
                 "published": self.published_score,
                 "anomalies": self.anomaly_times,
                 "cooldowns": self.cooldowns,
+                "dso": self.dso_marks,
+                "actions": self.actions,
             }
         )
 
@@ -65,4 +93,6 @@ class RiskMemo:
             cooldowns={
                 rule: datetime.fromisoformat(at) for rule, at in document["cooldowns"].items()
             },
+            dso_marks=[(day, dso) for day, dso in document.get("dso", [])],
+            actions=document.get("actions", {}),
         )

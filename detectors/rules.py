@@ -61,6 +61,12 @@ from schemas.outputs import Alert, Scalar, Severity, Versions
 FieldKind = Literal["number", "money", "text", "event_type"]
 
 
+def _filled_by_engine(_: object) -> None:
+    """The reader of a field the engine fills in, from what it remembers of the customer or
+    learns from the event's transitions: None here."""
+    return None
+
+
 def _window(name: str, window: str) -> Callable[[Features], Any]:
     return lambda f: getattr(f, name).get(window)
 
@@ -103,6 +109,7 @@ _FEATURES: dict[str, tuple[FieldKind, Callable[[Features], Any]]] = {
         "number",
         lambda f: None if f.payment_terms_days is None else f.dso - f.payment_terms_days,
     ),
+    "dso_change_30d": ("number", _filled_by_engine),
 }  # fmt: skip
 
 
@@ -117,6 +124,7 @@ _EVENT: dict[str, tuple[FieldKind, Callable[[InputEvent], Any]]] = {
     "currency": ("text", lambda e: getattr(getattr(e, "amount", None), "currency", None)),
     "reason": ("text", lambda e: getattr(e, "reason", None)),
     "outcome": ("text", lambda e: getattr(e, "outcome", None)),
+    "days_late": ("number", _filled_by_engine),
 }
 
 _HISTORY = {"order.placed": "order_amount_stats", "payment.received": "payment_amount_stats"}
@@ -173,12 +181,17 @@ FIELDS: dict[str, FieldKind] = {
 payments so far), ``payment_gap_mean_days``; ``features.disputed_invoices`` (invoices disputed
 so far); ``features.dso_excess_days`` (DSO minus the payment terms, None without terms);
 ``features.order_amount_1d_vs_30d_avg`` (the last day's order amount over the average daily
-amount of the last 30 days, which includes that day: at most 30; None without orders).
+amount of the last 30 days, which includes that day: at most 30; None without orders);
+``features.dso_change_30d`` (DSO now minus the DSO of about 30 days before, from weekly marks
+kept in the customer's record: filled in by the engine; None with less than 30 days of
+marks).
 ``event.type``; ``event.amount`` and ``event.currency`` (of an order, invoice, payment or
 dispute); ``event.reason`` (of a reversed payment: bounced or reversed); ``event.outcome``
 (of a resolved dispute); ``event.amount_zscore`` and ``event.amount_mean``: the amount of an
 order or payment against the customer's earlier ones (None until there are
-``FeatureConfig.zscore_min_count`` of them).
+``FeatureConfig.zscore_min_count`` of them); ``event.days_late``: the most days after their
+due dates of the invoices the event settled (filled in by the engine from the event's
+transitions; None when it settled none).
 """
 
 
@@ -580,14 +593,16 @@ def load_rulepack(name: str = "default") -> RuleSet:
     """A rule pack shipped in ``detectors/rulepacks/``.
 
     >>> load_rulepack().version
-    'default-1'
+    'default-2'
     """
     text = resources.files("detectors").joinpath("rulepacks", f"{name}.yaml").read_text()
     return RuleSet.from_yaml(text)
 
 
-def describe_invalid(error: ValidationError, limit: int = 3) -> str:
+def describe_invalid(error: ValidationError, limit: int = 3, within: str = "") -> str:
     """A one-line reason a configuration document was refused: 'where: what' for each problem.
+
+    ``within`` prefixes every 'where', for a document nested in another.
 
     >>> try:
     ...     RuleSet.model_validate({"version": "v2", "rules": [{"id": "x"}]})
@@ -595,10 +610,9 @@ def describe_invalid(error: ValidationError, limit: int = 3) -> str:
     ...     print(describe_invalid(error, limit=1))
     rules.0.description: Field required (and 4 more)
     """
-    problems = [
-        f"{'.'.join(str(part) for part in item['loc']) or '<document>'}: "
-        + item["msg"].removeprefix("Value error, ")
-        for item in error.errors(include_url=False)[:limit]
-    ]
+    problems = []
+    for item in error.errors(include_url=False)[:limit]:
+        where = ".".join(str(part) for part in ([within] if within else []) + list(item["loc"]))
+        problems.append(f"{where or '<document>'}: " + item["msg"].removeprefix("Value error, "))
     extra = error.error_count() - limit
     return "; ".join(problems) + (f" (and {extra} more)" if extra > 0 else "")

@@ -121,6 +121,8 @@ class Scorecard(_Frozen):
 
     Parameters
     ----------
+    version
+        Names this scorecard in every output scored with it.
     indicators
         The indicators by name.
     top_reasons
@@ -128,6 +130,7 @@ class Scorecard(_Frozen):
 
     """
 
+    version: str = Field("default", min_length=1)
     indicators: dict[str, Indicator] = Field(default_factory=lambda: dict(DEFAULT_INDICATORS))
     top_reasons: int = Field(3, ge=0)
 

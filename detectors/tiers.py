@@ -24,6 +24,7 @@ class TierPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    version: str = Field("default", min_length=1)
     medium: float = Field(40.0, ge=0, le=100)
     high: float = Field(70.0, ge=0, le=100)
     margin: float = Field(5.0, ge=0)

@@ -4,6 +4,7 @@ Every output has an id derived from the inputs that caused it, so a redelivered 
 replayed input produces the same id and consumers can drop repeats.
 """
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -30,6 +31,10 @@ class Versions(BaseModel):
 
     model: str | None = None
     ruleset: str | None = None
+    scorecard: str | None = None
+    tiers: str | None = None
+    decisions: str | None = None
+    credit_policy: str | None = None
 
 
 class Alert(OutputEvent):
@@ -74,6 +79,25 @@ class OrderDecision(OutputEvent):
     versions: Versions = Field(default_factory=Versions)
 
 
+class CreditAction(OutputEvent):
+    """A credit action proposed to the credit team; riskstream never applies it.
+
+    ``terms_days`` is set for ``shorten_terms``, ``amount`` (the increase) and ``new_limit``
+    for ``limit_increase``, ``review_date`` for ``review``.
+    """
+
+    type: Literal["credit_action"] = "credit_action"
+    action_id: str
+    kind: Literal["prepayment", "shorten_terms", "limit_increase", "review"]
+    reasons: list[str]
+    terms_days: int | None = None
+    amount: str | None = Field(None, description="Decimal string: the limit increase")
+    new_limit: str | None = Field(None, description="Decimal string")
+    review_date: date | None = None
+    source_event_id: str
+    versions: Versions = Field(default_factory=Versions)
+
+
 class DeadLetter(BaseModel):
     """An input that could not be processed, kept whole with the reason."""
 
@@ -95,7 +119,9 @@ class DeadLetter(BaseModel):
     schema_version: Literal[1] = SCHEMA_VERSION
 
 
-AnyOutputEvent = Annotated[Alert | RiskChange | OrderDecision, Field(discriminator="type")]
+AnyOutputEvent = Annotated[
+    Alert | RiskChange | OrderDecision | CreditAction, Field(discriminator="type")
+]
 
 
 class CustomerRisk(BaseModel):
@@ -140,5 +166,5 @@ class ModelDrift(BaseModel):
 
 
 ALL_OUTPUT_EVENTS: tuple[type[BaseModel], ...] = (
-    Alert, RiskChange, OrderDecision, DeadLetter, CustomerRisk, ModelDrift,
+    Alert, RiskChange, OrderDecision, CreditAction, DeadLetter, CustomerRisk, ModelDrift,
 )  # fmt: skip

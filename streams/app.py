@@ -23,6 +23,7 @@ from detectors.late_payment import LatePaymentModel
 from schemas.codec import dumps
 from schemas.outputs import (
     Alert,
+    CreditAction,
     CustomerRisk,
     DeadLetter,
     ModelDrift,
@@ -32,6 +33,7 @@ from schemas.outputs import (
 from schemas.validation import InvalidEvent, parse_event
 from sinks.metrics import Metrics, install_metrics_page
 from sinks.redis import RedisSink
+from streams.control_follower import ControlFollower
 from streams.deadletter import dead_letter
 from streams.engine import CustomerRecord, Engine
 from streams.models import SNAPSHOT_KEY, Trainer, follow_snapshots
@@ -65,6 +67,7 @@ class RiskApp:
             Alert: self._topic(topics.alerts),
             RiskChange: self._topic(topics.changes),
             OrderDecision: self._topic(topics.decisions),
+            CreditAction: self._topic(topics.actions),
             DeadLetter: self._topic(topics.deadletter),
             LabelledExample: self._topic(topics.training),
             CustomerRisk: self._topic(topics.customers_out),
@@ -85,6 +88,7 @@ class RiskApp:
             stream_length=settings.alert_stream_length,
         )
         self.metrics.watch_redis(self.redis)
+        self.control = ControlFollower(self.engine, self._control_rejected)
         self._deadlines: dict[str, tuple[datetime, int | None]] = {}
         self._deadlines_complete = False
         self._drifts_reported = 0
@@ -122,6 +126,7 @@ class RiskApp:
         app.timer(30.0)(self._publish_snapshot)
         app.timer(10.0)(self._report_model_quality)
         app.task(self._follow_snapshots)
+        app.task(self._follow_control)
         app.timer(self.settings.overdue_check_interval)(self._send_due_ticks)
         app.agent(self._topic(topics.alerts, topics.changes, topics.customers_out),
                   name="redis")(self._write_redis)  # fmt: skip
@@ -130,6 +135,7 @@ class RiskApp:
         install_metrics_page(app, self.metrics)
 
     async def _customers(self, stream: faust.StreamT) -> None:
+        await self.control.ready.wait()  # events are decided with the versions in force
         async for event in stream.events():
             started = time.perf_counter()
             outputs, changed = self._handle(event)
@@ -228,6 +234,13 @@ class RiskApp:
             use,
             lambda reason: self.metrics.snapshot_rejected(),
         )
+
+    async def _follow_control(self) -> None:
+        await self.control.run(self.settings.bootstrap_servers, self.settings.topics.control)
+
+    async def _control_rejected(self, letter: DeadLetter) -> None:
+        await asyncio.gather(*await self._emit([letter]))
+        self.metrics.outputs_emitted([letter], None)
 
     async def _emit(self, outputs: Iterable[BaseModel]) -> list[asyncio.Future]:
         """Send the outputs; returns the futures that resolve once the broker has each."""

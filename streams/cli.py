@@ -2,6 +2,8 @@
 
 import asyncio
 import logging
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,6 +18,11 @@ app = typer.Typer(
 )
 topics_app = typer.Typer(help="Manage riskstream's Kafka topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+control_app = typer.Typer(
+    help="Versioned rule sets, scorecards, tiers, decision and credit policies.",
+    no_args_is_help=True,
+)
+app.add_typer(control_app, name="control")
 
 LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error")]
 
@@ -47,6 +54,67 @@ def create_topics() -> None:
 
     created = asyncio.run(ensure_topics(_settings()))
     typer.echo(f"created {len(created)} topics: {', '.join(created) or '-'}")
+
+
+ControlFile = Annotated[Path, typer.Argument(help="A control document, YAML or JSON")]
+ControlKind = Annotated[str, typer.Argument(help="rules, scorecard, tiers, decisions or credit")]
+
+
+def _control(command: Callable[..., str], *args: object) -> None:
+    from streams.control_commands import ControlError
+
+    try:
+        typer.echo(command(*args))
+    except ControlError as error:
+        _fail(str(error))
+
+
+@control_app.command("validate")
+def control_validate(file: ControlFile) -> None:
+    """Check a control document as a worker would, without publishing it."""
+    from streams.control_commands import validate
+
+    _control(validate, file)
+
+
+@control_app.command("publish")
+def control_publish(file: ControlFile) -> None:
+    """Publish a control document and put it in force on every worker."""
+    from streams.control_commands import publish
+
+    _control(publish, _settings(), file)
+
+
+@control_app.command("list")
+def control_list() -> None:
+    """Every kind of document: the version in force and the versions published."""
+    from streams.control_commands import listing
+
+    _control(listing, _settings())
+
+
+@control_app.command("show")
+def control_show(
+    kind: ControlKind,
+    version: Annotated[str | None, typer.Option(help="Default: the version in force")] = None,
+) -> None:
+    """Print a control document."""
+    from streams.control_commands import show
+
+    _control(show, _settings(), kind, version)
+
+
+@control_app.command("rollback")
+def control_rollback(
+    kind: ControlKind,
+    to: Annotated[
+        str | None, typer.Option(help="Default: the version in force before the active one")
+    ] = None,
+) -> None:
+    """Put an earlier version of a kind back in force."""
+    from streams.control_commands import rollback
+
+    _control(rollback, _settings(), kind, to)
 
 
 @app.command()

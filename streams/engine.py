@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from detectors.alerts import transition_alerts
 from detectors.anomaly import Anomaly, AnomalyDetector, HalfSpaceTreesDetector, ZScoreDetector
+from detectors.credit_actions import CreditPolicy
 from detectors.decisions import DecisionPolicy
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
@@ -43,7 +44,15 @@ from features import CustomerState, FeatureConfig, Features, Transition
 from features.eventtime import from_micros, to_micros
 from schemas.events import InputEvent, OrderPlaced, PaymentReceived
 from schemas.ids import derive_id
-from schemas.outputs import Alert, CustomerRisk, ModelDrift, OrderDecision, RiskChange, Versions
+from schemas.outputs import (
+    Alert,
+    CreditAction,
+    CustomerRisk,
+    ModelDrift,
+    OrderDecision,
+    RiskChange,
+    Versions,
+)
 
 _LENGTH = struct.Struct(">I")
 
@@ -85,6 +94,7 @@ class RiskConfig:
     rules: RuleSet = field(default_factory=load_rulepack)
     decisions: DecisionPolicy = field(default_factory=DecisionPolicy)
     tiers: TierPolicy = field(default_factory=TierPolicy)
+    credit: CreditPolicy = field(default_factory=CreditPolicy)
     min_score_change: float = 5.0
     anomaly_window: timedelta = timedelta(days=30)
     payment_amounts: ZScoreDetector = field(
@@ -102,17 +112,19 @@ class Outputs:
     alerts: list[Alert] = field(default_factory=list)
     decisions: list[OrderDecision] = field(default_factory=list)
     changes: list[RiskChange] = field(default_factory=list)
+    actions: list[CreditAction] = field(default_factory=list)
     examples: list[LabelledExample] = field(default_factory=list)
     drifts: list[ModelDrift] = field(default_factory=list)
     picture: CustomerRisk | None = None
 
     def all(self) -> list[BaseModel]:
-        """The outputs that leave the engine: decisions, alerts, changes, examples, drifts,
-        picture."""
+        """The outputs that leave the engine: decisions, alerts, changes, actions, examples,
+        drifts, picture."""
         return [
             *self.decisions,
             *self.alerts,
             *self.changes,
+            *self.actions,
             *self.examples,
             *self.drifts,
             *([self.picture] if self.picture else []),
@@ -150,10 +162,25 @@ class Engine:
             "payment": HalfSpaceTreesDetector(n_trees=5, height=6, seed=1),
             "order": HalfSpaceTreesDetector(n_trees=5, height=6, seed=2),
         }
+        self._versions = Versions()
+        self._versions_of: RiskConfig | None = None
 
     @property
     def versions(self) -> Versions:
-        return Versions(model=self.model.version, ruleset=self.risk.rules.version)
+        """The versions of the model and of each part of the configuration now; the same
+        object while they last (a new configuration is a new `RiskConfig` object)."""
+        model, risk = self.model.version, self.risk
+        if model != self._versions.model or risk is not self._versions_of:
+            self._versions_of = risk
+            self._versions = Versions(
+                model=model,
+                ruleset=risk.rules.version,
+                scorecard=risk.scorecard.version,
+                tiers=risk.tiers.version,
+                decisions=risk.decisions.version,
+                credit_policy=risk.credit.version,
+            )
+        return self._versions
 
     def process(self, record: CustomerRecord, event: InputEvent) -> Outputs:
         """Apply one event; raises ``InvalidEvent`` (record unchanged) if it cannot be."""
@@ -169,7 +196,11 @@ class Engine:
         )
         if isinstance(event, OrderPlaced) and before is not None:
             decision = self.risk.decisions.decide(
-                event.amount, before, record.memo.tier, record.memo.published_score
+                event.amount,
+                before,
+                record.memo.tier,
+                record.memo.published_score,
+                prepayment_terms=on_prepayment_terms(before),
             )
             outputs.decisions.append(decision.order_decision(event, self.versions))
         return outputs
@@ -203,7 +234,12 @@ class Engine:
         for anomaly in anomalies:
             record.memo.note_anomaly(to_micros(now))
             outputs.alerts.append(self._anomaly_alert(record, anomaly, now, cause, versions))
-        outputs.alerts += self._rule_alerts(record, features, event, now, cause, versions)
+        days_late = [
+            int(t.details["days_late"]) for t in transitions if t.kind == "invoice_settled"
+        ]
+        outputs.alerts += self._rule_alerts(
+            record, features, event, days_late, now, cause, versions
+        )
         self._score(record, features, now, cause, outputs)
         return outputs
 
@@ -266,21 +302,34 @@ class Engine:
             )
             memo.published_score = score
         memo.tier = tier
-        outputs.picture = picture(record, features, now, score, tier, result.reasons, self.versions)
+        versions = self.versions
+        outputs.actions, memo.actions = self.risk.credit.changes(
+            features,
+            tier,
+            cause,
+            memo.actions,
+            prepayment_terms=on_prepayment_terms(features),
+            versions=versions,
+        )
+        outputs.picture = picture(record, features, now, score, tier, result.reasons, versions)
 
     def _rule_alerts(
         self,
         record: CustomerRecord,
         features: Features,
         event: InputEvent | None,
+        days_late: list[int],
         now: datetime,
         cause: str,
         versions: Versions,
     ) -> list[Alert]:
-        rules = self.risk.rules
-        result = rules.evaluate(
-            rule_inputs(features, event, rules.fields), record.memo.cooldowns, now
-        )
+        rules, memo = self.risk.rules, record.memo
+        day = features.as_of.toordinal()
+        inputs = rule_inputs(features, event, rules.fields)
+        inputs["event.days_late"] = max(days_late, default=None)
+        inputs["features.dso_change_30d"] = memo.dso_change(day, features.dso)
+        memo.note_dso(day, features.dso)
+        result = rules.evaluate(inputs, memo.cooldowns, now)
         record.memo.cooldowns = result.cooldowns
         return [hit.alert(record.customer_id, now, cause, versions) for hit in result.hits]
 
@@ -348,6 +397,11 @@ class Engine:
             },
             versions=versions,
         )
+
+
+def on_prepayment_terms(features: Features) -> bool:
+    """Payment terms of 0 days: the customer pays before delivery."""
+    return features.payment_terms_days == 0
 
 
 def _not_before_watermark(state: CustomerState, moment: datetime) -> datetime:

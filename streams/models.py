@@ -10,11 +10,12 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import ConsumerRecord
 
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
 from detectors.snapshots import SnapshotRejected, load, sign
+from streams.follow import follow_topic
 
 log = logging.getLogger(__name__)
 
@@ -58,20 +59,15 @@ async def follow_snapshots(
     on_rejected: Callable[[str], None],
 ) -> None:
     """Read the models topic from its start, forever; hand every good snapshot to ``on_model``."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        consumer.assign([TopicPartition(topic, 0)])
-        async for record in consumer:
-            try:
-                model, version = load(record.value, key)
-            except SnapshotRejected as error:
-                log.warning("refused a model snapshot at offset %d: %s", record.offset, error)
-                on_rejected(str(error))
-                continue
-            log.info("scoring with model %s", version)
-            on_model(model)
-    finally:
-        await consumer.stop()
+
+    async def take(record: ConsumerRecord) -> None:
+        try:
+            model, version = load(record.value, key)
+        except SnapshotRejected as error:
+            log.warning("refused a model snapshot at offset %d: %s", record.offset, error)
+            on_rejected(str(error))
+            return
+        log.info("scoring with model %s", version)
+        on_model(model)
+
+    await follow_topic(bootstrap, topic, take)

@@ -27,12 +27,14 @@ class Topics(BaseSettings):
     alerts: str = "risk.alerts"
     changes: str = "risk.changes"
     decisions: str = "risk.decisions"
+    actions: str = Field("risk.actions", description="Proposed credit actions")
     deadletter: str = "risk.deadletter"
     customers_out: str = Field("risk.customers", description="Current risk per customer")
     ticks: str = Field("risk.ticks", description="Internal: time passing, per customer")
     training: str = Field("risk.training", description="Labelled examples for the trainer")
     models: str = Field("risk.models", description="Signed model snapshots (compacted)")
     model_health: str = Field("risk.model-health", description="Model drift events")
+    control: str = Field("risk.control", description="Versioned control documents (compacted)")
 
     def inputs(self) -> dict[str, str]:
         """Input topic name -> the event family it carries."""
@@ -50,6 +52,7 @@ class Topics(BaseSettings):
             self.alerts,
             self.changes,
             self.decisions,
+            self.actions,
             self.deadletter,
             self.customers_out,
             self.ticks,
@@ -113,6 +116,8 @@ class Settings(BaseSettings):
         specs.append((self.topics.training, 1, {}))
         specs.append((self.topics.models, 1, compacted))
         specs.append((self.topics.model_health, 1, {}))
+        # One partition: every worker reads every document, in the order it was published.
+        specs.append((self.topics.control, 1, compacted))
         return specs
 
     @property

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from detectors.credit_actions import CreditPolicy, add_months, changes, differs
+from detectors.credit_actions import CreditPolicy, add_months
 from detectors.rules import describe_invalid
 from features import CustomerState, Features
 from schemas.ids import derive_id
@@ -57,10 +57,10 @@ def test_high_risk_shortens_the_terms_to_the_configured_days():
     assert set(actions) == {"shorten_terms", "review"}
     shorten = actions["shorten_terms"]
     assert shorten.terms_days == 15
-    assert shorten.reasons == (
+    assert shorten.reasons == [
         "the customer is in the high risk tier",
         "its terms are 30 days; shorten them to 15 days",
-    )
+    ]
 
 
 def test_high_risk_without_known_terms_gets_short_terms():
@@ -82,7 +82,7 @@ def test_high_risk_requires_prepayment_when_far_past_due_or_terms_are_already_sh
     features = customer(terms=terms, days_past_due=days_past_due, overdue="500")
     actions = by_kind(POLICY.propose(features, "high", "e1"))
     assert set(actions) == {"prepayment", "review"}
-    assert actions["prepayment"].reasons == ("the customer is in the high risk tier", why)
+    assert actions["prepayment"].reasons == ["the customer is in the high risk tier", why]
 
 
 def test_sixty_days_past_due_is_not_yet_prepayment():
@@ -108,23 +108,23 @@ def test_a_customer_already_on_prepayment_terms_gets_no_new_terms():
 def test_a_low_risk_heavy_user_gets_a_limit_increase(exposure, new_limit):
     actions = by_kind(POLICY.propose(customer(exposure=exposure), "low", "e1"))
     increase = actions["limit_increase"]
-    assert increase.new_limit == Decimal(new_limit)
-    assert increase.amount == Decimal(new_limit) - Decimal("10000")
+    assert Decimal(increase.new_limit) == Decimal(new_limit)
+    assert Decimal(increase.amount) == Decimal(new_limit) - Decimal("10000")
 
 
 def test_the_increase_names_its_figures():
     increase = by_kind(POLICY.propose(customer(exposure="8500"), "low", "e1"))["limit_increase"]
-    assert increase.reasons == (
+    assert increase.reasons == [
         "the customer is in the low risk tier, paid 95% of its invoices on time, "
         "has nothing overdue and 400 days of history",
         "exposure 8,500.00 uses 85% of the credit limit 10,000.00; at 15,000.00 it would use 57%",
-    )
+    ]
 
 
 def test_the_step_and_the_target_use_are_configurable():
     policy = CreditPolicy(increase_step=Decimal(500), increase_target_limit_use=Decimal("0.5"))
     increase = by_kind(policy.propose(customer(exposure="8500"), "low", "e1"))["limit_increase"]
-    assert (increase.new_limit, increase.amount) == (Decimal(17000), Decimal(7000))
+    assert (Decimal(increase.new_limit), Decimal(increase.amount)) == (17000, 7000)
 
 
 @pytest.mark.parametrize(
@@ -158,14 +158,14 @@ def test_no_increase_without_a_good_record_and_a_heavy_use(tier, instead):
 def test_the_review_date_follows_the_tier_in_event_time(at, tier, review_date):
     review = by_kind(POLICY.propose(customer(at=at), tier, "e1"))["review"]
     assert review.review_date == review_date
-    assert review.proposed_at == at
+    assert review.event_time == at
 
 
 def test_review_intervals_are_configurable():
     policy = CreditPolicy(review_months={"high": 2, "medium": 6, "low": 24})
     review = by_kind(policy.propose(customer(), "medium", "e1"))["review"]
     assert review.review_date == date(2026, 7, 31)
-    assert review.reasons == ("medium risk tier: a review every 6 months",)
+    assert review.reasons == ["medium risk tier: a review every 6 months"]
 
 
 def test_ids_derive_from_customer_kind_and_trigger_event():
@@ -175,53 +175,64 @@ def test_ids_derive_from_customer_kind_and_trigger_event():
     assert first["review"].action_id == derive_id("credit_action", "c1", "review", "e1")
     assert first["shorten_terms"].action_id == again["shorten_terms"].action_id
     assert first["shorten_terms"].action_id != other["shorten_terms"].action_id
-    assert first["review"].trigger_event_id == "e1"
-    assert first["review"].policy_version == "default"
+    assert first["review"].source_event_id == "e1"
+    assert first["review"].versions.credit_policy == "default"
+
+
+def kept_after(*steps: tuple[Features, str, str], policy: CreditPolicy = POLICY):
+    """What is kept after emitting the proposals of each (features, tier, event id) in turn."""
+    kept: dict = {}
+    for features, tier, event_id in steps:
+        _, kept = policy.changes(features, tier, event_id, kept)
+    return kept
+
+
+def emitted(features: Features, tier: str, kept: dict, policy: CreditPolicy = POLICY) -> list:
+    return [action.kind for action in policy.changes(features, tier, "e9", kept)[0]]
 
 
 def test_the_same_proposal_later_is_not_a_change():
-    kept = by_kind(POLICY.propose(customer(exposure="8500"), "low", "e1"))
+    kept = kept_after((customer(exposure="8500"), "low", "e1"))
     later = customer(at=T0 + timedelta(days=3), exposure="8600")  # still 15,000
-    proposals = by_kind(POLICY.propose(later, "low", "e2"))
-    assert not differs(proposals["limit_increase"], kept["limit_increase"])
-    assert not differs(proposals["review"], kept["review"])  # a later date: keep the kept one
+    assert emitted(later, "low", kept) == []  # a later review date: the kept one stays
 
 
 def test_a_different_amount_or_terms_is_a_change():
-    kept = by_kind(POLICY.propose(customer(exposure="8500"), "low", "e1"))
-    more = by_kind(POLICY.propose(customer(exposure="9100"), "low", "e2"))  # 16,000
-    assert differs(more["limit_increase"], kept["limit_increase"])
-    shorten = by_kind(POLICY.propose(customer(), "high", "e1"))["shorten_terms"]
-    shorter = by_kind(CreditPolicy(short_terms_days=7).propose(customer(), "high", "e2"))
-    assert differs(shorter["shorten_terms"], shorten)
-    assert differs(shorten, None)
+    kept = kept_after((customer(exposure="8500"), "low", "e1"))
+    assert emitted(customer(exposure="9100"), "low", kept) == ["limit_increase"]  # 16,000
+    kept = kept_after((customer(), "high", "e1"))
+    assert emitted(customer(), "high", kept, CreditPolicy(short_terms_days=7)) == ["shorten_terms"]
+    assert emitted(customer(), "high", {}) == ["shorten_terms", "review"]
 
 
 def test_a_sooner_review_or_a_review_date_reached_is_a_change():
-    yearly = by_kind(POLICY.propose(customer(), "low", "e1"))["review"]  # 2027-01-31
-    monthly = by_kind(POLICY.propose(customer(), "high", "e2"))["review"]  # 2026-02-28
-    assert differs(monthly, yearly)
-    due_day = customer(at=datetime(2027, 1, 31, tzinfo=UTC))
-    next_one = by_kind(POLICY.propose(due_day, "low", "e3"))["review"]
-    assert differs(next_one, yearly)
-    day_before = customer(at=datetime(2027, 1, 30, 23, tzinfo=UTC))
-    assert not differs(by_kind(POLICY.propose(day_before, "low", "e4"))["review"], yearly)
+    yearly = kept_after((customer(), "low", "e1"))  # 2027-01-31
+    assert emitted(customer(), "high", yearly) == ["shorten_terms", "review"]  # 2026-02-28
+    assert emitted(customer(at=datetime(2027, 1, 31, tzinfo=UTC)), "low", yearly) == ["review"]
+    assert emitted(customer(at=datetime(2027, 1, 30, 23, tzinfo=UTC)), "low", yearly) == []
 
 
 def test_changes_emits_what_is_new_and_keeps_the_last_emitted_of_each_kind():
-    first = POLICY.propose(customer(exposure="8500"), "low", "e1")
-    emit, kept = changes(first, {})
+    emit, kept = POLICY.changes(customer(exposure="8500"), "low", "e1", {})
     assert [action.kind for action in emit] == ["limit_increase", "review"]
-    second = POLICY.propose(customer(at=T0 + timedelta(days=1), exposure="8500"), "low", "e2")
-    emit, kept = changes(second, kept)
+    assert kept == {action.kind: action.model_dump(mode="json") for action in emit}
+    second = customer(at=T0 + timedelta(days=1), exposure="8500")
+    emit, kept = POLICY.changes(second, "low", "e2", kept)
     assert emit == []
-    assert kept["review"].trigger_event_id == "e1"  # the emitted one stays kept
-    quiet = POLICY.propose(customer(at=T0 + timedelta(days=2), exposure="1000"), "low", "e3")
-    emit, kept = changes(quiet, kept)
+    assert kept["review"]["source_event_id"] == "e1"  # the emitted one stays kept
+    quiet = customer(at=T0 + timedelta(days=2), exposure="1000")
+    emit, kept = POLICY.changes(quiet, "low", "e3", kept)
     assert (emit, set(kept)) == ([], {"review"})  # the increase is no longer proposed
-    back = POLICY.propose(customer(at=T0 + timedelta(days=3), exposure="8500"), "low", "e4")
-    emit, kept = changes(back, kept)
+    back = customer(at=T0 + timedelta(days=3), exposure="8500")
+    emit, kept = POLICY.changes(back, "low", "e4", kept)
     assert [action.kind for action in emit] == ["limit_increase"]
+
+
+def test_changes_emits_exactly_what_propose_proposes_the_first_time():
+    for tier in ("low", "medium", "high"):
+        features = customer(exposure="8500", days_past_due=70, overdue="100")
+        emit, _ = POLICY.changes(features, tier, "e1", {})
+        assert emit == POLICY.propose(features, tier, "e1")
 
 
 def test_proposals_serialise_for_the_kept_state():

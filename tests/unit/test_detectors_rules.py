@@ -95,8 +95,8 @@ def spike(amount_1d: float, tenure: float = 40.0, orders_30d: int = 6) -> Featur
     )
 
 
-def fired(features: Features, event: InputEvent | None) -> list[str]:
-    inputs = rule_inputs(features, event, PACK.fields)
+def fired(features: Features, event: InputEvent | None, context: dict | None = None) -> list[str]:
+    inputs = {**rule_inputs(features, event, PACK.fields), **(context or {})}
     return [hit.rule_id for hit in PACK.evaluate(inputs, {}, T0).hits]
 
 
@@ -108,6 +108,11 @@ CASES = {
     ],
     "payment_over_60_days_late": [
         (past_due(61), None, ["payment_over_60_days_late"]),
+    ],
+    "payment_received_over_30_days_late": [
+        (BLANK, payment("100"), ["payment_received_over_30_days_late"], {"event.days_late": 31}),
+        (BLANK, payment("100"), [], {"event.days_late": 30}),
+        (BLANK, payment("100"), [], {"event.days_late": None}),  # it settled no invoice
     ],
     "bounced_payment": [
         (replace(BLANK, bounced_payments=1), reversal("bounced"), ["bounced_payment"]),
@@ -144,6 +149,12 @@ CASES = {
         (replace(BLANK, invoice_count=40, dispute_rate=0.075), DISPUTE, []),  # 3, but 7.5%
         (replace(BLANK, invoice_count=20, dispute_rate=0.15), None, []),  # only on a dispute
     ],
+    "dso_worsening": [
+        (replace(SEASONED, dso=50.0), None, ["dso_worsening"], {"features.dso_change_30d": 15.0}),
+        (replace(SEASONED, dso=50.0), None, [], {"features.dso_change_30d": 14.5}),
+        (replace(SEASONED, dso=50.0), None, [], {"features.dso_change_30d": None}),
+        (replace(BLANK, dso=50.0), None, [], {"features.dso_change_30d": 40.0}),  # too new
+    ],
     "dso_high": [
         (replace(SEASONED, payment_terms_days=30, dso=61.0), None, ["dso_high"]),
         (replace(SEASONED, payment_terms_days=30, dso=60.0), None, []),  # 30 days beyond terms
@@ -156,12 +167,14 @@ CASES = {
 
 
 @pytest.mark.parametrize(
-    ("features", "event", "expected"),
-    [case for cases in CASES.values() for case in cases],
+    ("features", "event", "expected", "context"),
+    [(*case, None)[:4] for cases in CASES.values() for case in cases],
     ids=[f"{rule}-{i}" for rule, cases in CASES.items() for i in range(len(cases))],
 )
-def test_each_default_rule_fires_on_its_case_and_not_on_a_near_miss(features, event, expected):
-    assert fired(features, event) == expected
+def test_each_default_rule_fires_on_its_case_and_not_on_a_near_miss(
+    features, event, expected, context
+):
+    assert fired(features, event, context) == expected
 
 
 def test_every_default_rule_has_a_case():
@@ -190,11 +203,11 @@ def test_every_default_rule_has_a_case():
 def test_messages_name_the_figures(features, event, message):
     hits = PACK.evaluate(rule_inputs(features, event), {}, T0).hits
     assert [hit.message for hit in hits] == [message]
-    assert hits[0].ruleset_version == "default-1"
+    assert hits[0].ruleset_version == "default-2"
 
 
 def test_the_default_pack_loads_from_yaml():
-    assert PACK.version == "default-1"
+    assert PACK.version == "default-2"
     assert [rule.severity for rule in PACK.rules if rule.id == "bounced_payment"] == ["critical"]
     assert RuleSet.model_validate_json(PACK.model_dump_json()) == PACK
 
@@ -205,7 +218,7 @@ def test_a_hit_becomes_an_alert_naming_its_rule_and_rule_set_version():
     alert = hit.alert("c1", T0, "e9", Versions(model="m3"))
     assert alert.alert_id == derive_id("alert", "rule", "exposure_over_limit", "e9")
     assert (alert.kind, alert.severity) == ("rule", "critical")
-    assert (alert.versions.model, alert.versions.ruleset) == ("m3", "default-1")
+    assert (alert.versions.model, alert.versions.ruleset) == ("m3", "default-2")
     assert alert.details == {
         "rule_id": "exposure_over_limit",
         "features.limit_use": 1.05,

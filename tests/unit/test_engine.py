@@ -11,7 +11,9 @@ from schemas import (
     OrderPlaced,
     PaymentReceived,
     PaymentReversed,
+    PaymentTermsUpdated,
 )
+from streams.control import apply_document, parse_document
 from streams.engine import CustomerRecord, Engine, RiskConfig
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -99,7 +101,7 @@ def test_a_bounced_payment_alerts_through_its_rule_with_the_rule_set_version():
     alerts = engine.process(record, bounce).alerts
     rule_alerts = [alert for alert in alerts if alert.kind == "rule"]
     assert [alert.details["rule_id"] for alert in rule_alerts] == ["bounced_payment"]
-    assert rule_alerts[0].versions.ruleset == "default-1"
+    assert rule_alerts[0].versions.ruleset == "default-2"
 
 
 def test_a_record_round_trips_through_bytes_and_carries_on_identically():
@@ -123,3 +125,121 @@ def test_a_payment_read_before_its_invoice_waits_for_it_instead_of_paying_anothe
     assert paid == [], [a.message for a in paid]
     features = record.state.features(T0 + 20 * DAY, engine.config)
     assert (features.open_invoice_count, features.open_balance) == (1, Decimal("100.00"))
+
+
+def terms(days: int, at: datetime = T0) -> PaymentTermsUpdated:
+    return PaymentTermsUpdated(event_id=f"terms-{days}", customer_id="c1", event_time=at,
+                               terms_days=days)  # fmt: skip
+
+
+def test_an_overdue_customer_under_the_limit_is_approved_until_the_review_days():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    run(engine, record, limit("5000.00"), invoice(1, "500.00", T0, (T0 + 10 * DAY).date()))
+    (within,) = engine.process(record, order(1, "100.00", T0 + 40 * DAY)).decisions
+    (beyond,) = engine.process(record, order(2, "100.00", T0 + 41 * DAY + DAY)).decisions
+    assert (within.outcome, within.figures["days_past_due"]) == ("approve", 30)
+    assert (beyond.outcome, beyond.figures["days_past_due"]) == ("review", 32)
+    assert beyond.reasons == ["an invoice is 32 days past due, over 30 days "
+                              "(overdue balance 500.00)"]  # fmt: skip
+
+
+def test_a_customer_on_prepayment_terms_prepays_even_far_under_the_limit():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    run(engine, record, limit("5000.00"), terms(0))
+    (decision,) = engine.process(record, order(1, "10.00", T0 + DAY)).decisions
+    assert decision.outcome == "prepay"
+    assert decision.reasons == ["the customer is on prepayment terms"]
+
+
+def test_credit_actions_are_emitted_when_new_and_kept_in_the_record():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    (first,) = engine.process(record, limit("10000.00")).actions
+    assert (first.kind, first.review_date) == ("review", date(2027, 3, 2))
+    assert first.source_event_id == "limit-10000.00"
+    assert engine.process(record, order(1, "100.00", T0 + DAY)).actions == []
+    kept = CustomerRecord.from_bytes(record.to_bytes()).memo.actions
+    assert kept == {"review": first.model_dump(mode="json")}
+
+
+def test_a_good_payer_using_most_of_its_limit_is_proposed_an_increase():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    history = [limit("10000.00"), terms(30)]
+    for number in range(1, 8):
+        issued = T0 + 30 * (number - 1) * DAY
+        history += [invoice(number, "1000.00", issued, (issued + 30 * DAY).date()),
+                    payment(number, "1000.00", issued + 20 * DAY)]  # fmt: skip
+    run(engine, record, *history)
+    big = order(99, "8500.00", T0 + 200 * DAY)
+    outputs = engine.process(record, big)
+    (decision,) = outputs.decisions
+    increases = [action for action in outputs.actions if action.kind == "limit_increase"]
+    assert decision.outcome == "approve", decision.reasons
+    assert [(a.amount, a.new_limit) for a in increases] == [("5000.00", "15000.00")]
+    assert increases[0].versions.credit_policy == "default"
+    assert engine.process(record, order(100, "1.00", T0 + 201 * DAY)).actions == []
+
+
+def test_every_output_records_the_versions_it_was_made_with():
+    documents = [
+        "kind: tiers\nversion: tiers-7\nbody: {medium: 30, high: 60}",
+        "kind: decisions\nversion: strict-2\nbody: {review_limit_ratio: '0.5'}",
+        "kind: credit\nversion: credit-3\nbody: {short_terms_days: 10}",
+    ]
+    risk = RiskConfig()
+    for text in documents:
+        risk = apply_document(risk, parse_document(text))
+    engine, record = Engine(risk=risk), CustomerRecord.new("c1")
+    run(engine, record, limit("1000.00"))
+    outputs = engine.process(record, order(1, "600.00", T0 + DAY))
+    assert outputs.decisions[0].outcome == "review"
+    for output in [*outputs.decisions, *outputs.changes, *outputs.actions, outputs.picture]:
+        versions = output.versions
+        assert (versions.tiers, versions.decisions, versions.credit_policy) == (
+            "tiers-7",
+            "strict-2",
+            "credit-3",
+        ), output
+        assert (versions.ruleset, versions.scorecard) == ("default-2", "default")
+
+
+def rule_ids(outputs) -> list[str]:
+    return [alert.details["rule_id"] for alert in outputs.alerts if alert.kind == "rule"]
+
+
+def test_a_payment_settling_an_invoice_over_30_days_late_alerts_through_its_rule():
+    engine, record = Engine(FeatureConfig(lateness=timedelta(days=90))), CustomerRecord.new("c1")
+    run(engine, record, invoice(1, "100.00", T0, (T0 + 10 * DAY).date()),
+        invoice(2, "100.00", T0, (T0 + 10 * DAY).date()))  # fmt: skip
+    assert "payment_received_over_30_days_late" not in rule_ids(
+        engine.process(record, payment(1, "100.00", T0 + 40 * DAY))
+    )
+    late = engine.process(record, payment(2, "100.00", T0 + 41 * DAY))
+    assert "payment_received_over_30_days_late" in rule_ids(late)
+    (alert,) = [a for a in late.alerts if a.details.get("rule_id", "").startswith("payment_rec")]
+    assert alert.message == "a payment settled an invoice 31 days after its due date"
+
+
+def test_dso_getting_worse_over_a_month_alerts_through_its_rule():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    fired = []
+    for week in range(20):
+        at = T0 + 7 * week * DAY
+        # Paid on time for twelve weeks, then invoices pile up unpaid.
+        events = [invoice(week, "1000.00", at, (at + 30 * DAY).date())]
+        if week < 12:
+            events.append(payment(week, "1000.00", at + 2 * DAY))
+        fired += [(week, rule) for step in run(engine, record, *events) for rule in rule_ids(step)]
+    worsening = [week for week, rule in fired if rule == "dso_worsening"]
+    assert worsening and min(worsening) >= 13, fired
+    assert len(worsening) <= 2  # the cooldown holds it to once in 30 days
+
+
+def test_a_new_configuration_is_in_force_from_the_next_event():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    run(engine, record, limit("1000.00"))
+    (before,) = engine.process(record, order(1, "600.00", T0 + DAY)).decisions
+    strict = "kind: decisions\nversion: strict-2\nbody: {review_limit_ratio: '0.5'}"
+    engine.risk = apply_document(engine.risk, parse_document(strict))
+    (after,) = engine.process(record, order(2, "1.00", T0 + 2 * DAY)).decisions
+    assert (before.outcome, before.versions.decisions) == ("approve", "default")
+    assert (after.outcome, after.versions.decisions) == ("review", "strict-2")

@@ -1,0 +1,135 @@
+"""Control documents: versioned rule sets, scorecards, tier cut-offs, decision and credit policies.
+
+A document is YAML or JSON with three keys: ``kind`` (which part of the engine's
+`RiskConfig` it sets), ``version`` (its name, unique per kind; every output made with it
+carries it) and ``body`` (that part's settings, without a version):
+
+=============  ===================================  ===========================
+kind           body                                  class
+=============  ===================================  ===========================
+``rules``      ``rules``: a list of rules             `detectors.rules.RuleSet`
+``scorecard``  ``indicators``, ``top_reasons``        `detectors.scorecard.Scorecard`
+``tiers``      ``medium``, ``high``, ``margin``       `detectors.tiers.TierPolicy`
+``decisions``  the order decision policy              `detectors.decisions.DecisionPolicy`
+``credit``     the credit action policy               `detectors.credit_actions.CreditPolicy`
+=============  ===================================  ===========================
+
+Pure: workers apply documents read from the control topic with it, and a backtest builds
+its configuration from files with `config_from_files`.
+
+>>> document = parse_document("kind: tiers\\nversion: tiers-2\\nbody: {medium: 35, high: 65}")
+>>> config = apply_document(RiskConfig(), document)
+>>> config.tiers.version, config.tiers.medium, config.rules.version
+('tiers-2', 35.0, 'default-2')
+>>> try:
+...     parse_document("kind: tiers\\nversion: t3\\nbody: {medium: 80, high: 65}")
+... except InvalidDocument as error:
+...     print(error)
+body: the medium cut-off must be below the high one
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from detectors.credit_actions import CreditPolicy
+from detectors.decisions import DecisionPolicy
+from detectors.rules import RuleSet, describe_invalid
+from detectors.scorecard import Scorecard
+from detectors.tiers import TierPolicy
+from streams.engine import RiskConfig
+
+Kind = Literal["rules", "scorecard", "tiers", "decisions", "credit"]
+KINDS: dict[str, type[BaseModel]] = {
+    "rules": RuleSet,
+    "scorecard": Scorecard,
+    "tiers": TierPolicy,
+    "decisions": DecisionPolicy,
+    "credit": CreditPolicy,
+}
+"""Each kind of document, by the name of the `RiskConfig` field it sets, and its class."""
+
+
+class InvalidDocument(ValueError):
+    """A control document that cannot be used; the message says why, in one line."""
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Kind
+    version: str = Field(pattern=r"^[A-Za-z0-9_.:@+-]{1,64}$")
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ControlDocument:
+    """A valid document: its kind, version, body as written, and the part of the config."""
+
+    kind: Kind
+    version: str
+    body: dict[str, Any]
+    part: BaseModel
+
+    def to_json(self) -> bytes:
+        """The document as published on the control topic."""
+        return orjson.dumps({"kind": self.kind, "version": self.version, "body": self.body})
+
+    def to_yaml(self) -> str:
+        document = {"kind": self.kind, "version": self.version, "body": self.body}
+        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+
+
+def parse_document(text: str | bytes) -> ControlDocument:
+    """Validate a document (YAML or JSON); raises `InvalidDocument` saying what is wrong."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise InvalidDocument(f"not valid YAML or JSON: {' '.join(str(error).split())}") from None
+    except UnicodeDecodeError:
+        raise InvalidDocument("not UTF-8 text") from None
+    try:
+        envelope = _Envelope.model_validate(data)
+    except ValidationError as error:
+        raise InvalidDocument(describe_invalid(error)) from None
+    if "version" in envelope.body:
+        raise InvalidDocument("body.version: give the version at the top of the document only")
+    try:
+        part = KINDS[envelope.kind].model_validate({**envelope.body, "version": envelope.version})
+    except ValidationError as error:
+        raise InvalidDocument(describe_invalid(error, within="body")) from None
+    return ControlDocument(envelope.kind, envelope.version, envelope.body, part)
+
+
+def apply_document(config: RiskConfig, document: ControlDocument) -> RiskConfig:
+    """A new configuration: ``config`` with the part ``document`` sets replaced."""
+    return replace(config, **{document.kind: document.part})
+
+
+def read_document(path: Path) -> ControlDocument:
+    """The document in a file; `InvalidDocument` names the file and what is wrong."""
+    try:
+        text = path.read_bytes()
+    except OSError as error:
+        raise InvalidDocument(f"{path}: cannot read it ({error.strerror})") from None
+    try:
+        return parse_document(text)
+    except InvalidDocument as error:
+        raise InvalidDocument(f"{path}: {error}") from None
+
+
+def config_from_files(paths: Iterable[Path], base: RiskConfig | None = None) -> RiskConfig:
+    """The configuration the documents in ``paths`` make, over ``base`` (the defaults).
+
+    A later document of a kind replaces an earlier one; kinds without a document keep the
+    base's part.
+    """
+    config = base or RiskConfig()
+    for path in paths:
+        config = apply_document(config, read_document(path))
+    return config

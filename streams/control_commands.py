@@ -1,0 +1,131 @@
+"""What the ``riskstream control`` commands do: validate, publish, list, show and roll back
+control documents on the control topic. Each returns the text to print, or raises
+`ControlError` with a one-line message."""
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import KafkaError
+
+from streams.control import KINDS, ControlDocument, InvalidDocument, read_document
+from streams.control_log import ControlLog, Record
+from streams.follow import follow_topic
+from streams.settings import Settings
+from streams.topics import TopicMismatch, ensure_topics
+
+
+class ControlError(Exception):
+    """A command that cannot be carried out; the message says why and what to do."""
+
+
+def validate(path: Path) -> str:
+    """Check a document file as a worker would, without publishing it."""
+    document = _read(path)
+    return f"{path}: a valid {document.kind} document, version {document.version}"
+
+
+def publish(settings: Settings, path: Path) -> str:
+    """Publish a document and put it in force on every worker."""
+    document = _read(path)
+    log = _run(settings, _read_log(settings))
+    records = _checked(lambda: log.publication(document))
+    was = log.active_version(document.kind) or "the built-in default"
+    if was == document.version:
+        return f"{document.kind} {document.version} is already in force"
+    _run(settings, _send(settings, records))
+    return f"{document.kind} {document.version} in force (was {was})"
+
+
+def listing(settings: Settings) -> str:
+    """Every kind, the version in force and the versions on the topic, oldest first."""
+    log = _run(settings, _read_log(settings))
+    lines = []
+    for kind in KINDS:
+        active = log.active_version(kind) or "built-in default"
+        versions = ", ".join(log.versions(kind)) or "-"
+        lines.append(f"{kind}: {active} in force; versions: {versions}")
+    return "\n".join(lines)
+
+
+def show(settings: Settings, kind: str, version: str | None = None) -> str:
+    """A document as YAML: the version in force, or ``version``."""
+    _check_kind(kind)
+    log = _run(settings, _read_log(settings))
+    wanted = version or log.active_version(kind)
+    if wanted is None:
+        raise ControlError(f"no {kind} document is in force: the built-in default is")
+    document = log.documents.get((kind, wanted))
+    if document is None:
+        known = ", ".join(log.versions(kind)) or "none"
+        raise ControlError(f"no {kind} version {wanted} on the topic (there are: {known})")
+    return document.to_yaml().rstrip("\n")
+
+
+def rollback(settings: Settings, kind: str, to: str | None = None) -> str:
+    """Put back the version in force before the active one, or ``to``."""
+    _check_kind(kind)
+    log = _run(settings, _read_log(settings))
+    was = log.active_version(kind)
+    record = _checked(lambda: log.rollback(kind, to))
+    _run(settings, _send(settings, [record]))
+    return f"{kind} {orjson.loads(record[1])['version']} in force (was {was})"
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ControlError(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
+
+
+def _read(path: Path) -> ControlDocument:
+    return _checked(lambda: read_document(path))
+
+
+def _checked(make: Any) -> Any:
+    try:
+        return make()
+    except InvalidDocument as error:
+        raise ControlError(str(error)) from None
+
+
+def _run(settings: Settings, work: Coroutine[Any, Any, Any]) -> Any:
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)  # retries are not news here
+    try:
+        return asyncio.run(_with_topics(settings, work))
+    except TopicMismatch as error:
+        raise ControlError(str(error)) from None
+    except (KafkaError, OSError) as error:
+        raise ControlError(f"cannot use the broker {settings.broker}: {error}") from None
+
+
+async def _with_topics(settings: Settings, work: Coroutine[Any, Any, Any]) -> Any:
+    try:
+        await ensure_topics(settings)
+    except BaseException:
+        work.close()
+        raise
+    return await work
+
+
+async def _read_log(settings: Settings) -> ControlLog:
+    log = ControlLog()
+
+    async def take(record: ConsumerRecord) -> None:
+        log.read(record.key, record.value)
+
+    await follow_topic(settings.bootstrap_servers, settings.topics.control, take, forever=False)
+    return log
+
+
+async def _send(settings: Settings, records: list[Record]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(settings.topics.control, value, key=key, partition=0)
+    finally:
+        await producer.stop()

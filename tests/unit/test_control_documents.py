@@ -1,0 +1,217 @@
+"""Control documents: validation, building a configuration, the topic's history, the CLI."""
+
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from streams.cli import app
+from streams.control import InvalidDocument, config_from_files, parse_document
+from streams.control_log import Activated, ControlLog, Rejected, active_key, document_key
+
+RULES = """
+kind: rules
+version: {version}
+body:
+  rules:
+    - id: any_order
+      description: Every order.
+      when: {{field: event.type, op: "==", value: order.placed}}
+      severity: info
+      cooldown: PT0S
+      message: an order of {{event.amount:,.2f}}
+"""
+
+
+def rules(version: str = "orders-1") -> str:
+    return RULES.format(version=version)
+
+
+def tiers(version: str, medium: int = 30, high: int = 60) -> str:
+    body = {"medium": medium, "high": high}
+    return orjson.dumps({"kind": "tiers", "version": version, "body": body}).decode()
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("kind: rules\nversion: [", "not valid YAML or JSON"),
+        ("- a list", "<document>: Input should be a valid dictionary"),
+        ("kind: weights\nversion: w\nbody: {}", "kind: Input should be 'rules', 'scorecard'"),
+        ("kind: tiers\nversion: 'has space'\nbody: {}", "version: String should match pattern"),
+        ("kind: tiers\nversion: t\nbody: {version: t, medium: 1}", "body.version: give the"),
+        ("kind: tiers\nversion: t\nbody: {medium: 1, hihg: 2}", "body.hihg: Extra inputs"),
+        ("kind: decisions\nversion: d\nbody: {review_limit_ratio: -1}", "body.review_limit_ratio"),
+        ("kind: credit\nversion: c\nbody: {review_months: {low: 12}}", "no interval for high"),
+        (rules().replace('op: "=="', 'op: "~"'), "body.rules.0.when"),
+    ],
+)
+def test_an_invalid_document_is_refused_with_where_and_what(text, problem):
+    with pytest.raises(InvalidDocument) as refused:
+        parse_document(text)
+    assert problem in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_the_readme_example_is_a_valid_document():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = [block.split("```", 1)[0] for block in readme.split("```yaml\n")[1:]]
+    documents = [parse_document(block) for block in blocks if block.startswith("kind:")]
+    assert [(document.kind, document.version) for document in documents] == [("rules", "strict-3")]
+
+
+def test_json_and_yaml_documents_make_the_same_part():
+    as_json = parse_document(tiers("t1", 35, 65))
+    as_yaml = parse_document("kind: tiers\nversion: t1\nbody:\n  medium: 35\n  high: 65\n")
+    assert as_json.part == as_yaml.part
+    assert as_json.part.version == "t1"
+
+
+def test_files_make_a_configuration_later_ones_winning(tmp_path: Path):
+    (tmp_path / "a.yaml").write_text(rules("orders-1"))
+    (tmp_path / "b.json").write_text(tiers("t1"))
+    (tmp_path / "c.json").write_text(tiers("t2", 45, 75))
+    config = config_from_files(sorted(tmp_path.iterdir()))
+    assert config.rules.version == "orders-1"
+    assert [rule.id for rule in config.rules.rules] == ["any_order"]
+    assert (config.tiers.version, config.tiers.medium) == ("t2", 45)
+    assert config.decisions.version == "default"
+
+
+def test_a_bad_file_is_named_in_the_reason(tmp_path: Path):
+    (tmp_path / "bad.yaml").write_text("kind: tiers\nversion: t\nbody: {medium: 90, high: 10}")
+    with pytest.raises(InvalidDocument, match=r"bad.yaml: body: the medium cut-off"):
+        config_from_files([tmp_path / "bad.yaml"])
+    with pytest.raises(InvalidDocument, match=r"missing.yaml: cannot read it"):
+        config_from_files([tmp_path / "missing.yaml"])
+
+
+def publish(log: ControlLog, text: str) -> list:
+    return [log.read(*record) for record in log.publication(parse_document(text))]
+
+
+def test_publishing_writes_the_document_then_its_activation():
+    log = ControlLog()
+    records = log.publication(parse_document(tiers("t1")))
+    assert [key for key, _ in records] == [document_key("tiers", "t1"), active_key("tiers")]
+    outcomes = [log.read(*record) for record in records]
+    assert outcomes[0] is None
+    assert isinstance(outcomes[1], Activated) and outcomes[1].document.version == "t1"
+
+
+def test_history_survives_and_rollback_returns_to_the_previous_version():
+    log = ControlLog()
+    for version in ("t1", "t2", "t3"):
+        publish(log, tiers(version))
+    assert (log.active_version("tiers"), log.history("tiers")) == ("t3", ("t1", "t2"))
+    assert log.read(*log.rollback("tiers")).document.version == "t2"
+    assert log.read(*log.rollback("tiers")).document.version == "t1"
+    with pytest.raises(InvalidDocument, match="t1 is the first version in force"):
+        log.rollback("tiers")
+    assert log.read(*log.rollback("tiers", to="t3")).document.version == "t3"
+    with pytest.raises(InvalidDocument, match="t3 is already in force"):
+        log.rollback("tiers", to="t3")
+    with pytest.raises(InvalidDocument, match=r"no tiers version t9 on the topic \(there are: t1"):
+        log.rollback("tiers", to="t9")
+    assert log.versions("tiers") == ["t1", "t2", "t3"]
+
+
+def test_a_compacted_topic_rebuilds_the_same_picture():
+    log, records = ControlLog(), []
+    for version in ("t1", "t2"):
+        for record in log.publication(parse_document(tiers(version))):
+            records.append(record)
+            log.read(*record)
+    records.append(log.rollback("tiers"))
+    newest = {key: (offset, value) for offset, (key, value) in enumerate(records)}
+    compacted = [(key, value) for key, (_, value) in sorted(newest.items(), key=lambda i: i[1])]
+    again = ControlLog()
+    for record in compacted:
+        again.read(*record)
+    assert again.active_version("tiers") == "t1"
+    assert again.read(*again.rollback("tiers", to="t2")).document.version == "t2"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        (b"document/tiers/t9", b"kind: tiers\nversion: t9\nbody: {medium: 90, high: 10}",
+         "document/tiers/t9: body: the medium cut-off must be below the high one"),
+        (b"document/tiers/t8", tiers("t9").encode(), "the document is tiers t9"),
+        (b"active/tiers", b'{"version": "t9", "history": []}',
+         "names version t9, which is no valid tiers document on the topic; t1 stays in force"),
+        (b"active/tiers", b"[]", "not an activation"),
+        (b"whatever", b"{}", "neither document/KIND/VERSION nor active/KIND"),
+        (None, b"{}", "neither document/KIND/VERSION nor active/KIND"),
+    ],
+)  # fmt: skip
+def test_a_record_that_cannot_be_used_is_rejected_and_the_old_version_stays(key, value, reason):
+    log = ControlLog()
+    publish(log, tiers("t1"))
+    outcome = log.read(key, value)
+    assert isinstance(outcome, Rejected)
+    assert reason in outcome.reason
+    assert log.active_version("tiers") == "t1"
+    assert log.versions("tiers") == ["t1"]
+
+
+def test_a_version_is_never_rewritten_with_another_body():
+    log = ControlLog()
+    publish(log, tiers("t1"))
+    assert log.publication(parse_document(tiers("t1")))[0][0] == active_key("tiers")
+    with pytest.raises(InvalidDocument, match="exists with another body"):
+        log.publication(parse_document(tiers("t1", 20, 50)))
+
+
+def test_a_tombstone_changes_nothing():
+    log = ControlLog()
+    publish(log, tiers("t1"))
+    assert log.read(document_key("tiers", "t1"), None) is None
+    assert log.active_version("tiers") == "t1"
+
+
+def test_an_activation_remembers_a_bounded_history():
+    log = ControlLog()
+    for number in range(105):
+        publish(log, tiers(f"t{number}"))
+    history = orjson.loads(log.rollback("tiers")[1])["history"]
+    assert len(log.history("tiers")) == 100 and history[-1] == "t102"
+
+
+runner = CliRunner()
+
+
+def test_validate_says_a_good_document_is_valid(tmp_path: Path):
+    (tmp_path / "rules.yaml").write_text(rules())
+    result = runner.invoke(app, ["control", "validate", str(tmp_path / "rules.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "a valid rules document, version orders-1" in result.output
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["control", "validate", "{dir}/bad.yaml"], "bad.yaml: body.medium: Input should be"),
+        (["control", "validate", "{dir}/none.yaml"], "none.yaml: cannot read it"),
+        (["control", "publish", "{dir}/bad.yaml"], "bad.yaml: body.medium: Input should be"),
+        (["control", "show", "weights"], "unknown kind 'weights': use one of rules, scorecard"),
+        (["control", "rollback", "weights"], "unknown kind 'weights'"),
+    ],
+)
+def test_bad_files_and_arguments_get_one_line_and_exit_code_2(tmp_path, arguments, message):
+    (tmp_path / "bad.yaml").write_text("kind: tiers\nversion: t\nbody: {medium: lots}")
+    given = [argument.format(dir=tmp_path) for argument in arguments]
+    result = runner.invoke(app, given)
+    assert result.exit_code == 2
+    assert result.output.startswith("riskstream: ") and message in result.output
+    assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_an_unreachable_broker_is_one_line_too(tmp_path: Path, monkeypatch):
+    (tmp_path / "rules.yaml").write_text(rules())
+    monkeypatch.setenv("RISKSTREAM_BROKER", "kafka://127.0.0.1:1")
+    result = runner.invoke(app, ["control", "publish", str(tmp_path / "rules.yaml")])
+    assert result.exit_code == 2
+    assert result.output.startswith("riskstream: cannot use the broker kafka://127.0.0.1:1")
+    assert result.output.count("\n") == 1
