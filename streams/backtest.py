@@ -1,0 +1,363 @@
+"""``riskstream backtest``: the workers' engine over history, outputs to files or prefixed topics.
+
+A `Backtest` reads a `streams.sources.Source`, replays it in event time (`streams.replay`) and
+writes what the engine says to a sink: alerts, risk changes, order decisions, dead letters,
+and one line per invoice with the prediction made at issue and the outcome it had. The same
+input and configuration give byte-identical outputs.
+
+>>> import tempfile, pathlib
+>>> from datetime import datetime, UTC
+>>> from streams.generate import generate_events
+>>> from streams.settings import Settings
+from streams.sources import Reject, Source, csv_source, jsonl_source, kafka_source
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> events = generate_events(customers=3, days=90, end=datetime(2026, 6, 1, tzinfo=UTC))
+>>> with FileSink(folder) as sink:
+...     tally = Backtest(build_engine(), sink).run(Source(events))
+>>> tally.events > 0 and tally.alerts > 0 and tally.invoices > 0
+True
+>>> sorted(path.name for path in folder.iterdir())
+['alerts.jsonl', 'changes.jsonl', 'deadletter.jsonl', 'decisions.jsonl', 'invoices.jsonl']
+"""
+
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Protocol
+
+import orjson
+from aiokafka.errors import KafkaError
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from detectors.delayed_labels import LabelledExample, Prediction
+from detectors.late_payment import MODELS, LatePaymentModel
+from detectors.rules import RuleSet, describe_invalid, load_rulepack
+from features import FeatureConfig
+from schemas.codec import dumps
+from schemas.outputs import Alert, DeadLetter, OrderDecision, RiskChange
+from streams.engine import Engine, RiskConfig
+from streams.replay import Replay, Step
+from streams.settings import Settings
+from streams.sources import Reject, Source, csv_source, jsonl_source, kafka_source
+
+OUTPUTS: dict[type[BaseModel], str] = {
+    Alert: "alerts",
+    RiskChange: "changes",
+    OrderDecision: "decisions",
+    DeadLetter: "deadletter",
+}
+"""Output type -> the name of its file (``alerts.jsonl``...) or topic (``<prefix>alerts``)."""
+KINDS = (*OUTPUTS.values(), "invoices")
+PROGRESS_EVERY = 1_000
+
+
+class ConfigError(ValueError):
+    """A backtest configuration that cannot be used; the message says why and how to fix it."""
+
+
+def load_rules(path: Path | None) -> RuleSet:
+    """The rule pack in a YAML file, or the shipped default one."""
+    if path is None:
+        return load_rulepack()
+    try:
+        return RuleSet.from_yaml(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"cannot read the rule pack {path}: {error.strerror}") from None
+    except ValidationError as error:
+        raise ConfigError(f"rule pack {path} is not valid: {describe_invalid(error)}") from None
+    except ValueError as error:
+        raise ConfigError(f"rule pack {path} is not valid: {error}") from None
+
+
+def build_engine(
+    model: str = "logreg",
+    rules: Path | None = None,
+    learn: bool = True,
+    features: FeatureConfig | None = None,
+) -> Engine:
+    """The engine a backtest runs: the workers' own, with a model and rule pack of one's choice.
+
+    ``learn``: the model learns each invoice's outcome when it is known, as the trainer does
+    live; off, it keeps predicting as it started (as a worker that never loads a snapshot).
+    """
+    if model not in MODELS:
+        raise ConfigError(f"unknown model {model!r}: choose one of {', '.join(sorted(MODELS))}")
+    risk = RiskConfig(rules=load_rules(rules))
+    return Engine(features, risk=risk, model=LatePaymentModel(model), learn=learn)
+
+
+class Sink(Protocol):
+    """Where the outputs go: ``kind`` is one of `KINDS`."""
+
+    def write(self, kind: str, key: bytes | None, line: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class FileSink:
+    """One JSON Lines file per kind of output in ``folder``, created if missing."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.files: dict[str, IO[bytes]] = {
+            kind: (folder / f"{kind}.jsonl").open("wb", buffering=1 << 20) for kind in KINDS
+        }
+
+    def write(self, kind: str, key: bytes | None, line: bytes) -> None:
+        file = self.files[kind]
+        file.write(line)
+        file.write(b"\n")
+
+    def close(self) -> None:
+        for file in self.files.values():
+            file.close()
+
+    def __enter__(self) -> "FileSink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(slots=True)
+class Tally:
+    """What a backtest read and wrote, and where its time went."""
+
+    events: int = 0
+    rejected: int = 0
+    clock_steps: int = 0
+    alerts: int = 0
+    changes: int = 0
+    decisions: int = 0
+    deadletter: int = 0
+    invoices: int = 0
+    seconds: float = 0.0
+    engine_seconds: float = 0.0
+    first: datetime | None = None
+    last: datetime | None = None
+
+    def count(self, kind: str) -> None:
+        setattr(self, kind, getattr(self, kind) + 1)
+
+    def describe(self) -> str:
+        """A few lines for people: counts, speed, and how much of the time the engine took."""
+        rate = self.events / self.seconds if self.seconds else 0.0
+        engine = self.engine_seconds / self.seconds if self.seconds else 0.0
+        span = f"{self.first:%Y-%m-%d} to {self.last:%Y-%m-%d}" if self.first and self.last else "-"
+        return (
+            f"{self.events:,} events ({span}), {self.rejected:,} rejected, "
+            f"{self.clock_steps:,} clock steps\n"
+            f"{self.alerts:,} alerts, {self.changes:,} risk changes, {self.decisions:,} "
+            f"decisions, {self.invoices:,} invoices\n"
+            f"{self.seconds:.2f} s, {rate:,.0f} events/s; engine {engine:.0%} of the time, "
+            f"reading, merging and writing {1 - engine:.0%}"
+        )
+
+
+class Backtest:
+    """Replays one source through one engine into one sink."""
+
+    def __init__(self, engine: Engine, sink: Sink, progress: bool = False) -> None:
+        self.replay = Replay(engine)
+        self.sink = sink
+        self.progress = progress
+        self.tally = Tally()
+        self._customers: dict[str, str] = {}
+
+    def reject(self, letter: DeadLetter) -> None:
+        """Write a dead letter for an input that is not a valid event."""
+        self.tally.rejected += 1
+        self._emit(letter, letter.key)
+
+    def run(self, source: Source, until: datetime | None = None) -> Tally:
+        """Replay every event, then let time pass up to ``until`` (default: the last event)."""
+        started = time.perf_counter()
+        tally = self.tally
+        with ProgressBar(self.progress, source.total) as (progress, task):
+            for event in source.events:
+                tally.events += 1
+                if tally.first is None:
+                    tally.first = event.event_time
+                tally.last = event.event_time
+                self._take(self.replay.feed(event))
+                if not tally.events % PROGRESS_EVERY:
+                    progress.update(task, completed=tally.events + tally.rejected)
+            progress.update(task, completed=tally.events + tally.rejected)
+        end = until or tally.last
+        if end is not None:
+            self._take(self.replay.advance(end))
+        self._write_open_invoices()
+        tally.seconds = time.perf_counter() - started
+        tally.engine_seconds = self.replay.engine_seconds
+        return tally
+
+    def _take(self, steps: Iterator[Step]) -> None:
+        for step in steps:
+            if step.event is None:
+                self.tally.clock_steps += 1
+            outputs, key = step.outputs, step.customer_id.encode()
+            for output in (*outputs.decisions, *outputs.alerts, *outputs.changes):
+                self._emit(output, key)
+            for example in outputs.examples:
+                self.sink.write("invoices", key, invoice_line(step.customer_id, example))
+                self.tally.invoices += 1
+
+    def _emit(self, output: BaseModel, key: str | bytes | None) -> None:
+        kind = OUTPUTS[type(output)]
+        self.sink.write(kind, key.encode() if isinstance(key, str) else key, dumps(output))
+        self.tally.count(kind)
+
+    def _write_open_invoices(self) -> None:
+        """Invoices whose outcome is not known by the end: their prediction, outcome null."""
+        for customer_id in sorted(self.replay.records):
+            pending = self.replay.records[customer_id].memo.pending.predictions()
+            for prediction in sorted(pending, key=lambda p: p.invoice_id):
+                line = invoice_line(customer_id, prediction)
+                self.sink.write("invoices", customer_id.encode(), line)
+                self.tally.invoices += 1
+
+
+def invoice_line(customer_id: str, prediction: Prediction) -> bytes:
+    """One invoice: the probability of paying late predicted at issue, and what happened.
+
+    ``late`` is True when it was paid late, went overdue or was written off, False when paid on
+    time, None when still open at the end of the history.
+
+    >>> from datetime import UTC, date, datetime
+    >>> example = LabelledExample(invoice_id="i1", features={}, probability=0.25, label=True,
+    ...     issued_at=datetime(2026, 1, 5, tzinfo=UTC), due_date=date(2026, 2, 4),
+    ...     labelled_at=datetime(2026, 2, 5, tzinfo=UTC))
+    >>> line = orjson.loads(invoice_line("c1", example))
+    >>> line["issued_at"], line["due_date"], line["probability"], line["late"], line["known_at"]
+    ('2026-01-05T00:00:00Z', '2026-02-04', 0.25, True, '2026-02-05T00:00:00Z')
+    """
+    labelled = isinstance(prediction, LabelledExample)
+    return orjson.dumps(
+        {
+            "type": "invoice_outcome",
+            "customer_id": customer_id,
+            "invoice_id": prediction.invoice_id,
+            "issued_at": prediction.issued_at,
+            "due_date": prediction.due_date,
+            "probability": prediction.probability,
+            "late": prediction.label if labelled else None,
+            "known_at": prediction.labelled_at if labelled else None,
+        },
+        option=orjson.OPT_UTC_Z,
+    )
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:,.0f} events/s")
+
+
+class ProgressBar:
+    """A progress bar on the terminal (events/s, time remaining), or nothing."""
+
+    def __init__(self, enabled: bool, total: int | None) -> None:
+        self.bar = Progress(
+            TextColumn("backtest"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RateColumn(),
+            TimeRemainingColumn(),
+            disable=not (enabled and sys.stderr.isatty()),
+            transient=False,
+            console=Console(stderr=True),
+        )
+        self.total = total
+
+    def __enter__(self) -> tuple[Progress, int]:
+        self.bar.start()
+        return self.bar, self.bar.add_task("backtest", total=self.total)
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class Configuration:
+    """What a backtest varies: the late-payment model, the rule pack, whether the model learns."""
+
+    model: str = "logreg"
+    rules: Path | None = None
+    learn: bool = True
+
+    def describe(self) -> str:
+        learning = "learning" if self.learn else "not learning"
+        return f"model {self.model} ({learning}), rule pack {self.rules or 'default'}"
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Where the history comes from: JSON Lines files, the CSV, or the topics from ``start``."""
+
+    files: Sequence[Path] = ()
+    csv: Path | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def open(self, settings: Settings, reject: Reject) -> Source:
+        """A fresh source of the history (each configuration of a comparison reads its own)."""
+        if self.csv is not None:
+            try:
+                return csv_source(self.csv)[0]
+            except ValueError as error:  # DataNotFound too
+                raise ConfigError(str(error)) from None
+        if self.start is not None:
+            if self.end is None or self.end <= self.start:
+                raise ConfigError("--end must be after --start")
+            try:
+                return kafka_source(settings.bootstrap_servers, settings.topics.inputs(),
+                                    self.start, self.end, reject)  # fmt: skip
+            except (KafkaError, ValueError) as error:
+                raise ConfigError(f"cannot read the input topics: {error}") from None
+        return jsonl_source(list(self.files), reject)
+
+
+def run_backtest(
+    settings: Settings,
+    history: History,
+    output: Path,
+    a: Configuration,
+    b: Configuration | None = None,
+    progress: bool = True,
+) -> dict[str, Tally]:
+    """Backtest one configuration into ``output`` (or two, into ``output/a`` and ``output/b``,
+    with a comparison), each with its report: ``report.json`` and ``report.html``."""
+    from streams import report
+
+    runs = {"": a} if b is None else {"a": a, "b": b}
+    tallies, reports = {}, {}
+    for name, configuration in runs.items():
+        folder = output / name
+        engine = build_engine(configuration.model, configuration.rules, configuration.learn,
+                              settings.feature_config())  # fmt: skip
+        with FileSink(folder) as sink:
+            backtest = Backtest(engine, sink, progress)
+            tallies[name] = backtest.run(history.open(settings, backtest.reject), history.end)
+        reports[name] = report.summarise(folder)
+        report.write_json(folder / "report.json", reports[name])
+        title = f"riskstream backtest: {configuration.describe()}"
+        (folder / "report.html").write_text(report.render(reports[name], title), "utf-8")
+    if b is not None:
+        comparison = report.compare(output / "a", output / "b", reports["a"], reports["b"])
+        report.write_json(output / "comparison.json", comparison)
+        page = report.render_comparison(comparison, a.describe(), b.describe())
+        (output / "comparison.html").write_text(page, "utf-8")
+    return tallies
