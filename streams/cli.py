@@ -1,6 +1,7 @@
 """The ``riskstream`` command."""
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import sys
@@ -129,12 +130,13 @@ def generate(
         typer.echo(f"sent {sent:,} events", err=True)
         return
     try:
-        file = sys.stdout.buffer if output is None else output.open("wb")
+        file = contextlib.nullcontext(sys.stdout.buffer) if output is None else output.open("wb")
     except OSError as error:
         _fail(f"cannot write {output}: {error.strerror}")
-    with file:
+    with file as lines:
         for event in stream:
-            file.write(dumps(event) + b"\n")
+            lines.write(dumps(event) + b"\n")
+        lines.flush()
 
 
 @app.command()
