@@ -185,8 +185,8 @@ class Backtest:
         self.tally.rejected += 1
         self._emit(letter, letter.key)
 
-    def run(self, source: Source, until: datetime | None = None) -> Tally:
-        """Replay every event, then let time pass up to ``until`` (default: the last event)."""
+    def run(self, source: Source) -> Tally:
+        """Replay every event; time passes up to the last one, not beyond."""
         started, cpu_started = time.perf_counter(), time.thread_time()
         tally = self.tally
         with ProgressBar(self.progress, source.total) as (progress, task):
@@ -199,9 +199,8 @@ class Backtest:
                 if not tally.events % PROGRESS_EVERY:
                     progress.update(task, completed=tally.events + tally.rejected)
             progress.update(task, completed=tally.events + tally.rejected)
-        end = until or tally.last
-        if end is not None:
-            self._take(self.replay.advance(end))
+        if tally.last is not None:
+            self._take(self.replay.advance(tally.last))
         self._write_open_invoices()
         tally.seconds = time.perf_counter() - started
         tally.cpu_seconds = time.thread_time() - cpu_started
@@ -327,7 +326,7 @@ class History:
                 raise ConfigError("--end must be after --start")
             try:
                 return kafka_source(settings.bootstrap_servers, settings.topics.inputs(),
-                                    self.start, self.end, reject)  # fmt: skip
+                                    settings.partitions, self.start, self.end, reject)  # fmt: skip
             except (KafkaError, ValueError) as error:
                 raise ConfigError(f"cannot read the input topics: {error}") from None
         return jsonl_source(list(self.files), reject)
@@ -353,7 +352,7 @@ def run_backtest(
                               settings.feature_config())  # fmt: skip
         with FileSink(folder) as sink:
             backtest = Backtest(engine, sink, progress)
-            tallies[name] = backtest.run(history.open(settings, backtest.reject), history.end)
+            tallies[name] = backtest.run(history.open(settings, backtest.reject))
         reports[name] = report.summarise(folder)
         report.write_json(folder / "report.json", reports[name])
         title = f"riskstream backtest: {configuration.describe()}"

@@ -93,12 +93,21 @@ def csv_source(path: Path | None) -> tuple[Source, Imported]:
 
 
 def kafka_source(
-    bootstrap: str, families: dict[str, str], start: datetime, end: datetime, reject: Reject
+    bootstrap: str,
+    families: dict[str, str],
+    partitions: int,
+    start: datetime,
+    end: datetime,
+    reject: Reject,
 ) -> Source:
-    """The events of the input topics (name -> event family) written from ``start`` until
-    ``end`` (message timestamps, end excluded), each partition sought by timestamp."""
+    """The events of the input topics (name -> event family, each with ``partitions``) written
+    from ``start`` until ``end`` (message timestamps, end excluded), sought by timestamp."""
     reader = _TopicReader(bootstrap, families)
-    ranges = reader.open(start, end)
+    try:
+        ranges = reader.open(start, end, partitions)
+    except BaseException:
+        reader.close()
+        raise
     streams = [reader.events(partition, first, last, reject) for partition, (first, last)
                in sorted(ranges.items())]  # fmt: skip
     total = sum(last - first for first, last in ranges.values())
@@ -116,24 +125,25 @@ class _TopicReader:
     """A consumer outside any group, driven from synchronous code on a loop of its own."""
 
     def __init__(self, bootstrap: str, families: dict[str, str]) -> None:
+        self.bootstrap = bootstrap
         self.families = families
         self.loop = asyncio.new_event_loop()
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-        )
+        self.consumer: AIOKafkaConsumer
 
-    def open(self, start: datetime, end: datetime) -> dict[TopicPartition, tuple[int, int]]:
+    def open(
+        self, start: datetime, end: datetime, count: int
+    ) -> dict[TopicPartition, tuple[int, int]]:
         """The [first, last) offsets of every partition between the two moments."""
-        return self.loop.run_until_complete(self._open(start, end))
+        return self.loop.run_until_complete(self._open(start, end, count))
 
-    async def _open(self, start: datetime, end: datetime) -> dict[TopicPartition, tuple[int, int]]:
-        consumer = self.consumer
+    async def _open(
+        self, start: datetime, end: datetime, count: int
+    ) -> dict[TopicPartition, tuple[int, int]]:
+        consumer = self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
         await consumer.start()
-        partitions = [
-            TopicPartition(topic, number)
-            for topic in self.families
-            for number in sorted(await _partitions(consumer, topic))
-        ]
+        partitions = [TopicPartition(topic, n) for topic in self.families for n in range(count)]
         ends = await consumer.end_offsets(partitions)
         firsts = await consumer.offsets_for_times(dict.fromkeys(partitions, _millis(start)))
         lasts = await consumer.offsets_for_times(dict.fromkeys(partitions, _millis(end)))
@@ -169,16 +179,9 @@ class _TopicReader:
                                        message.offset, message.key, message.value))  # fmt: skip
 
     def close(self) -> None:
-        self.loop.run_until_complete(self.consumer.stop())
+        if hasattr(self, "consumer"):
+            self.loop.run_until_complete(self.consumer.stop())
         self.loop.close()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer.topics()  # fetches the cluster's metadata
-    partitions = consumer.partitions_for_topic(topic)
-    if not partitions:
-        raise ValueError(f"topic {topic!r} does not exist on the broker")
-    return partitions
 
 
 def _millis(moment: datetime) -> int:
