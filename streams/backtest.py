@@ -8,8 +8,7 @@ input and configuration give byte-identical outputs.
 >>> import tempfile, pathlib
 >>> from datetime import datetime, UTC
 >>> from streams.generate import generate_events
->>> from streams.settings import Settings
-from streams.sources import Reject, Source, csv_source, jsonl_source, kafka_source
+>>> from streams.sources import Source
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> events = generate_events(customers=3, days=90, end=datetime(2026, 6, 1, tzinfo=UTC))
 >>> with FileSink(folder) as sink:
@@ -20,6 +19,7 @@ True
 ['alerts.jsonl', 'changes.jsonl', 'deadletter.jsonl', 'decisions.jsonl', 'invoices.jsonl']
 """
 
+import asyncio
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 import orjson
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
@@ -53,6 +54,7 @@ from streams.engine import Engine, RiskConfig
 from streams.replay import Replay, Step
 from streams.settings import Settings
 from streams.sources import Reject, Source, csv_source, jsonl_source, kafka_source
+from streams.topics import create_topics
 
 OUTPUTS: dict[type[BaseModel], str] = {
     Alert: "alerts",
@@ -131,6 +133,75 @@ class FileSink:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class TopicSink:
+    """Outputs to the topics ``<prefix><kind>`` (``backtest.alerts``...), keyed by customer.
+
+    Refuses a prefix whose topics would be live topics: a backtest never writes to the live
+    outputs (nor to Redis, which only the workers write).
+    """
+
+    BATCH = 1_000
+
+    def __init__(self, settings: Settings, prefix: str) -> None:
+        self.names = {kind: f"{prefix}{kind}" for kind in KINDS}
+        live = set(settings.topics.model_dump().values())
+        clash = sorted(live & set(self.names.values()))
+        if not prefix or clash:
+            raise ConfigError(
+                f"topic prefix {prefix!r} would write to the live topics {', '.join(clash)}: "
+                "choose another, e.g. backtest."
+            )
+        self.loop = asyncio.new_event_loop()
+        self.batch: list[tuple[str, bytes | None, bytes]] = []
+        specs = [(name, settings.partitions, {}) for name in self.names.values()]
+        try:
+            self.loop.run_until_complete(
+                create_topics(settings.bootstrap_servers, specs, settings.replication)
+            )
+            self.producer = self.loop.run_until_complete(self._start(settings.bootstrap_servers))
+        except KafkaError as error:
+            self.loop.close()
+            raise ConfigError(f"cannot write the output topics: {error}") from None
+
+    @staticmethod
+    async def _start(bootstrap: str) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+        await producer.start()
+        return producer
+
+    def write(self, kind: str, key: bytes | None, line: bytes) -> None:
+        self.batch.append((self.names[kind], key, line))
+        if len(self.batch) >= self.BATCH:
+            self.loop.run_until_complete(self._send())
+
+    async def _send(self) -> None:
+        batch, self.batch = self.batch, []
+        sent = [await self.producer.send(topic, value, key=key) for topic, key, value in batch]
+        await asyncio.gather(*sent)
+
+    def close(self) -> None:
+        try:
+            self.loop.run_until_complete(self._send())
+        finally:
+            self.loop.run_until_complete(self.producer.stop())
+            self.loop.close()
+
+
+class Tee:
+    """Every output to several sinks."""
+
+    def __init__(self, *sinks: Sink) -> None:
+        self.sinks = sinks
+
+    def write(self, kind: str, key: bytes | None, line: bytes) -> None:
+        for sink in self.sinks:
+            sink.write(kind, key, line)
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
 
 
 @dataclass(slots=True)
@@ -339,20 +410,32 @@ def run_backtest(
     a: Configuration,
     b: Configuration | None = None,
     progress: bool = True,
+    topic_prefix: str | None = None,
 ) -> dict[str, Tally]:
     """Backtest one configuration into ``output`` (or two, into ``output/a`` and ``output/b``,
-    with a comparison), each with its report: ``report.json`` and ``report.html``."""
+    with a comparison), each with its report: ``report.json`` and ``report.html``. With a
+    ``topic_prefix``, the outputs of one configuration go to those topics too."""
     from streams import report
 
+    if topic_prefix is not None and b is not None:
+        raise ConfigError("a topic prefix takes the outputs of one configuration: not with B")
     runs = {"": a} if b is None else {"a": a, "b": b}
     tallies, reports = {}, {}
     for name, configuration in runs.items():
         folder = output / name
         engine = build_engine(configuration.model, configuration.rules, configuration.learn,
                               settings.feature_config())  # fmt: skip
-        with FileSink(folder) as sink:
+        topics = None if topic_prefix is None else TopicSink(settings, topic_prefix)
+        try:
+            files = FileSink(folder)
+        except OSError as error:
+            raise ConfigError(f"cannot write to {folder}: {error.strerror}") from None
+        sink: Sink = files if topics is None else Tee(files, topics)
+        try:
             backtest = Backtest(engine, sink, progress)
             tallies[name] = backtest.run(history.open(settings, backtest.reject))
+        finally:
+            sink.close()
         reports[name] = report.summarise(folder)
         report.write_json(folder / "report.json", reports[name])
         title = f"riskstream backtest: {configuration.describe()}"

@@ -170,6 +170,10 @@ def backtest(
     compare_rules: Annotated[
         Path | None, typer.Option(help="Compare with this rule pack (configuration B)")
     ] = None,
+    topic_prefix: Annotated[
+        str | None,
+        typer.Option(help="Also send the outputs to topics named so, e.g. backtest. (not live)"),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
 ) -> None:
     """Replay history through the workers' engine; outputs, a report (JSON, HTML) in a folder."""
@@ -191,7 +195,7 @@ def backtest(
     if history.start is not None and history.end is None:
         history = dataclasses.replace(history, end=datetime.now(UTC))
     try:
-        tallies = run_backtest(settings, history, output, a, b, progress=not quiet)
+        tallies = run_backtest(settings, history, output, a, b, not quiet, topic_prefix)
     except ConfigError as error:
         _fail(str(error))
     for name, tally in tallies.items():

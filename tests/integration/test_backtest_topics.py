@@ -9,7 +9,15 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli import app
-from tests.integration.harness import create_topics, isolated_env, produce, run, settings_of
+from tests.integration.harness import (
+    at_least,
+    collect,
+    create_topics,
+    isolated_env,
+    produce,
+    run,
+    settings_of,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +49,9 @@ def test_history_sent_to_the_topics_backtests_like_the_same_history_from_a_file(
     run(produce(settings, [(old, b"c-new", b'{"type":"order.placed"}')]))  # after it
 
     moments = ["--start", start.isoformat(), "--end", end.isoformat()]
-    from_topics = runner.invoke(app, ["backtest", "-q", *moments, "-o", str(tmp_path / "topics")])
+    prefix = settings.topics.orders.split(".")[0] + ".backtest."
+    from_topics = runner.invoke(app, ["backtest", "-q", *moments, "-o", str(tmp_path / "topics"),
+                                      "--topic-prefix", prefix])  # fmt: skip
     assert from_topics.exit_code == 0, from_topics.stderr
     assert "300 events" in from_topics.stderr and "1 rejected" in from_topics.stderr
     history = tmp_path / "history.jsonl"
@@ -52,6 +62,10 @@ def test_history_sent_to_the_topics_backtests_like_the_same_history_from_a_file(
     for kind in OUTPUTS[:-1]:
         topics_lines = (tmp_path / "topics" / f"{kind}.jsonl").read_bytes()
         assert topics_lines == (tmp_path / "file" / f"{kind}.jsonl").read_bytes(), kind
+    for kind in OUTPUTS:
+        written = (tmp_path / "topics" / f"{kind}.jsonl").read_bytes().splitlines()
+        sent = run(collect(settings, prefix + kind, at_least(len(written)), 20, bytes))
+        assert sorted(sent) == sorted(written), kind
     [letter] = (tmp_path / "topics" / "deadletter.jsonl").read_bytes().splitlines()
     assert b'"source_topic":"' + settings.topics.payments.encode() in letter
     assert b'"reason_code":"invalid"' in letter

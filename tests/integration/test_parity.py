@@ -25,6 +25,7 @@ from streams.settings import Settings
 from tests.integration.harness import (
     Worker,
     as_message,
+    at_least,
     collect,
     create_topics,
     isolated_env,
@@ -110,10 +111,6 @@ def test_the_backtest_and_a_live_worker_give_the_same_outputs(
             assert canonical_dicts(got) == wanted, (kind, worker.log_tail())
     finally:
         worker.stop()
-
-
-def at_least(count: int):
-    return lambda records: len(records) >= count
 
 
 def canonical_dicts(documents: list[dict]) -> list[dict]:

@@ -197,6 +197,9 @@ def test_compare_shows_what_each_configuration_does_differently(history, tmp_pat
         (("--start", "yesterday"), "--start 'yesterday' is not a date or time"),
         (("--start", "2026-03-01", "--end", "2026-02-01"), "--end must be after --start"),
         (("--csv", "{history}"), "missing columns"),
+        (("{history}", "--topic-prefix", "risk."), "would write to the live topics risk.alerts"),
+        (("{history}", "--topic-prefix", ""), "topic prefix '' would write to the live topics"),
+        (("{history}", "--topic-prefix", "bt.", "--compare-model", "arf"), "not with B"),
     ],
 )
 def test_bad_arguments_get_one_line_that_says_what_to_do(history, tmp_path, args, complaint):
