@@ -390,7 +390,7 @@ class History:
         if self.csv is not None:
             try:
                 return csv_source(self.csv)[0]
-            except ValueError as error:  # DataNotFound too
+            except (ValueError, OSError) as error:  # OSError: DataNotFound, unreadable
                 raise ConfigError(str(error)) from None
         if self.start is not None:
             if self.end is None or self.end <= self.start:

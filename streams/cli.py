@@ -184,6 +184,8 @@ def backtest(
               (("files", inputs), ("--csv", csv), ("--start", start)) if given]  # fmt: skip
     if len(chosen) != 1:
         _fail("say where history comes from: JSON Lines files, --csv FILE or --start MOMENT")
+    if end is not None and start is None:
+        _fail("--end bounds the topics read from --start: give --start too, or leave --end out")
     for path in [*(inputs or []), *([csv] if csv else [])]:
         if not path.is_file():
             _fail(f"{path} is not a file: give the path of an existing file")

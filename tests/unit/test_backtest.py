@@ -196,6 +196,7 @@ def test_compare_shows_what_each_configuration_does_differently(history, tmp_pat
         (("{history}", "--rules", "{history}"), "is not valid"),
         (("--start", "yesterday"), "--start 'yesterday' is not a date or time"),
         (("--start", "2026-03-01", "--end", "2026-02-01"), "--end must be after --start"),
+        (("{history}", "--end", "2026-02-01"), "give --start too"),
         (("--csv", "{history}"), "missing columns"),
         (("{history}", "--topic-prefix", "risk."), "would write to the live topics risk.alerts"),
         (("{history}", "--topic-prefix", ""), "topic prefix '' would write to the live topics"),
