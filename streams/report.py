@@ -85,12 +85,14 @@ def match_counts(alerts: Sequence[datetime], bad: Sequence[BadInvoice]) -> tuple
 def summarise(folder: Path) -> dict[str, Any]:
     """The report of the backtest whose output files are in ``folder``."""
     weekly: dict[str, Counter[str]] = defaultdict(Counter)
+    weekly_severity: dict[str, Counter[str]] = defaultdict(Counter)
     severities: dict[str, Counter[str]] = defaultdict(Counter)
     alert_times: dict[str, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
     for alert in read_lines(folder / "alerts.jsonl"):
         key, moment = alert_key(alert), _time(alert["event_time"])
         week = (moment - timedelta(days=moment.weekday())).date().isoformat()
         weekly[week][key] += 1
+        weekly_severity[week][alert["severity"]] += 1
         severities[key][alert["severity"]] += 1
         alert_times[key][alert["customer_id"]].append(moment)
     transitions: Counter[str] = Counter()
@@ -111,7 +113,11 @@ def summarise(folder: Path) -> dict[str, Any]:
             issued, known = _time(invoice["issued_at"]), _time(invoice["known_at"])
             bad[invoice["customer_id"]].append(BadInvoice(issued, known))
     return {
-        "alerts": {"by_rule": _sorted_counts(severities), "weekly": _sorted_counts(weekly)},
+        "alerts": {
+            "by_rule": _sorted_counts(severities),
+            "weekly": _sorted_counts(weekly),
+            "weekly_by_severity": _sorted_counts(weekly_severity),
+        },
         "decisions": dict(sorted(decisions.items())),
         "tier_transitions": dict(sorted(transitions.items())),
         "scores": _histogram(list(last_score.values())),
@@ -247,15 +253,15 @@ def _bar(title: str, counts: dict[str, int | float], horizontal: bool = False) -
     return _svg(figure)
 
 
-def _alerts_chart(weekly: dict[str, dict[str, int]]) -> str:
+def _alerts_chart(weekly: dict[str, dict[str, int]], title: str) -> str:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(9, 3.5))
     weeks = [datetime.fromisoformat(week) for week in weekly]
     for key in sorted({key for counts in weekly.values() for key in counts}):
         axes.plot(weeks, [counts.get(key, 0) for counts in weekly.values()], label=key)
-    axes.set_title("Alerts per week, by rule or kind")
-    axes.legend(fontsize="small", ncol=2)
+    axes.set_title(title)
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return _svg(figure)
 
 
@@ -305,10 +311,15 @@ def render(report: dict[str, Any], title: str) -> str:
     matplotlib.rcParams["svg.hashsalt"] = "riskstream"  # the same report, the same bytes
     model = report["model"]
     rules = report["rules"]
-    by_rule = report["alerts"]["by_rule"]
+    alerts = report["alerts"]
+    by_rule = alerts["by_rule"]
     sections = [
         "<h2>Alerts</h2>",
-        _alerts_chart(report["alerts"]["weekly"]) if report["alerts"]["weekly"] else "",
+        *(
+            _alerts_chart(alerts[part], f"Alerts per week, by {what}")
+            for part, what in (("weekly", "rule or kind"), ("weekly_by_severity", "severity"))
+            if alerts[part]
+        ),
         _table(
             ["rule or kind", "info", "warning", "critical", "precision", "recall"],
             [

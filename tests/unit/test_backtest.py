@@ -153,6 +153,12 @@ def test_the_report_has_model_quality_and_precision_and_recall_per_rule(history,
     calibration = report["model"]["calibration"]
     assert sum(b["invoices"] for b in calibration) == len(invoices)
     assert report["decisions"] == dict(Counter(d["outcome"] for d in lines(result, "decisions")))
+    alerts = lines(result, "alerts")
+    for part in ("weekly", "weekly_by_severity"):
+        weeks = report["alerts"][part].values()
+        assert sum(sum(counts.values()) for counts in weeks) == len(alerts)
+    severities = Counter(a["severity"] for a in alerts)
+    assert severities == sum((Counter(c) for c in report["alerts"]["by_rule"].values()), Counter())
     assert report["rules"]["overdue"]["recall"] == 1.0  # every bad invoice was overdue first
     for figures in report["rules"].values():
         assert 0 <= figures["precision"] <= 1 and 0 <= figures["recall"] <= 1
