@@ -1,9 +1,9 @@
 """``riskstream backtest``: the workers' engine over history, outputs to files or prefixed topics.
 
 A `Backtest` reads a `streams.sources.Source`, replays it in event time (`streams.replay`) and
-writes what the engine says to a sink: alerts, risk changes, order decisions, dead letters,
-and one line per invoice with the prediction made at issue and the outcome it had. The same
-input and configuration give byte-identical outputs.
+writes what the engine says to a sink (`streams.outlets`): alerts, risk changes, order
+decisions, dead letters, and one line per invoice with the prediction made at issue and the
+outcome it had. The same input and configuration give byte-identical outputs.
 
 >>> import tempfile, pathlib
 >>> from datetime import datetime, UTC
@@ -19,56 +19,30 @@ True
 ['alerts.jsonl', 'changes.jsonl', 'deadletter.jsonl', 'decisions.jsonl', 'invoices.jsonl']
 """
 
-import asyncio
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Protocol
 
 import orjson
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ValidationError
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from detectors.delayed_labels import LabelledExample, Prediction
 from detectors.late_payment import MODELS, LatePaymentModel
 from detectors.rules import RuleSet, describe_invalid, load_rulepack
 from features import FeatureConfig
 from schemas.codec import dumps
-from schemas.outputs import Alert, DeadLetter, OrderDecision, RiskChange
+from schemas.outputs import DeadLetter
 from streams.engine import Engine, RiskConfig
+from streams.outlets import OUTPUTS, ConfigError, FileSink, Sink, Tee, TopicSink
+from streams.progress import ProgressBar
 from streams.replay import Replay, Step
 from streams.settings import Settings
 from streams.sources import Reject, Source, csv_source, jsonl_source, kafka_source
-from streams.topics import create_topics
 
-OUTPUTS: dict[type[BaseModel], str] = {
-    Alert: "alerts",
-    RiskChange: "changes",
-    OrderDecision: "decisions",
-    DeadLetter: "deadletter",
-}
-"""Output type -> the name of its file (``alerts.jsonl``...) or topic (``<prefix>alerts``)."""
-KINDS = (*OUTPUTS.values(), "invoices")
 PROGRESS_EVERY = 1_000
-
-
-class ConfigError(ValueError):
-    """A backtest configuration that cannot be used; the message says why and how to fix it."""
 
 
 def load_rules(path: Path | None) -> RuleSet:
@@ -100,108 +74,6 @@ def build_engine(
         raise ConfigError(f"unknown model {model!r}: choose one of {', '.join(sorted(MODELS))}")
     risk = RiskConfig(rules=load_rules(rules))
     return Engine(features, risk=risk, model=LatePaymentModel(model), learn=learn)
-
-
-class Sink(Protocol):
-    """Where the outputs go: ``kind`` is one of `KINDS`."""
-
-    def write(self, kind: str, key: bytes | None, line: bytes) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class FileSink:
-    """One JSON Lines file per kind of output in ``folder``, created if missing."""
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        self.files: dict[str, IO[bytes]] = {
-            kind: (folder / f"{kind}.jsonl").open("wb", buffering=1 << 20) for kind in KINDS
-        }
-
-    def write(self, kind: str, key: bytes | None, line: bytes) -> None:
-        file = self.files[kind]
-        file.write(line)
-        file.write(b"\n")
-
-    def close(self) -> None:
-        for file in self.files.values():
-            file.close()
-
-    def __enter__(self) -> "FileSink":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class TopicSink:
-    """Outputs to the topics ``<prefix><kind>`` (``backtest.alerts``...), keyed by customer.
-
-    Refuses a prefix whose topics would be live topics: a backtest never writes to the live
-    outputs (nor to Redis, which only the workers write).
-    """
-
-    BATCH = 1_000
-
-    def __init__(self, settings: Settings, prefix: str) -> None:
-        self.names = {kind: f"{prefix}{kind}" for kind in KINDS}
-        live = set(settings.topics.model_dump().values())
-        clash = sorted(live & set(self.names.values()))
-        if not prefix or clash:
-            raise ConfigError(
-                f"topic prefix {prefix!r} would write to the live topics {', '.join(clash)}: "
-                "choose another, e.g. backtest."
-            )
-        self.loop = asyncio.new_event_loop()
-        self.batch: list[tuple[str, bytes | None, bytes]] = []
-        specs = [(name, settings.partitions, {}) for name in self.names.values()]
-        try:
-            self.loop.run_until_complete(
-                create_topics(settings.bootstrap_servers, specs, settings.replication)
-            )
-            self.producer = self.loop.run_until_complete(self._start(settings.bootstrap_servers))
-        except KafkaError as error:
-            self.loop.close()
-            raise ConfigError(f"cannot write the output topics: {error}") from None
-
-    @staticmethod
-    async def _start(bootstrap: str) -> AIOKafkaProducer:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
-        await producer.start()
-        return producer
-
-    def write(self, kind: str, key: bytes | None, line: bytes) -> None:
-        self.batch.append((self.names[kind], key, line))
-        if len(self.batch) >= self.BATCH:
-            self.loop.run_until_complete(self._send())
-
-    async def _send(self) -> None:
-        batch, self.batch = self.batch, []
-        sent = [await self.producer.send(topic, value, key=key) for topic, key, value in batch]
-        await asyncio.gather(*sent)
-
-    def close(self) -> None:
-        try:
-            self.loop.run_until_complete(self._send())
-        finally:
-            self.loop.run_until_complete(self.producer.stop())
-            self.loop.close()
-
-
-class Tee:
-    """Every output to several sinks."""
-
-    def __init__(self, *sinks: Sink) -> None:
-        self.sinks = sinks
-
-    def write(self, kind: str, key: bytes | None, line: bytes) -> None:
-        for sink in self.sinks:
-            sink.write(kind, key, line)
-
-    def close(self) -> None:
-        for sink in self.sinks:
-            sink.close()
 
 
 @dataclass(slots=True)
@@ -332,35 +204,6 @@ def invoice_line(customer_id: str, prediction: Prediction) -> bytes:
         },
         option=orjson.OPT_UTC_Z,
     )
-
-
-class _RateColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        return Text(f"{task.speed or 0:,.0f} events/s")
-
-
-class ProgressBar:
-    """A progress bar on the terminal (events/s, time remaining), or nothing."""
-
-    def __init__(self, enabled: bool, total: int | None) -> None:
-        self.bar = Progress(
-            TextColumn("backtest"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            _RateColumn(),
-            TimeRemainingColumn(),
-            disable=not (enabled and sys.stderr.isatty()),
-            transient=False,
-            console=Console(stderr=True),
-        )
-        self.total = total
-
-    def __enter__(self) -> tuple[Progress, int]:
-        self.bar.start()
-        return self.bar, self.bar.add_task("backtest", total=self.total)
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
 
 
 @dataclass(frozen=True, slots=True)
