@@ -12,7 +12,7 @@ outcome it had. The same input and configuration give byte-identical outputs.
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> events = generate_events(customers=3, days=90, end=datetime(2026, 6, 1, tzinfo=UTC))
 >>> with FileSink(folder) as sink:
-...     tally = Backtest(build_engine(), sink).run(Source(events))
+...     tally = Backtest(build_engine()).run(Source(events), sink)
 >>> tally.events > 0 and tally.alerts > 0 and tally.invoices > 0
 True
 >>> sorted(path.name for path in folder.iterdir())
@@ -114,22 +114,22 @@ class Tally:
 
 
 class Backtest:
-    """Replays one source through one engine into one sink."""
+    """Replays a source through one engine into a sink; `reject` takes the source's bad lines."""
 
-    def __init__(self, engine: Engine, sink: Sink, progress: bool = False) -> None:
+    def __init__(self, engine: Engine, progress: bool = False) -> None:
         self.replay = Replay(engine)
-        self.sink = sink
         self.progress = progress
         self.tally = Tally()
-        self._customers: dict[str, str] = {}
+        self.sink: Sink  # set by run: a source reads, and so rejects, only while it runs
 
     def reject(self, letter: DeadLetter) -> None:
         """Write a dead letter for an input that is not a valid event."""
         self.tally.rejected += 1
         self._emit(letter, letter.key)
 
-    def run(self, source: Source) -> Tally:
+    def run(self, source: Source, sink: Sink) -> Tally:
         """Replay every event; time passes up to the last one, not beyond."""
+        self.sink = sink
         started, cpu_started = time.perf_counter(), time.thread_time()
         tally = self.tally
         with ProgressBar(self.progress, source.total) as (progress, task):
@@ -268,6 +268,8 @@ def run_backtest(
         folder = output / name
         engine = build_engine(configuration.model, configuration.rules, configuration.learn,
                               settings.feature_config())  # fmt: skip
+        backtest = Backtest(engine, progress)
+        source = history.open(settings, backtest.reject)  # fails before anything is written
         topics = None if topic_prefix is None else TopicSink(settings, topic_prefix)
         try:
             files = FileSink(folder)
@@ -275,8 +277,7 @@ def run_backtest(
             raise ConfigError(f"cannot write to {folder}: {error.strerror}") from None
         sink: Sink = files if topics is None else Tee(files, topics)
         try:
-            backtest = Backtest(engine, sink, progress)
-            tallies[name] = backtest.run(history.open(settings, backtest.reject))
+            tallies[name] = backtest.run(source, sink)
         finally:
             sink.close()
         reports[name] = report.summarise(folder)

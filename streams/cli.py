@@ -180,6 +180,7 @@ def backtest(
     from streams.backtest import ConfigError, Configuration, History, run_backtest
 
     settings = _settings()
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # failures are reported below
     chosen = [name for name, given in
               (("files", inputs), ("--csv", csv), ("--start", start)) if given]  # fmt: skip
     if len(chosen) != 1:

@@ -143,6 +143,10 @@ class _TopicReader:
             bootstrap_servers=self.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
         )
         await consumer.start()
+        missing = sorted(set(self.families) - await consumer.topics())
+        if missing:
+            raise ValueError(f"no topic {', '.join(missing)} on the broker: check the "
+                             "RISKSTREAM_BROKER and RISKSTREAM_TOPIC_* settings")  # fmt: skip
         partitions = [TopicPartition(topic, n) for topic in self.families for n in range(count)]
         ends = await consumer.end_offsets(partitions)
         firsts = await consumer.offsets_for_times(dict.fromkeys(partitions, _millis(start)))

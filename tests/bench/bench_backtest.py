@@ -49,8 +49,8 @@ def main() -> None:
         print(f"generated {args.events:,} events of {args.customers:,} customers in "
               f"{seconds:.1f} s ({rate:,.0f} events/s), {size / 1e6:,.0f} MB")  # fmt: skip
         with FileSink(Path(work) / "out") as sink:
-            backtest = Backtest(build_engine("logreg", learn=True), sink)
-            tally = backtest.run(jsonl_source([history], backtest.reject))
+            backtest = Backtest(build_engine("logreg", learn=True))
+            tally = backtest.run(jsonl_source([history], backtest.reject), sink)
         own = tally.cpu_seconds - tally.engine_seconds
         print(tally.describe())
         rate, cpu_rate = tally.events / tally.seconds, tally.events / tally.cpu_seconds

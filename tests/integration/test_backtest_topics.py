@@ -69,3 +69,15 @@ def test_history_sent_to_the_topics_backtests_like_the_same_history_from_a_file(
     [letter] = (tmp_path / "topics" / "deadletter.jsonl").read_bytes().splitlines()
     assert b'"source_topic":"' + settings.topics.payments.encode() in letter
     assert b'"reason_code":"invalid"' in letter
+
+
+def test_missing_input_topics_are_named_in_one_line(kafka_bootstrap, redis_url, tmp_path: Path):
+    env = isolated_env(kafka_bootstrap, redis_url, tmp_path / "data")  # topics never created
+    output = tmp_path / "out"
+    result = CliRunner(env=env).invoke(
+        app, ["backtest", "-q", "--start", "2026-01-01", "-o", str(output)]
+    )
+    assert result.exit_code == 2
+    assert f"no topic {env['RISKSTREAM_TOPIC_CUSTOMERS']}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not output.exists(), "nothing is written when the source cannot be read"

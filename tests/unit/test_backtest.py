@@ -214,3 +214,12 @@ def test_bad_arguments_get_one_line_that_says_what_to_do(history, tmp_path, args
     code, err = backtest(*args, "--output", tmp_path)
     assert code == 2
     assert complaint in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_an_unreachable_broker_is_one_line_too(tmp_path):
+    result = CliRunner(env={"RISKSTREAM_BROKER": "kafka://127.0.0.1:1"}).invoke(
+        app, ["backtest", "-q", "--start", "2026-01-01", "--output", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "cannot read the input topics" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
