@@ -1,5 +1,6 @@
 """``riskstream backtest``: outputs, determinism, dead letters, time passing, the report."""
 
+import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -223,3 +224,13 @@ def test_an_unreachable_broker_is_one_line_too(tmp_path):
     assert result.exit_code == 2
     assert "cannot read the input topics" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_progress_bar_shows_on_a_terminal_only_and_not_when_quiet(monkeypatch):
+    from streams.progress import ProgressBar
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert not ProgressBar(True, 10).bar.disable
+    assert ProgressBar(False, 10).bar.disable  # --quiet
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert ProgressBar(True, 10).bar.disable
