@@ -172,7 +172,10 @@ class _TopicReader:
             batches = self.loop.run_until_complete(
                 self.consumer.getmany(partition, timeout_ms=1000, max_records=FETCH)
             )
-            for message in batches.get(partition, []):
+            messages = batches.get(partition, [])
+            if not messages:  # past offsets that hold no message (transaction markers)?
+                offset = self.loop.run_until_complete(self.consumer.position(partition))
+            for message in messages:
                 if message.offset >= last:
                     return
                 offset = message.offset + 1
