@@ -123,7 +123,7 @@ class RiskApp:
         app, topics = self.faust, self.settings.topics
         app.agent(self.inputs, name="customers")(self._customers)
         app.agent(self.training, name="trainer")(self._train)
-        app.timer(30.0)(self._publish_snapshot)
+        app.timer(self.settings.snapshot_interval)(self._publish_snapshot)
         app.timer(10.0)(self._report_model_quality)
         app.task(self._follow_snapshots)
         app.task(self._follow_control)

@@ -1,8 +1,12 @@
 """The ``riskstream`` command."""
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
+import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -141,6 +145,132 @@ def demo(
     Demo(broker=broker, redis_url=redis_url, customers=customers, days=days, rate=rate).run(
         duration
     )
+
+
+def _moment(text: str | None, option: str) -> datetime | None:
+    """An ISO 8601 moment; one without a time zone is taken as UTC."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option} {text!r} is not a date or time: use ISO 8601, e.g. 2026-03-01T00:00:00Z")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@app.command()
+def generate(
+    customers: Annotated[int, typer.Option(min=1, help="How many customers")] = 100,
+    days: Annotated[int, typer.Option(min=1, max=36_500, help="Days of history")] = 365,
+    end: Annotated[
+        str | None, typer.Option(help="When the history ends, ISO 8601 (default: now)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same history")] = 7,
+    events: Annotated[
+        int | None, typer.Option(min=1, help="Stop after this many events (default: all)")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="JSON Lines file to write (default: standard output)"),
+    ] = None,
+    to_topics: Annotated[
+        bool, typer.Option("--to-topics", help="Send to the input topics of RISKSTREAM_BROKER")
+    ] = False,
+    rate: Annotated[
+        float, typer.Option(min=1, help="With --to-topics: events sent per second")
+    ] = 1_000,
+) -> None:
+    """Generate a synthetic history of customers, orders, invoices and payments."""
+    from itertools import islice
+
+    from schemas.codec import dumps
+    from streams.generate import generate_events
+
+    if to_topics and output is not None:
+        _fail("--output and --to-topics go to different places: give one of them")
+    ending = _moment(end, "--end") or datetime.now(UTC)
+    stream = islice(generate_events(customers, days, ending, seed), events)
+    if to_topics:
+        from streams.feed import send_events
+
+        sent = asyncio.run(send_events(_settings(), stream, rate))
+        typer.echo(f"sent {sent:,} events", err=True)
+        return
+    try:
+        file = contextlib.nullcontext(sys.stdout.buffer) if output is None else output.open("wb")
+    except OSError as error:
+        _fail(f"cannot write {output}: {error.strerror}")
+    with file as lines:
+        for event in stream:
+            lines.write(dumps(event) + b"\n")
+        lines.flush()
+
+
+@app.command()
+def backtest(
+    inputs: Annotated[
+        list[Path] | None, typer.Argument(help="JSON Lines files of input events")
+    ] = None,
+    csv: Annotated[
+        Path | None, typer.Option(help="Read the accounts-receivable CSV instead")
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(help="Read the input topics from this moment (ISO 8601) instead of files"),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="With --start: up to this moment (default: now)")
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the output files and the report")
+    ] = Path("backtest"),
+    model: Annotated[
+        str | None, typer.Option(help="Late-payment model: logreg or arf (default: settings)")
+    ] = None,
+    rules: Annotated[Path | None, typer.Option(help="Rule pack YAML (default: shipped)")] = None,
+    learn: Annotated[
+        bool, typer.Option(help="Learn each invoice's outcome when known, as the trainer does")
+    ] = True,
+    compare_model: Annotated[
+        str | None, typer.Option(help="Compare with this model (configuration B)")
+    ] = None,
+    compare_rules: Annotated[
+        Path | None, typer.Option(help="Compare with this rule pack (configuration B)")
+    ] = None,
+    topic_prefix: Annotated[
+        str | None,
+        typer.Option(help="Also send the outputs to topics named so, e.g. backtest. (not live)"),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+) -> None:
+    """Replay history through the workers' engine; outputs, a report (JSON, HTML) in a folder."""
+    from streams.backtest import ConfigError, Configuration, History, run_backtest
+
+    settings = _settings()
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # failures are reported below
+    chosen = [name for name, given in
+              (("files", inputs), ("--csv", csv), ("--start", start)) if given]  # fmt: skip
+    if len(chosen) != 1:
+        _fail("say where history comes from: JSON Lines files, --csv FILE or --start MOMENT")
+    if end is not None and start is None:
+        _fail("--end bounds the topics read from --start: give --start too, or leave --end out")
+    for path in [*(inputs or []), *([csv] if csv else [])]:
+        if not path.is_file():
+            _fail(f"{path} is not a file: give the path of an existing file")
+    a = Configuration(model or settings.model_name, rules, learn)
+    b = None
+    if compare_model or compare_rules:
+        b = Configuration(compare_model or a.model, compare_rules or a.rules, learn)
+    history = History(inputs or (), csv, _moment(start, "--start"), _moment(end, "--end"))
+    if history.start is not None and history.end is None:
+        history = dataclasses.replace(history, end=datetime.now(UTC))
+    try:
+        tallies = run_backtest(settings, history, output, a, b, not quiet, topic_prefix)
+    except ConfigError as error:
+        _fail(str(error))
+    for name, tally in tallies.items():
+        typer.echo(f"{name + ': ' if name else ''}{tally.describe()}", err=True)
+    typer.echo(f"outputs and report in {output}", err=True)
 
 
 if __name__ == "__main__":

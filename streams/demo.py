@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from schemas.codec import dumps
 from streams.embedded import EmbeddedBroker, LocalRedis, free_port, stop_process
+from streams.feed import send_events
 from streams.generate import generate_events
 from streams.settings import Settings
 from streams.topics import ensure_topics
@@ -84,7 +84,8 @@ class Demo:
 
     async def _feed_and_watch(self, settings: Settings, duration: float | None) -> None:
         watcher = asyncio.create_task(self._print_alerts(settings))
-        sent = await self._feed(settings)
+        events = generate_events(self.customers, self.days, end=datetime.now(UTC))
+        sent = await send_events(settings, events, self.rate)
         print(f"fed {sent} events of {self.customers} customers", flush=True)
         deadline = None if duration is None else time.monotonic() + duration
         while deadline is None or time.monotonic() < deadline:
@@ -92,26 +93,6 @@ class Demo:
                 watcher.result()
             await asyncio.sleep(0.5)
         watcher.cancel()
-
-    async def _feed(self, settings: Settings) -> int:
-        topic_of = {family: name for name, family in settings.topics.inputs().items()}
-        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5)
-        await producer.start()
-        sent = 0
-        try:
-            now = datetime.now(UTC)
-            for event in generate_events(self.customers, self.days, end=now):
-                # Paced, so that the worker reads the topics in about the order they were
-                # written: Kafka orders events only within one partition of one topic.
-                await asyncio.sleep(1 / self.rate)
-                await producer.send(
-                    topic_of[event.family], dumps(event), key=event.customer_id.encode()
-                )
-                sent += 1
-            await producer.flush()
-        finally:
-            await producer.stop()
-        return sent
 
     async def _print_alerts(self, settings: Settings) -> None:
         # Partitions assigned directly: no consumer-group join to wait for.

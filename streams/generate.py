@@ -1,19 +1,39 @@
-"""A small synthetic stream: customers who order, are invoiced and pay, some of them late.
+"""Synthetic history: customers who order, are invoiced and pay, most on time, some not.
 
-Deterministic for a seed. Each customer's events come in event-time order.
+Each customer has a segment (retail, wholesale, enterprise) that sets its credit limit, payment
+terms, order sizes and how often it orders; orders follow the seasons (more before the end of
+the year, fewer in summer). Most customers pay on time; some always pay late; some deteriorate,
+paying later week after week from some point on and finally not at all; a few are anomalous:
+orders far above their usual size and payments that bounce.
+
+Deterministic for a seed: every customer draws from its own generator, seeded by the seed and
+its number, so a customer's history does not depend on how many others there are. Events come
+in event-time order (ties by event id), streamed: memory grows with the number of customers,
+never with the length of the history.
 
 >>> from datetime import datetime, UTC
->>> events = list(generate_events(customers=3, days=60, end=datetime(2026, 6, 1, tzinfo=UTC)))
+>>> end = datetime(2026, 6, 1, tzinfo=UTC)
+>>> events = list(generate_events(customers=3, days=60, end=end))
 >>> sorted({event.type.split(".")[0] for event in events})
 ['customer', 'invoice', 'order', 'payment']
->>> events == list(generate_events(customers=3, days=60, end=datetime(2026, 6, 1, tzinfo=UTC)))
+>>> events == list(generate_events(customers=3, days=60, end=end))
+True
+>>> first_three = {event.customer_id for event in events}
+>>> more = generate_events(customers=30, days=60, end=end)
+>>> [event for event in more if event.customer_id in first_three] == events
+True
+>>> all(a.event_time <= b.event_time for a, b in zip(events, events[1:]))
 True
 """
 
+import heapq
+import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from schemas.events import (
     CreditLimitUpdated,
@@ -23,94 +43,145 @@ from schemas.events import (
     OrderPlaced,
     PaymentReceived,
     PaymentReversed,
+    PaymentTermsUpdated,
 )
 from schemas.money import Money
+from streams.sources import event_order, merged
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """What customers of one segment are like."""
+
+    name: str
+    share: float
+    limits: tuple[int, ...]
+    terms: tuple[int, ...]
+    order_amount: tuple[int, int]
+    days_between_orders: tuple[float, float]
+
+
+SEGMENTS = (
+    Segment("retail", 0.6, (5_000, 10_000, 20_000), (14, 30), (50, 1_500), (2, 12)),
+    Segment("wholesale", 0.3, (25_000, 50_000, 100_000), (30, 45), (500, 6_000), (4, 18)),
+    Segment("enterprise", 0.1, (150_000, 300_000, 500_000), (45, 60, 90), (3_000, 30_000), (7, 30)),
+)
+BEHAVIOURS = (("punctual", 0.75), ("late", 0.12), ("deteriorating", 0.10), ("anomalous", 0.03))
+COUNTRIES = ("DE", "FR", "NL", "AT", "IT", "ES")
+BOUNCE_RATE = {"anomalous": 0.15}
+BASE_BOUNCE_RATE = 0.01
+
+T = TypeVar("T")
 
 
 def generate_events(
     customers: int, days: int, end: datetime, seed: int = 7, currency: str = "EUR"
 ) -> Iterator[InputEvent]:
     """The events of ``customers`` customers over the ``days`` days before ``end``, in order."""
-    rng = random.Random(seed)
-    streams = [
-        _customer_events(f"cust-{number:05d}", end - timedelta(days=days), end, rng, currency)
-        for number in range(customers)
-    ]
-    merged = sorted(
-        (event for stream in streams for event in stream if event.event_time <= end),
-        key=lambda event: (event.event_time, event.event_id),
+    start = end - timedelta(days=days)
+    return merged(
+        Customer(number, seed, currency).events(start, end) for number in range(customers)
     )
-    yield from merged
 
 
-def _customer_events(
-    customer_id: str, start: datetime, end: datetime, rng: random.Random, currency: str
-) -> list[InputEvent]:
-    late_payer = rng.random() < 0.3
-    limit = Decimal(rng.choice([5_000, 10_000, 20_000, 50_000]))
-    terms = rng.choice([14, 30, 30, 45])
-    money = lambda amount: Money(amount=amount, currency=currency)  # noqa: E731
-    common = {"customer_id": customer_id}
-    events: list[InputEvent] = [
-        CustomerProfile(
-            event_id=f"{customer_id}-profile",
-            event_time=start,
-            currency=currency,
-            country="DE",
-            segment=rng.choice(["retail", "wholesale"]),
-            **common,
-        ),
-        CreditLimitUpdated(
-            event_id=f"{customer_id}-limit", event_time=start, credit_limit=money(limit), **common
-        ),
-    ]
-    moment = start + timedelta(hours=rng.uniform(1, 48))
-    number = 0
-    while moment < end:
-        number += 1
-        amount = Decimal(rng.randint(200, 4_000)).quantize(Decimal("0.01"))
-        order_id, invoice_id = f"{customer_id}-o{number}", f"{customer_id}-i{number}"
-        due = moment + timedelta(days=terms)
-        events += [
-            OrderPlaced(
-                event_id=f"{order_id}-placed",
-                event_time=moment,
-                order_id=order_id,
-                amount=money(amount),
-                **common,
-            ),
-            InvoiceIssued(
-                event_id=f"{invoice_id}-issued",
-                event_time=moment + timedelta(hours=2),
-                invoice_id=invoice_id,
-                order_id=order_id,
-                amount=money(amount),
-                due_date=due.date(),
-                **common,
-            ),
-        ]
-        days_late = rng.randint(3, 40) if late_payer and rng.random() < 0.6 else -rng.randint(0, 5)
+def seasonal(moment: datetime) -> float:
+    """How busy ordering is at a time of year: about 1.4 in late November, 0.6 in late May.
+
+    >>> round(seasonal(datetime(2026, 11, 26)), 2), round(seasonal(datetime(2026, 5, 28)), 2)
+    (1.4, 0.6)
+    """
+    day = moment.timetuple().tm_yday
+    return 1.0 + 0.4 * math.cos(2 * math.pi * (day - 330) / 365)
+
+
+class Customer:
+    """One synthetic customer: who it is, and a lazy stream of its events."""
+
+    def __init__(self, number: int, seed: int, currency: str) -> None:
+        self.id = f"cust-{number:05d}"
+        self.rng = random.Random(f"{seed}:{number}")
+        self.currency = currency
+        self.segment = _pick(self.rng, [(s, s.share) for s in SEGMENTS])
+        self.behaviour = _pick(self.rng, BEHAVIOURS)
+        self.limit = Decimal(self.rng.choice(self.segment.limits))
+        self.terms = self.rng.choice(self.segment.terms)
+
+    def events(self, start: datetime, end: datetime) -> Iterator[InputEvent]:
+        """Its events from ``start`` until ``end`` in event-time order."""
+        rng, common = self.rng, {"customer_id": self.id}
+        later: list[tuple[datetime, str, InputEvent]] = []  # a heap of events to come
+        for event in (
+            CustomerProfile(event_id=f"{self.id}-profile", event_time=start,
+                            currency=self.currency, country=rng.choice(COUNTRIES),
+                            segment=self.segment.name, **common),
+            CreditLimitUpdated(event_id=f"{self.id}-limit", event_time=start,
+                               credit_limit=self._money(self.limit), **common),
+            PaymentTermsUpdated(event_id=f"{self.id}-terms", event_time=start,
+                                terms_days=self.terms, **common),
+        ):  # fmt: skip
+            heapq.heappush(later, (*event_order(event), event))
+        onset = start + (end - start) * rng.uniform(0.3, 0.8)
+        moment, number = start + timedelta(hours=rng.uniform(1, 48)), 0
+        while moment < end:
+            while later and later[0][0] <= moment:
+                yield heapq.heappop(later)[2]
+            number += 1
+            for event in self._order(number, moment, onset, end):
+                heapq.heappush(later, (*event_order(event), event))
+            low, high = self.segment.days_between_orders
+            moment += timedelta(days=rng.uniform(low, high) / seasonal(moment))
+        while later and later[0][0] < end:
+            yield heapq.heappop(later)[2]
+
+    def _order(
+        self, number: int, moment: datetime, onset: datetime, end: datetime
+    ) -> list[InputEvent]:
+        """An order, its invoice two hours later, and its payment (if made before ``end``)."""
+        rng, common = self.rng, {"customer_id": self.id}
+        weeks_bad = max(0.0, (moment - onset).days / 7) if self.behaviour == "deteriorating" else 0
+        amount = Decimal(rng.randint(*self.segment.order_amount)) * Decimal(1 + weeks_bad / 20)
+        if self.behaviour == "anomalous" and rng.random() < 0.1:
+            amount *= rng.randint(8, 20)
+        amount = amount.quantize(Decimal("0.01"))
+        order_id, invoice_id = f"{self.id}-o{number}", f"{self.id}-i{number}"
+        due = moment + timedelta(days=self.terms)
+        events: list[InputEvent] = [
+            OrderPlaced(event_id=f"{order_id}-placed", event_time=moment, order_id=order_id,
+                        amount=self._money(amount), **common),
+            InvoiceIssued(event_id=f"{invoice_id}-issued", event_time=moment + timedelta(hours=2),
+                          invoice_id=invoice_id, order_id=order_id, amount=self._money(amount),
+                          due_date=due.date(), paperless=rng.random() < 0.6, **common),
+        ]  # fmt: skip
+        days_late = self._days_late(weeks_bad)
+        if days_late is None:
+            return events  # never paid
         paid_at = due + timedelta(days=days_late, hours=rng.uniform(0, 8))
-        if paid_at < end:
-            payment_id = f"{customer_id}-p{number}"
-            events.append(
-                PaymentReceived(
-                    event_id=f"{payment_id}-received",
-                    event_time=paid_at,
-                    payment_id=payment_id,
-                    invoice_id=invoice_id,
-                    amount=money(amount),
-                    **common,
-                )
-            )
-            if rng.random() < 0.02:
-                events.append(
-                    PaymentReversed(
-                        event_id=f"{payment_id}-bounced",
-                        payment_id=payment_id,
-                        event_time=paid_at + timedelta(days=2),
-                        **common,
-                    )
-                )
-        moment += timedelta(days=rng.uniform(3, 20))
-    return events
+        if paid_at >= end:
+            return events
+        payment_id = f"{self.id}-p{number}"
+        events.append(PaymentReceived(event_id=f"{payment_id}-received", event_time=paid_at,
+                                      payment_id=payment_id, invoice_id=invoice_id,
+                                      amount=self._money(amount), **common))  # fmt: skip
+        if rng.random() < BOUNCE_RATE.get(self.behaviour, BASE_BOUNCE_RATE):
+            bounced = paid_at + timedelta(days=2)
+            events.append(PaymentReversed(event_id=f"{payment_id}-bounced", event_time=bounced,
+                                          payment_id=payment_id, **common))  # fmt: skip
+        return events
+
+    def _days_late(self, weeks_bad: float) -> int | None:
+        """Days after the due date the invoice is paid (negative: early); None: never."""
+        rng = self.rng
+        if self.behaviour == "late" and rng.random() < 0.6:
+            return rng.randint(3, 40)
+        if weeks_bad > 0:
+            if weeks_bad > 8 and rng.random() < 0.3:
+                return None
+            return int(weeks_bad * rng.uniform(1, 3)) + rng.randint(0, 5)
+        return rng.randint(1, 5) if rng.random() < 0.05 else -rng.randint(0, 5)
+
+    def _money(self, amount: Decimal) -> Money:
+        return Money(amount=amount, currency=self.currency)
+
+
+def _pick(rng: random.Random, choices: Sequence[tuple[T, float]]) -> T:
+    return rng.choices([value for value, _ in choices], [weight for _, weight in choices])[0]

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
         SecretStr(DEVELOPMENT_KEY), min_length=16, description="HMAC key of model snapshots"
     )
     snapshot_every: int = Field(50, ge=1, description="Examples learnt between snapshots")
+    snapshot_interval: float = Field(
+        30.0, gt=0, description="Seconds between snapshots of whatever was learnt meanwhile"
+    )
 
     def feature_config(self) -> FeatureConfig:
         return FeatureConfig(lateness=self.lateness, overdue_grace=self.overdue_grace)

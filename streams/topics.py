@@ -20,28 +20,50 @@ class TopicMismatch(RuntimeError):
 
 async def ensure_topics(settings: Settings) -> list[str]:
     """Create the missing topics; returns the names created. Checks the existing ones."""
+    specs = settings.topic_specs()
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        specs = settings.topic_specs()
-        missing = [spec for spec in specs if spec[0] not in existing]
-        if missing:
-            new = [
-                NewTopic(name, partitions, settings.replication, topic_configs=config)
-                for name, partitions, config in missing
-            ]
-            with contextlib.suppress(TopicAlreadyExistsError):  # another worker was quicker
-                await admin.create_topics(new)
-            # A consumer group that joins before the new partitions have leaders is not
-            # assigned them, so wait for the leaders before anyone subscribes.
-            await _wait_for_leaders(admin, [name for name, _, _ in missing])
+        created = await _create_missing(admin, specs, settings.replication, existing)
         await _check_partitions(
             admin, {name: partitions for name, partitions, _ in specs if name in existing}
         )
-        return [name for name, _, _ in missing]
+        return created
     finally:
         await admin.close()
+
+
+async def create_topics(
+    bootstrap: str, specs: list[tuple[str, int, dict[str, str]]], replication: int
+) -> list[str]:
+    """Create the topics of ``specs`` (name, partitions, config) that are missing."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return await _create_missing(admin, specs, replication, set(await admin.list_topics()))
+    finally:
+        await admin.close()
+
+
+async def _create_missing(
+    admin: AIOKafkaAdminClient,
+    specs: list[tuple[str, int, dict[str, str]]],
+    replication: int,
+    existing: set[str],
+) -> list[str]:
+    missing = [spec for spec in specs if spec[0] not in existing]
+    if missing:
+        new = [
+            NewTopic(name, partitions, replication, topic_configs=config)
+            for name, partitions, config in missing
+        ]
+        with contextlib.suppress(TopicAlreadyExistsError):  # another worker was quicker
+            await admin.create_topics(new)
+        # A consumer group that joins before the new partitions have leaders is not
+        # assigned them, so wait for the leaders before anyone subscribes.
+        await _wait_for_leaders(admin, [name for name, _, _ in missing])
+    return [name for name, _, _ in missing]
 
 
 async def _check_partitions(admin: AIOKafkaAdminClient, wanted: dict[str, int]) -> None:

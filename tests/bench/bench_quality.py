@@ -16,18 +16,18 @@ model, score, outputs). Needs scikit-learn for the baseline.
 """
 
 import argparse
-import heapq
 import random
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from itertools import chain
 from pathlib import Path
 
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import MODELS, LatePaymentModel
 from detectors.monitoring import log_loss, roc_auc
-from streams.engine import CustomerRecord, Engine, Outputs
+from streams.engine import Engine
 from streams.importers import Imported, load_accounts_receivable
+from streams.replay import Replay as EventReplay
 
 TARGET_AUC = 0.88
 TRAIN_SHARE = 0.7
@@ -45,37 +45,19 @@ class Replay:
 
 def replay(imported: Imported, model: str) -> Replay:
     """The events through one engine, time passing for every customer as the events' time does."""
-    engine = Engine(model=LatePaymentModel(model), learn=True)
-    records: dict[str, CustomerRecord] = {}
-    deadlines: list[tuple[datetime, str]] = []
-    scheduled: dict[str, datetime] = {}
+    replayer = EventReplay(Engine(model=LatePaymentModel(model), learn=True))
     examples: dict[str, LabelledExample] = {}
     advances = 0
-
-    def take(record: CustomerRecord, outputs: Outputs) -> None:
-        examples.update((example.invoice_id, example) for example in outputs.examples)
-        deadline = record.state.next_deadline(engine.config)
-        if deadline is not None and scheduled.get(record.customer_id) != deadline:
-            scheduled[record.customer_id] = deadline
-            heapq.heappush(deadlines, (deadline, record.customer_id))
-
-    def advance(until: datetime | None) -> None:
-        nonlocal advances
-        while deadlines and (until is None or deadlines[0][0] <= until):
-            deadline, customer = heapq.heappop(deadlines)
-            advances += 1
-            take(records[customer], engine.advance(records[customer], deadline))
-
     started = time.perf_counter()
-    for event in imported.events:
-        advance(event.event_time)
-        record = records.get(event.customer_id)
-        if record is None:
-            record = records[event.customer_id] = CustomerRecord.new(event.customer_id)
-        take(record, engine.process(record, event))
-    advance(None)
+    for step in chain.from_iterable(map(replayer.feed, imported.events)):
+        advances += step.event is None
+        examples.update((example.invoice_id, example) for example in step.outputs.examples)
+    for step in replayer.advance(None):
+        advances += 1
+        examples.update((example.invoice_id, example) for example in step.outputs.examples)
     seconds = time.perf_counter() - started
-    pending = {p.invoice_id for r in records.values() for p in r.memo.pending.predictions()}
+    records = replayer.records.values()
+    pending = {p.invoice_id for r in records for p in r.memo.pending.predictions()}
     unresolved = sorted(pending | (imported.outcomes.keys() - examples.keys()))
     return Replay(examples, unresolved, len(imported.events), advances, seconds)
 

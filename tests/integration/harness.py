@@ -150,6 +150,11 @@ async def collect(
     return records
 
 
+def at_least(count: int) -> Callable[[list[Any]], bool]:
+    """For `collect`: until ``count`` records were read."""
+    return lambda records: len(records) >= count
+
+
 def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 

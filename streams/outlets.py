@@ -1,0 +1,136 @@
+"""Where a backtest's outputs go: JSON Lines files in a folder, prefixed topics, or both.
+
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> with FileSink(folder) as sink:
+...     sink.write("alerts", b"c1", b'{"type":"alert"}')
+>>> (folder / "alerts.jsonl").read_bytes(), sorted(path.name for path in folder.iterdir())[:2]
+(b'{"type":"alert"}\\n', ['alerts.jsonl', 'changes.jsonl'])
+"""
+
+import asyncio
+from pathlib import Path
+from typing import IO, Protocol
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from pydantic import BaseModel
+
+from schemas.outputs import Alert, DeadLetter, OrderDecision, RiskChange
+from streams.settings import Settings
+from streams.topics import create_topics
+
+OUTPUTS: dict[type[BaseModel], str] = {
+    Alert: "alerts",
+    RiskChange: "changes",
+    OrderDecision: "decisions",
+    DeadLetter: "deadletter",
+}
+"""Output type -> the name of its file (``alerts.jsonl``...) or topic (``<prefix>alerts``)."""
+KINDS = (*OUTPUTS.values(), "invoices")
+
+
+class ConfigError(ValueError):
+    """A backtest configuration that cannot be used; the message says why and how to fix it."""
+
+
+class Sink(Protocol):
+    """Where the outputs go: ``kind`` is one of `KINDS`."""
+
+    def write(self, kind: str, key: bytes | None, line: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class FileSink:
+    """One JSON Lines file per kind of output in ``folder``, created if missing."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.files: dict[str, IO[bytes]] = {
+            kind: (folder / f"{kind}.jsonl").open("wb", buffering=1 << 20) for kind in KINDS
+        }
+
+    def write(self, kind: str, key: bytes | None, line: bytes) -> None:
+        file = self.files[kind]
+        file.write(line)
+        file.write(b"\n")
+
+    def close(self) -> None:
+        for file in self.files.values():
+            file.close()
+
+    def __enter__(self) -> "FileSink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TopicSink:
+    """Outputs to the topics ``<prefix><kind>`` (``backtest.alerts``...), keyed by customer.
+
+    Refuses a prefix whose topics would be live topics: a backtest never writes to the live
+    outputs (nor to Redis, which only the workers write).
+    """
+
+    BATCH = 1_000
+
+    def __init__(self, settings: Settings, prefix: str) -> None:
+        self.names = {kind: f"{prefix}{kind}" for kind in KINDS}
+        live = set(settings.topics.model_dump().values())
+        clash = sorted(live & set(self.names.values()))
+        if not prefix or clash:
+            raise ConfigError(
+                f"topic prefix {prefix!r} would write to the live topics {', '.join(clash)}: "
+                "choose another, e.g. backtest."
+            )
+        self.loop = asyncio.new_event_loop()
+        self.batch: list[tuple[str, bytes | None, bytes]] = []
+        specs = [(name, settings.partitions, {}) for name in self.names.values()]
+        try:
+            self.loop.run_until_complete(
+                create_topics(settings.bootstrap_servers, specs, settings.replication)
+            )
+            self.producer = self.loop.run_until_complete(self._start(settings.bootstrap_servers))
+        except KafkaError as error:
+            self.loop.close()
+            raise ConfigError(f"cannot write the output topics: {error}") from None
+
+    @staticmethod
+    async def _start(bootstrap: str) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+        await producer.start()
+        return producer
+
+    def write(self, kind: str, key: bytes | None, line: bytes) -> None:
+        self.batch.append((self.names[kind], key, line))
+        if len(self.batch) >= self.BATCH:
+            self.loop.run_until_complete(self._send())
+
+    async def _send(self) -> None:
+        batch, self.batch = self.batch, []
+        sent = [await self.producer.send(topic, value, key=key) for topic, key, value in batch]
+        await asyncio.gather(*sent)
+
+    def close(self) -> None:
+        try:
+            self.loop.run_until_complete(self._send())
+        finally:
+            self.loop.run_until_complete(self.producer.stop())
+            self.loop.close()
+
+
+class Tee:
+    """Every output to several sinks."""
+
+    def __init__(self, *sinks: Sink) -> None:
+        self.sinks = sinks
+
+    def write(self, kind: str, key: bytes | None, line: bytes) -> None:
+        for sink in self.sinks:
+            sink.write(kind, key, line)
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()

@@ -1,0 +1,195 @@
+"""Where a backtest reads history from: JSON Lines files, the CSV importer, or the input topics.
+
+Every source is a `Source`: its events merged in event-time order (ties by event id, then by
+the order of the inputs), and how many items it holds when that is known (for progress).
+Each input is expected in about event-time order, as files written by ``riskstream generate``
+and topics are; the merge keeps memory to one pending event per input. An input line or message
+that is not a valid event is handed to ``reject`` as a dead letter and the reading goes on.
+
+>>> import tempfile, pathlib
+>>> folder = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (folder / "a.jsonl").write_bytes(
+...     b'{"type":"payment.reversed","event_id":"e2","customer_id":"c1",'
+...     b'"event_time":"2026-01-06T10:00:00Z","payment_id":"p1"}\\n'
+...     b'{"type":"order.teleported"}\\n')
+>>> _ = (folder / "b.jsonl").write_bytes(
+...     b'{"type":"payment.reversed","event_id":"e1","customer_id":"c2",'
+...     b'"event_time":"2026-01-05T10:00:00Z","payment_id":"p2"}\\n')
+>>> letters = []
+>>> source = jsonl_source([folder / "a.jsonl", folder / "b.jsonl"], letters.append)
+>>> source.total, [event.event_id for event in source.events]
+(3, ['e1', 'e2'])
+>>> [(letter.source_topic, letter.source_offset, letter.reason_code) for letter in letters]
+[('a.jsonl', 2, 'unknown_type')]
+"""
+
+import asyncio
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas.events import InputEvent
+from schemas.outputs import DeadLetter
+from schemas.validation import InvalidEvent, parse_event
+from streams.deadletter import dead_letter
+from streams.importers import Imported, load_accounts_receivable
+
+Reject = Callable[[DeadLetter], None]
+FETCH = 2_000
+"""Messages fetched from a partition at once."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Events in event-time order and, when known, how many raw items they come from."""
+
+    events: Iterator[InputEvent]
+    total: int | None = None
+
+
+def event_order(event: InputEvent) -> tuple[datetime, str]:
+    """The replay order: event time, then event id."""
+    return event.event_time, event.event_id
+
+
+def merged(streams: Iterable[Iterable[InputEvent]]) -> Iterator[InputEvent]:
+    """Merge streams, each in event-time order, into one; equal keys keep the streams' order."""
+    return heapq.merge(*streams, key=event_order)
+
+
+def jsonl_source(paths: Sequence[Path], reject: Reject) -> Source:
+    """The events of JSON Lines files of input events, one event per line (blank lines skipped)."""
+    return Source(merged(_jsonl_events(path, reject) for path in paths), _count_lines(paths))
+
+
+def _jsonl_events(path: Path, reject: Reject) -> Iterator[InputEvent]:
+    with path.open("rb") as file:
+        for number, line in enumerate(file, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield parse_event(line)
+            except InvalidEvent as error:
+                reject(dead_letter(error, path.name, None, number, None, line.rstrip(b"\r\n")))
+
+
+def _count_lines(paths: Sequence[Path]) -> int:
+    total = 0
+    for path in paths:
+        with path.open("rb") as file:
+            while chunk := file.read(1 << 20):
+                total += chunk.count(b"\n")
+    return total
+
+
+def csv_source(path: Path | None) -> tuple[Source, Imported]:
+    """The events of the accounts-receivable CSV (`streams.importers`), and its outcomes."""
+    imported = load_accounts_receivable(path)
+    return Source(iter(imported.events), len(imported.events)), imported
+
+
+def kafka_source(
+    bootstrap: str,
+    families: dict[str, str],
+    partitions: int,
+    start: datetime,
+    end: datetime,
+    reject: Reject,
+) -> Source:
+    """The events of the input topics (name -> event family, each with ``partitions``) written
+    from ``start`` until ``end`` (message timestamps, end excluded), sought by timestamp."""
+    reader = _TopicReader(bootstrap, families)
+    try:
+        ranges = reader.open(start, end, partitions)
+    except BaseException:
+        reader.close()
+        raise
+    streams = [reader.events(partition, first, last, reject) for partition, (first, last)
+               in sorted(ranges.items())]  # fmt: skip
+    total = sum(last - first for first, last in ranges.values())
+    return Source(_closing(merged(streams), reader), total)
+
+
+def _closing(events: Iterator[InputEvent], reader: "_TopicReader") -> Iterator[InputEvent]:
+    try:
+        yield from events
+    finally:
+        reader.close()
+
+
+class _TopicReader:
+    """A consumer outside any group, driven from synchronous code on a loop of its own."""
+
+    def __init__(self, bootstrap: str, families: dict[str, str]) -> None:
+        self.bootstrap = bootstrap
+        self.families = families
+        self.loop = asyncio.new_event_loop()
+        self.consumer: AIOKafkaConsumer
+
+    def open(
+        self, start: datetime, end: datetime, count: int
+    ) -> dict[TopicPartition, tuple[int, int]]:
+        """The [first, last) offsets of every partition between the two moments."""
+        return self.loop.run_until_complete(self._open(start, end, count))
+
+    async def _open(
+        self, start: datetime, end: datetime, count: int
+    ) -> dict[TopicPartition, tuple[int, int]]:
+        consumer = self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
+        await consumer.start()
+        missing = sorted(set(self.families) - await consumer.topics())
+        if missing:
+            raise ValueError(f"no topic {', '.join(missing)} on the broker: check the "
+                             "RISKSTREAM_BROKER and RISKSTREAM_TOPIC_* settings")  # fmt: skip
+        partitions = [TopicPartition(topic, n) for topic in self.families for n in range(count)]
+        ends = await consumer.end_offsets(partitions)
+        firsts = await consumer.offsets_for_times(dict.fromkeys(partitions, _millis(start)))
+        lasts = await consumer.offsets_for_times(dict.fromkeys(partitions, _millis(end)))
+        ranges = {}
+        for partition in partitions:
+            first, last = firsts[partition], lasts[partition]
+            low = ends[partition] if first is None else first.offset
+            high = ends[partition] if last is None else last.offset
+            if low < high:
+                ranges[partition] = (low, high)
+        consumer.assign(list(ranges))
+        for partition, (low, _) in ranges.items():
+            consumer.seek(partition, low)
+        return ranges
+
+    def events(
+        self, partition: TopicPartition, first: int, last: int, reject: Reject
+    ) -> Iterator[InputEvent]:
+        family = self.families[partition.topic]
+        offset = first
+        while offset < last:
+            batches = self.loop.run_until_complete(
+                self.consumer.getmany(partition, timeout_ms=1000, max_records=FETCH)
+            )
+            messages = batches.get(partition, [])
+            if not messages:  # past offsets that hold no message (transaction markers)?
+                offset = self.loop.run_until_complete(self.consumer.position(partition))
+            for message in messages:
+                if message.offset >= last:
+                    return
+                offset = message.offset + 1
+                try:
+                    yield parse_event(message.value, family=family, key=message.key)
+                except InvalidEvent as error:
+                    reject(dead_letter(error, partition.topic, partition.partition,
+                                       message.offset, message.key, message.value))  # fmt: skip
+
+    def close(self) -> None:
+        if hasattr(self, "consumer"):
+            self.loop.run_until_complete(self.consumer.stop())
+        self.loop.close()
+
+
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)

@@ -1,0 +1,236 @@
+"""``riskstream backtest``: outputs, determinism, dead letters, time passing, the report."""
+
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from schemas.codec import dumps
+from streams.cli import app
+from streams.generate import generate_events
+from tests.unit.test_importers import HEADER, ROWS
+
+END = datetime(2026, 6, 1, tzinfo=UTC)
+OUTPUT_FILES = ("alerts", "changes", "decisions", "invoices", "deadletter")
+
+
+def write_history(path: Path, customers: int = 12, days: int = 240, seed: int = 3) -> list:
+    events = list(generate_events(customers, days, END, seed=seed))
+    path.write_bytes(b"".join(dumps(event) + b"\n" for event in events))
+    return events
+
+
+def backtest(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["backtest", "--quiet", *map(str, args)])
+    return result.exit_code, result.stderr
+
+
+def lines(folder: Path, name: str) -> list[dict]:
+    return [orjson.loads(line) for line in (folder / f"{name}.jsonl").read_bytes().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> tuple[Path, list]:
+    path = tmp_path_factory.mktemp("history") / "events.jsonl"
+    return path, write_history(path)
+
+
+@pytest.fixture(scope="module")
+def result(history, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("out")
+    code, err = backtest(history[0], "--output", folder)
+    assert code == 0, err
+    return folder
+
+
+def test_the_same_input_and_configuration_give_byte_identical_outputs(history, result, tmp_path):
+    code, err = backtest(history[0], "--output", tmp_path)
+    assert code == 0, err
+    for name in [f"{kind}.jsonl" for kind in OUTPUT_FILES] + ["report.json", "report.html"]:
+        assert (tmp_path / name).read_bytes() == (result / name).read_bytes(), name
+    assert lines(result, "alerts") and lines(result, "decisions") and lines(result, "changes")
+
+
+def test_every_invoice_has_one_line_with_its_prediction_and_outcome(history, result):
+    issued = {e.invoice_id for e in history[1] if e.type == "invoice.issued"}
+    paid_late = {e.invoice_id for e in history[1] if e.type == "payment.received"} & {
+        alert["details"]["invoice_id"]
+        for alert in lines(result, "alerts")
+        if alert["kind"] == "late_payment"
+    }
+    invoices = lines(result, "invoices")
+    assert sorted(invoice["invoice_id"] for invoice in invoices) == sorted(issued)
+    by_id = {invoice["invoice_id"]: invoice for invoice in invoices}
+    assert paid_late and all(by_id[invoice]["late"] is True for invoice in paid_late)
+    assert all(0 <= invoice["probability"] <= 1 for invoice in invoices)
+    assert {invoice["late"] for invoice in invoices} == {True, False, None}
+
+
+def test_every_order_is_decided_once(history, result):
+    orders = [e.order_id for e in history[1] if e.type == "order.placed"]
+    decided = [decision["order_id"] for decision in lines(result, "decisions")]
+    assert Counter(decided) == Counter(orders)
+
+
+def test_an_invoice_turns_overdue_at_its_due_date_even_if_its_customer_is_silent(tmp_path):
+    events = [
+        {"type": "invoice.issued", "event_id": "i1", "customer_id": "quiet",
+         "event_time": "2026-01-02T09:00:00Z", "invoice_id": "inv-1", "due_date": "2026-02-01",
+         "amount": {"amount": "100.00", "currency": "EUR"}},
+        {"type": "customer.profile", "event_id": "p1", "customer_id": "other",
+         "event_time": "2026-03-01T00:00:00Z"},
+    ]  # fmt: skip
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in events))
+    code, err = backtest(source, "--output", tmp_path / "out")
+    assert code == 0, err
+    overdue = [alert for alert in lines(tmp_path / "out", "alerts") if alert["kind"] == "overdue"]
+    assert [(a["customer_id"], a["event_time"]) for a in overdue] == [
+        ("quiet", "2026-02-02T00:00:00Z")
+    ]
+    [invoice] = lines(tmp_path / "out", "invoices")
+    assert invoice["late"] is True and invoice["known_at"] == "2026-02-02T00:00:00Z"
+
+
+def test_files_are_merged_in_event_time_order(history, result, tmp_path):
+    """The history split in two files by customer gives the same outputs as in one."""
+    raw = history[0].read_bytes().splitlines(keepends=True)
+    even = [line for line, e in zip(raw, history[1], strict=True) if int(e.customer_id[-1]) % 2]
+    odd = [line for line, e in zip(raw, history[1], strict=True) if not int(e.customer_id[-1]) % 2]
+    (tmp_path / "a.jsonl").write_bytes(b"".join(even))
+    (tmp_path / "b.jsonl").write_bytes(b"".join(odd))
+    code, err = backtest(tmp_path / "b.jsonl", tmp_path / "a.jsonl", "--output", tmp_path / "o")
+    assert code == 0, err
+    for kind in OUTPUT_FILES:
+        assert (tmp_path / "o" / f"{kind}.jsonl").read_bytes() == (
+            result / f"{kind}.jsonl"
+        ).read_bytes(), kind
+
+
+def test_malformed_lines_go_to_the_dead_letter_file_and_the_rest_goes_on(history, tmp_path):
+    good = history[0].read_bytes().splitlines(keepends=True)
+    bad = [
+        b"not json at all\n",
+        b'{"type":"payment.received","event_id":"x","customer_id":"c","event_time":'
+        b'"2026-01-01T00:00:00Z","payment_id":"p","amount":{"amount":12.5,"currency":"EUR"}}\n',
+        b'{"type":"order.teleported"}\n',
+    ]
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"".join([good[0], bad[0], *good[1:100], bad[1], bad[2], *good[100:]]))
+    code, err = backtest(source, "--output", tmp_path / "out")
+    assert code == 0, err
+    letters = lines(tmp_path / "out", "deadletter")
+    assert [(letter["source_offset"], letter["reason_code"]) for letter in letters] == [
+        (2, "undecodable"),
+        (102, "invalid"),
+        (103, "unknown_type"),
+    ]
+    assert "floats" in letters[1]["reason"] and letters[0]["payload"] == "not json at all"
+    assert "3 rejected" in err
+    assert len(lines(tmp_path / "out", "invoices")) == sum(
+        e.type == "invoice.issued" for e in history[1]
+    )
+
+
+def test_the_accounts_receivable_csv_is_backtested_through_the_importer(tmp_path):
+    csv = tmp_path / "ar.csv"
+    csv.write_text("\n".join([HEADER, *ROWS]) + "\n")
+    code, err = backtest("--csv", csv, "--output", tmp_path / "out")
+    assert code == 0, err
+    invoices = {i["invoice_id"]: i["late"] for i in lines(tmp_path / "out", "invoices")}
+    assert invoices == {"0000000001": False, "0000000002": True, "0000000003": False}
+
+
+def test_the_report_has_model_quality_and_precision_and_recall_per_rule(history, result):
+    report = orjson.loads((result / "report.json").read_bytes())
+    invoices = [i for i in lines(result, "invoices") if i["late"] is not None]
+    assert report["model"]["invoices"] == len(invoices)
+    assert report["model"]["late"] == sum(i["late"] for i in invoices)
+    assert 0 < report["model"]["auc"] <= 1
+    calibration = report["model"]["calibration"]
+    assert sum(b["invoices"] for b in calibration) == len(invoices)
+    assert report["decisions"] == dict(Counter(d["outcome"] for d in lines(result, "decisions")))
+    alerts = lines(result, "alerts")
+    for part in ("weekly", "weekly_by_severity"):
+        weeks = report["alerts"][part].values()
+        assert sum(sum(counts.values()) for counts in weeks) == len(alerts)
+    severities = Counter(a["severity"] for a in alerts)
+    assert severities == sum((Counter(c) for c in report["alerts"]["by_rule"].values()), Counter())
+    assert report["rules"]["overdue"]["recall"] == 1.0  # every bad invoice was overdue first
+    for figures in report["rules"].values():
+        assert 0 <= figures["precision"] <= 1 and 0 <= figures["recall"] <= 1
+    assert sum(report["scores"].values()) == len(
+        {c["customer_id"] for c in lines(result, "changes")}
+    )
+    page = (result / "report.html").read_text()
+    assert page.count("<svg") >= 4 and "<script" not in page and "http" not in page.split("<svg")[0]
+
+
+def test_compare_shows_what_each_configuration_does_differently(history, tmp_path):
+    from detectors.rules import load_rulepack
+
+    rules = load_rulepack().model_dump(mode="json")
+    dropped = "exposure_over_limit"
+    rules["rules"] = [rule for rule in rules["rules"] if rule["id"] != dropped]
+    rules["version"] = "without-exposure"
+    pack = tmp_path / "pack.yaml"
+    pack.write_bytes(orjson.dumps(rules))  # JSON is YAML
+    code, err = backtest(history[0], "--output", tmp_path, "--compare-rules", pack)
+    assert code == 0, err
+    comparison = orjson.loads((tmp_path / "comparison.json").read_bytes())
+    a_alerts = [
+        a for a in lines(tmp_path / "a", "alerts") if a["details"].get("rule_id") == dropped
+    ]
+    assert comparison["alerts"][dropped] == {"only_a": len(a_alerts), "only_b": 0, "both": 0}
+    assert a_alerts
+    assert (
+        comparison["alerts"]["overdue"]["only_a"] == comparison["alerts"]["overdue"]["only_b"] == 0
+    )
+    assert comparison["auc"]["a"] == comparison["auc"]["b"]  # the model does not see the rules
+    assert (tmp_path / "comparison.html").read_text().count("<table>") >= 3
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        ((), "say where history comes from"),
+        (("missing.jsonl",), "missing.jsonl is not a file"),
+        (("{history}", "--model", "forest"), "unknown model 'forest'"),
+        (("{history}", "--rules", "{history}"), "is not valid"),
+        (("--start", "yesterday"), "--start 'yesterday' is not a date or time"),
+        (("--start", "2026-03-01", "--end", "2026-02-01"), "--end must be after --start"),
+        (("{history}", "--end", "2026-02-01"), "give --start too"),
+        (("--csv", "{history}"), "missing columns"),
+        (("{history}", "--topic-prefix", "risk."), "would write to the live topics risk.alerts"),
+        (("{history}", "--topic-prefix", ""), "topic prefix '' would write to the live topics"),
+        (("{history}", "--topic-prefix", "bt.", "--compare-model", "arf"), "not with B"),
+    ],
+)
+def test_bad_arguments_get_one_line_that_says_what_to_do(history, tmp_path, args, complaint):
+    args = [arg.replace("{history}", str(history[0])) for arg in args]
+    code, err = backtest(*args, "--output", tmp_path)
+    assert code == 2
+    assert complaint in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_an_unreachable_broker_is_one_line_too(tmp_path):
+    result = CliRunner(env={"RISKSTREAM_BROKER": "kafka://127.0.0.1:1"}).invoke(
+        app, ["backtest", "-q", "--start", "2026-01-01", "--output", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "cannot read the input topics" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_progress_bar_shows_on_a_terminal_only_and_not_when_quiet(monkeypatch):
+    from streams.progress import ProgressBar
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert not ProgressBar(True, 10).bar.disable
+    assert ProgressBar(False, 10).bar.disable  # --quiet
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert ProgressBar(True, 10).bar.disable
