@@ -27,15 +27,15 @@ from pathlib import Path
 
 import orjson
 from aiokafka.errors import KafkaError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from detectors.delayed_labels import LabelledExample, Prediction
 from detectors.late_payment import MODELS, LatePaymentModel
-from detectors.rules import RuleSet, describe_invalid, load_rulepack
 from features import FeatureConfig
 from schemas.codec import dumps
 from schemas.outputs import DeadLetter
-from streams.engine import Engine, RiskConfig
+from streams.control import InvalidDocument, config_from_files
+from streams.engine import Engine
 from streams.outlets import OUTPUTS, ConfigError, FileSink, Sink, Tee, TopicSink
 from streams.progress import ProgressBar
 from streams.replay import Replay, Step
@@ -45,34 +45,25 @@ from streams.sources import Reject, Source, csv_source, jsonl_source, kafka_sour
 PROGRESS_EVERY = 1_000
 
 
-def load_rules(path: Path | None) -> RuleSet:
-    """The rule pack in a YAML file, or the shipped default one."""
-    if path is None:
-        return load_rulepack()
-    try:
-        return RuleSet.from_yaml(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"cannot read the rule pack {path}: {error.strerror}") from None
-    except ValidationError as error:
-        raise ConfigError(f"rule pack {path} is not valid: {describe_invalid(error)}") from None
-    except ValueError as error:
-        raise ConfigError(f"rule pack {path} is not valid: {error}") from None
-
-
 def build_engine(
     model: str = "logreg",
-    rules: Path | None = None,
+    documents: Sequence[Path] = (),
     learn: bool = True,
     features: FeatureConfig | None = None,
 ) -> Engine:
-    """The engine a backtest runs: the workers' own, with a model and rule pack of one's choice.
+    """The engine a backtest runs: the workers' own, with a model and the control documents
+    (rule set, scorecard, tiers, decision and credit policies) of one's choice over the
+    defaults.
 
     ``learn``: the model learns each invoice's outcome when it is known, as the trainer does
     live; off, it keeps predicting as it started (as a worker that never loads a snapshot).
     """
     if model not in MODELS:
         raise ConfigError(f"unknown model {model!r}: choose one of {', '.join(sorted(MODELS))}")
-    risk = RiskConfig(rules=load_rules(rules))
+    try:
+        risk = config_from_files(documents)
+    except InvalidDocument as error:
+        raise ConfigError(str(error)) from None
     return Engine(features, risk=risk, model=LatePaymentModel(model), learn=learn)
 
 
@@ -208,15 +199,17 @@ def invoice_line(customer_id: str, prediction: Prediction) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Configuration:
-    """What a backtest varies: the late-payment model, the rule pack, whether the model learns."""
+    """What a backtest varies: the late-payment model, the control documents, whether the
+    model learns."""
 
     model: str = "logreg"
-    rules: Path | None = None
+    documents: tuple[Path, ...] = ()
     learn: bool = True
 
     def describe(self) -> str:
         learning = "learning" if self.learn else "not learning"
-        return f"model {self.model} ({learning}), rule pack {self.rules or 'default'}"
+        documents = ", ".join(map(str, self.documents)) or "the defaults"
+        return f"model {self.model} ({learning}), configuration {documents}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,7 +259,7 @@ def run_backtest(
     tallies, reports = {}, {}
     for name, configuration in runs.items():
         folder = output / name
-        engine = build_engine(configuration.model, configuration.rules, configuration.learn,
+        engine = build_engine(configuration.model, configuration.documents, configuration.learn,
                               settings.feature_config())  # fmt: skip
         backtest = Backtest(engine, progress)
         source = history.open(settings, backtest.reject)  # fails before anything is written

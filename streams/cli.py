@@ -227,15 +227,19 @@ def backtest(
     model: Annotated[
         str | None, typer.Option(help="Late-payment model: logreg or arf (default: settings)")
     ] = None,
-    rules: Annotated[Path | None, typer.Option(help="Rule pack YAML (default: shipped)")] = None,
+    config: Annotated[
+        list[Path] | None,
+        typer.Option(help="A control document (rules, scorecard, tiers...) over the defaults"),
+    ] = None,
     learn: Annotated[
         bool, typer.Option(help="Learn each invoice's outcome when known, as the trainer does")
     ] = True,
     compare_model: Annotated[
         str | None, typer.Option(help="Compare with this model (configuration B)")
     ] = None,
-    compare_rules: Annotated[
-        Path | None, typer.Option(help="Compare with this rule pack (configuration B)")
+    compare_config: Annotated[
+        list[Path] | None,
+        typer.Option(help="Compare with these control documents (configuration B)"),
     ] = None,
     topic_prefix: Annotated[
         str | None,
@@ -257,10 +261,10 @@ def backtest(
     for path in [*(inputs or []), *([csv] if csv else [])]:
         if not path.is_file():
             _fail(f"{path} is not a file: give the path of an existing file")
-    a = Configuration(model or settings.model_name, rules, learn)
+    a = Configuration(model or settings.model_name, tuple(config or ()), learn)
     b = None
-    if compare_model or compare_rules:
-        b = Configuration(compare_model or a.model, compare_rules or a.rules, learn)
+    if compare_model or compare_config:
+        b = Configuration(compare_model or a.model, tuple(compare_config or a.documents), learn)
     history = History(inputs or (), csv, _moment(start, "--start"), _moment(end, "--end"))
     if history.start is not None and history.end is None:
         history = dataclasses.replace(history, end=datetime.now(UTC))

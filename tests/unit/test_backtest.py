@@ -173,13 +173,13 @@ def test_the_report_has_model_quality_and_precision_and_recall_per_rule(history,
 def test_compare_shows_what_each_configuration_does_differently(history, tmp_path):
     from detectors.rules import load_rulepack
 
-    rules = load_rulepack().model_dump(mode="json")
+    rules = load_rulepack().model_dump(mode="json", exclude={"version"})
     dropped = "exposure_over_limit"
     rules["rules"] = [rule for rule in rules["rules"] if rule["id"] != dropped]
-    rules["version"] = "without-exposure"
-    pack = tmp_path / "pack.yaml"
-    pack.write_bytes(orjson.dumps(rules))  # JSON is YAML
-    code, err = backtest(history[0], "--output", tmp_path, "--compare-rules", pack)
+    document = {"kind": "rules", "version": "without-exposure", "body": rules}
+    path = tmp_path / "rules.yaml"
+    path.write_bytes(orjson.dumps(document))  # JSON is YAML
+    code, err = backtest(history[0], "--output", tmp_path, "--compare-config", path)
     assert code == 0, err
     comparison = orjson.loads((tmp_path / "comparison.json").read_bytes())
     a_alerts = [
@@ -200,7 +200,7 @@ def test_compare_shows_what_each_configuration_does_differently(history, tmp_pat
         ((), "say where history comes from"),
         (("missing.jsonl",), "missing.jsonl is not a file"),
         (("{history}", "--model", "forest"), "unknown model 'forest'"),
-        (("{history}", "--rules", "{history}"), "is not valid"),
+        (("{history}", "--config", "{history}"), "events.jsonl: not valid YAML or JSON"),
         (("--start", "yesterday"), "--start 'yesterday' is not a date or time"),
         (("--start", "2026-03-01", "--end", "2026-02-01"), "--end must be after --start"),
         (("{history}", "--end", "2026-02-01"), "give --start too"),
