@@ -7,18 +7,36 @@ customer's partition and survives restarts.
 >>> memo.tier = "medium"
 >>> RiskMemo.from_bytes(memo.to_bytes()).tier
 'medium'
+>>> from datetime import UTC
+>>> memo.note_alerts([Alert(alert_id="a1", kind="overdue", severity="warning", message="late",
+...     customer_id="c1", event_time=datetime(2026, 3, 2, tzinfo=UTC), source_event_id="e1")])
+>>> RiskMemo.from_bytes(memo.to_bytes()).recent_alerts[0].kind
+'overdue'
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 import orjson
 
 from detectors.delayed_labels import PendingPredictions
-from schemas.outputs import Tier
+from schemas.outputs import Alert, Tier
 
 MAX_PENDING_PER_CUSTOMER = 1_000
 MAX_RECENT_ANOMALIES = 16
+MAX_RECENT_ALERTS = 5
+
+
+class RecentAlert(NamedTuple):
+    """What the query API shows of one of the customer's latest alerts."""
+
+    alert_id: str
+    kind: str
+    severity: str
+    event_time: datetime
+    message: str
 
 
 @dataclass(slots=True)
@@ -32,6 +50,8 @@ class RiskMemo:
     """Event times (µs) of the customer's recent anomalies, newest last, bounded."""
     cooldowns: dict[str, datetime] = field(default_factory=dict)
     """Rule id -> event time of its last hit for this customer."""
+    recent_alerts: list[RecentAlert] = field(default_factory=list)
+    """The customer's latest alerts, newest last, bounded."""
 
     @classmethod
     def new(cls) -> "RiskMemo":
@@ -43,6 +63,11 @@ class RiskMemo:
     def anomalies_since(self, micros: int) -> int:
         return sum(1 for moment in self.anomaly_times if moment >= micros)
 
+    def note_alerts(self, alerts: Iterable[Alert]) -> None:
+        """Remember the customer's new alerts, dropping the oldest beyond the bound."""
+        new = [RecentAlert(a.alert_id, a.kind, a.severity, a.event_time, a.message) for a in alerts]
+        self.recent_alerts = [*self.recent_alerts, *new][-MAX_RECENT_ALERTS:]
+
     def to_bytes(self) -> bytes:
         return orjson.dumps(
             {
@@ -51,6 +76,7 @@ class RiskMemo:
                 "published": self.published_score,
                 "anomalies": self.anomaly_times,
                 "cooldowns": self.cooldowns,
+                "alerts": [tuple(alert) for alert in self.recent_alerts],
             }
         )
 
@@ -65,4 +91,8 @@ class RiskMemo:
             cooldowns={
                 rule: datetime.fromisoformat(at) for rule, at in document["cooldowns"].items()
             },
+            recent_alerts=[
+                RecentAlert(id_, kind, severity, datetime.fromisoformat(at), message)
+                for id_, kind, severity, at, message in document.get("alerts", ())
+            ],
         )

@@ -187,6 +187,7 @@ class Engine:
             record.memo.note_anomaly(to_micros(now))
             outputs.alerts.append(self._anomaly_alert(record, anomaly, now, cause, versions))
         outputs.alerts += self._rule_alerts(record, features, event, now, cause, versions)
+        record.memo.note_alerts(outputs.alerts)
         self._score(record, features, now, cause, outputs)
         return outputs
 
