@@ -4,6 +4,7 @@ Every setting has a default that works with the local broker and Redis started b
 ``deploy/local``; the README lists them all.
 """
 
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -69,6 +70,15 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".run/worker"), description="Table state (RocksDB)")
     web_port: int = Field(6066, ge=1, le=65535)
     web_bind: str = Field("127.0.0.1", description="Address the web server listens on")
+    web_host: str | None = Field(
+        None,
+        description="Host name the other workers reach this web server at, to forward a query "
+        "to the worker that owns the customer (default: the bind address, or this machine's "
+        "host name when binding every address)",
+    )
+    api_token: SecretStr | None = Field(
+        None, min_length=16, description="Bearer token the query API asks for (none: open)"
+    )
     store: str = Field("rocksdb://", description="rocksdb:// or memory://")
     lateness: timedelta = Field(timedelta(days=1), description="Out-of-order events allowed")
     overdue_grace: timedelta = Field(timedelta(0), description="Due date + grace = overdue")
@@ -112,6 +122,13 @@ class Settings(BaseSettings):
         specs.append((self.topics.training, 1, {}))
         specs.append((self.topics.models, 1, compacted))
         return specs
+
+    @property
+    def advertised_web_host(self) -> str:
+        """Where the other workers reach this worker's web server."""
+        if self.web_host:
+            return self.web_host
+        return socket.gethostname() if self.web_bind in ("0.0.0.0", "::") else self.web_bind
 
     @property
     def bootstrap_servers(self) -> str:
