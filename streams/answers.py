@@ -1,8 +1,8 @@
 """What the query API answers about a customer, built from its record: pure, no I/O.
 
-The answer is the customer's risk picture as of its newest event (or the last time that
-passed for it), scored the way the engine scores it, with its open invoices and its latest
-alerts. Only ids, figures and riskstream's own words: never a name or other text from the
+The answer is the customer's risk picture as of its clock (its newest event, or the last
+overdue check, which moves the clock without a new picture when nothing turned overdue),
+scored the way the engine scores it, with its open invoices and its latest alerts. Only ids, figures and riskstream's own words: never a name or other text from the
 customer's profile.
 
 >>> from datetime import datetime, UTC
@@ -31,7 +31,7 @@ from streams.engine import CustomerRecord, Engine, picture, score_inputs
 
 
 def current_picture(engine: Engine, record: CustomerRecord) -> CustomerRisk:
-    """The customer's picture as the engine last made it: as of the newest moment it saw."""
+    """The customer's picture as the engine makes it, as of the newest moment it saw."""
     state, memo, risk = record.state, record.memo, engine.risk
     as_of = from_micros(max(state.watermark, state.clock))
     features = state.features(as_of, engine.config)
