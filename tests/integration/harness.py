@@ -120,15 +120,17 @@ class Worker:
         status, body = http_get(self.url(path), token)
         return status, orjson.loads(body)
 
-    def scrape(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-        """The worker's ``/metrics``: (sample name, labels) -> value."""
+    def metric(self, name: str, *labels: str) -> dict[tuple[str, ...], float]:
+        """The samples ``name`` of the worker's ``/metrics``, summed by the values of ``labels``."""
         status, body = http_get(self.url("/metrics"))
         assert status == 200, body
-        return {
-            (sample.name, frozenset(sample.labels.items())): sample.value
-            for family in text_string_to_metric_families(body.decode())
-            for sample in family.samples
-        }
+        found: dict[tuple[str, ...], float] = {}
+        for family in text_string_to_metric_families(body.decode()):
+            for sample in family.samples:
+                if sample.name == name:
+                    key = tuple(sample.labels[label] for label in labels)
+                    found[key] = found.get(key, 0.0) + sample.value
+        return found
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.env['RISKSTREAM_WEB_PORT']}{path}"

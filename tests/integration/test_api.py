@@ -111,9 +111,8 @@ def test_two_workers_answer_for_every_customer_with_the_token(env, redis_url, tm
 
 def partitions_read(worker: Worker, topic: str) -> set[str]:
     """The partitions of ``topic`` the worker consumes, from its consumer lag metric."""
-    lags = [dict(labels) for (name, labels) in worker.scrape()
-            if name == "riskstream_consumer_lag_messages"]  # fmt: skip
-    return {lag["partition"] for lag in lags if lag["topic"] == topic}
+    lags = worker.metric("riskstream_consumer_lag_messages", "topic", "partition")
+    return {partition for lag_topic, partition in lags if lag_topic == topic}
 
 
 def check_customer(answer: dict, customer: str, events: list, alerts: list[dict]) -> None:

@@ -122,4 +122,4 @@ def stored_revisions(client: redis.Redis, prefix: str) -> Counter[str]:
 
 
 def sample(worker: Worker, name: str) -> float:
-    return sum(value for (sample_name, _), value in worker.scrape().items() if sample_name == name)
+    return sum(worker.metric(name).values())
