@@ -5,7 +5,7 @@
   503 while it rebalances or recovers (readiness).
 - ``GET /customers/{id}``: one customer's picture, open invoices and latest alerts, from
   the state table of the worker that owns the customer's partition; any worker takes the
-  request and Faust's router forwards it to that one.
+  request and forwards it to that one (Faust's router, from the partition assignment).
 - ``GET /customers?tier=high&limit=20``: the customers of highest score, from Redis' score
   rankings, which every worker's ``redis`` agent feeds: the same answer from any worker.
 
@@ -15,13 +15,16 @@ With ``RISKSTREAM_API_TOKEN`` set, ``/customers*`` wants ``Authorization: Bearer
 
 import hmac
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, get_args
+from typing import TYPE_CHECKING
 
+from aiokafka.partitioner import DefaultPartitioner
 from faust import web
+from faust.exceptions import SameNode
 from pydantic import SecretStr
 from redis.exceptions import RedisError
+from yarl import URL
 
-from schemas.outputs import Tier
+from sinks.redis import TIERS
 from streams.answers import customer_answer
 from streams.engine import CustomerRecord
 
@@ -30,7 +33,7 @@ if TYPE_CHECKING:
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
-TIERS = get_args(Tier)
+_PARTITIONER = DefaultPartitioner()
 
 
 class BadQuery(ValueError):
@@ -118,10 +121,16 @@ def install_query_api(risk: "RiskApp") -> None:
         async def get(self, request: web.Request, customer_id: str) -> web.Response:
             if (refusal := refused(self, request)) is not None:
                 return refusal
-            return await self.owner(request, customer_id=customer_id)
+            owner = owner_url(risk, customer_id)
+            if owner is None:
+                return self.json({"error": "no worker has this customer's partition yet: "
+                                  "retry in a few seconds"}, status=503)  # fmt: skip
+            try:
+                return await app.router._route_req(owner, self.web, request)
+            except SameNode:
+                return self.answer(customer_id)
 
-        @app.table_route(table=risk.states, match_info="customer_id")
-        async def owner(self, request: web.Request, customer_id: str) -> web.Response:
+        def answer(self, customer_id: str) -> web.Response:
             blob = risk.states.get(customer_id)
             if not blob:
                 return self.json(
@@ -131,3 +140,27 @@ def install_query_api(risk: "RiskApp") -> None:
             return self.json(customer_answer(risk.engine, CustomerRecord.from_bytes(blob)))
 
     app.page("/customers/{customer_id}", name="riskstream-customer")(Customer)
+
+
+def partition_of(customer_id: str, partitions: int) -> int:
+    """The partition of a customer's events and state: Kafka's default partitioner (murmur2).
+
+    >>> partition_of("cust-042", 4)
+    3
+    """
+    every = list(range(partitions))
+    return int(_PARTITIONER(customer_id.encode(), every, every))
+
+
+def owner_url(risk: "RiskApp", customer_id: str) -> URL | None:
+    """The web address of the worker that owns the customer's partition, as last assigned.
+
+    The customers agent reads the ticks topic beside the inputs, co-partitioned with the
+    state table, so the owner of the customer's ticks partition owns its record.
+    """
+    ticks = risk.settings.topics.ticks
+    partition = partition_of(customer_id, risk.settings.partitions)
+    for url, topics in risk.faust.router.external_topics_metadata().items():
+        if partition in topics.get(ticks, ()):
+            return URL(url)
+    return None
