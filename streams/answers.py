@@ -2,8 +2,9 @@
 
 The answer is the customer's risk picture as of its clock (its newest event, or the last
 overdue check, which moves the clock without a new picture when nothing turned overdue),
-scored the way the engine scores it, with its open invoices and its latest alerts. Only ids, figures and riskstream's own words: never a name or other text from the
-customer's profile.
+scored the way the engine scores it, with its open invoices and its latest alerts. Only
+ids, figures and riskstream's own words: never a name or other text from the customer's
+profile.
 
 >>> from datetime import datetime, UTC
 >>> from schemas import InvoiceIssued, Money
