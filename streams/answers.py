@@ -25,6 +25,8 @@ profile.
 
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from features import CustomerState, FeatureConfig
 from features.eventtime import DAY, day_to_date, from_micros, to_micros
 from schemas.outputs import CustomerRisk
@@ -48,8 +50,7 @@ def customer_answer(engine: Engine, record: CustomerRecord) -> dict[str, Any]:
     answer = current_picture(engine, record).model_dump(mode="json", exclude={"type"})
     answer["open_items"] = open_items(record.state, engine.config)
     answer["recent_alerts"] = [
-        {**alert._asdict(), "event_time": alert.event_time.isoformat()}
-        for alert in reversed(record.memo.recent_alerts)
+        to_jsonable_python(alert._asdict()) for alert in reversed(record.memo.recent_alerts)
     ]
     return answer
 

@@ -1,5 +1,5 @@
-"""End to end: a known stream in, then the worker's /metrics counts exactly what was sent and
-what came out on the topics."""
+"""End to end: a known stream in, then the worker's /metrics counts exactly what was sent,
+what came out on the topics and the customers per tier that Redis shows."""
 
 import time
 from collections import Counter
@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import redis
 
 from streams.generate import generate_events
 from tests.integration import harness
@@ -59,6 +60,14 @@ def test_metrics_count_what_was_sent(kafka_bootstrap, redis_url, tmp_path: Path)
         letters = counted(worker, "riskstream_dead_letters_total", "reason")
         alerts = counted(worker, "riskstream_alerts_total", "kind", "severity")
         decisions = counted(worker, "riskstream_decisions_total", "outcome")
+        tiers = counted(worker, "riskstream_customers", "tier")
+        client = redis.Redis.from_url(redis_url, decode_responses=True)
+
+        def stored_tiers() -> Counter[tuple[str, ...]]:
+            pictures = client.keys(f"{settings.redis_prefix}:customer:*")
+            return Counter((client.hget(key, "tier"),) for key in pictures)
+
+        harness.wait_for(lambda: stored_tiers() == tiers, 30)  # Redis follows the topics
     finally:
         worker.stop()
     assert letters == Counter((letter["reason_code"],) for letter in outputs[topics.deadletter])
@@ -69,3 +78,4 @@ def test_metrics_count_what_was_sent(kafka_bootstrap, redis_url, tmp_path: Path)
     assert decisions == Counter((d["outcome"],) for d in outputs[topics.decisions])
     placed = sum(n for (_, kind), n in sent.items() if kind == "order.placed")
     assert sum(decisions.values()) == placed - 1  # the redelivered one is decided once
+    assert tiers == stored_tiers() and sum(tiers.values()) == 10
