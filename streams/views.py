@@ -5,7 +5,7 @@
   503 while it rebalances or recovers (readiness).
 - ``GET /customers/{id}``: one customer's picture, open invoices and latest alerts, from
   the state table of the worker that owns the customer's partition; any worker takes the
-  request and forwards it to that one (Faust's router, from the partition assignment).
+  request and forwards it to that one once (the partition assignment says which it is).
 - ``GET /customers?tier=high&limit=20``: the customers of highest score, from Redis' score
   rankings, which every worker's ``redis`` agent feeds: the same answer from any worker.
 
@@ -17,9 +17,9 @@ import hmac
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+import aiohttp
 from aiokafka.partitioner import DefaultPartitioner
 from faust import web
-from faust.exceptions import SameNode
 from pydantic import SecretStr
 from redis.exceptions import RedisError
 from yarl import URL
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
 _PARTITIONER = DefaultPartitioner()
+FORWARDED = "X-Riskstream-Forwarded"
 
 
 class BadQuery(ValueError):
@@ -122,13 +123,15 @@ def install_query_api(risk: "RiskApp") -> None:
             if (refusal := refused(self, request)) is not None:
                 return refusal
             owner = owner_url(risk, customer_id)
-            if owner is None:
-                return self.json({"error": "no worker has this customer's partition yet: "
+            if owner is None or risk.not_ready():
+                return self.json({"error": "the workers are sharing out the partitions: "
                                   "retry in a few seconds"}, status=503)  # fmt: skip
-            try:
-                return await app.router._route_req(owner, self.web, request)
-            except SameNode:
+            if str(owner) == str(app.conf.canonical_url):
                 return self.answer(customer_id)
+            if FORWARDED in request.headers:  # the assignment moved on meanwhile: no ping-pong
+                return self.json({"error": "the customer's partition is moving to another "
+                                  "worker: retry in a few seconds"}, status=503)  # fmt: skip
+            return await self.forward(request, owner)
 
         def answer(self, customer_id: str) -> web.Response:
             blob = risk.states.get(customer_id)
@@ -138,6 +141,19 @@ def install_query_api(risk: "RiskApp") -> None:
                     status=404,
                 )
             return self.json(customer_answer(risk.engine, CustomerRecord.from_bytes(blob)))
+
+        async def forward(self, request: web.Request, owner: URL) -> web.Response:
+            """Ask the owner, with the caller's token, and pass its answer on."""
+            url = request.url.with_host(owner.host).with_port(owner.port)
+            headers = {name: value for name, value in request.headers.items()
+                       if name.lower() != "host"}  # fmt: skip
+            try:
+                async with app.http_client.get(url, headers={**headers, FORWARDED: "1"}) as got:
+                    body = await got.text()
+                    return self.text(body, content_type=got.content_type, status=got.status)
+            except (aiohttp.ClientError, TimeoutError) as error:
+                return self.json({"error": f"the worker at {owner} that has this customer did "
+                                  f"not answer: {error}"}, status=503)  # fmt: skip
 
     app.page("/customers/{customer_id}", name="riskstream-customer")(Customer)
 
