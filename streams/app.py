@@ -131,8 +131,10 @@ class RiskApp:
             started = time.perf_counter()
             outputs = self._handle(event)
             self.metrics.event_processed(time.perf_counter() - started)
-            await self._emit(outputs)
+            # Counted before the sends yield to the loop, in step with the table: a recount
+            # of the tiers from the table in between would count this customer twice.
             self.metrics.outputs_emitted(outputs, event.message.timestamp)
+            await self._emit(outputs)
 
     def _handle(self, event: EventT) -> list[BaseModel]:
         message = event.message
