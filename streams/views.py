@@ -62,19 +62,20 @@ def ranking_query(query: Mapping[str, str]) -> tuple[str | None, int]:
 
     >>> ranking_query({"tier": "high", "limit": "5"}), ranking_query({})
     (('high', 5), (None, 20))
-    >>> for bad in ({"limit": "0"}, {"tier": "huge"}):
+    >>> for bad in ({"limit": "0"}, {"limit": "²"}, {"tier": "huge"}):
     ...     try:
     ...         ranking_query(bad)
     ...     except BadQuery as error:
     ...         print(error)
     limit must be a whole number from 1 to 1000, not '0'
+    limit must be a whole number from 1 to 1000, not '²'
     tier must be one of low, medium, high, not 'huge'
     """
     tier = query.get("tier") or None
     if tier is not None and tier not in TIERS:
         raise BadQuery(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
     raw = query.get("limit", str(DEFAULT_LIMIT))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadQuery(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {raw!r}")
     return tier, int(raw)
 
