@@ -7,22 +7,39 @@ customer's partition and survives restarts.
 >>> memo.tier = "medium"
 >>> RiskMemo.from_bytes(memo.to_bytes()).tier
 'medium'
+>>> from datetime import UTC
+>>> memo.note_alerts([Alert(alert_id="a1", kind="overdue", severity="warning", message="late",
+...     customer_id="c1", event_time=datetime(2026, 3, 2, tzinfo=UTC), source_event_id="e1")])
+>>> RiskMemo.from_bytes(memo.to_bytes()).recent_alerts[0].kind
+'overdue'
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from detectors.delayed_labels import PendingPredictions
-from schemas.outputs import Tier
+from schemas.outputs import Alert, Tier
 
 MAX_PENDING_PER_CUSTOMER = 1_000
 MAX_RECENT_ANOMALIES = 16
 DSO_MARK_EVERY_DAYS = 7
 DSO_MARKS = 10
 """Weekly DSO marks kept: ten weeks, enough to look 30 days back (and a gap) at any time."""
+MAX_RECENT_ALERTS = 5
+
+
+class RecentAlert(NamedTuple):
+    """What the query API shows of one of the customer's latest alerts."""
+
+    alert_id: str
+    kind: str
+    severity: str
+    event_time: datetime
+    message: str
 
 
 @dataclass(slots=True)
@@ -41,6 +58,8 @@ class RiskMemo:
     actions: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Credit action kind -> the last proposal of that kind emitted (a `CreditAction` as JSON),
     while it is still proposed."""
+    recent_alerts: list[RecentAlert] = field(default_factory=list)
+    """The customer's latest alerts, newest last, bounded."""
 
     @classmethod
     def new(cls) -> "RiskMemo":
@@ -69,6 +88,11 @@ class RiskMemo:
         before = [dso_then for then, dso_then in self.dso_marks if then <= day - days]
         return dso - before[-1] if before else None
 
+    def note_alerts(self, alerts: Iterable[Alert]) -> None:
+        """Remember the customer's new alerts, dropping the oldest beyond the bound."""
+        new = [RecentAlert(a.alert_id, a.kind, a.severity, a.event_time, a.message) for a in alerts]
+        self.recent_alerts = [*self.recent_alerts, *new][-MAX_RECENT_ALERTS:]
+
     def to_bytes(self) -> bytes:
         return orjson.dumps(
             {
@@ -79,6 +103,7 @@ class RiskMemo:
                 "cooldowns": self.cooldowns,
                 "dso": self.dso_marks,
                 "actions": self.actions,
+                "alerts": [tuple(alert) for alert in self.recent_alerts],
             }
         )
 
@@ -95,4 +120,8 @@ class RiskMemo:
             },
             dso_marks=[(day, dso) for day, dso in document.get("dso", [])],
             actions=document.get("actions", {}),
+            recent_alerts=[
+                RecentAlert(id_, kind, severity, datetime.fromisoformat(at), message)
+                for id_, kind, severity, at, message in document.get("alerts", ())
+            ],
         )

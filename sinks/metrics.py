@@ -128,9 +128,6 @@ class Metrics:
         # Redis sink, read from the sink at each scrape (see watch_redis)
         self.redis_errors = counter("redis_write_errors", "Failed Redis pipeline writes")
         self.redis_retries = counter("redis_write_retries", "Redis writes retried after a failure")
-        self.redis_dropped = counter(
-            "redis_dropped_outputs", "Alerts dropped from the full Redis buffer (still on Kafka)"
-        )
         self.redis_pending = gauge("redis_pending_outputs", "Outputs waiting for Redis")
 
         # Series for every value of a closed set from the start, so that rate() and
@@ -149,7 +146,7 @@ class Metrics:
         self._latency: dict[str, Any] = {}
         self._lag_labels: set[tuple[str, str]] = set()
         self._redis: Any = None
-        self._redis_seen = {"errors": 0, "retries": 0, "overflowed": 0}
+        self._redis_seen = {"errors": 0, "retries": 0}
 
     # -- the hot path -------------------------------------------------------------------
 
@@ -195,16 +192,15 @@ class Metrics:
             direction = "up" if step > 0 else "down" if step < 0 else "same"
         self.risk_changes.labels(change.tier, direction).inc()
         if before != change.tier:
-            # Per worker; after a rebalance a worker may count a customer it never counted
-            # up, so its own gauge may dip below 0: sum() over workers stays right.
+            # Per worker, between the recounts from the state table after each rebalance.
             self.customers.labels(change.tier).inc()
             if before is not None:
                 self.customers.labels(before).dec()
 
     # -- set now and then ---------------------------------------------------------------
 
-    def set_customers_per_tier(self, counts: Mapping[str, int]) -> None:
-        """Recount, e.g. from the state table after a rebalance (on every worker)."""
+    def set_customers_per_tier(self, counts: Mapping[str | None, int]) -> None:
+        """Recount from the state table after a rebalance (``None``: not tiered yet)."""
         for tier in TIER_ORDER:
             self.customers.labels(tier).set(counts.get(tier, 0))
 
@@ -238,7 +234,7 @@ class Metrics:
     # -- read at each scrape ------------------------------------------------------------
 
     def watch_redis(self, sink: Any) -> None:
-        """Mirror a RedisSink's ``errors``, ``retries``, ``overflowed`` and ``pending``."""
+        """Mirror a RedisSink's ``errors``, ``retries`` and ``pending``."""
         self._redis = sink
         self._redis_seen = {name: getattr(sink, name, 0) for name in self._redis_seen}
 
@@ -247,11 +243,7 @@ class Metrics:
         if sink is None:
             return
         self.redis_pending.set(sink.pending)
-        for name, counter in (
-            ("errors", self.redis_errors),
-            ("retries", self.redis_retries),
-            ("overflowed", self.redis_dropped),
-        ):
+        for name, counter in (("errors", self.redis_errors), ("retries", self.redis_retries)):
             value = getattr(sink, name, 0)
             if value > self._redis_seen[name]:
                 counter.inc(value - self._redis_seen[name])

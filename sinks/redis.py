@@ -5,6 +5,7 @@ Keys (``prefix`` defaults to ``riskstream``):
 - ``{prefix}:customer:{customer_id}``: hash of the customer's current risk picture;
   a picture of an older revision than the one stored is ignored.
 - ``{prefix}:scores``: sorted set of customers by current score, updated with the hash.
+- ``{prefix}:scores:{tier}``: the same, of the customers now in ``tier`` only.
 - ``{prefix}:alerts:{customer_id}``: stream of the customer's alerts, trimmed to about
   ``stream_length`` entries; each alert id is appended once (``{prefix}:seen:{alert_id}``
   remembers it for ``seen_ttl`` seconds).
@@ -19,13 +20,13 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 from pydantic import BaseModel
 
 from schemas.codec import dumps
-from schemas.outputs import Alert, CustomerRisk, RiskChange
+from schemas.outputs import Alert, CustomerRisk, RiskChange, Tier
 from sinks.base import Sink
 
 try:
@@ -36,11 +37,22 @@ except ImportError as error:  # pragma: no cover - redis is a core dependency
 
 log = logging.getLogger(__name__)
 
+TIERS = get_args(Tier)
+_JSON_FIELDS = {"reasons", "versions"}
+
+# KEYS: hash, scores, scores of each tier; ARGV: revision, customer id, score, tier, fields.
 _PUT_IF_NEWER = """
 local stored = tonumber(redis.call('HGET', KEYS[1], 'revision') or '-1')
 if tonumber(ARGV[1]) < stored then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 if ARGV[3] ~= '' then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2]) end
+for i = 3, #KEYS do
+  if KEYS[i] == KEYS[2] .. ':' .. ARGV[4] and ARGV[3] ~= '' then
+    redis.call('ZADD', KEYS[i], ARGV[3], ARGV[2])
+  else
+    redis.call('ZREM', KEYS[i], ARGV[2])
+  end
+end
 return 1
 """
 
@@ -141,8 +153,18 @@ class RedisSink(Sink):
             for picture in pictures:
                 score = "" if picture.score is None else picture.score
                 await self._put_if_newer(
-                    keys=[self.key("customer", picture.customer_id), f"{self.prefix}:scores"],
-                    args=[picture.revision, picture.customer_id, score, *_picture_fields(picture)],
+                    keys=[
+                        self.key("customer", picture.customer_id),
+                        self.ranking(),
+                        *map(self.ranking, TIERS),
+                    ],
+                    args=[
+                        picture.revision,
+                        picture.customer_id,
+                        score,
+                        picture.tier or "",
+                        *_picture_fields(picture),
+                    ],
                     client=pipe,
                 )
             for event in alerts:
@@ -163,6 +185,24 @@ class RedisSink(Sink):
     def key(self, kind: str, name: str) -> str:
         return f"{self.prefix}:{kind}:{name}"
 
+    def ranking(self, tier: str | None = None) -> str:
+        """The sorted set of customers by score: all of them, or those of one tier."""
+        return f"{self.prefix}:scores" + (f":{tier}" if tier else "")
+
+    async def top(self, tier: str | None, limit: int) -> list[CustomerRisk]:
+        """The current pictures of the ``limit`` customers of highest score (in ``tier``)."""
+        assert self._client is not None, "setup() first"
+        ids = await self._client.zrevrange(self.ranking(tier), 0, limit - 1)
+        async with self._client.pipeline(transaction=False) as pipe:
+            for customer_id in ids:
+                pipe.hgetall(self.key("customer", customer_id.decode()))
+            hashes = await pipe.execute()
+        return [
+            _picture_of(customer_id.decode(), fields)
+            for customer_id, fields in zip(ids, hashes, strict=True)
+            if fields  # gone since the ranking was read
+        ]
+
     def _note_failure(self, error: Exception) -> None:
         self.errors += 1
         self._failures += 1
@@ -180,6 +220,15 @@ def _picture_fields(picture: CustomerRisk) -> list[Any]:
         encoded = orjson.dumps(value).decode() if isinstance(value, list | dict) else value
         fields += [name, "" if encoded is None else encoded]
     return fields
+
+
+def _picture_of(customer_id: str, fields: dict[bytes, bytes]) -> CustomerRisk:
+    """A customer's picture back from its hash (see ``_picture_fields``)."""
+    document: dict[str, Any] = {"customer_id": customer_id}
+    for name, raw in fields.items():
+        key, value = name.decode(), raw.decode()
+        document[key] = orjson.loads(value) if key in _JSON_FIELDS else value or None
+    return CustomerRisk.model_validate(document)
 
 
 def _alert_fields(alert: Alert) -> list[Any]:

@@ -9,6 +9,7 @@ customer's partition of the ticks topic when a deadline of that customer has pas
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -38,6 +39,7 @@ from streams.deadletter import dead_letter
 from streams.engine import CustomerRecord, Engine
 from streams.models import SNAPSHOT_KEY, Trainer, follow_snapshots
 from streams.settings import Settings
+from streams.views import install_query_api
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,7 @@ class RiskApp:
         self._deadlines: dict[str, tuple[datetime, int | None]] = {}
         self._deadlines_complete = False
         self._drifts_reported = 0
+        self._recovered = False
         self._register()
 
     def _create_faust_app(self) -> faust.App:
@@ -103,6 +106,7 @@ class RiskApp:
             datadir=str(settings.data_dir),
             web_port=settings.web_port,
             web_bind=settings.web_bind,
+            web_host=settings.advertised_web_host,
             topic_partitions=settings.partitions,
             topic_replication_factor=settings.replication,
             consumer_auto_offset_reset="earliest",
@@ -133,6 +137,7 @@ class RiskApp:
         app.task(self.redis.setup)
         app.on_rebalance_complete.connect(self._after_rebalance)
         install_metrics_page(app, self.metrics)
+        install_query_api(self)
 
     async def _customers(self, stream: faust.StreamT) -> None:
         await self.control.ready.wait()  # events are decided with the versions in force
@@ -145,6 +150,8 @@ class RiskApp:
             await asyncio.gather(*await self._emit(outputs))
             if changed is not None:
                 self._store(changed, event.message.partition)
+            # Counted right after the store, with no yield in between: a recount of the tiers
+            # from the table never sees this customer's new tier without its count, or twice.
             self.metrics.outputs_emitted(outputs, event.message.timestamp)
 
     def _handle(self, event: EventT) -> tuple[list[BaseModel], CustomerRecord | None]:
@@ -265,7 +272,7 @@ class RiskApp:
     async def _send_due_ticks(self) -> None:
         now = datetime.now(UTC)
         if not self._deadlines_complete:
-            self._index_deadlines()
+            self._index_table()
         for customer_id, (deadline, partition) in list(self._deadlines.items()):
             if deadline <= now:
                 # Until the tick is processed, ask again only after one more interval.
@@ -275,16 +282,30 @@ class RiskApp:
                     key=customer_id.encode(), value=orjson.dumps(tick), partition=partition
                 )
 
-    def _index_deadlines(self) -> None:
+    def _index_table(self) -> None:
+        """After a rebalance: the next deadline of each customer here, and their tiers."""
         config = self.engine.config
+        tiers: Counter[str | None] = Counter()
         for customer_id, blob in self.states.items():
-            deadline = CustomerRecord.from_bytes(blob).state.next_deadline(config)
+            record = CustomerRecord.from_bytes(blob)
+            tiers[record.memo.tier] += 1
+            deadline = record.state.next_deadline(config)
             if deadline is not None and customer_id not in self._deadlines:
                 self._deadlines[customer_id] = (deadline, None)
+        self.metrics.set_customers_per_tier(tiers)
         self._deadlines_complete = True
+
+    def not_ready(self) -> str | None:
+        """What the worker still waits for before it can answer for its customers, if anything."""
+        if not self._recovered:
+            return "its first partition assignment and table recovery"
+        if self.faust.rebalancing or self.faust.in_recovery:
+            return "a rebalance and table recovery in progress"
+        return None
 
     async def _after_rebalance(self, sender: object, **_: object) -> None:
         # The partitions (and so the customers) of this worker may have changed.
+        self._recovered = True
         self._deadlines.clear()
         self._deadlines_complete = False
         await self._rewind_uncommitted()

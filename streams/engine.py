@@ -240,6 +240,7 @@ class Engine:
         outputs.alerts += self._rule_alerts(
             record, features, event, days_late, now, cause, versions
         )
+        record.memo.note_alerts(outputs.alerts)
         self._score(record, features, now, cause, outputs)
         return outputs
 

@@ -4,10 +4,12 @@ Every setting has a default that works with the local broker and Redis started b
 ``deploy/local``; the README lists them all.
 """
 
+import socket
 from datetime import timedelta
 from pathlib import Path
+from typing import get_args
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from features import FeatureConfig
@@ -73,6 +75,15 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".run/worker"), description="Table state (RocksDB)")
     web_port: int = Field(6066, ge=1, le=65535)
     web_bind: str = Field("127.0.0.1", description="Address the web server listens on")
+    web_host: str | None = Field(
+        None,
+        description="Host name the other workers reach this web server at, to forward a query "
+        "to the worker that owns the customer (default: the bind address, or this machine's "
+        "host name when binding every address)",
+    )
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token the query API asks for (none: open)"
+    )
     store: str = Field("rocksdb://", description="rocksdb:// or memory://")
     lateness: timedelta = Field(timedelta(days=1), description="Out-of-order events allowed")
     overdue_grace: timedelta = Field(timedelta(0), description="Due date + grace = overdue")
@@ -89,6 +100,13 @@ class Settings(BaseSettings):
     snapshot_interval: float = Field(
         30.0, gt=0, description="Seconds between snapshots of whatever was learnt meanwhile"
     )
+
+    @field_validator("api_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and len(token.get_secret_value()) < 16:
+            raise ValueError("use 16 characters or more, e.g. from: openssl rand -hex 24")
+        return token
 
     def feature_config(self) -> FeatureConfig:
         return FeatureConfig(lateness=self.lateness, overdue_grace=self.overdue_grace)
@@ -124,6 +142,13 @@ class Settings(BaseSettings):
         return specs
 
     @property
+    def advertised_web_host(self) -> str:
+        """Where the other workers reach this worker's web server."""
+        if self.web_host:
+            return self.web_host
+        return socket.gethostname() if self.web_bind in ("0.0.0.0", "::") else self.web_bind
+
+    @property
     def bootstrap_servers(self) -> str:
         """The broker as aiokafka wants it: host:port[,host:port]."""
         return ",".join(url.split("://", 1)[-1] for url in self.broker.split(";"))
@@ -139,4 +164,9 @@ def load_settings() -> Settings:
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         name = "RISKSTREAM_" + "_".join(str(part) for part in first["loc"]).upper()
-        raise SettingsError(f"{name}: {first['msg']} (got {first.get('input')!r})") from None
+        field = Settings.model_fields.get(str(first["loc"][0]))
+        secret = field is not None and SecretStr in (
+            get_args(field.annotation) or (field.annotation,)
+        )
+        shown = "" if secret else f" (got {first.get('input')!r})"  # never print a secret
+        raise SettingsError(f"{name}: {first['msg']}{shown}") from None

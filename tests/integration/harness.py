@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.codec import dumps
 from schemas.events import InputEvent
@@ -88,6 +91,17 @@ class Worker:
         )
         assert ready, f"worker not ready after {timeout}s:\n{self.log_tail()}"
 
+    def wait_serving(self, timeout: float = 90) -> None:
+        """Until the worker's ``/ready`` says it has its partitions and its table."""
+
+        def ready() -> bool:
+            try:
+                return self.get("/ready")[0] == 200
+            except OSError:  # not listening yet
+                return False
+
+        assert wait_for(ready, timeout, 0.5), f"not ready after {timeout}s:\n{self.log_tail()}"
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -100,6 +114,36 @@ class Worker:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
+        """GET ``path`` from the worker's web port: (status, JSON body)."""
+        status, body = http_get(self.url(path), token)
+        return status, orjson.loads(body)
+
+    def metric(self, name: str, *labels: str) -> dict[tuple[str, ...], float]:
+        """The samples ``name`` of the worker's ``/metrics``, summed by the values of ``labels``."""
+        status, body = http_get(self.url("/metrics"))
+        assert status == 200, body
+        found: dict[tuple[str, ...], float] = {}
+        for family in text_string_to_metric_families(body.decode()):
+            for sample in family.samples:
+                if sample.name == name:
+                    key = tuple(sample.labels[label] for label in labels)
+                    found[key] = found.get(key, 0.0) + sample.value
+        return found
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.env['RISKSTREAM_WEB_PORT']}{path}"
+
+
+def http_get(url: str, token: str | None = None) -> tuple[int, bytes]:
+    """(status, body) of a GET, with a bearer token if given; URLError if nobody listens."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 async def create_topics(settings: Settings) -> None:
@@ -116,6 +160,11 @@ async def produce(settings: Settings, messages: Iterable[tuple[str, bytes | None
         await producer.flush()
     finally:
         await producer.stop()
+
+
+async def send(settings: Settings, events: Iterable[InputEvent]) -> None:
+    """Send input events to their topics, keyed by customer, as a producer upstream would."""
+    await produce(settings, [as_message(settings, event) for event in events])
 
 
 def as_message(settings: Settings, event: InputEvent) -> tuple[str, bytes, bytes]:

@@ -102,15 +102,14 @@ def test_model_metrics(metrics: Metrics) -> None:
 
 
 def test_redis_figures_are_read_from_the_sink(metrics: Metrics) -> None:
-    sink = SimpleNamespace(errors=2, retries=0, overflowed=0, pending=0)
+    sink = SimpleNamespace(errors=2, retries=0, pending=0)
     metrics.watch_redis(sink)  # what happened before counts as seen
-    sink.errors, sink.retries, sink.overflowed, sink.pending = 5, 3, 1, 42
+    sink.errors, sink.retries, sink.pending = 5, 3, 42
     metrics.update_redis()
     metrics.update_redis()
 
     assert value(metrics, "riskstream_redis_write_errors_total") == 3
     assert value(metrics, "riskstream_redis_write_retries_total") == 3
-    assert value(metrics, "riskstream_redis_dropped_outputs_total") == 1
     assert value(metrics, "riskstream_redis_pending_outputs") == 42
 
 

@@ -1,0 +1,77 @@
+"""What the query API answers about a customer, built from its record: pure, no I/O.
+
+The answer is the customer's risk picture as of its clock (its newest event, or the last
+overdue check, which moves the clock without a new picture when nothing turned overdue),
+scored the way the engine scores it, with its open invoices and its latest alerts. Only
+ids, figures and riskstream's own words: never a name or other text from the customer's
+profile.
+
+>>> from datetime import datetime, UTC
+>>> from schemas import InvoiceIssued, Money
+>>> engine, record = Engine(), CustomerRecord.new("c1")
+>>> issued = InvoiceIssued(event_id="e1", customer_id="c1", invoice_id="inv-1",
+...     event_time=datetime(2026, 1, 1, tzinfo=UTC), due_date="2026-01-31",
+...     amount=Money(amount="500.00", currency="EUR"))
+>>> _ = engine.process(record, issued)
+>>> _ = engine.advance(record, datetime(2026, 2, 3, tzinfo=UTC))
+>>> answer = customer_answer(engine, record)
+>>> answer["tier"], answer["exposure"], answer["open_items"]
+('low', '500.00', [{'invoice_id': 'inv-1', 'amount': '500.00', 'outstanding': '500.00', \
+'currency': 'EUR', 'issued': '2026-01-01', 'due_date': '2026-01-31', 'days_past_due': 3, \
+'overdue': True, 'disputed': '0'}])
+>>> [alert["kind"] for alert in answer["recent_alerts"]]
+['overdue']
+"""
+
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from features import CustomerState, FeatureConfig
+from features.eventtime import DAY, day_to_date, from_micros, to_micros
+from schemas.outputs import CustomerRisk
+from streams.engine import CustomerRecord, Engine, picture, score_inputs
+
+
+def current_picture(engine: Engine, record: CustomerRecord) -> CustomerRisk:
+    """The customer's picture as the engine makes it, as of the newest moment it saw."""
+    state, memo, risk = record.state, record.memo, engine.risk
+    as_of = from_micros(max(state.watermark, state.clock))
+    features = state.features(as_of, engine.config)
+    since = to_micros(as_of - risk.anomaly_window)
+    result = risk.scorecard.score(score_inputs(features, memo, since))
+    score = round(result.score, 2)
+    tier = risk.tiers.tier(score, memo.tier)
+    return picture(record, features, as_of, score, tier, result.reasons, engine.versions)
+
+
+def customer_answer(engine: Engine, record: CustomerRecord) -> dict[str, Any]:
+    """``GET /customers/{id}``: the current picture, open items and recent alerts."""
+    answer = current_picture(engine, record).model_dump(mode="json", exclude={"type"})
+    answer["open_items"] = open_items(record.state, engine.config)
+    answer["recent_alerts"] = [
+        to_jsonable_python(alert._asdict()) for alert in reversed(record.memo.recent_alerts)
+    ]
+    return answer
+
+
+def open_items(state: CustomerState, config: FeatureConfig) -> list[dict[str, Any]]:
+    """The customer's open invoices, oldest due first, aged as of its clock."""
+    now = max(state.watermark, state.clock)
+    state.features(from_micros(now), config)  # brings the head up to date after a load
+    today = now // DAY
+    invoices = sorted(state.head.ledger.invoices.values(), key=lambda i: (i.due_day, i.issued))
+    return [
+        {
+            "invoice_id": invoice.invoice_id,
+            "amount": format(invoice.amount, "f"),
+            "outstanding": format(invoice.balance, "f"),
+            "currency": state.currency,
+            "issued": from_micros(invoice.issued).date().isoformat(),
+            "due_date": day_to_date(invoice.due_day).isoformat(),
+            "days_past_due": max(0, today - invoice.due_day),
+            "overdue": invoice.overdue,
+            "disputed": format(invoice.disputed, "f"),
+        }
+        for invoice in invoices
+    ]

@@ -1,0 +1,71 @@
+"""The query API's pages on a worker's web app that is not started: what they answer before
+the worker has partitions, with and without the token. Answers of a running worker are
+tested in tests/integration/test_api.py."""
+
+import asyncio
+from pathlib import Path
+
+import orjson
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
+
+from sinks.metrics import Metrics
+from streams.app import RiskApp
+from streams.settings import Settings, SettingsError, load_settings
+
+TOKEN = "unit-test-token-0123456789"
+
+
+def get_all(tmp_path: Path, token: str | None, requests: list[tuple[str, str | None]]) -> list:
+    """(status, JSON body) of each (path, bearer token) asked of a fresh worker app."""
+    settings = Settings(api_token=token, store="memory://", broker="kafka://127.0.0.1:1",
+                        data_dir=tmp_path)  # fmt: skip
+    risk = RiskApp(settings, metrics=Metrics(CollectorRegistry(), faust_sensors=False))
+
+    async def ask() -> list:
+        answers = []
+        async with TestClient(TestServer(await risk.faust.web.wsgi())) as client:
+            for path, bearer in requests:
+                headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+                response = await client.get(path, headers=headers)
+                body = await response.read()
+                is_json = response.content_type == "application/json"
+                answers.append((response.status, orjson.loads(body) if is_json else body))
+        return answers
+
+    return asyncio.run(ask())
+
+
+def test_with_a_token_customers_want_it_and_the_rest_stays_open(tmp_path: Path) -> None:
+    answers = get_all(tmp_path, TOKEN, [
+        ("/health", None), ("/ready", None), ("/metrics", None),
+        ("/customers/c1", None), ("/customers/c1", "wrong-token-0123456789"),
+        ("/customers?tier=high", None), ("/customers?tier=huge", TOKEN),
+        ("/customers?limit=5000", TOKEN), ("/customers/c1", TOKEN),
+    ])  # fmt: skip
+    health, ready, metrics, *refused, huge, too_many, unassigned = answers
+
+    assert health == (200, {"status": "ok"})
+    assert ready[0] == 503 and ready[1]["ready"] is False and ready[1]["waiting_for"]
+    assert metrics[0] == 200 and b"riskstream_events_received_total" in metrics[1]
+    assert [status for status, _ in refused] == [401, 401, 401]
+    assert all("bearer token" in body["error"] for _, body in refused)
+    assert huge == (400, {"error": "tier must be one of low, medium, high, not 'huge'"})
+    assert too_many[0] == 400 and "limit" in too_many[1]["error"]
+    assert unassigned[0] == 503 and "partition" in unassigned[1]["error"]
+
+
+def test_without_a_token_customers_are_open(tmp_path: Path) -> None:
+    (unassigned,) = get_all(tmp_path, None, [("/customers/c1", None)])
+    assert unassigned[0] == 503
+
+
+def test_a_short_token_is_refused_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RISKSTREAM_API_TOKEN", "short-secret")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert str(refused.value) == (
+        "RISKSTREAM_API_TOKEN: Value error, use 16 characters or more, "
+        "e.g. from: openssl rand -hex 24"
+    )
