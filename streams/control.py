@@ -20,7 +20,7 @@ its configuration from files with `config_from_files`.
 >>> document = parse_document("kind: tiers\\nversion: tiers-2\\nbody: {medium: 35, high: 65}")
 >>> config = apply_document(RiskConfig(), document)
 >>> config.tiers.version, config.tiers.medium, config.rules.version
-('tiers-2', 35.0, 'default-2')
+('tiers-2', 35.0, 'default-3')
 >>> try:
 ...     parse_document("kind: tiers\\nversion: t3\\nbody: {medium: 80, high: 65}")
 ... except InvalidDocument as error:

@@ -80,7 +80,7 @@ def test_a_published_rule_set_takes_effect_without_a_restart_and_a_broken_one_is
         )
         run(produce(settings, [harness.as_message(settings, e) for e in (limit, order(1))]))
         decisions = run(collect(settings, topics.decisions, lambda r: len(r) >= 1))
-        assert [d["versions"]["ruleset"] for d in decisions] == ["default-2"], worker.log_tail()
+        assert [d["versions"]["ruleset"] for d in decisions] == ["default-3"], worker.log_tail()
         actions = run(collect(settings, topics.actions, lambda r: len(r) >= 1))
         assert [(a["kind"], a["customer_id"]) for a in actions] == [("review", "c1")]
         assert actions[0]["review_date"] == add_months(NOW.date(), 12).isoformat()

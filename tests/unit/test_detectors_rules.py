@@ -86,11 +86,13 @@ def over_limit(exposure: str, limit: str = "10000") -> Features:
     return replace(BLANK, exposure=Decimal(exposure), credit_limit=Decimal(limit), limit_use=use)
 
 
-def spike(amount_1d: float, tenure: float = 40.0, orders_30d: int = 6) -> Features:
+def spike(
+    amount_1d: float, tenure: float = 40.0, orders_30d: int = 6, orders_1d: int = 2
+) -> Features:
     return replace(
         BLANK,
         tenure_days=tenure,
-        order_counts={"1h": 1, "1d": 2, "30d": orders_30d},
+        order_counts={"1h": 1, "1d": orders_1d, "30d": orders_30d},
         order_amounts={"1h": 100.0, "1d": amount_1d, "30d": 30_000.0},
     )
 
@@ -134,6 +136,7 @@ CASES = {
         (spike(3990.0), order("100"), []),
         (spike(6000.0, tenure=29.0), order("100"), []),
         (spike(6000.0, orders_30d=4), order("100"), []),
+        (spike(6000.0, orders_1d=1), order("100"), []),  # one order a day is no spike
         (spike(6000.0), None, []),  # only on an order
     ],
     "payment_amount_unusual": [
@@ -203,11 +206,11 @@ def test_every_default_rule_has_a_case():
 def test_messages_name_the_figures(features, event, message):
     hits = PACK.evaluate(rule_inputs(features, event), {}, T0).hits
     assert [hit.message for hit in hits] == [message]
-    assert hits[0].ruleset_version == "default-2"
+    assert hits[0].ruleset_version == "default-3"
 
 
 def test_the_default_pack_loads_from_yaml():
-    assert PACK.version == "default-2"
+    assert PACK.version == "default-3"
     assert [rule.severity for rule in PACK.rules if rule.id == "bounced_payment"] == ["critical"]
     assert RuleSet.model_validate_json(PACK.model_dump_json()) == PACK
 
@@ -218,7 +221,7 @@ def test_a_hit_becomes_an_alert_naming_its_rule_and_rule_set_version():
     alert = hit.alert("c1", T0, "e9", Versions(model="m3"))
     assert alert.alert_id == derive_id("alert", "rule", "exposure_over_limit", "e9")
     assert (alert.kind, alert.severity) == ("rule", "critical")
-    assert (alert.versions.model, alert.versions.ruleset) == ("m3", "default-2")
+    assert (alert.versions.model, alert.versions.ruleset) == ("m3", "default-3")
     assert alert.details == {
         "rule_id": "exposure_over_limit",
         "features.limit_use": 1.05,
