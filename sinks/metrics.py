@@ -32,6 +32,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    Info,
     PlatformCollector,
     ProcessCollector,
     disable_created_metrics,
@@ -39,7 +40,15 @@ from prometheus_client import (
 )
 from pydantic import BaseModel
 
-from schemas.outputs import Alert, DeadLetter, OrderDecision, RiskChange, Tier
+from schemas.outputs import (
+    Alert,
+    CreditAction,
+    DeadLetter,
+    OrderDecision,
+    RiskChange,
+    Tier,
+    Versions,
+)
 
 #: Work on one event: 10 µs to 100 ms.
 PROCESSING_BUCKETS = (1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 0.01, 0.025,
@@ -82,6 +91,14 @@ class Metrics:
         )
         self.alerts = counter("alerts", "Alerts emitted, by kind and severity", "kind", "severity")
         self.decisions = counter("decisions", "Order decisions emitted, by outcome", "outcome")
+        self.credit_actions = counter(
+            "credit_actions", "Credit actions proposed (never applied), by kind", "kind"
+        )
+        self.configuration = Info(
+            "riskstream_configuration",
+            "Versions of the rule set, scorecard, tiers, decision and credit policies in force",
+            registry=registry,
+        )
         self.risk_changes = counter(
             "risk_changes",
             "Risk changes emitted, by new tier and direction (up, down, same, new)",
@@ -138,6 +155,8 @@ class Metrics:
             self.alerts.labels(kind, severity)
         for outcome in _values(OrderDecision, "outcome"):
             self.decisions.labels(outcome)
+        for kind in _values(CreditAction, "kind"):
+            self.credit_actions.labels(kind)
         for tier, direction in product(TIER_ORDER, ("new", "up", "down", "same")):
             self.risk_changes.labels(tier, direction)
             self.customers.labels(tier)
@@ -174,6 +193,8 @@ class Metrics:
                 self._count_risk_change(output)
             elif isinstance(output, OrderDecision):
                 self.decisions.labels(output.outcome).inc()
+            elif isinstance(output, CreditAction):
+                self.credit_actions.labels(output.kind).inc()
             elif isinstance(output, DeadLetter):
                 self.dead_letters.labels(output.reason_code).inc()
             if kafka_timestamp is not None:
@@ -198,6 +219,11 @@ class Metrics:
                 self.customers.labels(before).dec()
 
     # -- set now and then ---------------------------------------------------------------
+
+    def set_configuration(self, versions: Versions) -> None:
+        """The control documents' versions in force (the model's has its own gauge)."""
+        in_force = versions.model_dump(exclude={"model"})
+        self.configuration.info({part: version or "" for part, version in in_force.items()})
 
     def set_customers_per_tier(self, counts: Mapping[str | None, int]) -> None:
         """Recount from the state table after a rebalance (``None``: not tiered yet)."""

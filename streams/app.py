@@ -219,6 +219,7 @@ class RiskApp:
         stability of the scores."""
         figures = self.engine.monitor.snapshot()
         name = self.settings.model_name
+        self.metrics.set_configuration(self.engine.versions)
         self.metrics.set_model_quality(
             name,
             auc=figures["auc"],

@@ -14,7 +14,7 @@ from faust.types import TP
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from schemas.outputs import Alert, DeadLetter, OrderDecision, RiskChange
+from schemas.outputs import Alert, CreditAction, DeadLetter, OrderDecision, RiskChange, Versions
 from sinks.metrics import CONTENT_TYPE, Metrics, install_metrics_page, render
 
 WHEN = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
@@ -99,6 +99,23 @@ def test_model_metrics(metrics: Metrics) -> None:
     assert value(metrics, "riskstream_model_auc", model="late_payment") == 0.81
     assert value(metrics, "riskstream_model_log_loss", model="late_payment") == 0.52
     assert value(metrics, "riskstream_model_drift_detections_total", model="late_payment") == 2
+
+
+def test_credit_actions_score_stability_and_the_configuration_in_force(metrics: Metrics) -> None:
+    action = CreditAction(customer_id="c1", event_time=WHEN, action_id="x1", kind="review",
+                          reasons=[], source_event_id="e1")  # fmt: skip
+    metrics.outputs_emitted([action, action], kafka_timestamp=None)
+    metrics.set_model_quality("logreg", score_psi=0.31)
+    metrics.set_configuration(Versions(model="logreg@7", ruleset="strict-3", tiers="t2"))
+
+    assert value(metrics, "riskstream_credit_actions_total", kind="review") == 2
+    assert value(metrics, "riskstream_credit_actions_total", kind="prepayment") == 0
+    assert value(metrics, "riskstream_score_psi") == 0.31
+    in_force = {"ruleset": "strict-3", "tiers": "t2", "scorecard": "", "decisions": "",
+                "credit_policy": ""}  # fmt: skip
+    assert value(metrics, "riskstream_configuration_info", **in_force) == 1
+    metrics.set_configuration(Versions(ruleset="strict-4"))
+    assert value(metrics, "riskstream_configuration_info", **in_force) is None
 
 
 def test_redis_figures_are_read_from_the_sink(metrics: Metrics) -> None:
