@@ -51,10 +51,18 @@ class Aging:
         overdue_balance, overdue_count = ZERO, 0
         for invoice in invoices:
             days = today - invoice.due_day
-            oldest = max(oldest, days)
-            bucket = next((i for i, end in enumerate(_BUCKET_ENDS) if days <= end), -1)
-            buckets[bucket] += invoice.balance
+            if days > oldest:
+                oldest = days
+            buckets[_bucket(days)] += invoice.balance
             if invoice.due_day < overdue_before:
                 overdue_balance += invoice.balance
                 overdue_count += 1
         return cls(*buckets, oldest, overdue_balance, overdue_count)
+
+
+def _bucket(days: int) -> int:
+    """The aging bucket of an invoice ``days`` past due: 0 (current) to 4 (over 90)."""
+    for bucket, end in enumerate(_BUCKET_ENDS):
+        if days <= end:
+            return bucket
+    return len(_BUCKET_ENDS)

@@ -8,6 +8,7 @@ has seen, and gives the garbage collector nothing to scan.
 """
 
 from array import array
+from functools import cache
 
 from features.eventtime import DAY, HOUR, MINUTE
 
@@ -59,33 +60,50 @@ class BucketWindow:
         self.sums[slot] = self.sums[slot] - amount if self.counts[slot] else 0.0
 
     def _slide_to(self, index: int) -> None:
-        span = self.span
-        if self.newest is not None and index - self.newest >= span:
-            self.counts = array("q", bytes(8 * span))
-            self.sums = array("d", bytes(8 * span))
-        elif self.newest is not None:
-            for stale in range(self.newest + 1, index + 1):
-                self.counts[stale % span] = 0
-                self.sums[stale % span] = 0.0
+        newest = self.newest
+        if newest is not None:
+            first = max(newest + 1, index - self.span + 1)
+            for start, stop in self._segments(first, index):
+                self.counts[start:stop], self.sums[start:stop] = _zeros(stop - start)
         self.newest = index
+
+    def _segments(self, first: int, last: int) -> tuple[tuple[int, int], ...]:
+        """The slots of buckets ``first`` to ``last`` (at most ``span`` of them), as one or two
+        slices of the ring, oldest first."""
+        if first > last:
+            return ()
+        span = self.span
+        start, stop = first % span, last % span + 1
+        return ((start, stop),) if start < stop else ((start, span), (0, stop))
+
+    def _in_window(self, now: int) -> tuple[int, int]:
+        """The first and last bucket with values in the window at ``now``."""
+        current = now // self.width
+        newest = self.newest
+        return max(current, newest) - self.span + 1, min(current, newest)
 
     def _buckets(self, now: int) -> list[tuple[int, int, float]]:
         """(index, count, total) of the buckets with values in the window at ``now``."""
         if self.newest is None:
             return []
-        last = min(now // self.width, self.newest)
-        first = max(now // self.width, self.newest) - self.span + 1
-        buckets = []
-        for index in range(first, last + 1):
-            slot = index % self.span
-            if self.counts[slot]:
-                buckets.append((index, self.counts[slot], self.sums[slot]))
-        return buckets
+        first, last = self._in_window(now)
+        span, counts, sums = self.span, self.counts, self.sums
+        return [
+            (index, counts[index % span], sums[index % span])
+            for index in range(first, last + 1)
+            if counts[index % span]
+        ]
 
     def totals(self, now: int) -> tuple[int, float]:
         """Count and total of the window at ``now`` (no earlier than the newest value)."""
-        buckets = self._buckets(now)
-        return sum(bucket[1] for bucket in buckets), sum((bucket[2] for bucket in buckets), 0.0)
+        if self.newest is None:
+            return 0, 0.0
+        count, total = 0, 0.0
+        # Oldest first, as the buckets were added up; an empty bucket's total is 0.0.
+        for start, stop in self._segments(*self._in_window(now)):
+            count += sum(self.counts[start:stop])
+            total = sum(self.sums[start:stop], total)
+        return count, total
 
     def to_row(self, now: int) -> list[tuple[int, int, float]]:
         """The buckets with values still in the window at ``now``, oldest first."""
@@ -98,6 +116,12 @@ class BucketWindow:
         if row:
             self.newest = int(row[-1][0])
         return self
+
+
+@cache
+def _zeros(length: int) -> tuple[array, array]:
+    """Zero counts and totals to clear ``length`` buckets of a ring with."""
+    return array("q", bytes(8 * length)), array("d", bytes(8 * length))
 
 
 def order_windows() -> dict[str, BucketWindow]:
