@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -191,18 +192,31 @@ def rule_inputs(
     taken out of the customer's statistics for its z-score). ``event`` is None when only time
     passed: every ``event.*`` field is then None.
     """
-    inputs: dict[str, Any] = {}
-    for name in FIELDS if names is None else names:
-        source, _, field = name.partition(".")
-        if source == "features":
-            inputs[name] = _FEATURES[field][1](features)
-        elif event is None:
-            inputs[name] = None
-        elif field in _EVENT:
-            inputs[name] = _EVENT[field][1](event)
-        else:
-            inputs[name] = _EVENT_HISTORY[field][1](features, event)
-    return inputs
+    readers = _readers(tuple(FIELDS if names is None else names))
+    return {name: read(features, event) for name, read in readers}
+
+
+_Reader = Callable[[Features, InputEvent | None], Any]
+
+
+def _reader(name: str) -> _Reader:
+    """How to read one field of `FIELDS` from the features and the event."""
+    source, _, field = name.partition(".")
+    if source == "features":
+        of_features = _FEATURES[field][1]
+        return lambda features, event: of_features(features)
+    if field in _EVENT:
+        of_event = _EVENT[field][1]
+        return lambda features, event: None if event is None else of_event(event)
+    of_history = _EVENT_HISTORY[field][1]
+    return lambda features, event: None if event is None else of_history(features, event)
+
+
+@cache
+def _readers(names: tuple[str, ...]) -> tuple[tuple[str, _Reader], ...]:
+    """The readers of the fields ``names``, resolved once: a rule set reads the same ones on
+    every step."""
+    return tuple((name, _reader(name)) for name in names)
 
 
 _ORDERING = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
