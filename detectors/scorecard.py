@@ -147,7 +147,8 @@ class Scorecard(_Frozen):
         ]
         parts.sort(key=lambda part: (-part[0], part[1]))
         reasons = tuple(
-            Reason(indicator=name, value=value, contribution=points)
+            # Valid by construction: floats (an identity term can give an int) of known names.
+            Reason.model_construct(indicator=name, value=float(value), contribution=float(points))
             for points, name, value in parts[: self.top_reasons]
         )
         return ScoreResult(min(sum(part[0] for part in parts), 100.0), reasons)

@@ -39,7 +39,7 @@ from detectors.monitoring import ModelMonitor
 from detectors.rules import RuleSet, load_rulepack, rule_inputs
 from detectors.scorecard import Scorecard
 from detectors.tiers import TierPolicy, should_publish
-from features import CustomerState, FeatureConfig, Features, Transition
+from features import CustomerState, FeatureConfig, Features, Summary, Transition
 from features.eventtime import from_micros, to_micros
 from schemas.events import InputEvent, OrderPlaced, PaymentReceived
 from schemas.ids import derive_id
@@ -135,20 +135,27 @@ class Engine:
         self.model = model or LatePaymentModel()
         self.learn = learn
         self.monitor = ModelMonitor()
+        self._versions = Versions()
 
     @property
     def versions(self) -> Versions:
-        return Versions(model=self.model.version, ruleset=self.risk.rules.version)
+        """The versions of the model and the rule set now; the same object while they last."""
+        model, ruleset = self.model.version, self.risk.rules.version
+        versions = self._versions
+        if versions.model != model or versions.ruleset != ruleset:
+            versions = self._versions = Versions(model=model, ruleset=ruleset)
+        return versions
 
     def process(self, record: CustomerRecord, event: InputEvent) -> Outputs:
         """Apply one event; raises ``InvalidEvent`` (record unchanged) if it cannot be."""
         state = record.state
-        before = self._history(state, event)
+        before = self._before_order(state, event)
+        usual = self._usual_amounts(state, event, before)
         revision = state.revision
         transitions = state.apply(event, self.config)
         if state.revision == revision:
             return Outputs()
-        anomalies = self._anomalies(event, before)
+        anomalies = self._anomalies(event, usual)
         outputs = self._react(
             record, transitions, event.event_time, anomalies, event, event.event_id
         )
@@ -266,23 +273,30 @@ class Engine:
         record.memo.cooldowns = result.cooldowns
         return [hit.alert(record.customer_id, now, cause, versions) for hit in result.hits]
 
-    def _history(self, state: CustomerState, event: InputEvent) -> Features | None:
-        """The customer before an order (to decide it) or a payment (to judge how usual it is)."""
-        if not isinstance(event, OrderPlaced | PaymentReceived):
+    def _before_order(self, state: CustomerState, event: InputEvent) -> Features | None:
+        """The customer before an order, to decide it."""
+        if not isinstance(event, OrderPlaced):
             return None
         return state.features(_not_before_watermark(state, event.event_time), self.config)
 
-    def _anomalies(self, event: InputEvent, before: Features | None) -> list[Anomaly]:
-        if before is None:
-            return []
+    def _usual_amounts(
+        self, state: CustomerState, event: InputEvent, before: Features | None
+    ) -> Summary | None:
+        """The customer's amounts of an order or a payment before it, to judge how usual it is."""
+        if before is not None:
+            return before.order_amount_stats
         if isinstance(event, PaymentReceived):
-            detector, stats = self.risk.payment_amounts, before.payment_amount_stats
-        elif isinstance(event, OrderPlaced):
-            detector, stats = self.risk.order_amounts, before.order_amount_stats
-        else:
+            return state.payment_amount_stats(self.config)
+        return None
+
+    def _anomalies(self, event: InputEvent, usual: Summary | None) -> list[Anomaly]:
+        if usual is None:
             return []
+        detector = (
+            self.risk.order_amounts if isinstance(event, OrderPlaced) else self.risk.payment_amounts
+        )
         amount = float(event.amount.amount)  # type: ignore[attr-defined]
-        found = detector.check(amount, stats.mean, stats.std, stats.count)
+        found = detector.check(amount, usual.mean, usual.std, usual.count)
         return [] if found is None else [found]
 
     @staticmethod
@@ -374,8 +388,11 @@ def picture(
     reasons: tuple,
     versions: Versions,
 ) -> CustomerRisk:
-    """The customer's current risk picture, as downstream services look it up."""
-    return CustomerRisk(
+    """The customer's current risk picture, as downstream services look it up.
+
+    Built without validation: every value is made here, of the type its field declares.
+    """
+    return CustomerRisk.model_construct(
         customer_id=record.customer_id,
         as_of=now,
         revision=record.state.revision,
@@ -386,7 +403,7 @@ def picture(
         open_invoices=features.open_invoice_count,
         overdue_balance=format(features.overdue_balance, "f"),
         days_past_due=features.days_past_due,
-        score=score,
+        score=float(score),
         tier=tier,
         reasons=list(reasons),
         versions=versions,
