@@ -96,8 +96,8 @@ class BucketWindow:
 
     def totals(self, now: int) -> tuple[int, float]:
         """Count and total of the window at ``now`` (no earlier than the newest value)."""
-        if self.newest is None:
-            return 0, 0.0
+        if self.newest is None or now // self.width - self.newest >= self.span:
+            return 0, 0.0  # all of it has slid out
         count, total = 0, 0.0
         # Oldest first, as the buckets were added up; an empty bucket's total is 0.0.
         for start, stop in self._segments(*self._in_window(now)):
