@@ -8,7 +8,6 @@ has seen, and gives the garbage collector nothing to scan.
 """
 
 from array import array
-from functools import cache
 
 from features.eventtime import DAY, HOUR, MINUTE
 
@@ -60,11 +59,14 @@ class BucketWindow:
         self.sums[slot] = self.sums[slot] - amount if self.counts[slot] else 0.0
 
     def _slide_to(self, index: int) -> None:
-        newest = self.newest
-        if newest is not None:
-            first = max(newest + 1, index - self.span + 1)
-            for start, stop in self._segments(first, index):
-                self.counts[start:stop], self.sums[start:stop] = _zeros(stop - start)
+        span = self.span
+        if self.newest is not None and index - self.newest >= span:
+            self.counts = array("q", bytes(8 * span))
+            self.sums = array("d", bytes(8 * span))
+        elif self.newest is not None:
+            for stale in range(self.newest + 1, index + 1):
+                self.counts[stale % span] = 0
+                self.sums[stale % span] = 0.0
         self.newest = index
 
     def _segments(self, first: int, last: int) -> tuple[tuple[int, int], ...]:
@@ -116,12 +118,6 @@ class BucketWindow:
         if row:
             self.newest = int(row[-1][0])
         return self
-
-
-@cache
-def _zeros(length: int) -> tuple[array, array]:
-    """Zero counts and totals to clear ``length`` buckets of a ring with."""
-    return array("q", bytes(8 * length)), array("d", bytes(8 * length))
 
 
 def order_windows() -> dict[str, BucketWindow]:
