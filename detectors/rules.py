@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -47,7 +47,6 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    PrivateAttr,
     Tag,
     ValidationError,
     field_validator,
@@ -542,8 +541,6 @@ class RuleSet(_Frozen):
 
     version: str = Field(min_length=1)
     rules: tuple[Rule, ...] = ()
-    _active: tuple[_Active, ...] = PrivateAttr()
-    _fields: frozenset[str] = PrivateAttr()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "RuleSet":
@@ -552,9 +549,13 @@ class RuleSet(_Frozen):
             if rule.id in seen:
                 raise ValueError(f"duplicate rule id {rule.id!r}")
             seen.add(rule.id)
-        self._active = tuple(rule.compile() for rule in self.rules)
-        self._fields = frozenset(name for rule in self._active for name in rule.fields)
         return self
+
+    @cached_property
+    def active(self) -> tuple[_Active, ...]:
+        """The rules ready to run, compiled once (their conditions were checked when loaded); a
+        cached property, not a private attribute, which pydantic reads slowly."""
+        return tuple(rule.compile() for rule in self.rules)
 
     @classmethod
     def from_yaml(cls, text: str) -> "RuleSet":
@@ -565,10 +566,10 @@ class RuleSet(_Frozen):
             raise ValueError(f"not valid YAML: {' '.join(str(error).split())}") from None
         return cls.model_validate(document)
 
-    @property
+    @cached_property
     def fields(self) -> frozenset[str]:
         """Every field some rule reads: pass them to `rule_inputs` to compute only those."""
-        return self._fields
+        return frozenset(name for rule in self.active for name in rule.fields)
 
     def evaluate(
         self, inputs: Mapping[str, Any], cooldowns: Mapping[str, datetime], now: datetime
@@ -579,7 +580,7 @@ class RuleSet(_Frozen):
         the result's cooldowns are the same with the new hits, without rules no longer in the
         set.
         """
-        active = self._active
+        active = self.active
         ids = {rule.id for rule in active}
         kept = {rule_id: when for rule_id, when in cooldowns.items() if rule_id in ids}
         hits = []

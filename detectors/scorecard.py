@@ -17,9 +17,10 @@ say no credit limit) adds nothing, while its weight still counts: absence is not
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.outputs import Reason
 
@@ -154,13 +155,18 @@ class Scorecard(_Frozen):
 
     indicators: dict[str, Indicator] = Field(default_factory=lambda: dict(DEFAULT_INDICATORS))
     top_reasons: int = Field(3, ge=0)
-    _plan: tuple[float, tuple[tuple[str, float, _Terms], ...]] = PrivateAttr()
 
     @model_validator(mode="after")
     def _some_weight(self) -> "Scorecard":
         if not any(indicator.weight > 0 for indicator in self.indicators.values()):
             raise ValueError("at least one indicator needs a weight above 0")
-        self._plan = (
+        return self
+
+    @cached_property
+    def plan(self) -> tuple[float, tuple[tuple[str, float, _Terms], ...]]:
+        """Points per unit of weight, and the weighted indicators as plain functions: made
+        once (a cached property, not a private attribute, which pydantic reads slowly)."""
+        return (
             100.0 / sum(i.weight for i in self.indicators.values()),
             tuple(
                 (name, indicator.weight, indicator.plan())
@@ -168,11 +174,10 @@ class Scorecard(_Frozen):
                 if indicator.weight > 0
             ),
         )
-        return self
 
     def score(self, inputs: Mapping[str, float | None]) -> ScoreResult:
         """Score one customer from its inputs (indicator inputs by name)."""
-        points_per_weight, indicators = self._plan
+        points_per_weight, indicators = self.plan
         parts = [
             (weight * value * points_per_weight, name, value)
             for name, weight, terms in indicators
