@@ -388,11 +388,8 @@ def picture(
     reasons: tuple,
     versions: Versions,
 ) -> CustomerRisk:
-    """The customer's current risk picture, as downstream services look it up.
-
-    Built without validation: every value is made here, of the type its field declares.
-    """
-    return CustomerRisk.model_construct(
+    """The customer's current risk picture, as downstream services look it up."""
+    return CustomerRisk(
         customer_id=record.customer_id,
         as_of=now,
         revision=record.state.revision,
@@ -403,7 +400,7 @@ def picture(
         open_invoices=features.open_invoice_count,
         overdue_balance=format(features.overdue_balance, "f"),
         days_past_due=features.days_past_due,
-        score=float(score),
+        score=score,
         tier=tier,
         reasons=list(reasons),
         versions=versions,
