@@ -7,6 +7,7 @@ once ``overdue_grace`` has passed after the end of its due date, so with a grace
 past due (bucket 1-30) without being overdue yet.
 """
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -53,16 +54,8 @@ class Aging:
             days = today - invoice.due_day
             if days > oldest:
                 oldest = days
-            buckets[_bucket(days)] += invoice.balance
+            buckets[bisect_left(_BUCKET_ENDS, days)] += invoice.balance  # first end >= days
             if invoice.due_day < overdue_before:
                 overdue_balance += invoice.balance
                 overdue_count += 1
         return cls(*buckets, oldest, overdue_balance, overdue_count)
-
-
-def _bucket(days: int) -> int:
-    """The aging bucket of an invoice ``days`` past due: 0 (current) to 4 (over 90)."""
-    for bucket, end in enumerate(_BUCKET_ENDS):
-        if days <= end:
-            return bucket
-    return len(_BUCKET_ENDS)

@@ -72,15 +72,6 @@ class BucketWindow:
                 self.sums[stale % span] = 0.0
         self.newest = index
 
-    def _segments(self, first: int, last: int) -> tuple[tuple[int, int], ...]:
-        """The slots of buckets ``first`` to ``last`` (at most ``span`` of them), as one or two
-        slices of the ring, oldest first."""
-        if first > last:
-            return ()
-        span = self.span
-        start, stop = first % span, last % span + 1
-        return ((start, stop),) if start < stop else ((start, span), (0, stop))
-
     def _in_window(self, now: int) -> tuple[int, int]:
         """The first and last bucket with values in the window at ``now``."""
         current = now // self.width
@@ -101,14 +92,18 @@ class BucketWindow:
 
     def totals(self, now: int) -> tuple[int, float]:
         """Count and total of the window at ``now`` (no earlier than the newest value)."""
-        if self.newest is None or now // self.width - self.newest >= self.span:
+        if self.newest is None:
+            return 0, 0.0
+        first, last = self._in_window(now)
+        if first > last:
             return 0, 0.0  # all of it has slid out
-        count, total = 0, 0.0
-        # Oldest first, as the buckets were added up; an empty bucket's total is 0.0.
-        for start, stop in self._segments(*self._in_window(now)):
-            count += sum(self.counts[start:stop])
-            total = sum(self.sums[start:stop], total)
-        return count, total
+        # The buckets oldest first, as they were added up, a slice of the ring at a time; an
+        # empty bucket's total is 0.0.
+        span, counts, sums = self.span, self.counts, self.sums
+        start, stop = first % span, last % span + 1
+        if start < stop:
+            return sum(counts[start:stop]), sum(sums[start:stop], 0.0)
+        return sum(counts[start:]) + sum(counts[:stop]), sum(sums[:stop], sum(sums[start:], 0.0))
 
     def to_row(self, now: int) -> list[tuple[int, int, float]]:
         """The buckets with values still in the window at ``now``, oldest first."""
