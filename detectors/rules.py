@@ -191,31 +191,34 @@ def rule_inputs(
     taken out of the customer's statistics for its z-score). ``event`` is None when only time
     passed: every ``event.*`` field is then None.
     """
-    readers = _readers(tuple(FIELDS if names is None else names))
-    return {name: read(features, event) for name, read in readers}
+    of_features, of_event = _readers(tuple(FIELDS if names is None else names))
+    inputs = {name: read(features) for name, read in of_features}
+    for name, read in of_event:
+        inputs[name] = None if event is None else read(features, event)
+    return inputs
 
 
-_Reader = Callable[[Features, InputEvent | None], Any]
+_FeatureReader = Callable[[Features], Any]
+_EventReader = Callable[[Features, InputEvent], Any]
+_Readers = tuple[tuple[tuple[str, _FeatureReader], ...], tuple[tuple[str, _EventReader], ...]]
 
 
-def _reader(name: str) -> _Reader:
-    """How to read one field of `FIELDS` from the features and the event."""
-    source, _, field = name.partition(".")
-    if source == "features":
-        of_features = _FEATURES[field][1]
-        return lambda features, event: of_features(features)
+def _of_event(field: str) -> _EventReader:
     if field in _EVENT:
-        of_event = _EVENT[field][1]
-        return lambda features, event: None if event is None else of_event(event)
-    of_history = _EVENT_HISTORY[field][1]
-    return lambda features, event: None if event is None else of_history(features, event)
+        read = _EVENT[field][1]
+        return lambda features, event: read(event)
+    return _EVENT_HISTORY[field][1]
 
 
 @cache
-def _readers(names: tuple[str, ...]) -> tuple[tuple[str, _Reader], ...]:
-    """The readers of the fields ``names``, resolved once: a rule set reads the same ones on
-    every step."""
-    return tuple((name, _reader(name)) for name in names)
+def _readers(names: tuple[str, ...]) -> _Readers:
+    """How to read the fields ``names``, of the features and of the event, resolved once: a
+    rule set reads the same ones on every step."""
+    split = [(name, *name.partition(".")[::2]) for name in names]
+    return (
+        tuple((name, _FEATURES[field][1]) for name, source, field in split if source == "features"),
+        tuple((name, _of_event(field)) for name, source, field in split if source == "event"),
+    )
 
 
 _ORDERING = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
