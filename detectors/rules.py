@@ -106,17 +106,23 @@ _FEATURES: dict[str, tuple[FieldKind, Callable[[Features], Any]]] = {
 }  # fmt: skip
 
 
+def _field(event: InputEvent, name: str) -> Any:
+    """A field of the event, None for a type of event without it. (A model's fields are in its
+    ``__dict__``; getattr with a default would raise and catch an error for every absent one.)"""
+    return vars(event).get(name)
+
+
 def _amount(event: InputEvent) -> Decimal | None:
-    money = getattr(event, "amount", None)
+    money = _field(event, "amount")
     return None if money is None else money.amount
 
 
 _EVENT: dict[str, tuple[FieldKind, Callable[[InputEvent], Any]]] = {
     "type": ("event_type", operator.attrgetter("type")),
     "amount": ("money", _amount),
-    "currency": ("text", lambda e: getattr(getattr(e, "amount", None), "currency", None)),
-    "reason": ("text", lambda e: getattr(e, "reason", None)),
-    "outcome": ("text", lambda e: getattr(e, "outcome", None)),
+    "currency": ("text", lambda e: getattr(_field(e, "amount"), "currency", None)),
+    "reason": ("text", lambda e: _field(e, "reason")),
+    "outcome": ("text", lambda e: _field(e, "outcome")),
 }
 
 _HISTORY = {"order.placed": "order_amount_stats", "payment.received": "payment_amount_stats"}
