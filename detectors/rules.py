@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cache, cached_property
 from importlib import resources
 from typing import Annotated, Any, Literal
 
@@ -46,7 +47,6 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
-    PrivateAttr,
     Tag,
     ValidationError,
     field_validator,
@@ -113,17 +113,23 @@ _FEATURES: dict[str, tuple[FieldKind, Callable[[Features], Any]]] = {
 }  # fmt: skip
 
 
+def _field(event: InputEvent, name: str) -> Any:
+    """A field of the event, None for a type of event without it. (A model's fields are in its
+    ``__dict__``; getattr with a default would raise and catch an error for every absent one.)"""
+    return vars(event).get(name)
+
+
 def _amount(event: InputEvent) -> Decimal | None:
-    money = getattr(event, "amount", None)
+    money = _field(event, "amount")
     return None if money is None else money.amount
 
 
 _EVENT: dict[str, tuple[FieldKind, Callable[[InputEvent], Any]]] = {
     "type": ("event_type", operator.attrgetter("type")),
     "amount": ("money", _amount),
-    "currency": ("text", lambda e: getattr(getattr(e, "amount", None), "currency", None)),
-    "reason": ("text", lambda e: getattr(e, "reason", None)),
-    "outcome": ("text", lambda e: getattr(e, "outcome", None)),
+    "currency": ("text", lambda e: getattr(_field(e, "amount"), "currency", None)),
+    "reason": ("text", lambda e: _field(e, "reason")),
+    "outcome": ("text", lambda e: _field(e, "outcome")),
     "days_late": ("number", _filled_by_engine),
 }
 
@@ -204,18 +210,34 @@ def rule_inputs(
     taken out of the customer's statistics for its z-score). ``event`` is None when only time
     passed: every ``event.*`` field is then None.
     """
-    inputs: dict[str, Any] = {}
-    for name in FIELDS if names is None else names:
-        source, _, field = name.partition(".")
-        if source == "features":
-            inputs[name] = _FEATURES[field][1](features)
-        elif event is None:
-            inputs[name] = None
-        elif field in _EVENT:
-            inputs[name] = _EVENT[field][1](event)
-        else:
-            inputs[name] = _EVENT_HISTORY[field][1](features, event)
+    of_features, of_event = _readers(tuple(FIELDS if names is None else names))
+    inputs = {name: read(features) for name, read in of_features}
+    for name, read in of_event:
+        inputs[name] = None if event is None else read(features, event)
     return inputs
+
+
+_FeatureReader = Callable[[Features], Any]
+_EventReader = Callable[[Features, InputEvent], Any]
+_Readers = tuple[tuple[tuple[str, _FeatureReader], ...], tuple[tuple[str, _EventReader], ...]]
+
+
+def _of_event(field: str) -> _EventReader:
+    if field in _EVENT:
+        read = _EVENT[field][1]
+        return lambda features, event: read(event)
+    return _EVENT_HISTORY[field][1]
+
+
+@cache
+def _readers(names: tuple[str, ...]) -> _Readers:
+    """How to read the fields ``names``, of the features and of the event, resolved once: a
+    rule set reads the same ones on every step."""
+    split = [(name, *name.partition(".")[::2]) for name in names]
+    return (
+        tuple((name, _FEATURES[field][1]) for name, source, field in split if source == "features"),
+        tuple((name, _of_event(field)) for name, source, field in split if source == "event"),
+    )
 
 
 _ORDERING = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
@@ -292,7 +314,11 @@ class _Every:
     parts: tuple["_Check", ...]
 
     def holds(self, inputs: Mapping[str, Any]) -> bool:
-        return all(part.holds(inputs) for part in self.parts)
+        # A loop: all() over a generator costs twice as much, on every step of every customer.
+        for part in self.parts:  # noqa: SIM110
+            if not part.holds(inputs):
+                return False
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,7 +326,10 @@ class _Some:
     parts: tuple["_Check", ...]
 
     def holds(self, inputs: Mapping[str, Any]) -> bool:
-        return any(part.holds(inputs) for part in self.parts)
+        for part in self.parts:  # noqa: SIM110 (as in _Every)
+            if part.holds(inputs):
+                return True
+        return False
 
 
 _Check = _Compare | _Every | _Some
@@ -541,8 +570,6 @@ class RuleSet(_Frozen):
 
     version: str = Field(min_length=1)
     rules: tuple[Rule, ...] = ()
-    _active: tuple[_Active, ...] = PrivateAttr()
-    _fields: frozenset[str] = PrivateAttr()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "RuleSet":
@@ -551,9 +578,13 @@ class RuleSet(_Frozen):
             if rule.id in seen:
                 raise ValueError(f"duplicate rule id {rule.id!r}")
             seen.add(rule.id)
-        self._active = tuple(rule.compile() for rule in self.rules)
-        self._fields = frozenset(name for rule in self._active for name in rule.fields)
         return self
+
+    @cached_property
+    def active(self) -> tuple[_Active, ...]:
+        """The rules ready to run, compiled once (their conditions were checked when loaded); a
+        cached property, not a private attribute, which pydantic reads slowly."""
+        return tuple(rule.compile() for rule in self.rules)
 
     @classmethod
     def from_yaml(cls, text: str) -> "RuleSet":
@@ -564,10 +595,14 @@ class RuleSet(_Frozen):
             raise ValueError(f"not valid YAML: {' '.join(str(error).split())}") from None
         return cls.model_validate(document)
 
-    @property
+    @cached_property
+    def ids(self) -> frozenset[str]:
+        return frozenset(rule.id for rule in self.rules)
+
+    @cached_property
     def fields(self) -> frozenset[str]:
         """Every field some rule reads: pass them to `rule_inputs` to compute only those."""
-        return self._fields
+        return frozenset(name for rule in self.active for name in rule.fields)
 
     def evaluate(
         self, inputs: Mapping[str, Any], cooldowns: Mapping[str, datetime], now: datetime
@@ -578,8 +613,7 @@ class RuleSet(_Frozen):
         the result's cooldowns are the same with the new hits, without rules no longer in the
         set.
         """
-        active = self._active
-        ids = {rule.id for rule in active}
+        active, ids = self.active, self.ids
         kept = {rule_id: when for rule_id, when in cooldowns.items() if rule_id in ids}
         hits = []
         for rule in active:

@@ -15,8 +15,9 @@ say no credit limit) adds nothing, while its weight still counts: absence is not
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -28,13 +29,21 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _clip(value: float) -> float:
+    return min(max(value, 0.0), 1.0)
+
+
 class Identity(_Frozen):
     """The value itself, clipped to 0-1: for probabilities and shares."""
 
     kind: Literal["identity"] = "identity"
 
     def __call__(self, value: float) -> float:
-        return min(max(value, 0.0), 1.0)
+        return self.function()(value)
+
+    def function(self) -> Callable[[float], float]:
+        """The transform as a plain function, quicker to call than the model."""
+        return _clip
 
 
 class Ramp(_Frozen):
@@ -54,7 +63,12 @@ class Ramp(_Frozen):
         return self
 
     def __call__(self, value: float) -> float:
-        return min(max((value - self.low) / (self.high - self.low), 0.0), 1.0)
+        return self.function()(value)
+
+    def function(self) -> Callable[[float], float]:
+        """The transform as a plain function, quicker to call than the model."""
+        low, width = self.low, self.high - self.low
+        return lambda value: _clip((value - low) / width)
 
 
 Transform = Annotated[Identity | Ramp, Field(discriminator="kind")]
@@ -75,12 +89,23 @@ class Indicator(_Frozen):
 
     def value(self, inputs: Mapping[str, float | None]) -> float:
         """The indicator's normalised value, 0-1; absent inputs count as 0."""
-        worst = 0.0
-        for term in self.terms:
-            raw = inputs.get(term.input)
-            if raw is not None and not math.isnan(raw):
-                worst = max(worst, term.transform(raw))
-        return worst
+        return _worst(self.plan(), inputs)
+
+    def plan(self) -> "_Terms":
+        """The terms as (input, plain function) pairs, for `_worst`."""
+        return tuple((term.input, term.transform.function()) for term in self.terms)
+
+
+_Terms = tuple[tuple[str, Callable[[float], float]], ...]
+
+
+def _worst(terms: _Terms, inputs: Mapping[str, float | None]) -> float:
+    worst = 0.0
+    for name, transform in terms:
+        raw = inputs.get(name)
+        if raw is not None and not math.isnan(raw):
+            worst = max(worst, transform(raw))
+    return worst
 
 
 def _indicator(weight: float, *terms: tuple[str, Identity | Ramp]) -> Indicator:
@@ -140,13 +165,26 @@ class Scorecard(_Frozen):
             raise ValueError("at least one indicator needs a weight above 0")
         return self
 
+    @cached_property
+    def plan(self) -> tuple[float, tuple[tuple[str, float, _Terms], ...]]:
+        """Points per unit of weight, and the weighted indicators as plain functions: made
+        once (a cached property, not a private attribute, which pydantic reads slowly)."""
+        return (
+            100.0 / sum(i.weight for i in self.indicators.values()),
+            tuple(
+                (name, indicator.weight, indicator.plan())
+                for name, indicator in self.indicators.items()
+                if indicator.weight > 0
+            ),
+        )
+
     def score(self, inputs: Mapping[str, float | None]) -> ScoreResult:
         """Score one customer from its inputs (indicator inputs by name)."""
-        points_per_weight = 100.0 / sum(i.weight for i in self.indicators.values())
+        points_per_weight, indicators = self.plan
         parts = [
-            (indicator.weight * value * points_per_weight, name, value)
-            for name, indicator in self.indicators.items()
-            if (value := indicator.value(inputs)) > 0 and indicator.weight > 0
+            (weight * value * points_per_weight, name, value)
+            for name, weight, terms in indicators
+            if (value := _worst(terms, inputs)) > 0
         ]
         parts.sort(key=lambda part: (-part[0], part[1]))
         reasons = tuple(

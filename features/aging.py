@@ -7,6 +7,7 @@ once ``overdue_grace`` has passed after the end of its due date, so with a grace
 past due (bucket 1-30) without being overdue yet.
 """
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -51,9 +52,9 @@ class Aging:
         overdue_balance, overdue_count = ZERO, 0
         for invoice in invoices:
             days = today - invoice.due_day
-            oldest = max(oldest, days)
-            bucket = next((i for i, end in enumerate(_BUCKET_ENDS) if days <= end), -1)
-            buckets[bucket] += invoice.balance
+            if days > oldest:
+                oldest = days
+            buckets[bisect_left(_BUCKET_ENDS, days)] += invoice.balance  # first end >= days
             if invoice.due_day < overdue_before:
                 overdue_balance += invoice.balance
                 overdue_count += 1

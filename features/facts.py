@@ -76,8 +76,15 @@ _CONVERTERS: dict[str, Callable[[Any, int], Fact]] = {
     "order.cancelled": lambda e, t: Fact(t, e.event_id, e.type, e.order_id),
     "order.fulfilled": lambda e, t: Fact(t, e.event_id, e.type, e.order_id),
     "invoice.issued": lambda e, t: Fact(
-        t, e.event_id, e.type, e.invoice_id, *_money(e.amount), e.order_id, date_to_day(e.due_date)
-    )._replace(paperless=e.paperless or None),
+        t,
+        e.event_id,
+        e.type,
+        e.invoice_id,
+        *_money(e.amount),
+        e.order_id,
+        date_to_day(e.due_date),
+        paperless=e.paperless or None,
+    ),
     "invoice.cancelled": lambda e, t: Fact(t, e.event_id, e.type, e.invoice_id),
     "invoice.written_off": lambda e, t: Fact(t, e.event_id, e.type, e.invoice_id),
     "invoice.disputed": lambda e, t: Fact(t, e.event_id, e.type, e.invoice_id, *_money(e.amount)),

@@ -56,6 +56,7 @@ from features.config import FeatureConfig
 from features.eventtime import BEGINNING, from_micros, to_micros
 from features.facts import Fact
 from features.recent import RecentIds
+from features.stats import Summary
 from features.transitions import Transition
 from features.view import Features
 from schemas.events import InputEvent
@@ -196,6 +197,11 @@ class CustomerState:
         """
         head = self._head(config)
         return Features.of(head, max(to_micros(now), head.clock), config)
+
+    def payment_amount_stats(self, config: FeatureConfig = _DEFAULT_CONFIG) -> Summary:
+        """The statistics of the customer's payment amounts so far: the same as its
+        ``features(...).payment_amount_stats``, without computing the rest."""
+        return self._head(config).activity.payment_amounts.summary(config.zscore_min_count)
 
     def _head(self, config: FeatureConfig) -> Account:
         if self.awaits_replay:

@@ -8,6 +8,7 @@ has seen, and gives the garbage collector nothing to scan.
 """
 
 from array import array
+from functools import cache
 
 from features.eventtime import DAY, HOUR, MINUTE
 
@@ -34,8 +35,11 @@ class BucketWindow:
         self.span = span
         self.newest: int | None = None
         """Index (time // width) of the newest bucket in the ring."""
-        self.counts = array("q", bytes(8 * span))
-        self.sums = array("d", bytes(8 * span))
+        self._clear()
+
+    def _clear(self) -> None:
+        counts, sums = _empty(self.span)
+        self.counts, self.sums = counts[:], sums[:]  # copies: quicker than making new arrays
 
     def add(self, time: int, amount: float = 0.0) -> None:
         index = time // self.width
@@ -61,31 +65,45 @@ class BucketWindow:
     def _slide_to(self, index: int) -> None:
         span = self.span
         if self.newest is not None and index - self.newest >= span:
-            self.counts = array("q", bytes(8 * span))
-            self.sums = array("d", bytes(8 * span))
+            self._clear()
         elif self.newest is not None:
             for stale in range(self.newest + 1, index + 1):
                 self.counts[stale % span] = 0
                 self.sums[stale % span] = 0.0
         self.newest = index
 
+    def _in_window(self, now: int) -> tuple[int, int]:
+        """The first and last bucket with values in the window at ``now``."""
+        current = now // self.width
+        newest = self.newest
+        return max(current, newest) - self.span + 1, min(current, newest)
+
     def _buckets(self, now: int) -> list[tuple[int, int, float]]:
         """(index, count, total) of the buckets with values in the window at ``now``."""
         if self.newest is None:
             return []
-        last = min(now // self.width, self.newest)
-        first = max(now // self.width, self.newest) - self.span + 1
-        buckets = []
-        for index in range(first, last + 1):
-            slot = index % self.span
-            if self.counts[slot]:
-                buckets.append((index, self.counts[slot], self.sums[slot]))
-        return buckets
+        first, last = self._in_window(now)
+        span, counts, sums = self.span, self.counts, self.sums
+        return [
+            (index, counts[index % span], sums[index % span])
+            for index in range(first, last + 1)
+            if counts[index % span]
+        ]
 
     def totals(self, now: int) -> tuple[int, float]:
         """Count and total of the window at ``now`` (no earlier than the newest value)."""
-        buckets = self._buckets(now)
-        return sum(bucket[1] for bucket in buckets), sum((bucket[2] for bucket in buckets), 0.0)
+        if self.newest is None:
+            return 0, 0.0
+        first, last = self._in_window(now)
+        if first > last:
+            return 0, 0.0  # all of it has slid out
+        # The buckets oldest first, as they were added up, a slice of the ring at a time; an
+        # empty bucket's total is 0.0.
+        span, counts, sums = self.span, self.counts, self.sums
+        start, stop = first % span, last % span + 1
+        if start < stop:
+            return sum(counts[start:stop]), sum(sums[start:stop], 0.0)
+        return sum(counts[start:]) + sum(counts[:stop]), sum(sums[:stop], sum(sums[start:], 0.0))
 
     def to_row(self, now: int) -> list[tuple[int, int, float]]:
         """The buckets with values still in the window at ``now``, oldest first."""
@@ -98,6 +116,12 @@ class BucketWindow:
         if row:
             self.newest = int(row[-1][0])
         return self
+
+
+@cache
+def _empty(span: int) -> tuple[array, array]:
+    """Zero counts and totals of a ring of ``span`` buckets, to copy (never to change)."""
+    return array("q", bytes(8 * span)), array("d", bytes(8 * span))
 
 
 def order_windows() -> dict[str, BucketWindow]:

@@ -40,7 +40,7 @@ from detectors.monitoring import ModelMonitor, ScoreMonitor
 from detectors.rules import RuleSet, load_rulepack, rule_inputs
 from detectors.scorecard import Scorecard
 from detectors.tiers import TierPolicy, should_publish
-from features import CustomerState, FeatureConfig, Features, Transition
+from features import CustomerState, FeatureConfig, Features, Summary, Transition
 from features.eventtime import from_micros, to_micros
 from schemas.events import InputEvent, OrderPlaced, PaymentReceived
 from schemas.ids import derive_id
@@ -185,15 +185,13 @@ class Engine:
     def process(self, record: CustomerRecord, event: InputEvent) -> Outputs:
         """Apply one event; raises ``InvalidEvent`` (record unchanged) if it cannot be."""
         state = record.state
-        before = self._history(state, event)
+        before = self._before_order(state, event)
+        usual = self._usual_amounts(state, event, before)
         revision = state.revision
         transitions = state.apply(event, self.config)
         if state.revision == revision:
             return Outputs()
-        anomalies = self._anomalies(event, before)
-        outputs = self._react(
-            record, transitions, event.event_time, anomalies, event, event.event_id
-        )
+        outputs = self._react(record, transitions, event.event_time, event, event.event_id, usual)
         if isinstance(event, OrderPlaced) and before is not None:
             decision = self.risk.decisions.decide(
                 event.amount,
@@ -210,19 +208,22 @@ class Engine:
         transitions = record.state.advance(now, self.config)
         if not transitions:
             return Outputs()
-        return self._react(record, transitions, now, [], None, f"clock@{now.isoformat()}")
+        return self._react(record, transitions, now, None, f"clock@{now.isoformat()}")
 
     def _react(
         self,
         record: CustomerRecord,
         transitions: list[Transition],
         now: datetime,
-        anomalies: list[Anomaly],
         event: InputEvent | None,
         cause: str,
+        usual: Summary | None = None,
     ) -> Outputs:
+        """The outputs of ``transitions`` (and of ``event``, with the customer's ``usual``
+        amounts of its kind before it, if it is an order or a payment)."""
         now = _not_before_watermark(record.state, now)
         features = record.state.features(now, self.config)
+        anomalies = self._anomalies(event, usual, features)
         versions = self.versions
         outputs = Outputs(alerts=transition_alerts(transitions, versions))
         for transition in transitions:
@@ -334,31 +335,35 @@ class Engine:
         record.memo.cooldowns = result.cooldowns
         return [hit.alert(record.customer_id, now, cause, versions) for hit in result.hits]
 
-    def _history(self, state: CustomerState, event: InputEvent) -> Features | None:
-        """The customer before an order (to decide it) or a payment (to judge how usual it is)."""
-        if not isinstance(event, OrderPlaced | PaymentReceived):
+    def _before_order(self, state: CustomerState, event: InputEvent) -> Features | None:
+        """The customer before an order, to decide it."""
+        if not isinstance(event, OrderPlaced):
             return None
         return state.features(_not_before_watermark(state, event.event_time), self.config)
 
-    def _anomalies(self, event: InputEvent, before: Features | None) -> list[Anomaly]:
-        """An amount unusual for this customer; a payment or order unusual among all."""
-        if before is None:
-            return []
+    def _usual_amounts(
+        self, state: CustomerState, event: InputEvent, before: Features | None
+    ) -> Summary | None:
+        """The customer's amounts of an order or a payment before it, to judge how usual it is."""
+        if before is not None:
+            return before.order_amount_stats
         if isinstance(event, PaymentReceived):
-            what, detector, stats = (
-                "payment",
-                self.risk.payment_amounts,
-                before.payment_amount_stats,
-            )
-        elif isinstance(event, OrderPlaced):
-            what, detector = "order", self.risk.order_amounts
-            stats = before.order_amount_stats
-        else:
+            return state.payment_amount_stats(self.config)
+        return None
+
+    def _anomalies(
+        self, event: InputEvent | None, usual: Summary | None, features: Features
+    ) -> list[Anomaly]:
+        """An amount unusual for this customer; a payment or an order unusual among all."""
+        if event is None or usual is None:
             return []
+        detector = (
+            self.risk.order_amounts if isinstance(event, OrderPlaced) else self.risk.payment_amounts
+        )
         amount = float(event.amount.amount)  # type: ignore[attr-defined]
-        own = detector.check(amount, stats.mean, stats.std, stats.count)
-        unusual = self.unusual[what]
-        vector = unusual_input(before, amount, stats.mean)
+        own = detector.check(amount, usual.mean, usual.std, usual.count)
+        unusual = self.unusual["order" if isinstance(event, OrderPlaced) else "payment"]
+        vector = unusual_input(features, amount, usual.mean)
         among_all = unusual.check_one(vector)
         unusual.learn_one(vector)
         return [found for found in (own, among_all) if found is not None]
@@ -448,16 +453,16 @@ def model_input(features: Features, invoice: dict) -> dict[str, float]:
     return inputs
 
 
-def unusual_input(before: Features, amount: float, usual_amount: float) -> dict[str, float]:
+def unusual_input(features: Features, amount: float, usual_amount: float) -> dict[str, float]:
     """What the cross-customer detectors see of a payment or an order: its size, absolutely
-    and against the customer's usual one, and the customer's standing just before it."""
+    and against the customer's usual one, and the customer's standing with it."""
     return {
         "log_amount": math.log1p(amount),
         "log_amount_vs_usual": math.log1p(amount) - math.log1p(usual_amount),
-        "limit_use": min(before.limit_use or 0.0, 3.0),
-        "log_days_past_due": math.log1p(before.days_past_due),
-        "on_time_share": 1.0 if before.on_time_share is None else before.on_time_share,
-        "dispute_rate": before.dispute_rate or 0.0,
+        "limit_use": min(features.limit_use or 0.0, 3.0),
+        "log_days_past_due": math.log1p(features.days_past_due),
+        "on_time_share": 1.0 if features.on_time_share is None else features.on_time_share,
+        "dispute_rate": features.dispute_rate or 0.0,
     }
 
 

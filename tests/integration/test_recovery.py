@@ -87,7 +87,7 @@ def test_a_killed_worker_recovers_its_state_without_double_counting(
 
         # Every alert of the uninterrupted replay reaches Redis, once: an event counts as seen
         # only once the broker has its outputs.
-        arrived = wait_for(lambda: expected_late <= set(streamed()), 15)
+        arrived = wait_for(lambda: expected_late <= set(streamed()), 60)
         assert arrived, sorted(expected_late - set(streamed()))
         assert len(streamed()) == len(set(streamed())), "an alert was written twice to Redis"
     finally:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from test_features_support import CONFIG, Events, apply_all, day, without_fired
 
 from features import CustomerState, FeatureConfig, Transition
+from features.windows import BucketWindow
 from schemas import InputEvent
 
 ROOMY = FeatureConfig(max_closed_ids=64)
@@ -290,3 +291,33 @@ def test_the_state_stays_small_however_long_the_history(seed):
     first, last = max(sizes[:1000]), max(sizes[-1000:])
     assert last <= 12_000, f"state grew to {last} bytes"
     assert last <= first * 1.5, f"state grows with history: {first} then {last} bytes"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    steps=st.lists(
+        st.tuples(st.booleans(), st.integers(0, 400), st.sampled_from([0.0, 1.5, 20.25, 999.99])),
+        max_size=60,
+    ),
+    span=st.sampled_from([1, 3, 12, 30]),
+    later=st.integers(0, 50),
+)
+def test_a_window_totals_what_its_buckets_hold(steps, span, later):
+    """The totals (added up a slice of the ring at a time, and nothing at all once every bucket
+    has slid out) are the buckets' counts and totals, added up oldest first."""
+    window, time = BucketWindow(width=10, span=span), 0
+    added: list[tuple[int, float]] = []
+    for remove, step, amount in steps:
+        if remove and added:
+            window.remove(*added.pop(step % len(added)))
+        else:
+            time += step
+            window.add(time, amount)
+            added.append((time, amount))
+    now = time + later * 10
+    buckets = window.to_row(now)
+    assert window.totals(now) == (
+        sum(count for _, count, _ in buckets),
+        sum((total for _, _, total in buckets), 0.0),
+    )
+    assert BucketWindow(10, span).load(buckets).totals(now) == window.totals(now)
