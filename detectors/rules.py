@@ -539,9 +539,10 @@ class RuleHit:
     def alert(
         self, customer_id: str, event_time: datetime, source_event_id: str, versions: Versions
     ) -> Alert:
-        """The hit as an alert; its id derives from the rule and the event that caused it."""
+        """The hit as an alert; its id derives from the rule, the customer and the event that
+        caused it (time passing, ``clock@...``, is the same cause for every customer)."""
         return Alert(
-            alert_id=derive_id("alert", "rule", self.rule_id, source_event_id),
+            alert_id=derive_id("alert", "rule", self.rule_id, customer_id, source_event_id),
             kind="rule",
             severity=self.severity,
             message=self.message,

@@ -219,7 +219,7 @@ def test_a_hit_becomes_an_alert_naming_its_rule_and_rule_set_version():
     inputs = rule_inputs(over_limit("10500"), None)
     hit = PACK.evaluate(inputs, {}, T0).hits[0]
     alert = hit.alert("c1", T0, "e9", Versions(model="m3"))
-    assert alert.alert_id == derive_id("alert", "rule", "exposure_over_limit", "e9")
+    assert alert.alert_id == derive_id("alert", "rule", "exposure_over_limit", "c1", "e9")
     assert (alert.kind, alert.severity) == ("rule", "critical")
     assert (alert.versions.model, alert.versions.ruleset) == ("m3", "default-3")
     assert alert.details == {

@@ -243,3 +243,18 @@ def test_a_new_configuration_is_in_force_from_the_next_event():
     (after,) = engine.process(record, order(2, "1.00", T0 + 2 * DAY)).decisions
     assert (before.outcome, before.versions.decisions) == ("approve", "default")
     assert (after.outcome, after.versions.decisions) == ("review", "strict-2")
+
+
+def test_time_passing_alerts_two_customers_with_two_ids():
+    engine = Engine()
+    records = {customer: CustomerRecord.new(customer) for customer in ("c1", "c2")}
+    for customer, record in records.items():
+        issued = InvoiceIssued(event_id=f"{customer}-i1", customer_id=customer,
+                               invoice_id="i1", event_time=T0, due_date=(T0 + DAY).date(),
+                               amount=eur("500.00"))  # fmt: skip
+        engine.process(record, issued)
+    much_later = T0 + 90 * DAY
+    alerts = [a for record in records.values() for a in engine.advance(record, much_later).alerts]
+    rule_alerts = [a for a in alerts if a.kind == "rule"]
+    assert {a.customer_id for a in rule_alerts} == {"c1", "c2"}
+    assert len({a.alert_id for a in alerts}) == len(alerts)
