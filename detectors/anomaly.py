@@ -91,6 +91,12 @@ class AnomalyDetector(abc.ABC):
     def check_one(self, x: dict[str, float]) -> Anomaly | None:
         """An `Anomaly` if ``x`` is unusual enough to report, else None."""
 
+    def check_and_learn_one(self, x: dict[str, float]) -> Anomaly | None:
+        """Check ``x`` against what was learnt before it, then learn it."""
+        found = self.check_one(x)
+        self.learn_one(x)
+        return found
+
 
 class HalfSpaceTreesDetector(AnomalyDetector):
     """Half-space trees over min-max scaled features, across all customers.
@@ -143,24 +149,31 @@ class HalfSpaceTreesDetector(AnomalyDetector):
         )
         self.usual_scores = stats.Quantile(q)
         self.n_scores = 0
-        self._scored: tuple[dict[str, float], float] | None = None
 
     def learn_one(self, x: dict[str, float]) -> None:
+        self._learn(x, self.score_one(x))
+
+    def score_one(self, x: dict[str, float]) -> float:
+        return self.trees.score_one(self.scaler.transform_one(x))
+
+    def check_one(self, x: dict[str, float]) -> Anomaly | None:
+        return self._report(x, self.score_one(x))
+
+    def check_and_learn_one(self, x: dict[str, float]) -> Anomaly | None:
+        score = self.score_one(x)  # once, for both
+        found = self._report(x, score)
+        self._learn(x, score)
+        return found
+
+    def _learn(self, x: dict[str, float], score: float) -> None:
         if self.n_learned >= self.window_size:
-            scored = self._scored
-            self.usual_scores.update(scored[1] if scored and scored[0] is x else self.score_one(x))
+            self.usual_scores.update(score)
             self.n_scores += 1
         self.scaler.learn_one(x)
         self.trees.learn_one(self.scaler.transform_one(x))
         self.n_learned += 1
 
-    def score_one(self, x: dict[str, float]) -> float:
-        score = self.trees.score_one(self.scaler.transform_one(x))
-        self._scored = (x, score)  # learn_one(x) right after need not score x again
-        return score
-
-    def check_one(self, x: dict[str, float]) -> Anomaly | None:
-        score = self.score_one(x)
+    def _report(self, x: dict[str, float], score: float) -> Anomaly | None:
         usual = self.usual_scores.get()
         if self.n_scores < self.warm_up or score <= usual:
             return None

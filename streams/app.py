@@ -90,7 +90,10 @@ class RiskApp:
             stream_length=settings.alert_stream_length,
         )
         self.metrics.watch_redis(self.redis)
-        self.control = ControlFollower(self.engine, self._control_rejected)
+        self.control = ControlFollower(
+            self.engine, self._control_rejected, on_activated=self.metrics.set_configuration
+        )
+        self.metrics.set_configuration(self.engine.versions)
         self._deadlines: dict[str, tuple[datetime, int | None]] = {}
         self._deadlines_complete = False
         self._drifts_reported = 0
@@ -219,7 +222,6 @@ class RiskApp:
         stability of the scores."""
         figures = self.engine.monitor.snapshot()
         name = self.settings.model_name
-        self.metrics.set_configuration(self.engine.versions)
         self.metrics.set_model_quality(
             name,
             auc=figures["auc"],
@@ -300,6 +302,8 @@ class RiskApp:
         """What the worker still waits for before it can answer for its customers, if anything."""
         if not self._recovered:
             return "its first partition assignment and table recovery"
+        if not self.control.ready.is_set():
+            return "the control topic, to answer with the versions in force"
         if self.faust.rebalancing or self.faust.in_recovery:
             return "a rebalance and table recovery in progress"
         return None

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import ConsumerRecord
 
-from schemas.outputs import DeadLetter
+from schemas.outputs import DeadLetter, Versions
 from schemas.validation import InvalidEvent
 from streams.control import apply_document
 from streams.control_log import Activated, ControlLog, Rejected
@@ -26,10 +26,14 @@ class ControlFollower:
     """Applies the control topic's records to ``engine``; ``ready`` is set once caught up."""
 
     def __init__(
-        self, engine: Engine, on_rejected: Callable[[DeadLetter], Awaitable[None]]
+        self,
+        engine: Engine,
+        on_rejected: Callable[[DeadLetter], Awaitable[None]],
+        on_activated: Callable[[Versions], None] = lambda versions: None,
     ) -> None:
         self.engine = engine
         self.on_rejected = on_rejected
+        self.on_activated = on_activated
         self.log = ControlLog()
         self.ready = asyncio.Event()
 
@@ -41,7 +45,8 @@ class ControlFollower:
         outcome = self.log.read(record.key, record.value)
         if isinstance(outcome, Activated):
             document = outcome.document
-            self.engine.risk = apply_document(self.engine.risk, document)
+            self.engine.configure(apply_document(self.engine.risk, document))
+            self.on_activated(self.engine.versions)
             log.info("in force: %s %s", document.kind, document.version)
         elif isinstance(outcome, Rejected):
             log.warning("refused a control record at offset %d: %s", record.offset, outcome.reason)

@@ -165,6 +165,13 @@ class Engine:
         self._versions = Versions()
         self._versions_of: RiskConfig | None = None
 
+    def configure(self, risk: RiskConfig) -> None:
+        """Put ``risk`` in force from the next event. Scores made with another scorecard or
+        other tiers are another population: their stability is measured afresh."""
+        if (risk.scorecard, risk.tiers) != (self.risk.scorecard, self.risk.tiers):
+            self.scores = ScoreMonitor()
+        self.risk = risk
+
     @property
     def versions(self) -> Versions:
         """The versions of the model and of each part of the configuration now; the same
@@ -364,8 +371,7 @@ class Engine:
         own = detector.check(amount, usual.mean, usual.std, usual.count)
         unusual = self.unusual["order" if isinstance(event, OrderPlaced) else "payment"]
         vector = unusual_input(features, amount, usual.mean)
-        among_all = unusual.check_one(vector)
-        unusual.learn_one(vector)
+        among_all = unusual.check_and_learn_one(vector)
         return [found for found in (own, among_all) if found is not None]
 
     def _drift(self, example: LabelledExample, cause: str) -> ModelDrift:

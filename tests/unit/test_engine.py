@@ -239,10 +239,23 @@ def test_a_new_configuration_is_in_force_from_the_next_event():
     run(engine, record, limit("1000.00"))
     (before,) = engine.process(record, order(1, "600.00", T0 + DAY)).decisions
     strict = "kind: decisions\nversion: strict-2\nbody: {review_limit_ratio: '0.5'}"
-    engine.risk = apply_document(engine.risk, parse_document(strict))
+    scores = engine.scores
+    engine.configure(apply_document(engine.risk, parse_document(strict)))
     (after,) = engine.process(record, order(2, "1.00", T0 + 2 * DAY)).decisions
     assert (before.outcome, before.versions.decisions) == ("approve", "default")
     assert (after.outcome, after.versions.decisions) == ("review", "strict-2")
+    assert engine.scores is scores  # the same scoring: its stability index goes on
+
+
+def test_a_new_scorecard_or_tiers_restart_the_score_stability_index():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    run(engine, record, limit("1000.00"), order(1, "600.00", T0 + DAY))
+    assert engine.scores.n == 2
+    tiers = "kind: tiers\nversion: tiers-2\nbody: {medium: 35, high: 65}"
+    engine.configure(apply_document(engine.risk, parse_document(tiers)))
+    assert engine.scores.n == 0
+    engine.process(record, order(2, "1.00", T0 + 2 * DAY))
+    assert engine.scores.n == 1
 
 
 def test_time_passing_alerts_two_customers_with_two_ids():
