@@ -27,39 +27,36 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from features import CustomerState, FeatureConfig
-from features.eventtime import DAY, day_to_date, from_micros, to_micros
+from features import CustomerState
+from features.eventtime import DAY, day_to_date, from_micros
 from schemas.outputs import CustomerRisk
-from streams.engine import CustomerRecord, Engine, picture, score_inputs
+from streams.engine import CustomerRecord, Engine, picture
 
 
 def current_picture(engine: Engine, record: CustomerRecord) -> CustomerRisk:
-    """The customer's picture as the engine makes it, as of the newest moment it saw."""
-    state, memo, risk = record.state, record.memo, engine.risk
+    """The customer's picture as the engine makes it, as of the newest moment it saw (which
+    also brings the state's current account up to date after a load)."""
+    state = record.state
     as_of = from_micros(max(state.watermark, state.clock))
     features = state.features(as_of, engine.config)
-    since = to_micros(as_of - risk.anomaly_window)
-    result = risk.scorecard.score(score_inputs(features, memo, since))
-    score = round(result.score, 2)
-    tier = risk.tiers.tier(score, memo.tier)
-    return picture(record, features, as_of, score, tier, result.reasons, engine.versions)
+    score, tier, reasons = engine.score(record, features, as_of)
+    return picture(record, features, as_of, score, tier, reasons, engine.versions)
 
 
 def customer_answer(engine: Engine, record: CustomerRecord) -> dict[str, Any]:
     """``GET /customers/{id}``: the current picture, open items and recent alerts."""
     answer = current_picture(engine, record).model_dump(mode="json", exclude={"type"})
-    answer["open_items"] = open_items(record.state, engine.config)
+    answer["open_items"] = open_items(record.state)
     answer["recent_alerts"] = [
         to_jsonable_python(alert._asdict()) for alert in reversed(record.memo.recent_alerts)
     ]
     return answer
 
 
-def open_items(state: CustomerState, config: FeatureConfig) -> list[dict[str, Any]]:
-    """The customer's open invoices, oldest due first, aged as of its clock."""
-    now = max(state.watermark, state.clock)
-    state.features(from_micros(now), config)  # brings the head up to date after a load
-    today = now // DAY
+def open_items(state: CustomerState) -> list[dict[str, Any]]:
+    """The customer's open invoices, oldest due first, aged as of its clock (the state's
+    features must have been read since it was loaded: see `current_picture`)."""
+    today = max(state.watermark, state.clock) // DAY
     invoices = sorted(state.head.ledger.invoices.values(), key=lambda i: (i.due_day, i.issued))
     return [
         {

@@ -50,7 +50,9 @@ from schemas.outputs import (
     CustomerRisk,
     ModelDrift,
     OrderDecision,
+    Reason,
     RiskChange,
+    Tier,
     Versions,
 )
 
@@ -277,6 +279,16 @@ class Engine:
                 self.model.learn(example.features, example.label)
         return example
 
+    def score(
+        self, record: CustomerRecord, features: Features, now: datetime
+    ) -> tuple[float, Tier, tuple[Reason, ...]]:
+        """The customer's score (0-100, two decimals), its tier (with hysteresis from the tier
+        it had) and the top reasons, from its features at ``now``."""
+        since = to_micros(now - self.risk.anomaly_window)
+        result = self.risk.scorecard.score(score_inputs(features, record.memo, since))
+        score = round(result.score, 2)
+        return score, self.risk.tiers.tier(score, record.memo.tier), result.reasons
+
     def _score(
         self,
         record: CustomerRecord,
@@ -286,11 +298,8 @@ class Engine:
         outputs: Outputs,
     ) -> None:
         memo = record.memo
-        since = to_micros(now - self.risk.anomaly_window)
-        result = self.risk.scorecard.score(score_inputs(features, memo, since))
-        score = round(result.score, 2)
+        score, tier, reasons = self.score(record, features, now)
         self.scores.update(score)
-        tier = self.risk.tiers.tier(score, memo.tier)
         previous_tier, previous_score = memo.tier, memo.published_score
         if should_publish(previous_score, previous_tier, score, tier, self.risk.min_score_change):
             outputs.changes.append(
@@ -304,7 +313,7 @@ class Engine:
                     previous_score=previous_score,
                     tier=tier,
                     previous_tier=previous_tier,
-                    reasons=list(result.reasons),
+                    reasons=list(reasons),
                     source_event_id=cause,
                     versions=self.versions,
                 )
@@ -320,7 +329,7 @@ class Engine:
             prepayment_terms=on_prepayment_terms(features),
             versions=versions,
         )
-        outputs.picture = picture(record, features, now, score, tier, result.reasons, versions)
+        outputs.picture = picture(record, features, now, score, tier, reasons, versions)
 
     def _rule_alerts(
         self,
