@@ -2,21 +2,23 @@
 
 A `Backtest` reads a `streams.sources.Source`, replays it in event time (`streams.replay`) and
 writes what the engine says to a sink (`streams.outlets`): alerts, risk changes, order
-decisions, dead letters, and one line per invoice with the prediction made at issue and the
-outcome it had. The same input and configuration give byte-identical outputs.
+decisions, credit actions, model drift, dead letters (of inputs that are not valid events and
+of events the engine refuses), and one line per invoice with the prediction made at issue and
+the outcome it had. The same input and configuration give byte-identical outputs.
 
 >>> import tempfile, pathlib
 >>> from datetime import datetime, UTC
 >>> from streams.generate import generate_events
->>> from streams.sources import Source
+>>> from streams.sources import Source, in_memory
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> events = generate_events(customers=3, days=90, end=datetime(2026, 6, 1, tzinfo=UTC))
 >>> with FileSink(folder) as sink:
-...     tally = Backtest(build_engine()).run(Source(events), sink)
->>> tally.events > 0 and tally.alerts > 0 and tally.invoices > 0
+...     tally = Backtest(build_engine()).run(Source(in_memory(events, "generated")), sink)
+>>> tally.events > 0 and tally.alerts > 0 and tally.actions > 0 and tally.invoices > 0
 True
->>> sorted(path.name for path in folder.iterdir())
-['alerts.jsonl', 'changes.jsonl', 'deadletter.jsonl', 'decisions.jsonl', 'invoices.jsonl']
+>>> sorted(path.name for path in folder.iterdir())  # doctest: +NORMALIZE_WHITESPACE
+['actions.jsonl', 'alerts.jsonl', 'changes.jsonl', 'deadletter.jsonl', 'decisions.jsonl',
+ 'invoices.jsonl', 'model_health.jsonl']
 """
 
 import time
@@ -34,6 +36,7 @@ from detectors.late_payment import MODELS, LatePaymentModel
 from features import FeatureConfig
 from schemas.codec import dumps
 from schemas.outputs import DeadLetter
+from schemas.validation import InvalidEvent
 from streams.control import InvalidDocument, config_from_files
 from streams.engine import Engine
 from streams.outlets import OUTPUTS, ConfigError, FileSink, Sink, Tee, TopicSink
@@ -73,10 +76,15 @@ class Tally:
 
     events: int = 0
     rejected: int = 0
+    """Inputs that are not valid events."""
+    refused: int = 0
+    """Valid events the engine refused (inconsistent, or later than the lateness)."""
     clock_steps: int = 0
     alerts: int = 0
     changes: int = 0
     decisions: int = 0
+    actions: int = 0
+    model_health: int = 0
     deadletter: int = 0
     invoices: int = 0
     seconds: float = 0.0
@@ -96,16 +104,18 @@ class Tally:
         span = f"{self.first:%Y-%m-%d} to {self.last:%Y-%m-%d}" if self.first and self.last else "-"
         return (
             f"{self.events:,} events ({span}), {self.rejected:,} rejected, "
-            f"{self.clock_steps:,} clock steps\n"
+            f"{self.refused:,} refused by the engine, {self.clock_steps:,} clock steps\n"
             f"{self.alerts:,} alerts, {self.changes:,} risk changes, {self.decisions:,} "
-            f"decisions, {self.invoices:,} invoices\n"
+            f"decisions, {self.actions:,} credit actions, {self.model_health:,} model drifts, "
+            f"{self.invoices:,} invoices\n"
             f"{self.seconds:.2f} s, {rate:,.0f} events/s; engine {engine:.0%} of the CPU time, "
             f"reading, merging and writing {1 - engine:.0%}"
         )
 
 
 class Backtest:
-    """Replays a source through one engine into a sink; `reject` takes the source's bad lines."""
+    """Replays a source through one engine into a sink; `reject` takes the source's bad lines,
+    and an event the engine refuses is a dead letter too, as in a worker."""
 
     def __init__(self, engine: Engine, progress: bool = False) -> None:
         self.replay = Replay(engine)
@@ -123,13 +133,18 @@ class Backtest:
         self.sink = sink
         started, cpu_started = time.perf_counter(), time.thread_time()
         tally = self.tally
-        with ProgressBar(self.progress, source.total) as (progress, task):
-            for event in source.events:
+        with ProgressBar(self.progress, source.count) as (progress, task):
+            for event, origin in source.events:
                 tally.events += 1
                 if tally.first is None:
                     tally.first = event.event_time
                 tally.last = event.event_time
-                self._take(self.replay.feed(event))
+                try:
+                    self._take(self.replay.feed(event))
+                except InvalidEvent as error:
+                    tally.refused += 1
+                    letter = origin.reject(error)
+                    self._emit(letter, letter.key)
                 if not tally.events % PROGRESS_EVERY:
                     progress.update(task, completed=tally.events + tally.rejected)
             progress.update(task, completed=tally.events + tally.rejected)
@@ -146,8 +161,10 @@ class Backtest:
             if step.event is None:
                 self.tally.clock_steps += 1
             outputs, key = step.outputs, step.customer_id.encode()
-            for output in (*outputs.decisions, *outputs.alerts, *outputs.changes):
+            for output in (*outputs.decisions, *outputs.alerts, *outputs.changes, *outputs.actions):
                 self._emit(output, key)
+            for drift in outputs.drifts:  # keyed by model, as the workers key them
+                self._emit(drift, drift.model)
             for example in outputs.examples:
                 self.sink.write("invoices", key, invoice_line(step.customer_id, example))
                 self.tally.invoices += 1

@@ -70,6 +70,8 @@ BEHAVIOURS = (("punctual", 0.75), ("late", 0.12), ("deteriorating", 0.10), ("ano
 COUNTRIES = ("DE", "FR", "NL", "AT", "IT", "ES")
 BOUNCE_RATE = {"anomalous": 0.15}
 BASE_BOUNCE_RATE = 0.01
+DOUBLING_DAYS = 140
+"""A deteriorating customer's orders grow by their usual size every 20 weeks once it turns."""
 
 T = TypeVar("T")
 
@@ -82,6 +84,16 @@ def generate_events(
     return merged(
         Customer(number, seed, currency).events(start, end) for number in range(customers)
     )
+
+
+def order_growth(days_bad: int) -> Decimal:
+    """The factor on a deteriorating customer's order size ``days_bad`` days after it turned,
+    exact (money never goes through a float).
+
+    >>> order_growth(0), order_growth(7), order_growth(140)
+    (Decimal('1'), Decimal('1.05'), Decimal('2'))
+    """
+    return 1 + Decimal(days_bad) / DOUBLING_DAYS
 
 
 def seasonal(moment: datetime) -> float:
@@ -138,8 +150,8 @@ class Customer:
     ) -> list[InputEvent]:
         """An order, its invoice two hours later, and its payment (if made before ``end``)."""
         rng, common = self.rng, {"customer_id": self.id}
-        weeks_bad = max(0.0, (moment - onset).days / 7) if self.behaviour == "deteriorating" else 0
-        amount = Decimal(rng.randint(*self.segment.order_amount)) * Decimal(1 + weeks_bad / 20)
+        days_bad = max(0, (moment - onset).days) if self.behaviour == "deteriorating" else 0
+        amount = Decimal(rng.randint(*self.segment.order_amount)) * order_growth(days_bad)
         if self.behaviour == "anomalous" and rng.random() < 0.1:
             amount *= rng.randint(8, 20)
         amount = amount.quantize(Decimal("0.01"))
@@ -152,7 +164,7 @@ class Customer:
                           invoice_id=invoice_id, order_id=order_id, amount=self._money(amount),
                           due_date=due.date(), paperless=rng.random() < 0.6, **common),
         ]  # fmt: skip
-        days_late = self._days_late(weeks_bad)
+        days_late = self._days_late(days_bad / 7)
         if days_late is None:
             return events  # never paid
         paid_at = due + timedelta(days=days_late, hours=rng.uniform(0, 8))

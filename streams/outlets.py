@@ -5,7 +5,7 @@
 >>> with FileSink(folder) as sink:
 ...     sink.write("alerts", b"c1", b'{"type":"alert"}')
 >>> (folder / "alerts.jsonl").read_bytes(), sorted(path.name for path in folder.iterdir())[:2]
-(b'{"type":"alert"}\\n', ['alerts.jsonl', 'changes.jsonl'])
+(b'{"type":"alert"}\\n', ['actions.jsonl', 'alerts.jsonl'])
 """
 
 import asyncio
@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel
 
-from schemas.outputs import Alert, DeadLetter, OrderDecision, RiskChange
+from schemas.outputs import Alert, CreditAction, DeadLetter, ModelDrift, OrderDecision, RiskChange
 from streams.settings import Settings
 from streams.topics import create_topics
 
@@ -24,10 +24,22 @@ OUTPUTS: dict[type[BaseModel], str] = {
     Alert: "alerts",
     RiskChange: "changes",
     OrderDecision: "decisions",
+    CreditAction: "actions",
+    ModelDrift: "model_health",
     DeadLetter: "deadletter",
 }
-"""Output type -> the name of its file (``alerts.jsonl``...) or topic (``<prefix>alerts``)."""
+"""Output type -> the name of its file (``alerts.jsonl``...) and, with hyphens for
+underscores, of its topic (``<prefix>alerts``, ``<prefix>model-health``)."""
 KINDS = (*OUTPUTS.values(), "invoices")
+
+
+def topic_suffix(kind: str) -> str:
+    """The end of a kind's topic name, hyphenated as the live topics are.
+
+    >>> topic_suffix("model_health"), topic_suffix("alerts")
+    ('model-health', 'alerts')
+    """
+    return kind.replace("_", "-")
 
 
 class ConfigError(ValueError):
@@ -77,7 +89,7 @@ class TopicSink:
     BATCH = 1_000
 
     def __init__(self, settings: Settings, prefix: str) -> None:
-        self.names = {kind: f"{prefix}{kind}" for kind in KINDS}
+        self.names = {kind: f"{prefix}{topic_suffix(kind)}" for kind in KINDS}
         live = set(settings.topics.model_dump().values())
         clash = sorted(live & set(self.names.values()))
         if not prefix or clash:

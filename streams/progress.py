@@ -1,6 +1,7 @@
 """A progress bar on the terminal for long runs: done of total, events/s, time remaining."""
 
 import sys
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.progress import (
@@ -21,9 +22,13 @@ class _RateColumn(ProgressColumn):
 
 
 class ProgressBar:
-    """A progress bar on the terminal (events/s, time remaining), or nothing."""
+    """A progress bar on the terminal (events/s, time remaining), or nothing.
 
-    def __init__(self, enabled: bool, total: int | None) -> None:
+    ``total`` says how many items there are (None: unknown); it is asked only when the bar is
+    shown, since counting may cost a reading of the input.
+    """
+
+    def __init__(self, enabled: bool, total: Callable[[], int | None]) -> None:
         self.bar = Progress(
             TextColumn("backtest"),
             BarColumn(),
@@ -34,7 +39,7 @@ class ProgressBar:
             transient=False,
             console=Console(stderr=True),
         )
-        self.total = total
+        self.total = None if self.bar.disable else total()
 
     def __enter__(self) -> tuple[Progress, int]:
         self.bar.start()

@@ -51,14 +51,19 @@ class Replay:
         self._scheduled: dict[str, datetime] = {}
 
     def feed(self, event: InputEvent) -> Iterator[Step]:
-        """Let time pass up to the event, then apply it."""
+        """Let time pass up to the event, then apply it.
+
+        Raises ``InvalidEvent``, after the steps of time passing, when the engine refuses the
+        event (inconsistent, or later than the lateness): the customer's record is unchanged.
+        """
         yield from self.advance(event.event_time)
-        record = self.records.get(event.customer_id)
-        if record is None:
-            record = self.records[event.customer_id] = CustomerRecord.new(event.customer_id)
+        record = self.records.get(event.customer_id) or CustomerRecord.new(event.customer_id)
         started = time.thread_time()
-        outputs = self.engine.process(record, event)
-        self.engine_seconds += time.thread_time() - started
+        try:
+            outputs = self.engine.process(record, event)
+        finally:
+            self.engine_seconds += time.thread_time() - started
+        self.records[event.customer_id] = record
         self._schedule(record)
         yield Step(record.customer_id, event, event.event_time, outputs)
 

@@ -1,17 +1,17 @@
 """The report of a backtest, read back from its output files: JSON for machines, HTML for people.
 
-What it holds: alerts by rule (or kind) and severity, week by week; decisions by outcome; tier
-transitions; the distribution of the customers' last published scores; the late-payment
-model's exact ROC AUC and its calibration over the invoices whose outcome is known; and for
-each rule its precision and recall against what really happened. An invoice *ended badly*
-when it was paid late, went overdue or was written off. An alert and a bad invoice of the same
-customer *match* when the alert came while the invoice was open or at most `HORIZON` before
-it was issued: precision is the share of a rule's alerts that match some bad invoice, recall
-the share of bad invoices that some alert of the rule matches.
+What it holds: alerts by rule (or kind) and severity, week by week; decisions by outcome;
+credit actions proposed, by kind; tier transitions; the distribution of the customers' last
+published scores; the late-payment model's exact ROC AUC and its calibration over the invoices
+whose outcome is known; and for each rule its precision and recall against what really
+happened. An invoice *ended badly* when it was paid late, went overdue or was written off. An
+alert and a bad invoice of the same customer *match* when the alert came while the invoice was
+open or at most `HORIZON` before it was issued: precision is the share of a rule's alerts that
+match some bad invoice, recall the share of bad invoices that some alert of the rule matches.
 
 `compare` reads two backtests over the same history and says what each would have done that
-the other would not: alerts only in A or only in B per rule, the orders decided differently,
-and the AUC of each.
+the other would not: alerts only in A or only in B per rule, credit actions only in A or only
+in B per kind, the orders decided differently, and the AUC of each.
 
 >>> from datetime import datetime, timedelta, UTC
 >>> day = datetime(2026, 3, 1, tzinfo=UTC)
@@ -24,7 +24,7 @@ import bisect
 import html
 import io
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import accumulate
@@ -102,6 +102,7 @@ def summarise(folder: Path) -> dict[str, Any]:
             transitions[f"{change['previous_tier'] or 'none'} -> {change['tier']}"] += 1
         last_score[change["customer_id"]] = change["score"]
     decisions = Counter(decision["outcome"] for decision in read_lines(folder / "decisions.jsonl"))
+    actions = Counter(action["kind"] for action in read_lines(folder / "actions.jsonl"))
     probabilities, labels = [], []
     bad: dict[str, list[BadInvoice]] = defaultdict(list)
     for invoice in read_lines(folder / "invoices.jsonl"):
@@ -119,6 +120,7 @@ def summarise(folder: Path) -> dict[str, Any]:
             "weekly_by_severity": _sorted_counts(weekly_severity),
         },
         "decisions": dict(sorted(decisions.items())),
+        "actions": dict(sorted(actions.items())),
         "tier_transitions": dict(sorted(transitions.items())),
         "scores": _histogram(list(last_score.values())),
         "model": _model_quality(probabilities, labels),
@@ -185,16 +187,9 @@ def _precision_recall(
 
 def compare(folder_a: Path, folder_b: Path, report_a: dict, report_b: dict) -> dict[str, Any]:
     """What configuration A would have done that B would not, and the other way round."""
-    alerts_a, alerts_b = _alert_ids(folder_a), _alert_ids(folder_b)
-    rules = sorted(set(alerts_a) | set(alerts_b))
-    per_rule = {
-        key: {
-            "only_a": len(alerts_a.get(key, set()) - alerts_b.get(key, set())),
-            "only_b": len(alerts_b.get(key, set()) - alerts_a.get(key, set())),
-            "both": len(alerts_a.get(key, set()) & alerts_b.get(key, set())),
-        }
-        for key in rules
-    }
+    alerts, actions = ("alerts.jsonl", alert_key, "alert_id"), ("actions.jsonl", _kind, "action_id")
+    per_rule = _differences(_ids(folder_a, *alerts), _ids(folder_b, *alerts))
+    per_action = _differences(_ids(folder_a, *actions), _ids(folder_b, *actions))
     decisions_a, decisions_b = _decisions(folder_a), _decisions(folder_b)
     differ = sorted(
         (order, decisions_a[order], decisions_b[order])
@@ -203,6 +198,7 @@ def compare(folder_a: Path, folder_b: Path, report_a: dict, report_b: dict) -> d
     )
     return {
         "alerts": per_rule,
+        "actions": per_action,
         "decisions": {
             "compared": len(decisions_a.keys() & decisions_b.keys()),
             "differ": len(differ),
@@ -213,10 +209,30 @@ def compare(folder_a: Path, folder_b: Path, report_a: dict, report_b: dict) -> d
     }
 
 
-def _alert_ids(folder: Path) -> dict[str, set[str]]:
+def _differences(a: dict[str, set[str]], b: dict[str, set[str]]) -> dict[str, dict[str, int]]:
+    """Per key, how many ids only A has, only B has, and both have."""
+    empty: set[str] = set()
+    return {
+        key: {
+            "only_a": len(a.get(key, empty) - b.get(key, empty)),
+            "only_b": len(b.get(key, empty) - a.get(key, empty)),
+            "both": len(a.get(key, empty) & b.get(key, empty)),
+        }
+        for key in sorted(a.keys() | b.keys())
+    }
+
+
+def _kind(output: dict[str, Any]) -> str:
+    return str(output["kind"])
+
+
+def _ids(
+    folder: Path, name: str, key: Callable[[dict[str, Any]], str], id_field: str
+) -> dict[str, set[str]]:
+    """The ids of the outputs in the file ``name``, grouped by ``key``."""
     ids: dict[str, set[str]] = defaultdict(set)
-    for alert in read_lines(folder / "alerts.jsonl"):
-        ids[alert_key(alert)].add(alert["alert_id"])
+    for output in read_lines(folder / name):
+        ids[key(output)].add(output[id_field])
     return ids
 
 
@@ -338,6 +354,7 @@ def render(report: dict[str, Any], title: str) -> str:
         f"within {HORIZON.days} days after it, ended late or written off.</p>",
         "<h2>Decisions</h2>",
         _bar("Orders by decision", report["decisions"]),
+        _bar("Credit actions proposed, by kind", report["actions"]) if report["actions"] else "",
         "<h2>Tiers and scores</h2>",
         _bar("Tier transitions", report["tier_transitions"], horizontal=True),
         _bar("Customers by last published score", report["scores"]),
@@ -351,6 +368,13 @@ def render(report: dict[str, Any], title: str) -> str:
     return _page(title, sections)
 
 
+def _differences_table(what: str, differences: dict[str, dict[str, int]]) -> str:
+    return _table(
+        [what, "only in A", "only in B", "in both"],
+        [[key, c["only_a"], c["only_b"], c["both"]] for key, c in differences.items()],
+    )
+
+
 def render_comparison(comparison: dict[str, Any], a: str, b: str) -> str:
     """A self-contained HTML page of a comparison of configurations A and B."""
     alerts, decisions = comparison["alerts"], comparison["decisions"]
@@ -358,10 +382,9 @@ def render_comparison(comparison: dict[str, Any], a: str, b: str) -> str:
     sections = [
         f"<p>A: {html.escape(a)}<br>B: {html.escape(b)}</p>",
         "<h2>Alerts</h2>",
-        _table(
-            ["rule or kind", "only in A", "only in B", "in both"],
-            [[key, c["only_a"], c["only_b"], c["both"]] for key, c in alerts.items()],
-        ),
+        _differences_table("rule or kind", alerts),
+        "<h2>Credit actions</h2>",
+        _differences_table("kind", comparison["actions"]),
         "<h2>Decisions</h2>",
         f"<p>{decisions['differ']:,} of {decisions['compared']:,} orders decided differently.</p>",
         _table(["A -> B", "orders"], list(decisions["changes"].items())),

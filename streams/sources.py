@@ -1,7 +1,9 @@
 """Where a backtest reads history from: JSON Lines files, the CSV importer, or the input topics.
 
 Every source is a `Source`: its events merged in event-time order (ties by event id, then by
-the order of the inputs), and how many items it holds when that is known (for progress).
+the order of the inputs), each with its `Origin` (where it was read, for a dead letter should
+the engine refuse it), and how many items it holds when that is known (for progress, counted
+only when asked: for files that is one more reading).
 Each input is expected in about event-time order, as files written by ``riskstream generate``
 and topics are; the merge keeps memory to one pending event per input. An input line or message
 that is not a valid event is handed to ``reject`` as a dead letter and the reading goes on.
@@ -17,8 +19,10 @@ that is not a valid event is handed to ``reject`` as a dead letter and the readi
 ...     b'"event_time":"2026-01-05T10:00:00Z","payment_id":"p2"}\\n')
 >>> letters = []
 >>> source = jsonl_source([folder / "a.jsonl", folder / "b.jsonl"], letters.append)
->>> source.total, [event.event_id for event in source.events]
-(3, ['e1', 'e2'])
+>>> [(event.event_id, origin.topic, origin.offset) for event, origin in source.events]
+[('e1', 'b.jsonl', 1), ('e2', 'a.jsonl', 1)]
+>>> source.count()
+3
 >>> [(letter.source_topic, letter.source_offset, letter.reason_code) for letter in letters]
 [('a.jsonl', 2, 'unknown_type')]
 """
@@ -29,26 +33,51 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from schemas.codec import dumps
 from schemas.events import InputEvent
 from schemas.outputs import DeadLetter
 from schemas.validation import InvalidEvent, parse_event
 from streams.deadletter import dead_letter
-from streams.importers import Imported, load_accounts_receivable
+from streams.importers import DEFAULT_ACCOUNTS_RECEIVABLE, Imported, load_accounts_receivable
 
 Reject = Callable[[DeadLetter], None]
 FETCH = 2_000
 """Messages fetched from a partition at once."""
 
 
+class Origin(NamedTuple):
+    """Where an event was read: a file's name and line number, or a topic, partition, offset
+    and key; and the raw line or message. `streams.deadletter.dead_letter` takes these."""
+
+    topic: str
+    partition: int | None
+    offset: int | None
+    key: bytes | None
+    value: bytes
+
+    def reject(self, error: InvalidEvent) -> DeadLetter:
+        """The dead letter of what was read here, for ``error``."""
+        return dead_letter(error, *self)
+
+
+Located = tuple[InputEvent, Origin]
+
+
+def _unknown() -> int | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Events in event-time order and, when known, how many raw items they come from."""
+    """Events in event-time order with their origins and, when known, how many raw items they
+    come from (``count``, which may read the input once more: call it only when needed)."""
 
-    events: Iterator[InputEvent]
-    total: int | None = None
+    events: Iterator[Located]
+    count: Callable[[], int | None] = _unknown
 
 
 def event_order(event: InputEvent) -> tuple[datetime, str]:
@@ -56,25 +85,38 @@ def event_order(event: InputEvent) -> tuple[datetime, str]:
     return event.event_time, event.event_id
 
 
+def _located_order(located: Located) -> tuple[datetime, str]:
+    return event_order(located[0])
+
+
 def merged(streams: Iterable[Iterable[InputEvent]]) -> Iterator[InputEvent]:
     """Merge streams, each in event-time order, into one; equal keys keep the streams' order."""
     return heapq.merge(*streams, key=event_order)
 
 
+def _merged_located(streams: Iterable[Iterable[Located]]) -> Iterator[Located]:
+    return heapq.merge(*streams, key=_located_order)
+
+
 def jsonl_source(paths: Sequence[Path], reject: Reject) -> Source:
     """The events of JSON Lines files of input events, one event per line (blank lines skipped)."""
-    return Source(merged(_jsonl_events(path, reject) for path in paths), _count_lines(paths))
+    return Source(
+        _merged_located(_jsonl_events(path, reject) for path in paths), lambda: _count_lines(paths)
+    )
 
 
-def _jsonl_events(path: Path, reject: Reject) -> Iterator[InputEvent]:
+def _jsonl_events(path: Path, reject: Reject) -> Iterator[Located]:
     with path.open("rb") as file:
         for number, line in enumerate(file, start=1):
             if not line.strip():
                 continue
+            origin = Origin(path.name, None, number, None, line.rstrip(b"\r\n"))
             try:
-                yield parse_event(line)
+                event = parse_event(line)
             except InvalidEvent as error:
-                reject(dead_letter(error, path.name, None, number, None, line.rstrip(b"\r\n")))
+                reject(origin.reject(error))
+                continue
+            yield event, origin
 
 
 def _count_lines(paths: Sequence[Path]) -> int:
@@ -86,10 +128,17 @@ def _count_lines(paths: Sequence[Path]) -> int:
     return total
 
 
+def in_memory(events: Iterable[InputEvent], name: str) -> Iterator[Located]:
+    """Events made in memory, each with the origin ``name`` and itself as the raw value."""
+    for event in events:
+        yield event, Origin(name, None, None, None, dumps(event))
+
+
 def csv_source(path: Path | None) -> tuple[Source, Imported]:
     """The events of the accounts-receivable CSV (`streams.importers`), and its outcomes."""
     imported = load_accounts_receivable(path)
-    return Source(iter(imported.events), len(imported.events)), imported
+    events = in_memory(imported.events, (path or DEFAULT_ACCOUNTS_RECEIVABLE).name)
+    return Source(events, lambda: len(imported.events)), imported
 
 
 def kafka_source(
@@ -111,10 +160,10 @@ def kafka_source(
     streams = [reader.events(partition, first, last, reject) for partition, (first, last)
                in sorted(ranges.items())]  # fmt: skip
     total = sum(last - first for first, last in ranges.values())
-    return Source(_closing(merged(streams), reader), total)
+    return Source(_closing(_merged_located(streams), reader), lambda: total)
 
 
-def _closing(events: Iterator[InputEvent], reader: "_TopicReader") -> Iterator[InputEvent]:
+def _closing(events: Iterator[Located], reader: "_TopicReader") -> Iterator[Located]:
     try:
         yield from events
     finally:
@@ -165,7 +214,7 @@ class _TopicReader:
 
     def events(
         self, partition: TopicPartition, first: int, last: int, reject: Reject
-    ) -> Iterator[InputEvent]:
+    ) -> Iterator[Located]:
         family = self.families[partition.topic]
         offset = first
         while offset < last:
@@ -179,11 +228,14 @@ class _TopicReader:
                 if message.offset >= last:
                     return
                 offset = message.offset + 1
+                origin = Origin(partition.topic, partition.partition, message.offset,
+                                message.key, message.value)  # fmt: skip
                 try:
-                    yield parse_event(message.value, family=family, key=message.key)
+                    event = parse_event(message.value, family=family, key=message.key)
                 except InvalidEvent as error:
-                    reject(dead_letter(error, partition.topic, partition.partition,
-                                       message.offset, message.key, message.value))  # fmt: skip
+                    reject(origin.reject(error))
+                    continue
+                yield event, origin
 
     def close(self) -> None:
         if hasattr(self, "consumer"):

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 GENERATE = ["generate", "--customers", "6", "--days", "200", "--end", "2026-06-01",
             "--events", "300"]  # fmt: skip
-OUTPUTS = ("alerts", "changes", "decisions", "invoices", "deadletter")
+OUTPUTS = ("alerts", "changes", "decisions", "actions", "invoices", "deadletter")
 
 
 def test_history_sent_to_the_topics_backtests_like_the_same_history_from_a_file(

@@ -96,6 +96,7 @@ def test_the_backtest_and_a_live_worker_give_the_same_outputs(
         "alerts": canonical(o for s in steps for o in s.outputs.alerts),
         "changes": canonical(o for s in steps for o in s.outputs.changes),
         "decisions": canonical(o for s in steps for o in s.outputs.decisions),
+        "actions": canonical(o for s in steps for o in s.outputs.actions),
         "customers_out": canonical(s.outputs.picture for s in steps if s.outputs.picture),
     }
     assert sum(step.event is None for step in steps) > 0, "no time passed: a weak stream"

@@ -12,10 +12,13 @@ from typer.testing import CliRunner
 from schemas.codec import dumps
 from streams.cli import app
 from streams.generate import generate_events
+from streams.sources import Source
 from tests.unit.test_importers import HEADER, ROWS
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
-OUTPUT_FILES = ("alerts", "changes", "decisions", "invoices", "deadletter")
+OUTPUT_FILES = (
+    "alerts", "changes", "decisions", "actions", "model_health", "invoices", "deadletter",
+)  # fmt: skip
 
 
 def write_history(path: Path, customers: int = 12, days: int = 240, seed: int = 3) -> list:
@@ -136,6 +139,29 @@ def test_malformed_lines_go_to_the_dead_letter_file_and_the_rest_goes_on(history
     )
 
 
+def invoice(event_id: str, day: int, currency: str) -> dict:
+    amount = {"amount": "100.00", "currency": currency}
+    return {"type": "invoice.issued", "event_id": event_id, "customer_id": "c1",
+            "event_time": f"2026-01-{day:02d}T09:00:00Z", "invoice_id": event_id,
+            "due_date": "2026-03-01", "amount": amount}  # fmt: skip
+
+
+def test_an_event_the_engine_refuses_is_a_dead_letter_and_the_replay_goes_on(tmp_path):
+    """A USD invoice after an EUR one: the worker dead-letters it, and so does the backtest."""
+    events = [invoice("i1", 2, "EUR"), invoice("i2", 3, "USD"), invoice("i3", 4, "EUR")]
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in events))
+    code, err = backtest(source, "--output", tmp_path / "out")
+    assert code == 0, err
+    [letter] = lines(tmp_path / "out", "deadletter")
+    assert (letter["reason_code"], letter["source_topic"], letter["source_offset"]) == (
+        "inconsistent", "events.jsonl", 2,
+    )  # fmt: skip
+    assert "USD" in letter["reason"] and orjson.loads(letter["payload"]) == events[1]
+    assert sorted(i["invoice_id"] for i in lines(tmp_path / "out", "invoices")) == ["i1", "i3"]
+    assert "0 rejected, 1 refused by the engine" in err
+
+
 def test_the_accounts_receivable_csv_is_backtested_through_the_importer(tmp_path):
     csv = tmp_path / "ar.csv"
     csv.write_text("\n".join([HEADER, *ROWS]) + "\n")
@@ -143,6 +169,16 @@ def test_the_accounts_receivable_csv_is_backtested_through_the_importer(tmp_path
     assert code == 0, err
     invoices = {i["invoice_id"]: i["late"] for i in lines(tmp_path / "out", "invoices")}
     assert invoices == {"0000000001": False, "0000000002": True, "0000000003": False}
+
+
+def test_a_csv_row_that_cannot_be_read_stops_before_anything_is_written(tmp_path):
+    """The CSV is imported whole before the replay: a bad row is one line naming it."""
+    csv = tmp_path / "ar.csv"
+    csv.write_text("\n".join([HEADER, ROWS[0], ROWS[1].replace("55.94", "lots")]) + "\n")
+    code, err = backtest("--csv", csv, "--output", tmp_path / "out")
+    assert code == 2
+    assert "ar.csv, line 3" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()
 
 
 def test_the_report_has_model_quality_and_precision_and_recall_per_rule(history, result):
@@ -154,6 +190,8 @@ def test_the_report_has_model_quality_and_precision_and_recall_per_rule(history,
     calibration = report["model"]["calibration"]
     assert sum(b["invoices"] for b in calibration) == len(invoices)
     assert report["decisions"] == dict(Counter(d["outcome"] for d in lines(result, "decisions")))
+    actions = lines(result, "actions")
+    assert actions and report["actions"] == dict(Counter(a["kind"] for a in actions))
     alerts = lines(result, "alerts")
     for part in ("weekly", "weekly_by_severity"):
         weeks = report["alerts"][part].values()
@@ -194,6 +232,44 @@ def test_compare_shows_what_each_configuration_does_differently(history, tmp_pat
     assert (tmp_path / "comparison.html").read_text().count("<table>") >= 3
 
 
+def test_model_drift_is_written_to_its_file(history, tmp_path):
+    from detectors.monitoring import ModelMonitor
+    from streams.backtest import Backtest, FileSink, build_engine
+    from streams.sources import jsonl_source
+
+    engine = build_engine()
+    engine.monitor = ModelMonitor(delta=0.9)  # sensitive: a drift in a short history
+    backtester = Backtest(engine)
+    with FileSink(tmp_path) as sink:
+        tally = backtester.run(jsonl_source([history[0]], backtester.reject), sink)
+    drifts = lines(tmp_path, "model_health")
+    assert drifts and len(drifts) == tally.model_health == engine.monitor.drifts_total
+    assert all(drift["type"] == "model_drift" for drift in drifts)
+
+
+def test_a_credit_policy_to_compare_changes_the_credit_actions(history, result, tmp_path):
+    generous = {"increase_min_limit_use": "0.1", "increase_target_limit_use": "0.05",
+                "increase_min_on_time_share": 0, "increase_min_tenure_days": 0}  # fmt: skip
+    path = tmp_path / "credit.json"
+    path.write_bytes(orjson.dumps({"kind": "credit", "version": "generous-1", "body": generous}))
+    code, err = backtest(history[0], "--output", tmp_path, "--compare-config", path)
+    assert code == 0, err
+    assert (tmp_path / "a" / "actions.jsonl").read_bytes() == (
+        result / "actions.jsonl"
+    ).read_bytes()
+    actions_b = lines(tmp_path / "b", "actions")
+    increases = [action for action in actions_b if action["kind"] == "limit_increase"]
+    assert increases and all(a["versions"]["credit_policy"] == "generous-1" for a in actions_b)
+    comparison = orjson.loads((tmp_path / "comparison.json").read_bytes())
+    assert comparison["actions"]["limit_increase"] == {
+        "only_a": 0, "only_b": len(increases), "both": 0,
+    }  # fmt: skip
+    reports = {name: orjson.loads((tmp_path / name / "report.json").read_bytes()) for name in "ab"}
+    assert reports["b"]["actions"] == dict(sorted(Counter(a["kind"] for a in actions_b).items()))
+    assert "limit_increase" not in reports["a"]["actions"]
+    assert "Credit actions" in (tmp_path / "comparison.html").read_text()
+
+
 @pytest.mark.parametrize(
     ("args", "complaint"),
     [
@@ -205,7 +281,7 @@ def test_compare_shows_what_each_configuration_does_differently(history, tmp_pat
         (("--start", "2026-03-01", "--end", "2026-02-01"), "--end must be after --start"),
         (("{history}", "--end", "2026-02-01"), "give --start too"),
         (("--csv", "{history}"), "missing columns"),
-        (("{history}", "--topic-prefix", "risk."), "would write to the live topics risk.alerts"),
+        (("{history}", "--topic-prefix", "risk."), "would write to the live topics risk.actions"),
         (("{history}", "--topic-prefix", ""), "topic prefix '' would write to the live topics"),
         (("{history}", "--topic-prefix", "bt.", "--compare-model", "arf"), "not with B"),
     ],
@@ -229,8 +305,34 @@ def test_an_unreachable_broker_is_one_line_too(tmp_path):
 def test_the_progress_bar_shows_on_a_terminal_only_and_not_when_quiet(monkeypatch):
     from streams.progress import ProgressBar
 
+    def count() -> int:
+        counted.append(10)
+        return 10
+
+    counted: list[int] = []
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
-    assert not ProgressBar(True, 10).bar.disable
-    assert ProgressBar(False, 10).bar.disable  # --quiet
+    assert not ProgressBar(True, count).bar.disable
+    assert counted == [10]
+    assert ProgressBar(False, count).bar.disable  # --quiet
     monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
-    assert ProgressBar(True, 10).bar.disable
+    assert ProgressBar(True, count).bar.disable
+    assert counted == [10], "the input is counted only for a bar that shows"
+
+
+def test_the_input_is_counted_only_when_the_progress_bar_shows(history, monkeypatch, tmp_path):
+    from streams.backtest import Backtest, FileSink, build_engine
+    from streams.sources import jsonl_source
+
+    def counted() -> int:
+        calls.append(True)
+        return source.count()
+
+    calls: list[bool] = []
+    for progress, terminal in ((False, True), (True, False), (True, True)):  # quiet, pipe, tty
+        monkeypatch.setattr(sys.stderr, "isatty", lambda terminal=terminal: terminal)
+        backtester = Backtest(build_engine(), progress=progress)
+        source = jsonl_source([history[0]], backtester.reject)
+        with FileSink(tmp_path / f"{progress}-{terminal}") as sink:
+            tally = backtester.run(Source(source.events, counted), sink)
+        assert tally.events == len(history[1])
+    assert calls == [True]

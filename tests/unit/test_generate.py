@@ -2,6 +2,7 @@
 
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
+from decimal import Decimal
 from itertools import islice
 
 import pytest
@@ -9,7 +10,7 @@ from typer.testing import CliRunner
 
 from schemas.validation import parse_event
 from streams.cli import app
-from streams.generate import Customer, generate_events
+from streams.generate import Customer, generate_events, order_growth
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -100,3 +101,10 @@ def test_bad_arguments_get_one_line(args, complaint):
     result = generate(*args)
     assert result.exit_code == 2
     assert complaint in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_deteriorating_customers_order_growth_is_exact():
+    """Money never goes through a float: 1 + 14 / 7 / 20 as a float is 1.1000000000000000888."""
+    assert [order_growth(days) for days in (0, 7, 14, 70, 140)] == [
+        Decimal("1"), Decimal("1.05"), Decimal("1.1"), Decimal("1.5"), Decimal("2"),
+    ]  # fmt: skip

@@ -10,7 +10,7 @@ from schemas import InvalidEvent, OrderPlaced, parse_event
 from schemas.codec import dumps
 from schemas.events import EVENT_TYPES
 from schemas.jsonschema import SCHEMA_DIR, generate
-from schemas.outputs import ALL_OUTPUT_EVENTS
+from schemas.outputs import ALL_OUTPUT_EVENTS, Versions
 
 ORDER = {
     "type": "order.placed",
@@ -102,6 +102,8 @@ def test_the_readme_shows_one_valid_example_of_every_event():
     examples = [orjson.loads(block) for block in blocks if '"type"' in block]
     outputs = {model.model_fields["type"].default: model for model in ALL_OUTPUT_EVENTS}
     for example in examples:
+        if "versions" in example:  # every version an output names, as the engine writes them
+            assert example["versions"].keys() == Versions.model_fields.keys(), example["type"]
         if example["type"] in outputs:
             outputs[example["type"]].model_validate(example)
         else:
