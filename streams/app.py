@@ -9,12 +9,16 @@ customer's partition of the ticks topic when a deadline of that customer has pas
 import asyncio
 import logging
 import time
+import weakref
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import faust
 import orjson
+from faust.streams import _current_event  # the event Faust's tables take the partition of
 from faust.types import EventT
 from pydantic import BaseModel
 
@@ -44,9 +48,34 @@ from streams.views import install_query_api
 log = logging.getLogger(__name__)
 
 REDIS_BATCH = 500
+CUSTOMER_BATCH = 200
+CUSTOMER_BATCH_WAIT = 0.01
+"""Events are taken up to this many, waiting at most this long (seconds) for more: one
+round trip to the broker for all their outputs before their records are stored."""
 REDIS_OUTPUTS: dict[str, type[BaseModel]] = {
     "alert": Alert, "risk_change": RiskChange, "customer_risk": CustomerRisk,
 }  # fmt: skip
+
+
+@dataclass(slots=True)
+class Batch:
+    """The events taken together: the records they changed (with the last event of each, whose
+    partition the record belongs to), the sends awaited, the outputs to count."""
+
+    records: dict[str, tuple[CustomerRecord, EventT]] = field(default_factory=dict)
+    sent: list[asyncio.Future] = field(default_factory=list)
+    outputs: list[tuple[list[BaseModel], float | None]] = field(default_factory=list)
+
+
+@contextmanager
+def handling(event: EventT) -> Iterator[None]:
+    """Make ``event`` the one being processed for Faust, whose table reads and writes go to
+    that event's partition (an event of a batch is not the one the stream last took)."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
 
 
 class RiskApp:
@@ -144,33 +173,46 @@ class RiskApp:
 
     async def _customers(self, stream: faust.StreamT) -> None:
         await self.control.ready.wait()  # events are decided with the versions in force
-        async for event in stream.events():
-            started = time.perf_counter()
-            outputs, changed = self._handle(event)
-            self.metrics.event_processed(time.perf_counter() - started)
-            # The record is stored (so the event counts as seen) only once the broker has every
-            # output: a crash in between redelivers the event and makes the outputs again.
-            await asyncio.gather(*await self._emit(outputs))
-            if changed is not None:
-                self._store(changed, event.message.partition)
+        async for events in stream.take_events(CUSTOMER_BATCH, within=CUSTOMER_BATCH_WAIT):
+            batch = Batch()
+            for event in events:
+                started = time.perf_counter()
+                with handling(event):
+                    outputs = self._handle(event, batch)
+                self.metrics.event_processed(time.perf_counter() - started)
+                batch.sent += await self._emit(outputs)
+                batch.outputs.append((outputs, event.message.timestamp))
+            # The records are stored (so their events count as seen) only once the broker has
+            # every output: a crash in between redelivers the events and makes them again.
+            await asyncio.gather(*batch.sent)
+            for record, last in batch.records.values():
+                with handling(last):
+                    self._store(record, last.message.partition)
             # Counted right after the store, with no yield in between: a recount of the tiers
-            # from the table never sees this customer's new tier without its count, or twice.
-            self.metrics.outputs_emitted(outputs, event.message.timestamp)
+            # from the table never sees a customer's new tier without its count, or twice.
+            for outputs, timestamp in batch.outputs:
+                self.metrics.outputs_emitted(outputs, timestamp)
 
-    def _handle(self, event: EventT) -> tuple[list[BaseModel], CustomerRecord | None]:
-        """The outputs of one message, and the customer record it changed (to store)."""
+    def _handle(self, event: EventT, batch: Batch) -> list[BaseModel]:
+        """The outputs of one message; the customer record it changed goes in ``batch``."""
         message = event.message
         family = self.families.get(message.topic)
         try:
             if family is None:
                 self.metrics.event_received(message.topic, "tick")
-                return self._tick(message.value)
+                tick = orjson.loads(message.value)
+                record = self._load(tick["customer_id"], batch)
+                outputs = self.engine.advance(record, datetime.fromisoformat(tick["now"]))
+                batch.records[record.customer_id] = (record, event)
+                return outputs.all()
             parsed = parse_event(message.value, family=family, key=message.key)
             self.metrics.event_received(message.topic, parsed.type)  # type: ignore[attr-defined]
-            record = self._load(parsed.customer_id)
+            record = self._load(parsed.customer_id, batch)
             revision = record.state.revision
             outputs = self.engine.process(record, parsed)
-            return outputs.all(), record if record.state.revision != revision else None
+            if record.state.revision != revision:
+                batch.records[record.customer_id] = (record, event)
+            return outputs.all()
         except InvalidEvent as error:
             self.metrics.event_received(message.topic, "invalid")
             return [
@@ -182,15 +224,12 @@ class RiskApp:
                     message.key,
                     message.value,
                 )
-            ], None
+            ]
 
-    def _tick(self, value: bytes) -> tuple[list[BaseModel], CustomerRecord]:
-        tick = orjson.loads(value)
-        record = self._load(tick["customer_id"])
-        outputs = self.engine.advance(record, datetime.fromisoformat(tick["now"]))
-        return outputs.all(), record
-
-    def _load(self, customer_id: str) -> CustomerRecord:
+    def _load(self, customer_id: str, batch: Batch) -> CustomerRecord:
+        """The customer's record: as the batch left it, else as stored, else a new one."""
+        if customer_id in batch.records:
+            return batch.records[customer_id][0]
         blob = self.states.get(customer_id)
         return CustomerRecord.from_bytes(blob) if blob else CustomerRecord.new(customer_id)
 
