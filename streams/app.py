@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import faust
 import orjson
+from cachetools import LRUCache
 from faust.streams import _current_event  # the event Faust's tables take the partition of
 from faust.types import EventT
 from pydantic import BaseModel
@@ -124,6 +125,9 @@ class RiskApp:
         )
         self.metrics.set_configuration(self.engine.versions)
         self._deadlines: dict[str, tuple[datetime, int | None]] = {}
+        self._records: LRUCache[str, CustomerRecord] = LRUCache(max(settings.record_cache, 1))
+        """The latest records stored, as objects: a customer's next event need not decode its
+        record again (nor replay its buffered events). Cleared when partitions move."""
         self._deadlines_complete = False
         self._drifts_reported = 0
         self._recovered = False
@@ -168,6 +172,7 @@ class RiskApp:
                   name="redis")(self._write_redis)  # fmt: skip
         app.task(self.redis.setup)
         app.on_rebalance_complete.connect(self._after_rebalance)
+        app.on_partitions_revoked.connect(self._forget_records)
         install_metrics_page(app, self.metrics)
         install_query_api(self)
 
@@ -227,14 +232,19 @@ class RiskApp:
             ]
 
     def _load(self, customer_id: str, batch: Batch) -> CustomerRecord:
-        """The customer's record: as the batch left it, else as stored, else a new one."""
+        """The customer's record: as the batch left it, else as last stored, else a new one."""
         if customer_id in batch.records:
             return batch.records[customer_id][0]
+        record = self._records.get(customer_id)
+        if record is not None:
+            return record
         blob = self.states.get(customer_id)
         return CustomerRecord.from_bytes(blob) if blob else CustomerRecord.new(customer_id)
 
     def _store(self, record: CustomerRecord, partition: int) -> None:
         self.states[record.customer_id] = record.to_bytes()
+        if self.settings.record_cache:
+            self._records[record.customer_id] = record
         deadline = record.state.next_deadline(self.engine.config)
         if deadline is None:
             self._deadlines.pop(record.customer_id, None)
@@ -347,8 +357,13 @@ class RiskApp:
             return "a rebalance and table recovery in progress"
         return None
 
+    async def _forget_records(self, sender: object, *_: object, **__: object) -> None:
+        # Another worker may change these customers before they come back to this one.
+        self._records.clear()
+
     async def _after_rebalance(self, sender: object, **_: object) -> None:
         # The partitions (and so the customers) of this worker may have changed.
+        self._records.clear()
         self._recovered = True
         self._deadlines.clear()
         self._deadlines_complete = False

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
         SecretStr(DEVELOPMENT_KEY), min_length=16, description="HMAC key of model snapshots"
     )
     snapshot_every: int = Field(50, ge=1, description="Examples learnt between snapshots")
+    record_cache: int = Field(
+        10_000, ge=0, description="Customer records a worker keeps in memory besides its table"
+    )
     snapshot_interval: float = Field(
         30.0, gt=0, description="Seconds between snapshots of whatever was learnt meanwhile"
     )
