@@ -132,10 +132,11 @@ class CreditPolicy(BaseModel):
         prepayment_terms: bool = False,
         versions: Versions | None = None,
     ) -> tuple[list[CreditAction], dict[str, dict[str, Any]]]:
-        """The proposals to emit, those that `differs` finds new against ``kept`` (the last
-        emitted of each kind, as JSON), and what to keep next: the last emitted of each kind
-        proposed. A kind no longer proposed is forgotten, so it is emitted again when it comes
-        back. Only the proposals emitted are built, the rest is compared as plain data."""
+        """The proposals to emit, those that `differs` finds new against ``kept`` (what
+        `differs` reads of the last emitted of each kind), and what to keep next: the same of
+        the last emitted of each kind proposed. A kind no longer proposed is forgotten, so it
+        is emitted again when it comes back. Only the proposals emitted are built, the rest is
+        compared as plain data."""
         today = features.as_of.date().isoformat()
         emit, keep = [], {}
         for kind, details in self._found(features, tier, prepayment_terms):
@@ -144,7 +145,8 @@ class CreditPolicy(BaseModel):
                     features, kind, details, source_event_id, self._versions(versions)
                 )
                 emit.append(action)
-                keep[kind] = action.model_dump(mode="json")
+                emitted = action.model_dump(mode="json")
+                keep[kind] = {key: emitted[key] for key in COMPARED if emitted[key] is not None}
             else:
                 keep[kind] = dict(kept[kind])
         return emit, keep
@@ -228,6 +230,10 @@ class CreditPolicy(BaseModel):
         return "review", {"reasons": [why], "review_date": review_date}
 
 
+COMPARED = ("terms_days", "amount", "new_limit", "review_date")
+"""What is kept of the last proposal of a kind: what `differs` compares."""
+
+
 def differs(
     kind: ActionKind, details: Mapping[str, Any], kept: Mapping[str, Any] | None, today: str
 ) -> bool:
@@ -237,14 +243,14 @@ def differs(
     A review is new when it is due sooner than the kept one, or the kept one's date has come;
     other kinds when their terms, amount or new limit changed. Reasons alone do not count.
 
-    >>> kept = {"kind": "review", "review_date": "2026-06-30"}
+    >>> kept = {"review_date": "2026-06-30"}
     >>> sooner, later = {"review_date": "2026-04-30"}, {"review_date": "2026-09-30"}
     >>> differs("review", sooner, kept, "2026-03-30"), differs("review", later, kept, "2026-03-30")
     (True, False)
     >>> differs("review", later, kept, "2026-06-30")
     True
     """
-    if kept is None or kept["kind"] != kind:
+    if kept is None:
         return True
     if kind == "review":  # ISO dates compare as their strings do
         return details["review_date"] < kept["review_date"] or kept["review_date"] <= today

@@ -56,8 +56,8 @@ class RiskMemo:
     dso_marks: list[tuple[int, float]] = field(default_factory=list)
     """(event day, DSO) about once a week, oldest first, bounded: how DSO moved."""
     actions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Credit action kind -> the last proposal of that kind emitted (a `CreditAction` as JSON),
-    while it is still proposed."""
+    """Credit action kind -> what is compared of the last proposal of that kind emitted
+    (`detectors.credit_actions.COMPARED`), while it is still proposed."""
     recent_alerts: list[RecentAlert] = field(default_factory=list)
     """The customer's latest alerts, newest last, bounded."""
 
