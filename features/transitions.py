@@ -58,13 +58,18 @@ def _transition(
     return Transition(kind, transition_id, customer_id, from_micros(time), source_event_id, details)
 
 
-def invoice_issued(customer_id: str, fact: Fact) -> Transition:
+def _of_fact(kind: str, customer_id: str, fact: Fact, **details: Scalar) -> Transition:
+    """A transition caused by ``fact`` about its subject (an invoice, a payment)."""
     return _transition(
+        kind, customer_id, (fact.subject, fact.event_id), fact.time, fact.event_id, **details
+    )
+
+
+def invoice_issued(customer_id: str, fact: Fact) -> Transition:
+    return _of_fact(
         "invoice_issued",
         customer_id,
-        (fact.subject, fact.event_id),
-        fact.time,
-        fact.event_id,
+        fact,
         invoice_id=fact.subject,
         amount=_money(fact.amount),
         currency=fact.currency,
@@ -114,12 +119,10 @@ def invoice_closed(
     kind: str, customer_id: str, fact: Fact, amount: Decimal, currency: str | None
 ) -> Transition:
     """``invoice_cancelled`` or ``invoice_written_off``: the open balance that was closed."""
-    return _transition(
+    return _of_fact(
         kind,
         customer_id,
-        (fact.subject, fact.event_id),
-        fact.time,
-        fact.event_id,
+        fact,
         invoice_id=fact.subject,
         amount=_money(amount),
         currency=currency,
@@ -129,12 +132,10 @@ def invoice_closed(
 def dispute_opened(
     customer_id: str, fact: Fact, disputed: Decimal, currency: str | None
 ) -> Transition:
-    return _transition(
+    return _of_fact(
         "dispute_opened",
         customer_id,
-        (fact.subject, fact.event_id),
-        fact.time,
-        fact.event_id,
+        fact,
         invoice_id=fact.subject,
         disputed=_money(disputed),
         currency=currency,
@@ -146,12 +147,10 @@ def payment_reversed(
 ) -> Transition:
     """``payment_bounced`` for a bounce, ``payment_reversed`` for any other reversal."""
     kind = "payment_bounced" if fact.label == "bounced" else "payment_reversed"
-    return _transition(
+    return _of_fact(
         kind,
         customer_id,
-        (fact.subject, fact.event_id),
-        fact.time,
-        fact.event_id,
+        fact,
         payment_id=fact.subject,
         amount=_money(amount),
         currency=currency,
