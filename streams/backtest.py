@@ -242,7 +242,7 @@ class History:
         """A fresh source of the history (each configuration of a comparison reads its own)."""
         if self.csv is not None:
             try:
-                return csv_source(self.csv)[0]
+                return csv_source(self.csv, reject)
             except (ValueError, OSError) as error:  # OSError: DataNotFound, unreadable
                 raise ConfigError(str(error)) from None
         if self.start is not None:

@@ -15,14 +15,21 @@ moment it happened, so that a replay in event time sees nothing before it happen
 * ``payment.received`` at 17:00 UTC of SettledDate, for the full amount, naming the invoice.
 
 Event ids are derived from the invoice number (or the customer id for the profile). DaysLate
-and DaysToSettle never reach an event; they are returned apart, as the ground truth.
+and DaysToSettle never reach an event; they are returned apart, as the ground truth. A row that
+cannot be read (a bad date or amount, settled before issued, a repeated invoice number) is
+returned apart too, with its line and what is wrong, and the import goes on.
 """
 
 import csv
+import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TypeVar
+
+from pydantic import ValidationError
 
 from schemas import (
     CustomerProfile,
@@ -32,6 +39,7 @@ from schemas import (
     Money,
     PaymentReceived,
 )
+from schemas.validation import describe
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_ACCOUNTS_RECEIVABLE = REPOSITORY.parent / "shared" / "data" / "accounts_receivable.csv"
@@ -44,6 +52,9 @@ COLUMNS = (
     "countryCode", "customerID", "PaperlessDate", "invoiceNumber", "InvoiceDate", "DueDate",
     "InvoiceAmount", "Disputed", "SettledDate", "PaperlessBill", "DaysToSettle", "DaysLate",
 )  # fmt: skip
+
+
+_T = TypeVar("_T")
 
 
 class DataNotFound(FileNotFoundError):
@@ -68,15 +79,41 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectedRow:
+    """A row the importer could not read: its line number, what is wrong, and the row as CSV."""
+
+    line: int
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Imported:
-    """Input events sorted by (event_time, event_id), and the outcome of each invoice."""
+    """Input events sorted by (event_time, event_id), the outcome of each invoice, and the rows
+    that could not be read, in file order."""
 
     events: list[InputEvent]
     outcomes: dict[str, Outcome]
+    rejected: list[RejectedRow]
 
 
 def _date(text: str) -> date:
-    return datetime.strptime(text, "%m/%d/%Y").date()
+    return datetime.strptime(text.strip(), "%m/%d/%Y").date()
+
+
+def _amount(text: str) -> Decimal:
+    amount = Decimal(text.strip())
+    if not amount.is_finite():
+        raise ValueError
+    return amount
+
+
+def _read(row: dict[str, str], column: str, parse: Callable[[str], _T], expected: str) -> _T:
+    value = row.get(column)
+    try:
+        return parse(value or "")
+    except (ValueError, InvalidOperation):
+        raise ValueError(f"{column} {value!r} is not {expected}") from None
 
 
 def _at(day: date, moment: time) -> datetime:
@@ -84,24 +121,30 @@ def _at(day: date, moment: time) -> datetime:
 
 
 def _row_events(row: dict[str, str]) -> tuple[list[InputEvent], Outcome]:
-    customer, invoice = row["customerID"].strip(), row["invoiceNumber"].strip()
+    customer = (row.get("customerID") or "").strip()
+    invoice = (row.get("invoiceNumber") or "").strip()
+    if not customer or not invoice:
+        raise ValueError("customerID and invoiceNumber must not be empty")
     outcome = Outcome(
         invoice_id=invoice,
         customer_id=customer,
-        issued=_date(row["InvoiceDate"]),
-        due=_date(row["DueDate"]),
-        settled=_date(row["SettledDate"]),
-        days_late=int(row["DaysLate"]),
-        disputed=row["Disputed"].strip() == "Yes",
+        issued=_read(row, "InvoiceDate", _date, "a date like 1/31/2013"),
+        due=_read(row, "DueDate", _date, "a date like 1/31/2013"),
+        settled=_read(row, "SettledDate", _date, "a date like 1/31/2013"),
+        days_late=_read(row, "DaysLate", int, "a whole number of days"),
+        disputed=(row.get("Disputed") or "").strip() == "Yes",
     )
-    amount = Money(amount=Decimal(row["InvoiceAmount"].strip()), currency=CURRENCY)
+    amount = Money(
+        amount=_read(row, "InvoiceAmount", _amount, "an amount like 55.94"), currency=CURRENCY
+    )
     issued, paid = _at(outcome.issued, ISSUE_TIME), _at(outcome.settled, SETTLE_TIME)
     if paid <= issued:
         raise ValueError(f"invoice {invoice} settled before it was issued")
     common = {"customer_id": customer, "invoice_id": invoice}
+    paperless = (row.get("PaperlessBill") or "").strip() == "Electronic"
     events: list[InputEvent] = [
         InvoiceIssued(event_id=f"ar-issued-{invoice}", event_time=issued, due_date=outcome.due,
-                      amount=amount, paperless=row["PaperlessBill"].strip() == "Electronic",
+                      amount=amount, paperless=paperless,
                       **common),
         PaymentReceived(event_id=f"ar-paid-{invoice}", event_time=paid,
                         payment_id=f"ar-payment-{invoice}", amount=amount, **common),
@@ -117,7 +160,7 @@ def load_accounts_receivable(path: str | Path | None = None) -> Imported:
     """The events and outcomes of IBM's accounts-receivable sample CSV.
 
     ``path`` defaults to `DEFAULT_ACCOUNTS_RECEIVABLE`; raises `DataNotFound` when the file is
-    not there, ``ValueError`` naming the line for a row it cannot read.
+    not there, ``ValueError`` when it lacks a column. A row it cannot read is in ``rejected``.
     """
     path = Path(path) if path is not None else DEFAULT_ACCOUNTS_RECEIVABLE
     if not path.is_file():
@@ -127,23 +170,33 @@ def load_accounts_receivable(path: str | Path | None = None) -> Imported:
         )
     events: list[InputEvent] = []
     outcomes: dict[str, Outcome] = {}
+    rejected: list[RejectedRow] = []
+    lines: dict[str, int] = {}
     customers: dict[str, tuple[date, str]] = {}
     with path.open(newline="", encoding="utf-8-sig") as file:
         reader = csv.DictReader(file)
-        missing = set(COLUMNS) - set(reader.fieldnames or ())
+        columns = list(reader.fieldnames or ())
+        missing = set(COLUMNS) - set(columns)
         if missing:
             raise ValueError(f"{path}: missing columns {sorted(missing)}")
         for row in reader:
             try:
                 row_events, outcome = _row_events(row)
-            except (ValueError, InvalidOperation, AttributeError, TypeError) as error:
-                raise ValueError(f"{path}, line {reader.line_num}: {error}") from None
+            except ValueError as error:
+                reason = describe(error) if isinstance(error, ValidationError) else str(error)
+                rejected.append(RejectedRow(reader.line_num, reason, _as_csv(row, columns)))
+                continue
             if outcome.invoice_id in outcomes:
-                raise ValueError(f"{path}, line {reader.line_num}: repeated invoice number")
+                reason = (f"invoice number {outcome.invoice_id} repeated: it is first on line "
+                          f"{lines[outcome.invoice_id]}")  # fmt: skip
+                rejected.append(RejectedRow(reader.line_num, reason, _as_csv(row, columns)))
+                continue
             outcomes[outcome.invoice_id] = outcome
+            lines[outcome.invoice_id] = reader.line_num
             events.extend(row_events)
             first = customers.get(outcome.customer_id, (date.max, ""))[0]
-            customers[outcome.customer_id] = (min(first, outcome.issued), row["countryCode"])
+            country = row.get("countryCode") or ""
+            customers[outcome.customer_id] = (min(first, outcome.issued), country)
     for customer, (first, country) in customers.items():
         events.append(
             CustomerProfile(event_id=f"ar-profile-{customer}", customer_id=customer,
@@ -151,4 +204,11 @@ def load_accounts_receivable(path: str | Path | None = None) -> Imported:
                             segment=country.strip() or None)
         )  # fmt: skip
     events.sort(key=lambda event: (event.event_time, event.event_id))
-    return Imported(events, outcomes)
+    return Imported(events, outcomes, rejected)
+
+
+def _as_csv(row: dict[str, str], columns: list[str]) -> str:
+    """The row as its line read, in the file's column order."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="").writerow(row.get(column) or "" for column in columns)
+    return text.getvalue()

@@ -134,11 +134,19 @@ def in_memory(events: Iterable[InputEvent], name: str) -> Iterator[Located]:
         yield event, Origin(name, None, None, None, dumps(event))
 
 
-def csv_source(path: Path | None) -> tuple[Source, Imported]:
-    """The events of the accounts-receivable CSV (`streams.importers`), and its outcomes."""
+def csv_source(path: Path | None, reject: Reject) -> Source:
+    """The events of the accounts-receivable CSV (`streams.importers`); a row it cannot read is
+    a dead letter with its line number, handed to ``reject`` as the reading starts."""
     imported = load_accounts_receivable(path)
-    events = in_memory(imported.events, (path or DEFAULT_ACCOUNTS_RECEIVABLE).name)
-    return Source(events, lambda: len(imported.events)), imported
+    events = _csv_events(imported, (path or DEFAULT_ACCOUNTS_RECEIVABLE).name, reject)
+    return Source(events, lambda: len(imported.events) + len(imported.rejected))
+
+
+def _csv_events(imported: Imported, name: str, reject: Reject) -> Iterator[Located]:
+    for row in imported.rejected:
+        origin = Origin(name, None, row.line, None, row.text.encode())
+        reject(origin.reject(InvalidEvent("invalid", f"line {row.line}: {row.reason}")))
+    yield from in_memory(imported.events, name)
 
 
 def kafka_source(

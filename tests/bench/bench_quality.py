@@ -83,6 +83,9 @@ def evaluate(imported: Imported, result: Replay, model: str) -> None:
 
     print(f"model {model}: {result.events:,} events + {result.advances:,} clock steps in "
           f"{result.seconds:.2f} s = {result.events / result.seconds:,.0f} events/s")  # fmt: skip
+    if imported.rejected:
+        print(f"  {len(imported.rejected)} rows of the CSV could not be read, the first: "
+              f"line {imported.rejected[0].line}, {imported.rejected[0].reason}")  # fmt: skip
     print(f"  invoices: {len(outcomes):,} imported, {len(resolved):,} resolved, "
           f"{len(result.unresolved)} unresolved; "
           f"{disagree} engine labels differ from DaysLate > 0")  # fmt: skip

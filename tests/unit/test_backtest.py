@@ -171,14 +171,21 @@ def test_the_accounts_receivable_csv_is_backtested_through_the_importer(tmp_path
     assert invoices == {"0000000001": False, "0000000002": True, "0000000003": False}
 
 
-def test_a_csv_row_that_cannot_be_read_stops_before_anything_is_written(tmp_path):
-    """The CSV is imported whole before the replay: a bad row is one line naming it."""
+def test_a_csv_row_that_cannot_be_read_is_a_dead_letter_and_the_rest_is_replayed(tmp_path):
     csv = tmp_path / "ar.csv"
-    csv.write_text("\n".join([HEADER, ROWS[0], ROWS[1].replace("55.94", "lots")]) + "\n")
+    bad = ROWS[1].replace("55.94", "lots")
+    csv.write_text("\n".join([HEADER, ROWS[0], bad, ROWS[2], ROWS[2]]) + "\n")
     code, err = backtest("--csv", csv, "--output", tmp_path / "out")
-    assert code == 2
-    assert "ar.csv, line 3" in err and len(err.strip().splitlines()) == 1, err
-    assert not (tmp_path / "out").exists()
+    assert code == 0, err
+    letters = lines(tmp_path / "out", "deadletter")
+    assert [(d["source_topic"], d["source_offset"], d["reason_code"]) for d in letters] == [
+        ("ar.csv", 3, "invalid"), ("ar.csv", 5, "invalid"),
+    ]  # fmt: skip
+    assert "InvoiceAmount 'lots'" in letters[0]["reason"] and letters[0]["payload"] == bad
+    assert "repeated" in letters[1]["reason"] and "line 4" in letters[1]["reason"]
+    invoices = {i["invoice_id"] for i in lines(tmp_path / "out", "invoices")}
+    assert invoices == {"0000000002", "0000000003"}
+    assert "2 rejected" in err
 
 
 def test_the_report_has_model_quality_and_precision_and_recall_per_rule(history, result):

@@ -119,10 +119,35 @@ def test_the_default_is_the_shared_data_folder_beside_the_repository():
     assert expected == DEFAULT_ACCOUNTS_RECEIVABLE
 
 
-def test_a_bad_row_names_its_line(tmp_path):
-    rows = [ROWS[0], ROWS[1].replace("55.94", "fifty")]
-    with pytest.raises(ValueError, match=r"line 3"):
-        load_accounts_receivable(_csv(tmp_path, rows))
+@pytest.mark.parametrize(
+    ("column", "bad", "reason"),
+    [
+        ("InvoiceAmount", "fifty", "InvoiceAmount 'fifty' is not an amount"),
+        ("InvoiceAmount", "NaN", "InvoiceAmount 'NaN' is not an amount"),
+        ("DueDate", "31/31/2013", "DueDate '31/31/2013' is not a date"),
+        ("DaysLate", "late", "DaysLate 'late' is not a whole number"),
+        ("SettledDate", "1/1/2013", "settled before it was issued"),
+        ("customerID", "", "customerID and invoiceNumber must not be empty"),
+    ],
+)
+def test_a_bad_row_is_set_apart_with_its_line_and_reason_and_the_rest_imported(
+    tmp_path, column, bad, reason
+):
+    fields = HEADER.split(",")
+    row = ROWS[1].split(",")
+    row[fields.index(column)] = bad
+    imported = load_accounts_receivable(_csv(tmp_path, [ROWS[0], ",".join(row), ROWS[2]]))
+    [rejected] = imported.rejected
+    assert rejected.line == 3 and reason in rejected.reason
+    assert rejected.text == ",".join(row)
+    assert sorted(imported.outcomes) == ["0000000002", "0000000003"]
+
+
+def test_a_repeated_invoice_number_is_set_apart_naming_the_first_line(tmp_path):
+    imported = load_accounts_receivable(_csv(tmp_path, [*ROWS, ROWS[0]]))
+    [rejected] = imported.rejected
+    assert rejected.line == 5 and "first on line 2" in rejected.reason
+    assert len(imported.outcomes) == 3
 
 
 @pytest.mark.skipif(
