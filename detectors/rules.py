@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cache, cached_property
 from importlib import resources
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -59,12 +60,6 @@ from schemas.ids import derive_id
 from schemas.outputs import Alert, Scalar, Severity, Versions
 
 FieldKind = Literal["number", "money", "text", "event_type"]
-
-
-def _filled_by_engine(_: object) -> None:
-    """The reader of a field the engine fills in, from what it remembers of the customer or
-    learns from the event's transitions: None here."""
-    return None
 
 
 def _window(name: str, window: str) -> Callable[[Features], Any]:
@@ -109,7 +104,6 @@ _FEATURES: dict[str, tuple[FieldKind, Callable[[Features], Any]]] = {
         "number",
         lambda f: None if f.payment_terms_days is None else f.dso - f.payment_terms_days,
     ),
-    "dso_change_30d": ("number", _filled_by_engine),
 }  # fmt: skip
 
 
@@ -130,7 +124,6 @@ _EVENT: dict[str, tuple[FieldKind, Callable[[InputEvent], Any]]] = {
     "currency": ("text", lambda e: getattr(_field(e, "amount"), "currency", None)),
     "reason": ("text", lambda e: _field(e, "reason")),
     "outcome": ("text", lambda e: _field(e, "outcome")),
-    "days_late": ("number", _filled_by_engine),
 }
 
 _HISTORY = {"order.placed": "order_amount_stats", "payment.received": "payment_amount_stats"}
@@ -175,8 +168,13 @@ _EVENT_HISTORY: dict[str, tuple[FieldKind, Callable[[Features, InputEvent], Any]
     "amount_mean": ("number", _usual),
 }
 
+GIVEN: dict[str, FieldKind] = {"features.dso_change_30d": "number", "event.days_late": "number"}
+"""The fields the features and the event do not hold: the caller of `rule_inputs` gives them,
+from what it remembers of the customer or learns from the event's transitions."""
+
 FIELDS: dict[str, FieldKind] = {
     **{f"features.{name}": kind for name, (kind, _) in _FEATURES.items()},
+    **GIVEN,
     **{f"event.{name}": kind for name, (kind, _) in _EVENT.items()},
     **{f"event.{name}": kind for name, (kind, _) in _EVENT_HISTORY.items()},
 }
@@ -189,37 +187,46 @@ so far); ``features.dso_excess_days`` (DSO minus the payment terms, None without
 ``features.order_amount_1d_vs_30d_avg`` (the last day's order amount over the average daily
 amount of the last 30 days, which includes that day: at most 30; None without orders);
 ``features.dso_change_30d`` (DSO now minus the DSO of about 30 days before, from weekly marks
-kept in the customer's record: filled in by the engine; None with less than 30 days of
+kept in the customer's record: given by the engine; None with less than 30 days of
 marks).
 ``event.type``; ``event.amount`` and ``event.currency`` (of an order, invoice, payment or
 dispute); ``event.reason`` (of a reversed payment: bounced or reversed); ``event.outcome``
 (of a resolved dispute); ``event.amount_zscore`` and ``event.amount_mean``: the amount of an
 order or payment against the customer's earlier ones (None until there are
 ``FeatureConfig.zscore_min_count`` of them); ``event.days_late``: the most days after their
-due dates of the invoices the event settled (filled in by the engine from the event's
+due dates of the invoices the event settled (given by the engine from the event's
 transitions; None when it settled none).
 """
 
 
 def rule_inputs(
-    features: Features, event: InputEvent | None, names: Iterable[str] | None = None
+    features: Features,
+    event: InputEvent | None,
+    names: Iterable[str] | None = None,
+    given: Mapping[str, Any] = MappingProxyType({}),
 ) -> dict[str, Any]:
     """The flat mapping rules read: the fields ``names`` (default: all of `FIELDS`).
 
     ``features`` is the snapshot *after* ``event`` was applied (the event's own amount is
     taken out of the customer's statistics for its z-score). ``event`` is None when only time
-    passed: every ``event.*`` field is then None.
+    passed: every ``event.*`` field is then None. The fields of `GIVEN` are taken from
+    ``given`` (None when it lacks one).
     """
-    of_features, of_event = _readers(tuple(FIELDS if names is None else names))
+    wanted = tuple(FIELDS if names is None else names)
+    of_features, of_event, of_given = _readers(wanted)
     inputs = {name: read(features) for name, read in of_features}
     for name, read in of_event:
         inputs[name] = None if event is None else read(features, event)
+    for name in of_given:
+        inputs[name] = given.get(name)
     return inputs
 
 
 _FeatureReader = Callable[[Features], Any]
 _EventReader = Callable[[Features, InputEvent], Any]
-_Readers = tuple[tuple[tuple[str, _FeatureReader], ...], tuple[tuple[str, _EventReader], ...]]
+_Readers = tuple[
+    tuple[tuple[str, _FeatureReader], ...], tuple[tuple[str, _EventReader], ...], tuple[str, ...]
+]
 
 
 def _of_event(field: str) -> _EventReader:
@@ -231,12 +238,13 @@ def _of_event(field: str) -> _EventReader:
 
 @cache
 def _readers(names: tuple[str, ...]) -> _Readers:
-    """How to read the fields ``names``, of the features and of the event, resolved once: a
-    rule set reads the same ones on every step."""
-    split = [(name, *name.partition(".")[::2]) for name in names]
+    """How to read the fields ``names``, of the features, of the event and given, resolved
+    once: a rule set reads the same ones on every step."""
+    split = [(name, *name.partition(".")[::2]) for name in names if name not in GIVEN]
     return (
         tuple((name, _FEATURES[field][1]) for name, source, field in split if source == "features"),
         tuple((name, _of_event(field)) for name, source, field in split if source == "event"),
+        tuple(name for name in names if name in GIVEN),
     )
 
 

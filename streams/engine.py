@@ -26,6 +26,7 @@ import math
 import struct
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -244,12 +245,16 @@ class Engine:
         for anomaly in anomalies:
             record.memo.note_anomaly(to_micros(now))
             outputs.alerts.append(self._anomaly_alert(record, anomaly, now, cause, versions))
-        days_late = [
-            int(t.details["days_late"]) for t in transitions if t.kind == "invoice_settled"
-        ]
-        outputs.alerts += self._rule_alerts(
-            record, features, event, days_late, now, cause, versions
-        )
+        day = features.as_of.toordinal()
+        given = {
+            "event.days_late": max(
+                (int(t.details["days_late"]) for t in transitions if t.kind == "invoice_settled"),
+                default=None,
+            ),
+            "features.dso_change_30d": record.memo.dso_change(day, features.dso),
+        }
+        record.memo.note_dso(day, features.dso)
+        outputs.alerts += self._rule_alerts(record, features, event, given, now, cause, versions)
         record.memo.note_alerts(outputs.alerts)
         self._score(record, features, now, cause, outputs)
         return outputs
@@ -336,19 +341,15 @@ class Engine:
         record: CustomerRecord,
         features: Features,
         event: InputEvent | None,
-        days_late: list[int],
+        given: dict[str, Any],
         now: datetime,
         cause: str,
         versions: Versions,
     ) -> list[Alert]:
         rules, memo = self.risk.rules, record.memo
-        day = features.as_of.toordinal()
-        inputs = rule_inputs(features, event, rules.fields)
-        inputs["event.days_late"] = max(days_late, default=None)
-        inputs["features.dso_change_30d"] = memo.dso_change(day, features.dso)
-        memo.note_dso(day, features.dso)
+        inputs = rule_inputs(features, event, rules.fields, given)
         result = rules.evaluate(inputs, memo.cooldowns, now)
-        record.memo.cooldowns = result.cooldowns
+        memo.cooldowns = result.cooldowns
         return [hit.alert(record.customer_id, now, cause, versions) for hit in result.hits]
 
     def _before_order(self, state: CustomerState, event: InputEvent) -> Features | None:

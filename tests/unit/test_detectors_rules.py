@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from detectors.rules import (
     FIELDS,
+    GIVEN,
     RuleSet,
     describe_invalid,
     load_rulepack,
@@ -97,8 +98,8 @@ def spike(
     )
 
 
-def fired(features: Features, event: InputEvent | None, context: dict | None = None) -> list[str]:
-    inputs = {**rule_inputs(features, event, PACK.fields), **(context or {})}
+def fired(features: Features, event: InputEvent | None, given: dict | None = None) -> list[str]:
+    inputs = rule_inputs(features, event, PACK.fields, given or {})
     return [hit.rule_id for hit in PACK.evaluate(inputs, {}, T0).hits]
 
 
@@ -275,6 +276,17 @@ def test_rule_inputs_are_flat_and_absent_values_are_none():
         "event.type": "order.placed",
         "event.amount": Decimal("12.50"),
     }
+
+
+def test_the_given_fields_come_from_the_caller_and_are_none_when_it_lacks_them():
+    given = {"event.days_late": 31, "unasked": 1}
+    inputs = rule_inputs(BLANK, order("12.50"), [*GIVEN, "event.type"], given)
+    assert inputs == {
+        "event.days_late": 31,
+        "features.dso_change_30d": None,
+        "event.type": "order.placed",
+    }
+    assert set(GIVEN) <= set(FIELDS)
 
 
 def single(when: dict, message: str = "hit") -> RuleSet:
