@@ -31,13 +31,16 @@ def validate(path: Path) -> str:
 
 def publish(settings: Settings, path: Path) -> str:
     """Publish a document and put it in force on every worker."""
-    document = _read(path)
-    log = _run(settings, _read_log(settings))
+    return _run(settings, _publish(settings, _read(path)))
+
+
+async def _publish(settings: Settings, document: ControlDocument) -> str:
+    log = await _read_log(settings)
     records = _checked(lambda: log.publication(document))
     was = log.active_version(document.kind) or "the built-in default"
     if was == document.version:
         return f"{document.kind} {document.version} is already in force"
-    _run(settings, _send(settings, records))
+    await _send(settings, records)
     return f"{document.kind} {document.version} in force (was {was})"
 
 
@@ -69,10 +72,14 @@ def show(settings: Settings, kind: str, version: str | None = None) -> str:
 def rollback(settings: Settings, kind: str, to: str | None = None) -> str:
     """Put back the version in force before the active one, or ``to``."""
     _check_kind(kind)
-    log = _run(settings, _read_log(settings))
+    return _run(settings, _rollback(settings, kind, to))
+
+
+async def _rollback(settings: Settings, kind: str, to: str | None) -> str:
+    log = await _read_log(settings)
     was = log.active_version(kind)
     record = _checked(lambda: log.rollback(kind, to))
-    _run(settings, _send(settings, [record]))
+    await _send(settings, [record])
     return f"{kind} {orjson.loads(record[1])['version']} in force (was {was})"
 
 
