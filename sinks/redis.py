@@ -1,4 +1,4 @@
-"""Redis sink: the current risk of each customer and a bounded stream of its alerts.
+"""Redis sink: the current risk of each customer and bounded streams of its alerts and actions.
 
 Keys (``prefix`` defaults to ``riskstream``):
 
@@ -9,6 +9,8 @@ Keys (``prefix`` defaults to ``riskstream``):
 - ``{prefix}:alerts:{customer_id}``: stream of the customer's alerts, trimmed to about
   ``stream_length`` entries; each alert id is appended once (``{prefix}:seen:{alert_id}``
   remembers it for ``seen_ttl`` seconds).
+- ``{prefix}:actions:{customer_id}``: stream of the credit actions proposed for the customer,
+  trimmed and appended once by ``action_id`` in the same way.
 - ``{prefix}:risk-changes``: pub/sub channel; each risk change is published once, as JSON.
 
 Writes are pipelined. When Redis is down or slow the outputs wait (newest customer picture
@@ -26,7 +28,7 @@ import orjson
 from pydantic import BaseModel
 
 from schemas.codec import dumps
-from schemas.outputs import Alert, CustomerRisk, RiskChange, Tier
+from schemas.outputs import Alert, CreditAction, CustomerRisk, RiskChange, Tier
 from sinks.base import Sink
 
 try:
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 
 TIERS = get_args(Tier)
 _JSON_FIELDS = {"reasons", "versions"}
+Event = Alert | CreditAction | RiskChange
+"""An output that happens once: appended to its customer's stream, or published."""
 
 # KEYS: hash, scores, scores of each tier; ARGV: revision, customer id, score, tier, fields.
 _PUT_IF_NEWER = """
@@ -74,7 +78,8 @@ return 0
 
 
 class RedisSink(Sink):
-    """Writes :class:`CustomerRisk` pictures, :class:`Alert` and :class:`RiskChange` events."""
+    """Writes :class:`CustomerRisk` pictures, :class:`Alert`, :class:`CreditAction` and
+    :class:`RiskChange` events."""
 
     def __init__(
         self,
@@ -91,7 +96,7 @@ class RedisSink(Sink):
         self.seen_ttl = seen_ttl
         self.max_backoff = max_backoff
         self._pictures: OrderedDict[str, CustomerRisk] = OrderedDict()
-        self._alerts: deque[Alert | RiskChange] = deque()
+        self._events: deque[Event] = deque()
         self._failures = 0
         self._retry_at = 0.0
         self._client: aioredis.Redis | None = None
@@ -106,26 +111,26 @@ class RedisSink(Sink):
 
     @property
     def pending(self) -> int:
-        return len(self._pictures) + len(self._alerts)
+        return len(self._pictures) + len(self._events)
 
     async def write(self, batch: Sequence[BaseModel]) -> None:
         for output in batch:
             if isinstance(output, CustomerRisk):
                 self._pictures.pop(output.customer_id, None)
                 self._pictures[output.customer_id] = output
-            elif isinstance(output, Alert | RiskChange):
-                self._alerts.append(output)
+            elif isinstance(output, Event):
+                self._events.append(output)
         await self.flush()
 
     async def flush(self) -> bool:
         """Send what is pending; False if Redis failed and it stays pending for a retry."""
         if not self.pending or time.monotonic() < self._retry_at:
             return not self.pending
-        pictures, alerts = list(self._pictures.values()), list(self._alerts)
+        pictures, events = list(self._pictures.values()), list(self._events)
         if self._failures:
             self.retries += 1
         try:
-            await self._send(pictures, alerts)
+            await self._send(pictures, events)
         except (RedisError, OSError) as error:
             self._note_failure(error)
             return False
@@ -133,8 +138,8 @@ class RedisSink(Sink):
         for picture in pictures:
             if self._pictures.get(picture.customer_id) is picture:
                 del self._pictures[picture.customer_id]
-        for _ in alerts:
-            self._alerts.popleft()
+        for _ in events:
+            self._events.popleft()
         return True
 
     def retry_in(self) -> float:
@@ -147,7 +152,7 @@ class RedisSink(Sink):
         if self._client is not None:
             await self._client.aclose()
 
-    async def _send(self, pictures: list[CustomerRisk], alerts: list[Alert | RiskChange]) -> None:
+    async def _send(self, pictures: list[CustomerRisk], events: list[Event]) -> None:
         assert self._client is not None, "setup() first"
         async with self._client.pipeline(transaction=False) as pipe:
             for picture in pictures:
@@ -167,7 +172,7 @@ class RedisSink(Sink):
                     ],
                     client=pipe,
                 )
-            for event in alerts:
+            for event in events:
                 if isinstance(event, RiskChange):
                     await self._publish_once(
                         keys=[self.key("seen", event.change_id)],
@@ -175,9 +180,10 @@ class RedisSink(Sink):
                         client=pipe,
                     )
                     continue
+                stream, event_id, fields = _stream_entry(event)
                 await self._append_once(
-                    keys=[self.key("alerts", event.customer_id), self.key("seen", event.alert_id)],
-                    args=[self.stream_length, self.seen_ttl, *_alert_fields(event)],
+                    keys=[self.key(stream, event.customer_id), self.key("seen", event_id)],
+                    args=[self.stream_length, self.seen_ttl, *fields],
                     client=pipe,
                 )
             await pipe.execute()
@@ -231,16 +237,13 @@ def _picture_of(customer_id: str, fields: dict[bytes, bytes]) -> CustomerRisk:
     return CustomerRisk.model_validate(document)
 
 
-def _alert_fields(alert: Alert) -> list[Any]:
-    return [
-        "alert_id",
-        alert.alert_id,
-        "kind",
-        alert.kind,
-        "severity",
-        alert.severity,
-        "event_time",
-        alert.event_time.isoformat(),
-        "json",
-        dumps(alert),
-    ]
+def _stream_entry(event: Alert | CreditAction) -> tuple[str, str, list[Any]]:
+    """The stream an alert or an action goes to, its id, and the fields of its entry."""
+    if isinstance(event, Alert):
+        stream, event_id = "alerts", event.alert_id
+        named = {"alert_id": event_id, "kind": event.kind, "severity": event.severity}
+    else:
+        stream, event_id = "actions", event.action_id
+        named = {"action_id": event_id, "kind": event.kind}
+    named |= {"event_time": event.event_time.isoformat(), "json": dumps(event)}
+    return stream, event_id, [item for pair in named.items() for item in pair]

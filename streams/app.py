@@ -55,6 +55,7 @@ CUSTOMER_BATCH_WAIT = 0.01
 round trip to the broker for all their outputs before their records are stored."""
 REDIS_OUTPUTS: dict[str, type[BaseModel]] = {
     "alert": Alert, "risk_change": RiskChange, "customer_risk": CustomerRisk,
+    "credit_action": CreditAction,
 }  # fmt: skip
 
 
@@ -168,7 +169,7 @@ class RiskApp:
         app.task(self._follow_snapshots)
         app.task(self._follow_control)
         app.timer(self.settings.overdue_check_interval)(self._send_due_ticks)
-        app.agent(self._topic(topics.alerts, topics.changes, topics.customers_out),
+        app.agent(self._topic(topics.alerts, topics.changes, topics.customers_out, topics.actions),
                   name="redis")(self._write_redis)  # fmt: skip
         app.task(self.redis.setup)
         app.on_rebalance_complete.connect(self._after_rebalance)

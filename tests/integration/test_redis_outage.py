@@ -1,5 +1,5 @@
 """Redis stopped and restarted mid-stream: Kafka outputs go on, and once Redis is back it
-holds every alert exactly once and every customer at its final revision.
+holds every alert and credit action exactly once and every customer at its final revision.
 
 The test runs its own redis-server (``deploy/local/redis.sh`` on a free port), never the
 shared one, and has it save its data when stopped so that a restart brings it back.
@@ -89,22 +89,41 @@ def test_nothing_is_lost_or_doubled_across_a_redis_restart(kafka_bootstrap, own_
     finally:
         worker.stop()
     assert alerts, worker.log_tail()
+    assert {output["type"] for output in alerts} == {"alert", "credit_action"}
     for customer in revisions:
-        stream = [entry["alert_id"] for _, entry in client.xrange(f"{prefix}:alerts:{customer}")]
-        assert len(stream) == len(set(stream)), f"{customer}: an alert twice in Redis"
+        for stream, id_name in STREAMS:
+            ids = [entry[id_name] for _, entry in client.xrange(f"{prefix}:{stream}:{customer}")]
+            assert len(ids) == len(set(ids)), f"{customer}: one of its {stream} twice in Redis"
         tier = client.hget(f"{prefix}:customer:{customer}", "tier")
         ranked_in = {t for t in ("low", "medium", "high")
                      if client.zscore(f"{prefix}:scores:{t}", customer) is not None}  # fmt: skip
         assert ranked_in == {tier}, customer
 
 
+STREAMS = (("alerts", "alert_id"), ("actions", "action_id"))
+"""The outputs Redis keeps a stream of per customer: the topic, and the id of an output."""
+
+
 def in_both(client: redis.Redis, settings: Settings) -> list[dict]:
-    """The alerts on the topic if Redis' alert streams hold exactly their ids, else []."""
-    alerts = run(harness.collect(settings, settings.topics.alerts, lambda r: False, timeout=2))
+    """The alerts and credit actions on their topics if Redis' streams hold exactly their ids,
+    else []."""
+    found = []
+    for stream, id_name in STREAMS:
+        topic = getattr(settings.topics, stream)
+        outputs = run(harness.collect(settings, topic, lambda r: False, timeout=2))
+        if stored_ids(client, f"{settings.redis_prefix}:{stream}:*", id_name) != {
+            output[id_name] for output in outputs
+        }:
+            return []
+        found += outputs
+    return found
+
+
+def stored_ids(client: redis.Redis, pattern: str, id_name: str) -> set[str]:
     ids = set()
-    for key in client.keys(f"{settings.redis_prefix}:alerts:*"):
-        ids |= {entry["alert_id"] for _, entry in client.xrange(key)}
-    return alerts if ids == {alert["alert_id"] for alert in alerts} else []
+    for key in client.keys(pattern):
+        ids |= {entry[id_name] for _, entry in client.xrange(key)}
+    return ids
 
 
 def final(pictures: list[dict]) -> Counter[str]:
