@@ -12,6 +12,10 @@ never on their arrival order:
 * an older one (within lateness) is inserted at its place and the head rebuilt: the base
   copied, the buffer replayed. If the replay raises (the event contradicts what the history
   says at its place), the rebuilt head is dropped and the event rejected: nothing changes;
+* so that a rebuild does not replay a long buffer whole (a worker catching up reads its four
+  input topics at different paces, so most events arrive out of order), the head is copied
+  every ``MARK_EVERY`` buffered events, a *mark*; a rebuild starts from the newest mark before
+  the event's place instead of the base. Marks live in memory only, at most ``MARKS_KEPT``;
 * the *horizon* is the watermark (the newest event time) minus ``lateness``. Events older than
   the horizon leave the buffer and are applied to the base, which is advanced to the horizon;
   a new event older than the horizon is rejected as ``too_late``.
@@ -63,6 +67,10 @@ from schemas.events import InputEvent
 from schemas.validation import InvalidEvent
 
 FORMAT = 1
+MARK_EVERY = 32
+"""Buffered events between two marks: a rebuild replays at most this many before its place."""
+MARKS_KEPT = 4
+"""Marks kept, the newest: an out-of-order event is most often only a little late."""
 _FIRED_KEPT = 32
 """Fired ids kept in memory before those older than the horizon (which no replay can fire
 again) are dropped; the serialised state keeps only the ids not older than the horizon."""
@@ -108,6 +116,7 @@ class CustomerState:
         "fired",
         "head",
         "horizon",
+        "marks",
         "recent_ids",
         "revision",
         "watermark",
@@ -121,6 +130,8 @@ class CustomerState:
         """True while ``head`` is a copy of the base the buffer has not been replayed onto
         (after ``from_bytes``, which has no config to replay with)."""
         self.buffer: list[Fact] = []
+        self.marks: list[tuple[int, Account]] = []
+        """(n, the account after the first n buffered events), n ascending; never changed."""
         self.buffer_ids: set[str] = set()
         self.recent_ids = RecentIds()
         self.fired: dict[str, int] = {}
@@ -161,13 +172,22 @@ class CustomerState:
         if fact.time >= head.clock and (not self.buffer or _order(fact) > _order(self.buffer[-1])):
             head.apply(fact, config, out)
             self.buffer.append(fact)
+            self._mark()
         else:
-            buffer = self.buffer.copy()
-            buffer.insert(bisect(buffer, _order(fact), key=_order), fact)
+            place = bisect(self.buffer, _order(fact), key=_order)
+            start, account = self._mark_before(place, fact.time)
+            replayed = [fact, *self.buffer[place:]]
             self.head = self._replay(
-                self.base.copy(), buffer, head.clock, config, out, inserted=fact
+                account.copy(),
+                [*self.buffer[start:place], *replayed],
+                head.clock,
+                config,
+                out,
+                inserted=fact,
             )
-            self.buffer = buffer
+            self.buffer[place:] = replayed
+            self.marks = [mark for mark in self.marks if mark[0] <= place]
+            self._mark()
         self.buffer_ids.add(fact.event_id)
         self.revision += 1
         self.clock = self.head.clock
@@ -208,6 +228,20 @@ class CustomerState:
             self.head = self._replay(self.head, self.buffer, self.clock, config, None)
             self.awaits_replay = False
         return self.head
+
+    def _mark(self) -> None:
+        """Copy the head as a mark if ``MARK_EVERY`` events were buffered since the last one."""
+        newest = self.marks[-1][0] if self.marks else 0
+        if len(self.buffer) - newest >= MARK_EVERY:
+            self.marks = [*self.marks, (len(self.buffer), self.head.copy())][-MARKS_KEPT:]
+
+    def _mark_before(self, place: int, time: int) -> tuple[int, Account]:
+        """The newest mark (n, account) with n <= ``place`` and its clock not after ``time``,
+        else (0, the base)."""
+        for mark in reversed(self.marks):
+            if mark[0] <= place and mark[1].clock <= time:
+                return mark
+        return 0, self.base
 
     def _replay(
         self,
@@ -250,6 +284,7 @@ class CustomerState:
             self.recent_ids.add(fact.event_id, config.max_recent_event_ids)
             count += 1
         del buffer[:count]
+        self.marks = [(n - count, account) for n, account in self.marks if n > count]
         self.base.advance(horizon, config, None)
         if len(self.fired) > _FIRED_KEPT:
             self.fired = {key: time for key, time in self.fired.items() if time >= horizon}
@@ -304,6 +339,7 @@ class CustomerState:
         state.head = Account.from_doc(state.customer_id, document["base"])
         state.awaits_replay = True
         state.buffer = [Fact.from_row(row) for row in document["buffer"]]
+        state.marks = []
         state.buffer_ids = {fact.event_id for fact in state.buffer}
         state.recent_ids = RecentIds(document["recent_ids"])
         state.fired = {key: time for time, key in document["fired"]}

@@ -8,12 +8,14 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_features_support import CONFIG, Events, apply_all, day, without_fired
 
 from features import CustomerState, FeatureConfig, Transition
+from features import state as state_module
 from features.windows import BucketWindow
 from schemas import InputEvent
 
@@ -182,6 +184,28 @@ def test_any_arrival_order_within_lateness_gives_the_in_order_state(rng, length,
             assert any(event.event_time <= transition.event_time for event in later)
     if set(ids) == expected_ids:
         assert state.to_bytes() == expected.to_bytes()
+
+
+@moderate
+@given(
+    rng=st.randoms(use_true_random=False),
+    length=st.integers(1, 60),
+    shuffle=st.randoms(),
+    every=st.integers(1, 4),
+)
+def test_a_rebuild_from_a_mark_is_the_same_as_from_the_base(rng, length, shuffle, every):
+    simulation = Simulation(rng)
+    simulation.run(length)
+    arrived = arrival_order(simulation, shuffle)
+    with patch.object(state_module, "MARK_EVERY", 10**9):
+        expected, expected_fired = run(arrived)
+    with patch.object(state_module, "MARK_EVERY", every):
+        state, fired = run(arrived)
+    assert state.marks or len(state.buffer) < every
+    assert state.to_bytes() == expected.to_bytes()
+    assert fired == expected_fired
+    end = max(event.event_time for event in arrived)
+    assert state.features(end, ROOMY) == expected.features(end, ROOMY)
 
 
 @moderate
