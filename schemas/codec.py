@@ -23,4 +23,3 @@ def dumps(value: Any) -> bytes:
     b'{"amount":"10.50"}'
     """
     return orjson.dumps(value, default=_default)
-
