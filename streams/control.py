@@ -93,6 +93,11 @@ def parse_document(text: str | bytes) -> ControlDocument:
         raise InvalidDocument(f"not valid YAML or JSON: {' '.join(str(error).split())}") from None
     except UnicodeDecodeError:
         raise InvalidDocument("not UTF-8 text") from None
+    if not isinstance(data, dict):
+        found = "nothing" if data is None else "a list" if isinstance(data, list) else "a value"
+        raise InvalidDocument(
+            f"a control document is a mapping with kind, version and body, not {found}"
+        )
     try:
         envelope = _Envelope.model_validate(data)
     except ValidationError as error:

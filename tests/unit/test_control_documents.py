@@ -37,7 +37,12 @@ def tiers(version: str, medium: int = 30, high: int = 60) -> str:
     ("text", "problem"),
     [
         ("kind: rules\nversion: [", "not valid YAML or JSON"),
-        ("- a list", "<document>: Input should be a valid dictionary"),
+        ("- a list", "a control document is a mapping with kind, version and body, not a list"),
+        (b"\xff\xfe", "a control document is a mapping with kind, version and body, not nothing"),
+        ("just words", "a control document is a mapping with kind, version and body, not a value"),
+        ("kind: tiers\nversion: t\nbody: {margin: 50}", "the margin 50 must be smaller than the"),
+        ("kind: tiers\nversion: t\nbody: {medium: 10, high: 70, margin: 10}", "cut-off 10 and"),
+        ("kind: tiers\nversion: t\nbody: {medium: 60, high: 70, margin: 10}", "cut-offs 10, or"),
         ("kind: weights\nversion: w\nbody: {}", "kind: Input should be 'rules', 'scorecard'"),
         ("kind: tiers\nversion: 'has space'\nbody: {}", "version: String should match pattern"),
         ("kind: tiers\nversion: t\nbody: {version: t, medium: 1}", "body.version: give the"),
