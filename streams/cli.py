@@ -146,7 +146,11 @@ def control_show(
 def control_rollback(
     kind: ControlKind,
     to: Annotated[
-        str | None, typer.Option(help="Default: the version in force before the active one")
+        str | None,
+        typer.Option(
+            help="A version, or default for the built-in one (default: the version in force "
+            "before the active one)"
+        ),
     ] = None,
 ) -> None:
     """Put an earlier version of a kind back in force."""

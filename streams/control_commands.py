@@ -7,11 +7,10 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
 from streams.control import KINDS, ControlDocument, InvalidDocument, read_document
-from streams.control_log import ControlLog, Record
+from streams.control_log import Activated, ControlLog, Record
 from streams.follow import follow_topic
 from streams.settings import Settings
 from streams.topics import ensure_topics
@@ -68,17 +67,21 @@ def show(settings: Settings, kind: str, version: str | None = None) -> str:
 
 
 def rollback(settings: Settings, kind: str, to: str | None = None) -> str:
-    """Put back the version in force before the active one, or ``to``."""
+    """Put back the version in force before the active one, or ``to`` (``default``: the
+    built-in default)."""
     _check_kind(kind)
     return _run(settings, _rollback(settings, kind, to))
 
 
 async def _rollback(settings: Settings, kind: str, to: str | None) -> str:
     log = await _read_log(settings)
-    was = log.active_version(kind)
+    was = log.active_version(kind) or "the built-in default"
     record = _checked(lambda: log.rollback(kind, to))
     await _send(settings, [record])
-    return f"{kind} {orjson.loads(record[1])['version']} in force (was {was})"
+    now = log.read(*record)
+    assert isinstance(now, Activated)  # the log made the record from what it has read
+    default = " (the built-in default)" if log.active_version(kind) is None else ""
+    return f"{kind} {now.document.version}{default} in force (was {was})"
 
 
 def _check_kind(kind: str) -> None:
