@@ -12,7 +12,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from streams.settings import Settings, SettingsError, load_settings
+from streams.settings import Settings, SettingsError, bootstrap_servers, load_settings
 from streams.usage import OneLineUsage
 
 app = typer.Typer(
@@ -179,6 +179,11 @@ def demo(
     """Run the whole thing on this machine: broker, Redis, a worker, generated events, alerts."""
     from streams.demo import Demo
 
+    if broker is not None:
+        try:
+            bootstrap_servers(broker)
+        except ValueError as error:
+            _fail(f"--broker: {error}")
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     Demo(broker=broker, redis_url=redis_url, customers=customers, days=days, rate=rate).run(
         duration

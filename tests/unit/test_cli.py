@@ -31,6 +31,7 @@ def one_line_error(result) -> str:
         (["generate", "--events", "0"], "--events: must be at least 1 (got 0)"),
         (["generate", "--customers", "many"], "--customers: must be a valid integer"),
         (["demo", "--customers", "100001"], "--customers: must be at most 100000 (got 100001)"),
+        (["demo", "--broker", "banana"], "--broker: 'banana' is not a Kafka bootstrap address"),
         (["backtest", "--bogus"], "no such option: --bogus; see riskstream backtest --help"),
         (["control", "rollback"], "missing argument 'kind'; see riskstream control rollback"),
         (["control", "undo"], "no such command 'undo'; see riskstream control --help"),
