@@ -432,6 +432,8 @@ def parse_duration(text: str) -> timedelta:
     >>> parse_duration("P1DT12H"), parse_duration("PT0S")
     (datetime.timedelta(days=1, seconds=43200), datetime.timedelta(0))
     """
+    if text.startswith("-"):
+        raise ValueError(f"{text!r} is negative: give a duration of zero or more, such as PT0S")
     found = _DURATION.fullmatch(text)
     if found is None or text in ("P", "PT") or text.endswith("T"):
         raise ValueError(

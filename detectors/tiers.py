@@ -7,6 +7,11 @@ does not flap between tiers.
 >>> tiers = TierPolicy(medium=40, high=70, margin=5)
 >>> tiers.tier(72, previous="medium"), tiers.tier(67, previous="high"), tiers.tier(64, "high")
 ('high', 'high', 'medium')
+>>> TierPolicy(medium=40, high=70, margin=50)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+pydantic_core._pydantic_core.ValidationError: 1 validation error for TierPolicy
+  Value error, the margin 50 must be smaller than the medium cut-off 40 and than the gap ...
+...
 >>> should_publish(previous_score=50.0, previous_tier="medium", score=52.0, tier="medium",
 ...                min_delta=5.0)
 False
@@ -33,6 +38,13 @@ class TierPolicy(BaseModel):
     def _ordered(self) -> "TierPolicy":
         if not self.medium < self.high:
             raise ValueError("the medium cut-off must be below the high one")
+        gap = self.high - self.medium
+        if not self.margin < min(self.medium, gap):
+            raise ValueError(
+                f"the margin {self.margin:g} must be smaller than the medium cut-off "
+                f"{self.medium:g} and than the gap between the cut-offs {gap:g}, or a customer "
+                "could never come down a tier"
+            )
         return self
 
     def _rank(self, score: float) -> int:

@@ -1,10 +1,9 @@
-"""The orjson codec: every event on a topic is UTF-8 JSON written by orjson."""
+"""The JSON encoding: every event on a topic is UTF-8 JSON written by orjson."""
 
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from faust.serializers import codecs
 from pydantic import BaseModel
 
 
@@ -24,16 +23,3 @@ def dumps(value: Any) -> bytes:
     b'{"amount":"10.50"}'
     """
     return orjson.dumps(value, default=_default)
-
-
-class OrjsonCodec(codecs.Codec):
-    """Faust codec for orjson; registered as ``"orjson"``."""
-
-    def _dumps(self, obj: Any) -> bytes:
-        return dumps(obj)
-
-    def _loads(self, s: bytes) -> Any:
-        return orjson.loads(s)
-
-
-codecs.register("orjson", OrjsonCodec())

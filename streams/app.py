@@ -23,7 +23,6 @@ from faust.streams import _current_event  # the event Faust's tables take the pa
 from faust.types import EventT
 from pydantic import BaseModel
 
-import schemas.codec  # noqa: F401 - registers the orjson codec with Faust
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
 from schemas.codec import dumps

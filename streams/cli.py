@@ -5,16 +5,19 @@ import contextlib
 import dataclasses
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
-from streams.settings import SettingsError, load_settings
+from streams.settings import Settings, SettingsError, bootstrap_servers, load_settings
+from streams.usage import OneLineUsage
 
 app = typer.Typer(
+    name="riskstream",
+    cls=OneLineUsage,
     help="Real-time customer risk on Kafka.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -31,16 +34,40 @@ app.add_typer(control_app, name="control")
 LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error")]
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"riskstream: {message}", err=True)
     raise typer.Exit(2)
 
 
-def _settings():
+def _settings() -> Settings:
     try:
         return load_settings()
     except SettingsError as error:
         _fail(f"bad setting {error}")
+
+
+@contextlib.contextmanager
+def _using_broker(settings: Settings) -> Iterator[None]:
+    """A broker that is down, unknown or refuses the topics' partition counts: one line."""
+    from aiokafka.errors import KafkaError
+
+    from streams.topics import TopicMismatch
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # what failed is said below
+    try:
+        yield
+    except TopicMismatch as error:
+        _fail(str(error))
+    except (KafkaError, OSError) as error:
+        _fail(f"cannot use the broker {settings.broker}: {error}; check RISKSTREAM_BROKER")
+
+
+def _topics(settings: Settings) -> list[str]:
+    """Create riskstream's missing topics; the names created."""
+    from streams.topics import ensure_topics
+
+    with _using_broker(settings):
+        return asyncio.run(ensure_topics(settings))
 
 
 @app.command()
@@ -48,15 +75,15 @@ def worker(loglevel: LogLevel = "info") -> None:
     """Run a worker: consume the input topics, keep customer state, publish risk outputs."""
     from streams.worker import run_worker
 
-    run_worker(_settings(), loglevel)
+    settings = _settings()
+    _topics(settings)
+    run_worker(settings, loglevel)
 
 
 @topics_app.command("create")
 def create_topics() -> None:
     """Create every topic riskstream uses, with RISKSTREAM_PARTITIONS partitions."""
-    from streams.topics import ensure_topics
-
-    created = asyncio.run(ensure_topics(_settings()))
+    created = _topics(_settings())
     typer.echo(f"created {len(created)} topics: {', '.join(created) or '-'}")
 
 
@@ -73,6 +100,13 @@ def _control(command: Callable[..., str], *args: object) -> None:
         _fail(str(error))
 
 
+def _control_on_broker(command: Callable[..., str], *args: object) -> None:
+    """A control command on the control topic, with the settings as its first argument."""
+    settings = _settings()
+    with _using_broker(settings):
+        _control(command, settings, *args)
+
+
 @control_app.command("validate")
 def control_validate(file: ControlFile) -> None:
     """Check a control document as a worker would, without publishing it."""
@@ -86,7 +120,7 @@ def control_publish(file: ControlFile) -> None:
     """Publish a control document and put it in force on every worker."""
     from streams.control_commands import publish
 
-    _control(publish, _settings(), file)
+    _control_on_broker(publish, file)
 
 
 @control_app.command("list")
@@ -94,7 +128,7 @@ def control_list() -> None:
     """Every kind of document: the version in force and the versions published."""
     from streams.control_commands import listing
 
-    _control(listing, _settings())
+    _control_on_broker(listing)
 
 
 @control_app.command("show")
@@ -105,20 +139,24 @@ def control_show(
     """Print a control document."""
     from streams.control_commands import show
 
-    _control(show, _settings(), kind, version)
+    _control_on_broker(show, kind, version)
 
 
 @control_app.command("rollback")
 def control_rollback(
     kind: ControlKind,
     to: Annotated[
-        str | None, typer.Option(help="Default: the version in force before the active one")
+        str | None,
+        typer.Option(
+            help="A version, or default for the built-in one (default: the version in force "
+            "before the active one)"
+        ),
     ] = None,
 ) -> None:
     """Put an earlier version of a kind back in force."""
     from streams.control_commands import rollback
 
-    _control(rollback, _settings(), kind, to)
+    _control_on_broker(rollback, kind, to)
 
 
 @app.command()
@@ -141,6 +179,11 @@ def demo(
     """Run the whole thing on this machine: broker, Redis, a worker, generated events, alerts."""
     from streams.demo import Demo
 
+    if broker is not None:
+        try:
+            bootstrap_servers(broker)
+        except ValueError as error:
+            _fail(f"--broker: {error}")
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     Demo(broker=broker, redis_url=redis_url, customers=customers, days=days, rate=rate).run(
         duration
@@ -193,7 +236,9 @@ def generate(
     if to_topics:
         from streams.feed import send_events
 
-        sent = asyncio.run(send_events(_settings(), stream, rate))
+        settings = _settings()
+        with _using_broker(settings):
+            sent = asyncio.run(send_events(settings, stream, rate))
         typer.echo(f"sent {sent:,} events", err=True)
         return
     try:
@@ -254,8 +299,10 @@ def backtest(
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # failures are reported below
     chosen = [name for name, given in
               (("files", inputs), ("--csv", csv), ("--start", start)) if given]  # fmt: skip
-    if len(chosen) != 1:
+    if not chosen:
         _fail("say where history comes from: JSON Lines files, --csv FILE or --start MOMENT")
+    if len(chosen) > 1:
+        _fail(f"{' and '.join(chosen)} were given: give only one of FILES, --csv or --start/--end")
     if end is not None and start is None:
         _fail("--end bounds the topics read from --start: give --start too, or leave --end out")
     for path in [*(inputs or []), *([csv] if csv else [])]:

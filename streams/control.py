@@ -30,6 +30,7 @@ body: the medium cut-off must be below the high one
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,6 +54,9 @@ KINDS: dict[str, type[BaseModel]] = {
     "credit": CreditPolicy,
 }
 """Each kind of document, by the name of the `RiskConfig` field it sets, and its class."""
+
+BUILT_IN = "default"
+"""The name ``rollback --to`` gives the built-in default of every kind; no document takes it."""
 
 
 class InvalidDocument(ValueError):
@@ -93,17 +97,49 @@ def parse_document(text: str | bytes) -> ControlDocument:
         raise InvalidDocument(f"not valid YAML or JSON: {' '.join(str(error).split())}") from None
     except UnicodeDecodeError:
         raise InvalidDocument("not UTF-8 text") from None
+    if not isinstance(data, dict):
+        found = "nothing" if data is None else "a list" if isinstance(data, list) else "a value"
+        raise InvalidDocument(
+            f"a control document is a mapping with kind, version and body, not {found}"
+        )
     try:
         envelope = _Envelope.model_validate(data)
     except ValidationError as error:
         raise InvalidDocument(describe_invalid(error)) from None
     if "version" in envelope.body:
         raise InvalidDocument("body.version: give the version at the top of the document only")
+    if is_built_in(envelope.kind, envelope.version):
+        raise InvalidDocument(
+            f"version: {envelope.version} names the built-in default: give the document another"
+        )
     try:
         part = KINDS[envelope.kind].model_validate({**envelope.body, "version": envelope.version})
     except ValidationError as error:
         raise InvalidDocument(describe_invalid(error, within="body")) from None
     return ControlDocument(envelope.kind, envelope.version, envelope.body, part)
+
+
+@cache
+def built_in(kind: str) -> ControlDocument:
+    """The built-in default of ``kind``, in force until a document of that kind is.
+
+    >>> built_in("rules").version, built_in("tiers").body
+    ('default-3', {'medium': 40.0, 'high': 70.0, 'margin': 5.0})
+    """
+    part: BaseModel = getattr(RiskConfig(), kind)
+    body = part.model_dump(mode="json", exclude={"version"})
+    return ControlDocument(kind, part.version, body, part)
+
+
+def is_built_in(kind: str, version: str) -> bool:
+    """Whether ``version`` names the built-in default of ``kind``: ``default`` or its own name.
+
+    >>> is_built_in("rules", "default"), is_built_in("rules", "default-3")
+    (True, True)
+    >>> is_built_in("tiers", "default-3")
+    False
+    """
+    return version in (BUILT_IN, built_in(kind).version)
 
 
 def apply_document(config: RiskConfig, document: ControlDocument) -> RiskConfig:

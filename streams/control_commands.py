@@ -1,22 +1,19 @@
 """What the ``riskstream control`` commands do: validate, publish, list, show and roll back
 control documents on the control topic. Each returns the text to print, or raises
-`ControlError` with a one-line message."""
+`ControlError` with a one-line message (or the broker's error, when it cannot be used)."""
 
 import asyncio
-import logging
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaError
 
 from streams.control import KINDS, ControlDocument, InvalidDocument, read_document
-from streams.control_log import ControlLog, Record
+from streams.control_log import Activated, ControlLog, Record
 from streams.follow import follow_topic
 from streams.settings import Settings
-from streams.topics import TopicMismatch, ensure_topics
+from streams.topics import ensure_topics
 
 
 class ControlError(Exception):
@@ -70,17 +67,21 @@ def show(settings: Settings, kind: str, version: str | None = None) -> str:
 
 
 def rollback(settings: Settings, kind: str, to: str | None = None) -> str:
-    """Put back the version in force before the active one, or ``to``."""
+    """Put back the version in force before the active one, or ``to`` (``default``: the
+    built-in default)."""
     _check_kind(kind)
     return _run(settings, _rollback(settings, kind, to))
 
 
 async def _rollback(settings: Settings, kind: str, to: str | None) -> str:
     log = await _read_log(settings)
-    was = log.active_version(kind)
+    was = log.active_version(kind) or "the built-in default"
     record = _checked(lambda: log.rollback(kind, to))
     await _send(settings, [record])
-    return f"{kind} {orjson.loads(record[1])['version']} in force (was {was})"
+    now = log.read(*record)
+    assert isinstance(now, Activated)  # the log made the record from what it has read
+    default = " (the built-in default)" if log.active_version(kind) is None else ""
+    return f"{kind} {now.document.version}{default} in force (was {was})"
 
 
 def _check_kind(kind: str) -> None:
@@ -100,13 +101,7 @@ def _checked(make: Any) -> Any:
 
 
 def _run(settings: Settings, work: Coroutine[Any, Any, Any]) -> Any:
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)  # retries are not news here
-    try:
-        return asyncio.run(_with_topics(settings, work))
-    except TopicMismatch as error:
-        raise ControlError(str(error)) from None
-    except (KafkaError, OSError) as error:
-        raise ControlError(f"cannot use the broker {settings.broker}: {error}") from None
+    return asyncio.run(_with_topics(settings, work))
 
 
 async def _with_topics(settings: Settings, work: Coroutine[Any, Any, Any]) -> Any:
@@ -130,8 +125,8 @@ async def _read_log(settings: Settings) -> ControlLog:
 
 async def _send(settings: Settings, records: list[Record]) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
-    await producer.start()
     try:
+        await producer.start()
         for key, value in records:
             await producer.send_and_wait(settings.topics.control, value, key=key, partition=0)
     finally:

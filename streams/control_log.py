@@ -3,9 +3,9 @@
 The topic is compacted, so it keeps the newest record of each key. Every document has its
 own key, ``document/{kind}/{version}``, so every version survives compaction; one key per
 kind, ``active/{kind}``, names the version in force and the versions in force before it
-(newest last), which is what a rollback returns to. A publish writes the document, then
-its activation. Pure: workers, and the commands that list, show and roll back, read the
-topic's records into a `ControlLog`.
+(newest last), which is what a rollback returns to; a version null there is the built-in
+default. A publish writes the document, then its activation. Pure: workers, and the commands
+that list, show and roll back, read the topic's records into a `ControlLog`.
 
 >>> from streams.control import parse_document
 >>> log = ControlLog()
@@ -17,18 +17,30 @@ topic's records into a `ControlLog`.
 ('t2', 't2', ('t1',))
 >>> log.read(*log.rollback("tiers")).document.version
 't1'
+>>> log.read(*log.rollback("tiers")).document.version, log.active_version("tiers")
+('default', None)
 """
 
 from dataclasses import dataclass, field
 
 import orjson
 
-from streams.control import KINDS, ControlDocument, InvalidDocument, parse_document
+from streams.control import (
+    BUILT_IN,
+    KINDS,
+    ControlDocument,
+    InvalidDocument,
+    built_in,
+    is_built_in,
+    parse_document,
+)
 
 MAX_HISTORY = 100
 """Versions in force before the active one that an activation remembers."""
 
 Record = tuple[bytes, bytes]
+Version = str | None
+"""A version of a kind's document; None is the built-in default."""
 
 
 def document_key(kind: str, version: str) -> bytes:
@@ -58,8 +70,9 @@ class ControlLog:
     """Every valid document read from the control topic, and the active version of each kind."""
 
     documents: dict[tuple[str, str], ControlDocument] = field(default_factory=dict)
-    active: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
-    """Kind -> (active version, versions in force before it, newest last)."""
+    active: dict[str, tuple[Version, tuple[Version, ...]]] = field(default_factory=dict)
+    """Kind -> (active version, versions in force before it, newest last), of the kinds an
+    activation was read for."""
 
     def read(self, key: bytes | None, value: bytes | None) -> Activated | Rejected | None:
         """Take one record of the topic; None when it activates nothing (a new document)."""
@@ -86,10 +99,13 @@ class ControlLog:
     def _read_activation(self, kind: str, value: bytes) -> Activated | Rejected:
         try:
             pointer = orjson.loads(value)
-            version, history = str(pointer["version"]), tuple(map(str, pointer["history"]))
+            version, history = (
+                _version(pointer["version"]),
+                tuple(map(_version, pointer["history"])),
+            )
         except (orjson.JSONDecodeError, KeyError, TypeError):
             return Rejected(f"active/{kind}: not an activation, {{version, history}} in JSON")
-        document = self.documents.get((kind, version))
+        document = built_in(kind) if version is None else self.documents.get((kind, version))
         if document is None:
             kept = self.active_version(kind) or "the built-in default"
             return Rejected(
@@ -99,10 +115,10 @@ class ControlLog:
         self.active[kind] = (version, history)
         return Activated(document)
 
-    def active_version(self, kind: str) -> str | None:
+    def active_version(self, kind: str) -> Version:
         return self.active[kind][0] if kind in self.active else None
 
-    def history(self, kind: str) -> tuple[str, ...]:
+    def history(self, kind: str) -> tuple[Version, ...]:
         return self.active[kind][1] if kind in self.active else ()
 
     def versions(self, kind: str) -> list[str]:
@@ -126,26 +142,37 @@ class ControlLog:
         return [*records, self._activation(document.kind, document.version)]
 
     def rollback(self, kind: str, to: str | None = None) -> Record:
-        """The record that puts back ``to``, or the version in force before the active one."""
-        active = self.active_version(kind)
-        if active is None:
-            raise InvalidDocument(f"no {kind} document was ever put in force: nothing to roll back")
-        if to is None:
-            if not self.history(kind):
-                raise InvalidDocument(f"{kind} {active} is the first version in force")
-            to = self.history(kind)[-1]
-            history = self.history(kind)[:-1]
-            return active_key(kind), orjson.dumps({"version": to, "history": history})
-        if to == active:
-            raise InvalidDocument(f"{kind} {to} is already in force")
-        if (kind, to) not in self.documents:
-            known = ", ".join(self.versions(kind))
-            raise InvalidDocument(f"no {kind} version {to} on the topic (there are: {known})")
-        return self._activation(kind, to)
+        """The record that puts back ``to``, or the version in force before the active one.
 
-    def _activation(self, kind: str, version: str) -> Record:
-        active = self.active_version(kind)
+        Before the first version ever put in force, the built-in default was; ``to`` names it
+        ``default`` (or by its own version, like ``default-3``).
+        """
+        if kind not in self.active:
+            raise InvalidDocument(f"no {kind} document was ever put in force: nothing to roll back")
+        active, history = self.active[kind]
+        if to is None:
+            if active is None and not history:
+                raise InvalidDocument(f"the built-in {kind} default is in force, as it was first")
+            before, history = (history[-1], history[:-1]) if history else (None, ())
+            return active_key(kind), _pointer(before, history)
+        wanted = None if is_built_in(kind, to) else to
+        if wanted == active:
+            raise InvalidDocument(f"{kind} {to} is already in force")
+        if wanted is not None and (kind, wanted) not in self.documents:
+            known = ", ".join([BUILT_IN, *self.versions(kind)])
+            raise InvalidDocument(f"no {kind} version {to} on the topic (there are: {known})")
+        return self._activation(kind, wanted)
+
+    def _activation(self, kind: str, version: Version) -> Record:
         history = self.history(kind)
-        if active is not None and active != version:
-            history = (*history, active)[-MAX_HISTORY:]
-        return active_key(kind), orjson.dumps({"version": version, "history": history})
+        if kind in self.active and self.active_version(kind) != version:
+            history = (*history, self.active_version(kind))[-MAX_HISTORY:]
+        return active_key(kind), _pointer(version, history)
+
+
+def _version(named: object) -> Version:
+    return None if named is None else str(named)
+
+
+def _pointer(version: Version, history: tuple[Version, ...]) -> bytes:
+    return orjson.dumps({"version": version, "history": history})

@@ -19,9 +19,9 @@ async def send_events(settings: Settings, events: Iterable[InputEvent], rate: fl
     """
     topic_of = {family: name for name, family in settings.topics.inputs().items()}
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5)
-    await producer.start()
     sent, started = 0, time.monotonic()
     try:
+        await producer.start()
         for event in events:
             ahead = started + sent / rate - time.monotonic()
             if ahead > 0:

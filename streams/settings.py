@@ -4,17 +4,77 @@ Every setting has a default that works with the local broker and Redis started b
 ``deploy/local``; the README lists them all.
 """
 
+import os
+import re
 import socket
 from datetime import timedelta
 from pathlib import Path
-from typing import get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as UnreadableSetting
 
+from detectors.rules import parse_duration
 from features import FeatureConfig
 
 DEVELOPMENT_KEY = "riskstream-development-key-change-me"
+
+_TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+_BROKER = re.compile(
+    r"(?:kafka://)?(?P<server>(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5}))"
+)
+
+
+def topic_name(name: str) -> str:
+    """``name`` if Kafka takes it as a topic name, else a `ValueError` saying what it takes.
+
+    >>> topic_name("risk.alerts")
+    'risk.alerts'
+    >>> topic_name("risk alerts")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: 'risk alerts' is not a Kafka topic name: use 1 to 249 letters, digits, ...
+    """
+    if not _TOPIC_NAME.fullmatch(name) or name in (".", ".."):
+        raise ValueError(
+            f"{name!r} is not a Kafka topic name: use 1 to 249 letters, digits, '.', '_' or '-'"
+        )
+    return name
+
+
+def bootstrap_servers(broker: str) -> list[str]:
+    """The host:port of each broker in ``broker``, else a `ValueError` saying the form it takes.
+
+    >>> bootstrap_servers("kafka://k1:9092,k2:9093"), bootstrap_servers("127.0.0.1:19092")
+    (['k1:9092', 'k2:9093'], ['127.0.0.1:19092'])
+    >>> bootstrap_servers("banana")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: 'banana' is not a Kafka bootstrap address: use kafka://host:port or host:port, ...
+    """
+    found = [_BROKER.fullmatch(part.strip()) for part in re.split("[,;]", broker)]
+    if not all(match and 0 < int(match["port"]) < 65536 for match in found):
+        raise ValueError(
+            f"{broker!r} is not a Kafka bootstrap address: use kafka://host:port or host:port, "
+            "several separated by commas"
+        )
+    return [match["server"] for match in found if match]
+
+
+def _duration(value: Any) -> Any:
+    return parse_duration(value) if isinstance(value, str) else value
+
+
+TopicName = Annotated[str, AfterValidator(topic_name)]
+Duration = Annotated[timedelta, BeforeValidator(_duration), Field(ge=timedelta(0))]
+"""An ISO 8601 duration of weeks, days, hours, minutes and seconds, as control documents
+write them (years and months have no fixed length); never negative."""
 
 
 class Topics(BaseSettings):
@@ -22,21 +82,23 @@ class Topics(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RISKSTREAM_TOPIC_", frozen=True)
 
-    orders: str = "crm.orders"
-    invoices: str = "crm.invoices"
-    payments: str = "crm.payments"
-    customers: str = "crm.customers"
-    alerts: str = "risk.alerts"
-    changes: str = "risk.changes"
-    decisions: str = "risk.decisions"
-    actions: str = Field("risk.actions", description="Proposed credit actions")
-    deadletter: str = "risk.deadletter"
-    customers_out: str = Field("risk.customers", description="Current risk per customer")
-    ticks: str = Field("risk.ticks", description="Internal: time passing, per customer")
-    training: str = Field("risk.training", description="Labelled examples for the trainer")
-    models: str = Field("risk.models", description="Signed model snapshots (compacted)")
-    model_health: str = Field("risk.model-health", description="Model drift events")
-    control: str = Field("risk.control", description="Versioned control documents (compacted)")
+    orders: TopicName = "crm.orders"
+    invoices: TopicName = "crm.invoices"
+    payments: TopicName = "crm.payments"
+    customers: TopicName = "crm.customers"
+    alerts: TopicName = "risk.alerts"
+    changes: TopicName = "risk.changes"
+    decisions: TopicName = "risk.decisions"
+    actions: TopicName = Field("risk.actions", description="Proposed credit actions")
+    deadletter: TopicName = "risk.deadletter"
+    customers_out: TopicName = Field("risk.customers", description="Current risk per customer")
+    ticks: TopicName = Field("risk.ticks", description="Internal: time passing, per customer")
+    training: TopicName = Field("risk.training", description="Labelled examples for the trainer")
+    models: TopicName = Field("risk.models", description="Signed model snapshots (compacted)")
+    model_health: TopicName = Field("risk.model-health", description="Model drift events")
+    control: TopicName = Field(
+        "risk.control", description="Versioned control documents (compacted)"
+    )
 
     def inputs(self) -> dict[str, str]:
         """Input topic name -> the event family it carries."""
@@ -84,9 +146,11 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         None, description="Bearer token the query API asks for (none: open)"
     )
-    store: str = Field("rocksdb://", description="rocksdb:// or memory://")
-    lateness: timedelta = Field(timedelta(days=1), description="Out-of-order events allowed")
-    overdue_grace: timedelta = Field(timedelta(0), description="Due date + grace = overdue")
+    store: Literal["rocksdb://", "memory://"] = Field(
+        "rocksdb://", description="Tables on disk (with changelogs), or in memory for experiments"
+    )
+    lateness: Duration = Field(timedelta(days=1), description="Out-of-order events allowed")
+    overdue_grace: Duration = Field(timedelta(0), description="Due date + grace = overdue")
     overdue_check_interval: float = Field(5.0, gt=0, description="Seconds between overdue sweeps")
     alert_stream_length: int = Field(1000, ge=1, description="Alerts kept per customer in Redis")
     session_timeout: float = Field(10.0, ge=6, description="Consumer group session, seconds")
@@ -103,6 +167,12 @@ class Settings(BaseSettings):
     snapshot_interval: float = Field(
         30.0, gt=0, description="Seconds between snapshots of whatever was learnt meanwhile"
     )
+
+    @field_validator("broker")
+    @classmethod
+    def _reachable_form(cls, broker: str) -> str:
+        bootstrap_servers(broker)
+        return broker
 
     @field_validator("api_token")
     @classmethod
@@ -154,7 +224,7 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> str:
         """The broker as aiokafka wants it: host:port[,host:port]."""
-        return ",".join(url.split("://", 1)[-1] for url in self.broker.split(";"))
+        return ",".join(bootstrap_servers(self.broker))
 
 
 class SettingsError(ValueError):
@@ -162,14 +232,27 @@ class SettingsError(ValueError):
 
 
 def load_settings() -> Settings:
+    """The settings of the environment; `SettingsError` names a bad variable and what is wrong."""
     try:
         return Settings()
     except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        name = "RISKSTREAM_" + "_".join(str(part) for part in first["loc"]).upper()
-        field = Settings.model_fields.get(str(first["loc"][0]))
-        secret = field is not None and SecretStr in (
-            get_args(field.annotation) or (field.annotation,)
-        )
-        shown = "" if secret else f" (got {first.get('input')!r})"  # never print a secret
-        raise SettingsError(f"{name}: {first['msg']}{shown}") from None
+        raise SettingsError(_describe(error)) from None
+    except UnreadableSetting as error:
+        found = re.search(r'field "(\w+)"', str(error))
+        name = f"RISKSTREAM_{found[1] if found else ''}".upper()
+        raise SettingsError(
+            f"{name}: not a JSON object (got {os.environ.get(name)!r}): leave it unset and "
+            "name topics one by one, e.g. RISKSTREAM_TOPIC_ALERTS=risk.alerts"
+        ) from None
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    prefixes = {model.__name__: model.model_config["env_prefix"] for model in (Settings, Topics)}
+    name = prefixes[error.title] + "_".join(str(part) for part in first["loc"]).upper()
+    field = Settings.model_fields.get(str(first["loc"][0]))
+    secret = field is not None and SecretStr in (get_args(field.annotation) or (field.annotation,))
+    message = first["msg"].removeprefix("Value error, ")
+    given = repr(first.get("input"))
+    shown = "" if secret or given in message else f" (got {given})"  # never print a secret
+    return f"{name}: {message}{shown}"

@@ -1,4 +1,4 @@
-"""Starting a worker process: topics first, then the Faust worker with the riskstream app."""
+"""Starting a worker process: the Faust worker with the riskstream app."""
 
 import asyncio
 import logging
@@ -7,12 +7,13 @@ import faust
 
 from streams.app import RiskApp
 from streams.settings import Settings
-from streams.topics import ensure_topics
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:
-    """Run until stopped (SIGINT or SIGTERM); state survives in the data directory."""
-    asyncio.run(ensure_topics(settings))
+    """Run until stopped (SIGINT or SIGTERM); state survives in the data directory.
+
+    The topics must exist first, with their partition counts (`streams.topics.ensure_topics`).
+    """
     asyncio.set_event_loop(asyncio.new_event_loop())
     risk = RiskApp(settings)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)

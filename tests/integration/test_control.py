@@ -10,6 +10,7 @@ import pytest
 
 from detectors.credit_actions import add_months
 from schemas import CreditLimitUpdated, Money, OrderPlaced
+from streams.settings import Settings
 from tests.integration import harness
 from tests.integration.harness import collect, produce, run
 
@@ -66,19 +67,31 @@ def rule_alerts(records: list[dict], order_id: str) -> list[dict]:
     return [r for r in records if r["source_event_id"] == order_id and r["kind"] == "rule"]
 
 
-def test_a_published_rule_set_takes_effect_without_a_restart_and_a_broken_one_is_refused(
-    kafka_bootstrap: str, redis_url: str, tmp_path: Path
-):
+@pytest.fixture
+def isolated(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> tuple[dict, Settings]:
+    """The environment and settings of a worker of this test alone, its topics created."""
     env = harness.isolated_env(kafka_bootstrap, redis_url, tmp_path / "data")
     settings = harness.settings_of(env)
-    topics = settings.topics
     run(harness.create_topics(settings))
+    return env, settings
+
+
+def credit_limit() -> CreditLimitUpdated:
+    return CreditLimitUpdated(
+        event_id="limit", customer_id="c1", event_time=NOW, credit_limit=euros("5000.00")
+    )
+
+
+def test_a_published_rule_set_takes_effect_without_a_restart_and_a_broken_one_is_refused(
+    isolated: tuple[dict, Settings], tmp_path: Path
+):
+    env, settings = isolated
+    topics = settings.topics
     worker = harness.Worker(env, tmp_path / "worker.log").start()
     try:
-        limit = CreditLimitUpdated(
-            event_id="limit", customer_id="c1", event_time=NOW, credit_limit=euros("5000.00")
+        run(
+            produce(settings, [harness.as_message(settings, e) for e in (credit_limit(), order(1))])
         )
-        run(produce(settings, [harness.as_message(settings, e) for e in (limit, order(1))]))
         decisions = run(collect(settings, topics.decisions, lambda r: len(r) >= 1))
         assert [d["versions"]["ruleset"] for d in decisions] == ["default-3"], worker.log_tail()
         actions = run(collect(settings, topics.actions, lambda r: len(r) >= 1))
@@ -136,5 +149,48 @@ def test_a_published_rule_set_takes_effect_without_a_restart_and_a_broken_one_is
         worker = harness.Worker(env, tmp_path / "worker-2.log").start()
         alerts = run(collect(settings, topics.alerts, lambda r: rule_alerts(r, "o4")))
         assert [a["versions"]["ruleset"] for a in rule_alerts(alerts, "o4")] == ["orders-1"]
+    finally:
+        worker.stop()
+
+
+def test_rolling_back_past_the_first_version_puts_the_built_in_default_back_in_force(
+    isolated: tuple[dict, Settings], tmp_path: Path
+):
+    env, settings = isolated
+    topics = settings.topics
+    (tmp_path / "orders.yaml").write_text(ORDER_RULES)
+    assert control(env, "publish", str(tmp_path / "orders.yaml")).returncode == 0
+    worker = harness.Worker(env, tmp_path / "worker.log").start()
+
+    def decided(order_id: str) -> str:
+        """The rule set the order was decided with."""
+        run(produce(settings, [harness.as_message(settings, order(int(order_id[1:])))]))
+        decisions = run(collect(settings, topics.decisions,
+                                lambda r: any(d["order_id"] == order_id for d in r)))  # fmt: skip
+        (decision,) = [d for d in decisions if d["order_id"] == order_id]
+        return decision["versions"]["ruleset"]
+
+    try:
+        run(produce(settings, [harness.as_message(settings, credit_limit())]))
+        assert decided("o1") == "orders-1", worker.log_tail()
+
+        rolled_back = control(env, "rollback", "rules")
+        assert rolled_back.stdout == (
+            "rules default-3 (the built-in default) in force (was orders-1)\n"
+        ), rolled_back.stderr
+        assert harness.wait_for(lambda: "in force: rules default-3" in worker.log_tail(300), 30)
+        assert decided("o2") == "default-3"
+
+        assert control(env, "publish", str(tmp_path / "orders.yaml")).returncode == 0
+        assert harness.wait_for(lambda: worker.log_tail(300).count("in force: rules orders-1") == 2)
+        assert decided("o3") == "orders-1"
+        by_name = control(env, "rollback", "rules", "--to", "default")
+        assert by_name.stdout == "rules default-3 (the built-in default) in force (was orders-1)\n"
+        assert harness.wait_for(
+            lambda: worker.log_tail(300).count("in force: rules default-3") == 2
+        )
+        assert decided("o4") == "default-3"
+        listed = control(env, "list").stdout
+        assert "rules: built-in default in force; versions: orders-1" in listed
     finally:
         worker.stop()

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from streams.cli import app
 from streams.control import InvalidDocument, config_from_files, parse_document
 from streams.control_log import Activated, ControlLog, Rejected, active_key, document_key
+from streams.engine import RiskConfig
 
 RULES = """
 kind: rules
@@ -37,7 +38,12 @@ def tiers(version: str, medium: int = 30, high: int = 60) -> str:
     ("text", "problem"),
     [
         ("kind: rules\nversion: [", "not valid YAML or JSON"),
-        ("- a list", "<document>: Input should be a valid dictionary"),
+        ("- a list", "a control document is a mapping with kind, version and body, not a list"),
+        (b"\xff\xfe", "a control document is a mapping with kind, version and body, not nothing"),
+        ("just words", "a control document is a mapping with kind, version and body, not a value"),
+        ("kind: tiers\nversion: t\nbody: {margin: 50}", "the margin 50 must be smaller than the"),
+        ("kind: tiers\nversion: t\nbody: {medium: 10, high: 70, margin: 10}", "cut-off 10 and"),
+        ("kind: tiers\nversion: t\nbody: {medium: 60, high: 70, margin: 10}", "cut-offs 10, or"),
         ("kind: weights\nversion: w\nbody: {}", "kind: Input should be 'rules', 'scorecard'"),
         ("kind: tiers\nversion: 'has space'\nbody: {}", "version: String should match pattern"),
         ("kind: tiers\nversion: t\nbody: {version: t, medium: 1}", "body.version: give the"),
@@ -107,14 +113,50 @@ def test_history_survives_and_rollback_returns_to_the_previous_version():
     assert (log.active_version("tiers"), log.history("tiers")) == ("t3", ("t1", "t2"))
     assert log.read(*log.rollback("tiers")).document.version == "t2"
     assert log.read(*log.rollback("tiers")).document.version == "t1"
-    with pytest.raises(InvalidDocument, match="t1 is the first version in force"):
-        log.rollback("tiers")
     assert log.read(*log.rollback("tiers", to="t3")).document.version == "t3"
     with pytest.raises(InvalidDocument, match="t3 is already in force"):
         log.rollback("tiers", to="t3")
-    with pytest.raises(InvalidDocument, match=r"no tiers version t9 on the topic \(there are: t1"):
+    with pytest.raises(InvalidDocument, match=r"no tiers version t9 on the topic \(there are: def"):
         log.rollback("tiers", to="t9")
     assert log.versions("tiers") == ["t1", "t2", "t3"]
+
+
+def test_rolling_back_past_the_first_version_puts_the_built_in_default_back():
+    log = ControlLog()
+    publish(log, rules("strict-3"))
+    key, value = log.rollback("rules")
+    assert orjson.loads(value) == {"version": None, "history": []}
+    back = log.read(key, value)
+    assert isinstance(back, Activated) and back.document.version == "default-3"
+    assert back.document.part == RiskConfig().rules
+    assert (log.active_version("rules"), log.history("rules")) == (None, ())
+    with pytest.raises(InvalidDocument, match="the built-in rules default is in force, as it was"):
+        log.rollback("rules")
+    with pytest.raises(InvalidDocument, match="rules default is already in force"):
+        log.rollback("rules", to="default")
+    publish(log, rules("strict-3"))
+    assert log.history("rules") == (None,), "the default was in force before: a rollback returns"
+    assert log.read(*log.rollback("rules")).document.version == "default-3"
+
+
+@pytest.mark.parametrize("name", ["default", "default-3"])
+def test_rollback_to_default_names_the_built_in_default(name):
+    log = ControlLog()
+    for version in ("t1", "t2"):
+        publish(log, tiers(version))
+    publish(log, rules("strict-3"))
+    back = log.read(*log.rollback("rules", to=name))
+    assert isinstance(back, Activated) and back.document.part == RiskConfig().rules
+    assert (log.active_version("rules"), log.history("rules")) == (None, ("strict-3",))
+    assert log.read(*log.rollback("rules")).document.version == "strict-3"
+    assert log.active_version("tiers") == "t2", "other kinds stay as they are"
+
+
+@pytest.mark.parametrize(("kind", "version"), [("tiers", "default"), ("rules", "default-3")])
+def test_no_document_takes_the_name_of_a_built_in_default(kind, version):
+    text = tiers(version) if kind == "tiers" else rules(version)
+    with pytest.raises(InvalidDocument, match=f"version: {version} names the built-in default"):
+        parse_document(text)
 
 
 def test_a_compacted_topic_rebuilds_the_same_picture():

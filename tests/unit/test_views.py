@@ -66,6 +66,5 @@ def test_a_short_token_is_refused_with_one_line(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(SettingsError) as refused:
         load_settings()
     assert str(refused.value) == (
-        "RISKSTREAM_API_TOKEN: Value error, use 16 characters or more, "
-        "e.g. from: openssl rand -hex 24"
+        "RISKSTREAM_API_TOKEN: use 16 characters or more, e.g. from: openssl rand -hex 24"
     )
