@@ -29,7 +29,7 @@ memo and emits only those that `differs` says are new: see `CreditPolicy.changes
 >>> heavy = replace(now, exposure=Decimal("8500"), credit_limit=Decimal("10000"),
 ...                 on_time_share=0.95, tenure_days=400.0)
 >>> [(a.kind, a.new_limit, a.review_date) for a in CreditPolicy().propose(heavy, "low", "e7")]
-[('limit_increase', '15000', None), ('review', None, datetime.date(2027, 1, 31))]
+[('limit_increase', '15000.00', None), ('review', None, datetime.date(2027, 1, 31))]
 """
 
 import calendar
@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from features import Features
 from schemas.ids import derive_id
+from schemas.money import money_text, money_words
 from schemas.outputs import CreditAction, Tier, Versions
 
 ActionKind = Literal["prepayment", "shorten_terms", "limit_increase", "review"]
@@ -63,10 +64,6 @@ def add_months(day: date, months: int) -> date:
 
 def _exponent(amount: Decimal) -> int:
     return int(amount.as_tuple().exponent)
-
-
-def _money(amount: Decimal) -> str:
-    return format(amount, ",.2f")
 
 
 class CreditPolicy(BaseModel):
@@ -213,13 +210,14 @@ class CreditPolicy(BaseModel):
         reasons = [
             f"the customer is in the low risk tier, paid {share:.0%} of its invoices on time, "
             f"has nothing overdue and {features.tenure_days:.0f} days of history",
-            f"exposure {_money(exposure)} uses {exposure / limit:.0%} of the credit limit "
-            f"{_money(limit)}; at {_money(new_limit)} it would use {exposure / new_limit:.0%}",
+            f"exposure {money_words(exposure)} uses {exposure / limit:.0%} of the credit limit "
+            f"{money_words(limit)}; at {money_words(new_limit)} it would use "
+            f"{exposure / new_limit:.0%}",
         ]
         details = {
             "reasons": reasons,
-            "amount": format(new_limit - limit, "f"),
-            "new_limit": format(new_limit, "f"),
+            "amount": money_text(new_limit - limit),
+            "new_limit": money_text(new_limit),
         }
         return [("limit_increase", details)]
 

@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from features import Features
 from schemas.events import OrderPlaced
 from schemas.ids import derive_id
-from schemas.money import Money
+from schemas.money import Money, money_text, money_words
 from schemas.outputs import OrderDecision, Scalar, Tier, Versions
 
 Outcome = Literal["approve", "review", "prepay", "reject"]
@@ -54,10 +54,6 @@ OUTCOMES: tuple[Outcome, ...] = ("approve", "review", "prepay", "reject")
 """Outcomes from the least to the most severe."""
 
 Finding = tuple[Outcome, str]
-
-
-def _money(amount: Decimal) -> str:
-    return format(amount, ",.2f")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,20 +96,21 @@ class _Order:
 
     @property
     def limit_use(self) -> Decimal | None:
+        """The share of the limit used, 0 for a customer in credit (owing less than nothing)."""
         limit = self.features.credit_limit
-        return self.exposure_with_order / limit if limit else None
+        return max(self.exposure_with_order, Decimal(0)) / limit if limit else None
 
     def figures(self, policy_version: str) -> dict[str, Scalar]:
         features, limit, use = self.features, self.features.credit_limit, self.limit_use
         return {
-            "order_amount": format(self.amount.amount, "f"),
+            "order_amount": money_text(self.amount.amount),
             "currency": self.amount.currency,
-            "exposure_before": format(features.exposure, "f"),
-            "exposure_with_order": format(self.exposure_with_order, "f"),
-            "credit_limit": None if limit is None else format(limit, "f"),
+            "exposure_before": money_text(features.exposure),
+            "exposure_with_order": money_text(self.exposure_with_order),
+            "credit_limit": None if limit is None else money_text(limit),
             "limit_use_with_order": None if use is None else round(float(use), 4),
             "days_past_due": features.days_past_due,
-            "overdue_balance": format(features.overdue_balance, "f"),
+            "overdue_balance": money_text(features.overdue_balance),
             "tier": self.tier,
             "score": self.score,
             "policy": policy_version,
@@ -202,7 +199,7 @@ class DecisionPolicy(BaseModel):
         features = order.features
         days, most = features.days_past_due, self.review_days_past_due
         if most is not None and days > most:
-            overdue = _money(features.overdue_balance)
+            overdue = money_words(features.overdue_balance)
             found.append(("review", f"an invoice is {days} days past due, over {most} days "
                                     f"(overdue balance {overdue})"))  # fmt: skip
         ours, theirs = features.currency, order.amount.currency
@@ -218,8 +215,10 @@ class DecisionPolicy(BaseModel):
         exposure, ratio = order.exposure_with_order, self.review_limit_ratio
         if (excess := exposure - limit * ratio) > 0:
             share = "" if ratio == 1 else f"{ratio:.0%} of "
-            over = f"over {share}the credit limit {_money(limit)} by {_money(excess)}"
-            found.append(("review", f"exposure with this order {_money(exposure)} would be {over}"))
+            over = f"over {share}the credit limit {money_words(limit)} by {money_words(excess)}"
+            found.append(
+                ("review", f"exposure with this order {money_words(exposure)} would be {over}")
+            )
         most = self.medium_review_limit_use
         if order.tier == "medium" and most is not None and use is not None and use > most:
             uses = f"this order would use {use:.0%} of its credit limit, over {most:.0%}"
@@ -231,6 +230,11 @@ def _approval(order: _Order) -> str:
     limit, use = order.features.credit_limit, order.limit_use
     if limit is None:
         return "no credit limit is set; this policy approves orders without one"
+    exposure = money_words(order.exposure_with_order)
+    if order.exposure_with_order < 0:  # unapplied payments exceed what is owed
+        credit = money_words(-order.exposure_with_order)
+        return f"with this order the customer is still in credit by {credit}"
     used = "" if use is None else f" ({use:.0%} used)"
-    exposure = _money(order.exposure_with_order)
-    return f"exposure with this order {exposure} is within the credit limit {_money(limit)}{used}"
+    return (
+        f"exposure with this order {exposure} is within the credit limit {money_words(limit)}{used}"
+    )

@@ -57,6 +57,7 @@ from pydantic import (
 from features import Features, Summary
 from schemas.events import EVENT_TYPES, InputEvent
 from schemas.ids import derive_id
+from schemas.money import money_text
 from schemas.outputs import Alert, Scalar, Severity, Versions
 
 FieldKind = Literal["number", "money", "text", "event_type"]
@@ -474,7 +475,7 @@ def _show(value: Any, spec: str) -> str:
 
 
 def _scalar(value: Any) -> Scalar:
-    return format(value, "f") if isinstance(value, Decimal) else value
+    return money_text(value) if isinstance(value, Decimal) else value
 
 
 class Rule(_Frozen):

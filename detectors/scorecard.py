@@ -187,8 +187,9 @@ class Scorecard(_Frozen):
             if (value := _worst(terms, inputs)) > 0
         ]
         parts.sort(key=lambda part: (-part[0], part[1]))
+        # Reasons are read by people: 4 decimals of a 0-1 value, 2 of the 0-100 points.
         reasons = tuple(
-            Reason(indicator=name, value=value, contribution=points)
+            Reason(indicator=name, value=round(value, 4), contribution=round(points, 2))
             for points, name, value in parts[: self.top_reasons]
         )
         return ScoreResult(min(sum(part[0] for part in parts), 100.0), reasons)

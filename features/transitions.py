@@ -15,6 +15,7 @@ from features.eventtime import DAY, day_to_date, from_micros
 from features.facts import Fact
 from features.records import Invoice, Settlement
 from schemas.ids import derive_id
+from schemas.money import money_text
 
 Scalar = str | int | float | bool | None
 
@@ -42,10 +43,6 @@ class Transition:
     details: dict[str, Scalar]
 
 
-def _money(amount: Decimal) -> str:
-    return format(amount, "f")
-
-
 def _transition(
     kind: str,
     customer_id: str,
@@ -71,7 +68,7 @@ def invoice_issued(customer_id: str, fact: Fact) -> Transition:
         customer_id,
         fact,
         invoice_id=fact.subject,
-        amount=_money(fact.amount),
+        amount=money_text(fact.amount),
         currency=fact.currency,
         due_date=day_to_date(fact.due_day).isoformat(),
         order_id=fact.link,
@@ -89,7 +86,7 @@ def invoice_settled(
         fact.time,
         fact.event_id,
         invoice_id=settlement.invoice_id,
-        amount=_money(settlement.amount),
+        amount=money_text(settlement.amount),
         currency=currency,
         due_date=day_to_date(settlement.due_day).isoformat(),
         settled_date=day_to_date(settlement.time // DAY).isoformat(),
@@ -109,7 +106,7 @@ def invoice_overdue(
         invoice.event_id,
         invoice_id=invoice.invoice_id,
         due_date=day_to_date(invoice.due_day).isoformat(),
-        open_balance=_money(invoice.balance),
+        open_balance=money_text(invoice.balance),
         currency=currency,
         days_past_due=time // DAY - invoice.due_day,
     )
@@ -124,7 +121,7 @@ def invoice_closed(
         customer_id,
         fact,
         invoice_id=fact.subject,
-        amount=_money(amount),
+        amount=money_text(amount),
         currency=currency,
     )
 
@@ -137,7 +134,7 @@ def dispute_opened(
         customer_id,
         fact,
         invoice_id=fact.subject,
-        disputed=_money(disputed),
+        disputed=money_text(disputed),
         currency=currency,
     )
 
@@ -152,7 +149,7 @@ def payment_reversed(
         customer_id,
         fact,
         payment_id=fact.subject,
-        amount=_money(amount),
+        amount=money_text(amount),
         currency=currency,
     )
 
@@ -166,7 +163,7 @@ def limit_exceeded(
         (fact.event_id,),
         fact.time,
         fact.event_id,
-        exposure=_money(exposure),
-        credit_limit=_money(limit),
+        exposure=money_text(exposure),
+        credit_limit=money_text(limit),
         currency=currency,
     )

@@ -38,3 +38,33 @@ class Money(BaseModel):
 
     amount: Amount
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+
+
+_CENTS = Decimal("0.01")
+
+
+def _with_cents(amount: Decimal) -> Decimal:
+    """The amount with at least two decimal places, and no negative zero."""
+    if int(amount.as_tuple().exponent) > -2:
+        amount = amount.quantize(_CENTS)
+    return amount + 0
+
+
+def money_text(amount: Decimal) -> str:
+    """An amount as outputs carry it: a plain decimal string with at least two decimals (more
+    when the amount has them), so that equal amounts read the same whatever they were summed
+    from.
+
+    >>> [money_text(Decimal(text)) for text in ("100", "0", "-0.00", "1.005", "1E+2", "271.5")]
+    ['100.00', '0.00', '0.00', '1.005', '100.00', '271.50']
+    """
+    return format(_with_cents(amount), "f")
+
+
+def money_words(amount: Decimal) -> str:
+    """An amount in a sentence: thousands separated, at least two decimals.
+
+    >>> money_words(Decimal("18250")), money_words(Decimal("0.5")), money_words(Decimal("1.005"))
+    ('18,250.00', '0.50', '1.005')
+    """
+    return format(_with_cents(amount), ",f")

@@ -18,7 +18,7 @@ profile.
 >>> answer["tier"], answer["exposure"], answer["open_items"]
 ('low', '500.00', [{'invoice_id': 'inv-1', 'amount': '500.00', 'outstanding': '500.00', \
 'currency': 'EUR', 'issued': '2026-01-01', 'due_date': '2026-01-31', 'days_past_due': 3, \
-'overdue': True, 'disputed': '0'}])
+'overdue': True, 'disputed': '0.00'}])
 >>> [alert["kind"] for alert in answer["recent_alerts"]]
 ['overdue']
 """
@@ -29,6 +29,7 @@ from pydantic_core import to_jsonable_python
 
 from features import CustomerState
 from features.eventtime import DAY, day_to_date, from_micros
+from schemas.money import money_text
 from schemas.outputs import CustomerRisk
 from streams.engine import CustomerRecord, Engine, picture
 
@@ -61,14 +62,14 @@ def open_items(state: CustomerState) -> list[dict[str, Any]]:
     return [
         {
             "invoice_id": invoice.invoice_id,
-            "amount": format(invoice.amount, "f"),
-            "outstanding": format(invoice.balance, "f"),
+            "amount": money_text(invoice.amount),
+            "outstanding": money_text(invoice.balance),
             "currency": state.currency,
             "issued": from_micros(invoice.issued).date().isoformat(),
             "due_date": day_to_date(invoice.due_day).isoformat(),
             "days_past_due": max(0, today - invoice.due_day),
             "overdue": invoice.overdue,
-            "disputed": format(invoice.disputed, "f"),
+            "disputed": money_text(invoice.disputed),
         }
         for invoice in invoices
     ]

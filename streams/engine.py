@@ -45,6 +45,7 @@ from features import CustomerState, FeatureConfig, Features, Summary, Transition
 from features.eventtime import from_micros, to_micros
 from schemas.events import InputEvent, OrderPlaced, PaymentReceived
 from schemas.ids import derive_id
+from schemas.money import money_text
 from schemas.outputs import (
     Alert,
     CreditAction,
@@ -512,11 +513,11 @@ def picture(
         as_of=now,
         revision=record.state.revision,
         currency=features.currency,
-        exposure=format(features.exposure, "f"),
-        credit_limit=None if features.credit_limit is None else format(features.credit_limit, "f"),
+        exposure=money_text(features.exposure),
+        credit_limit=None if features.credit_limit is None else money_text(features.credit_limit),
         limit_use=features.limit_use,
         open_invoices=features.open_invoice_count,
-        overdue_balance=format(features.overdue_balance, "f"),
+        overdue_balance=money_text(features.overdue_balance),
         days_past_due=features.days_past_due,
         score=score,
         tier=tier,

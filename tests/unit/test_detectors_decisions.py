@@ -78,12 +78,12 @@ def test_an_order_that_crosses_the_limit_is_held_with_the_figures():
     assert decision.figures == {
         "order_amount": "2500.00",
         "currency": "EUR",
-        "exposure_before": "9000",
+        "exposure_before": "9000.00",
         "exposure_with_order": "11500.00",
-        "credit_limit": "10000",
+        "credit_limit": "10000.00",
         "limit_use_with_order": 1.15,
         "days_past_due": 0,
-        "overdue_balance": "0",
+        "overdue_balance": "0.00",
         "tier": "low",
         "score": 22.5,
         "policy": "default",
@@ -105,7 +105,7 @@ def test_overdue_but_under_the_limit_is_approved_up_to_the_review_days():
     decision = POLICY.decide(eur("1000"), features, tier="low", score=20.0)
     assert decision.outcome == "approve"
     assert decision.figures["days_past_due"] == 30
-    assert decision.figures["overdue_balance"] == "1200"
+    assert decision.figures["overdue_balance"] == "1200.00"
 
 
 def test_overdue_past_the_review_days_is_held_even_under_the_limit():
@@ -268,3 +268,12 @@ def test_a_policy_document_round_trips_through_json():
     policy = DecisionPolicy(version="2026-03", reject_days_past_due=90, without_limit="prepay")
     assert DecisionPolicy.model_validate_json(policy.model_dump_json()) == policy
     assert POLICY.decide(eur("1"), customer(), "low", 1.0).figures["policy"] == "default"
+
+
+def test_a_customer_in_credit_uses_none_of_its_limit_and_is_told_so():
+    """Unapplied payments larger than what is owed: exposure below zero, no negative share."""
+    decision = POLICY.decide(eur("200.30"), customer(exposure="-4000"), tier="low", score=1.0)
+    assert decision.outcome == "approve"
+    assert decision.reasons == ["with this order the customer is still in credit by 3,799.70"]
+    assert decision.figures["limit_use_with_order"] == 0.0
+    assert decision.figures["exposure_with_order"] == "-3799.70"

@@ -226,8 +226,8 @@ def test_a_hit_becomes_an_alert_naming_its_rule_and_rule_set_version():
     assert alert.details == {
         "rule_id": "exposure_over_limit",
         "features.limit_use": 1.05,
-        "features.exposure": "10500",
-        "features.credit_limit": "10000",
+        "features.exposure": "10500.00",
+        "features.credit_limit": "10000.00",
     }
 
 

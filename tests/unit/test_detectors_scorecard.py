@@ -147,6 +147,9 @@ def test_scores_stay_in_range_and_all_reasons_add_up_to_the_score(values):
     result = Scorecard(top_reasons=len(DEFAULT_INDICATORS)).score(values)
     assert 0.0 <= result.score <= 100.0
     contributions = [reason.contribution for reason in result.reasons]
-    assert sum(contributions) == pytest.approx(result.score)
+    # Each contribution is rounded to 2 decimals, each value to 4.
+    assert sum(contributions) == pytest.approx(result.score, abs=0.005 * len(contributions))
     assert contributions == sorted(contributions, reverse=True)
-    assert all(0 < reason.value <= 1 for reason in result.reasons)
+    assert all(0 <= reason.value <= 1 for reason in result.reasons)
+    assert all(round(r.value, 4) == r.value and round(r.contribution, 2) == r.contribution
+               for r in result.reasons)  # fmt: skip

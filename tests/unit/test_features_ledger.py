@@ -84,7 +84,7 @@ def test_a_bounced_payment_reopens_what_it_settled(events):
 
     fired = state.apply(events.reversal("p1", day(22)), CONFIG)
     assert kinds(fired) == ["payment_bounced"]
-    assert fired[0].details == {"payment_id": "p1", "amount": "1000", "currency": "EUR"}
+    assert fired[0].details == {"payment_id": "p1", "amount": "1000.00", "currency": "EUR"}
     features = state.features(day(22))
     assert (features.open_balance, features.open_invoice_count) == (Decimal(1000), 1)
     assert (features.bounced_payments, features.settled_invoice_count) == (1, 0)
@@ -107,7 +107,7 @@ def test_a_bounce_reopens_what_it_paid_of_an_invoice_cancelled_since(events):
         ]
     )
     assert kinds(fired) == ["invoice_issued", "invoice_cancelled", "payment_reversed"]
-    assert fired[1].details["amount"] == "600"
+    assert fired[1].details["amount"] == "600.00"
     # Cancelled 600, the 400 paid came back: 400 is owed again.
     features = state.features(day(7))
     assert (features.open_balance, features.bounced_payments) == (Decimal(400), 0)
@@ -125,7 +125,7 @@ def test_write_off_and_cancellations_close_balances_and_orders(events):
 
     fired = state.apply(events.write_off("i1", day(3)), CONFIG)
     assert kinds(fired) == ["invoice_written_off"]
-    assert fired[0].details["amount"] == "300"
+    assert fired[0].details["amount"] == "300.00"
     state.apply(events.cancel_order("o1", day(4)), CONFIG)
     features = state.features(day(4))
     assert (features.exposure, features.open_order_count, features.open_invoice_count) == (0, 0, 0)
@@ -201,7 +201,7 @@ def test_limit_exceeded_fires_on_crossing_and_again_only_after_going_back_under(
         ]
     )
     assert kinds(fired) == ["limit_exceeded"]
-    assert fired[0].details == {"exposure": "1100", "credit_limit": "1000", "currency": "EUR"}
+    assert fired[0].details == {"exposure": "1100.00", "credit_limit": "1000.00", "currency": "EUR"}
     assert state.features(day(3)).limit_use == 1.2
 
     assert state.apply(events.cancel_order("o2", day(4)), CONFIG) == []  # 700: back under

@@ -23,7 +23,7 @@ def test_an_invoice_turns_overdue_once_when_its_due_date_passes(events):
     assert kinds(fired) == ["invoice_overdue"]
     assert fired[0].event_time == day(31)
     assert fired[0].details["days_past_due"] == 1
-    assert fired[0].details["open_balance"] == "500"
+    assert fired[0].details["open_balance"] == "500.00"
     assert state.next_deadline(CONFIG) is None
     assert state.advance(day(40), CONFIG) == []
     assert state.advance(day(31), CONFIG) == []
