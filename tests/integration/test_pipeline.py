@@ -165,8 +165,9 @@ def test_restarted_worker_keeps_its_table_state(env, tmp_path):
 
 def test_messages_that_break_the_agents_are_dead_letters_and_both_go_on(env, worker, redis_url):
     """A type that is a list, a tick without its time (the worker fails on it: a bug shows so),
-    and foreign messages on an output topic the Redis writer follows: each is a dead letter,
-    and the good events after them, on the same partitions, still come out and reach Redis."""
+    foreign messages on an output topic the Redis writer follows, an event id used again for
+    other content: each is a dead letter, and the good events after them, on the same
+    partitions, still come out (once, though redelivered) and reach Redis."""
     settings = settings_of(env)
     topics = settings.topics
     issued, paid = (
@@ -180,19 +181,25 @@ def test_messages_that_break_the_agents_are_dead_letters_and_both_go_on(env, wor
         (topics.alerts, b"nova", b'{"type": "weather", "customer_id": "nova"}'),
         (topics.alerts, b"nova", b'{"type": "alert", "customer_id": "nova"}'),
     ]
-    run(produce(settings, [as_message(settings, issued), *bad, as_message(settings, paid)]))
+    reused = paid.model_copy(update={"amount": Money(amount="9.00", currency="EUR")})
+    good = [as_message(settings, paid), as_message(settings, paid), as_message(settings, reused)]
+    run(produce(settings, [as_message(settings, issued), *bad, *good]))
 
-    letters = run(collect(settings, topics.deadletter, lambda r: len(r) >= len(bad)))
+    letters = run(collect(settings, topics.deadletter, lambda r: len(r) >= len(bad) + 1))
     sent = run(
         collect(settings, topics.alerts, lambda r: len(late_alerts(r)) >= 1, decode=json_or_empty)
     )
     alerts = [alert for alert in sent if alert.get("type") == "alert"]
 
     by_topic = {(letter["source_topic"], letter["reason_code"]): letter for letter in letters}
-    assert sorted(by_topic) == sorted([
+    assert sorted((letter["source_topic"], letter["reason_code"]) for letter in letters) == sorted([
         (topics.payments, "invalid"), (topics.ticks, "failed"), (topics.alerts, "undecodable"),
         (topics.alerts, "unknown_type"), (topics.alerts, "invalid"),
+        (topics.payments, "inconsistent"),
     ]), worker.log_tail()  # fmt: skip
+    assert by_topic[topics.payments, "inconsistent"]["reason"] == (
+        "event id nova-p1 was seen with different content"
+    )
     assert by_topic[topics.payments, "invalid"]["reason"].startswith("type: must be a string")
     assert by_topic[topics.ticks, "failed"]["reason"] == "KeyError: 'now'"
     assert "alert_id: Field required" in by_topic[topics.alerts, "invalid"]["reason"]
