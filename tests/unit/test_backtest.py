@@ -11,10 +11,12 @@ from typer.testing import CliRunner
 
 from schemas.codec import dumps
 from schemas.events import InputEvent
-from streams.backtest import Backtest, FileSink
+from schemas.validation import parse_event
+from streams.backtest import Backtest, FileSink, build_engine
 from streams.cli import app
 from streams.engine import CustomerRecord, Engine, Outputs
 from streams.generate import generate_events
+from streams.replay import Replay
 from streams.sources import Source, jsonl_source
 from tests.unit.test_importers import HEADER, ROWS
 
@@ -204,6 +206,37 @@ def test_what_the_engine_fails_on_is_a_dead_letter_logged_and_the_replay_goes_on
     assert invoiced == ["c2-i1", "i1", "i3"]
     failures = [record for record in caplog.records if record.levelname == "ERROR"]
     assert [record.exc_info[0] for record in failures] == [ZeroDivisionError, OverflowError]
+
+
+@pytest.mark.parametrize(
+    ("moment", "due"),
+    [("1970-01-01T00:00:00Z", "1970-01-01"), ("2999-12-31T23:59:59.999999Z", "2999-12-31")],
+)
+def test_events_at_either_end_of_the_supported_range_go_through_the_engine(moment, due):
+    """What the engine adds to a date (a review a year on, overdue the day after) still fits."""
+    money, common = (
+        {"amount": "500", "currency": "EUR"},
+        {"customer_id": "c1", "event_time": moment},
+    )
+    documents = [
+        {"type": "customer.credit_limit", "event_id": "l1", "credit_limit": money},
+        {"type": "order.placed", "event_id": "o1", "order_id": "o1", "amount": money},
+        {"type": "invoice.issued", "event_id": "i1", "invoice_id": "i1", "due_date": due,
+         "amount": money},
+    ]  # fmt: skip
+    replay = Replay(build_engine())
+    steps = [
+        step for d in documents for step in replay.feed(parse_event(orjson.dumps({**d, **common})))
+    ]
+    steps += replay.advance(None)
+    actions = [action for step in steps for action in step.outputs.actions]
+    assert [action.review_date.year for action in actions if action.kind == "review"] == [
+        int(moment[:4]) + 1
+    ]
+    overdue = [alert for step in steps for alert in step.outputs.alerts if alert.kind == "overdue"]
+    assert [alert.event_time.date().isoformat() for alert in overdue] == [
+        "1970-01-02" if due.startswith("1970") else "3000-01-01"
+    ]
 
 
 def test_the_accounts_receivable_csv_is_backtested_through_the_importer(tmp_path):
