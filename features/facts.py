@@ -13,11 +13,18 @@ conversion. Facts are what the re-ordering buffer stores and replays.
 [86400000000, 'e7', 'payment.received', 'p1', '10.50', 'EUR']
 >>> Fact.from_row(fact.to_row()) == fact
 True
+>>> len(fact.digest()), fact._replace(amount=Decimal("10.500")).digest() == fact.digest()
+(16, True)
+>>> fact._replace(amount=Decimal("10.51")).digest() == fact.digest()
+False
 """
 
 from collections.abc import Callable
 from decimal import Decimal
+from hashlib import blake2b
 from typing import Any, NamedTuple
+
+import orjson
 
 from features.eventtime import date_to_day, to_micros
 from schemas import events
@@ -60,6 +67,14 @@ class Fact(NamedTuple):
         while row[-1] is None:
             row.pop()
         return row
+
+    def digest(self) -> str:
+        """8 bytes of BLAKE2b of the fact, in hex: the same for the same content, however its
+        amount was written ("10.5" or "10.50"), as facts compare."""
+        row = self.to_row()
+        if self.amount is not None:
+            row[4] = format(self.amount.normalize(), "f")
+        return blake2b(orjson.dumps(row), digest_size=8).hexdigest()
 
     @classmethod
     def from_row(cls, row: list[Any]) -> "Fact":

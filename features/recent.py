@@ -1,28 +1,41 @@
 """A bounded memory of recent ids: the newest are kept, the oldest forgotten."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 
 class RecentIds:
-    """An insertion-ordered set that keeps at most ``capacity`` ids (the same on each add).
+    """An insertion-ordered set that keeps at most ``capacity`` ids (the same on each add),
+    each with an optional note (say, a digest of what the id named).
 
     >>> recent = RecentIds()
     >>> for event_id in ("e1", "e2", "e3"):
-    ...     recent.add(event_id, capacity=2)
-    >>> "e1" in recent, list(recent)
-    (False, ['e2', 'e3'])
+    ...     recent.add(event_id, capacity=2, note=event_id.upper())
+    >>> "e1" in recent, list(recent), recent.note("e3")
+    (False, ['e2', 'e3'], 'E3')
+    >>> RecentIds(recent.notes()).notes() == recent.notes()
+    True
     """
 
     __slots__ = ("_ids",)
 
-    def __init__(self, ids: Iterable[str] = ()) -> None:
-        self._ids = dict.fromkeys(ids)
+    def __init__(self, ids: Iterable[str] | Mapping[str, str | None] = ()) -> None:
+        self._ids: dict[str, str | None] = (
+            dict(ids) if isinstance(ids, Mapping) else dict.fromkeys(ids)
+        )
 
-    def add(self, item: str, capacity: int) -> None:
+    def add(self, item: str, capacity: int, note: str | None = None) -> None:
         ids = self._ids
-        ids[item] = None
+        ids[item] = note
         if len(ids) > capacity:
             del ids[next(iter(ids))]
+
+    def note(self, item: str) -> str | None:
+        """The note kept with ``item``, None if none (or if it is not kept)."""
+        return self._ids.get(item)
+
+    def notes(self) -> dict[str, str | None]:
+        """Every id kept with its note, oldest first."""
+        return dict(self._ids)
 
     def __contains__(self, item: object) -> bool:
         return item in self._ids

@@ -34,6 +34,13 @@ arriving later but dated earlier would have prevented (an invoice turned overdue
 a payment dated before its due date) has fired and stays fired while the state is corrected.
 Only events arriving after a later-dated one can cause such an extra transition.
 
+Redeliveries
+------------
+An event whose id the state remembers is a redelivery when its content (its fact) is the one
+remembered: it changes nothing. With other content it is refused as ``inconsistent``. The
+buffer keeps the facts themselves; a settled id keeps an 8-byte digest of its fact (ids
+settled before digests were kept, in format 1, match any content).
+
 Bounds
 ------
 The buffer holds the events of the last ``lateness``, at most ``max_buffered_events`` (past
@@ -43,10 +50,11 @@ the horizon. The account bounds itself (see :mod:`features.ledger`).
 
 Serialised form
 ---------------
-``to_bytes`` is orjson of the base, the buffer, the clocks and the remembered ids, with a format
-version. The head is not stored: the first call that passes a config rebuilds it. The bytes are
-canonical: the same events and the same clock give the same bytes, whatever the arrival order
-(up to the ids of extra transitions, above).
+``to_bytes`` is orjson of the base, the buffer, the clocks and the remembered ids (with their
+digests), with a format version; :meth:`CustomerState.from_bytes` reads formats 1 and 2. The
+head is not stored: the first call that passes a config rebuilds it. The bytes are canonical:
+the same events and the same clock give the same bytes, whatever the arrival order (up to the
+ids of extra transitions, above).
 """
 
 from bisect import bisect
@@ -66,7 +74,8 @@ from features.view import Features
 from schemas.events import InputEvent
 from schemas.validation import InvalidEvent
 
-FORMAT = 1
+FORMAT = 2
+_READABLE = (1, 2)
 MARK_EVERY = 32
 """Buffered events between two marks: a rebuild replays at most this many before its place."""
 MARKS_KEPT = 4
@@ -98,6 +107,10 @@ class CustomerState:
     ['invoice_issued']
     >>> state.apply(issued, config)  # a redelivery changes nothing
     []
+    >>> state.apply(issued.model_copy(update={"due_date": date(2026, 3, 1)}), config)
+    Traceback (most recent call last):
+    ...
+    schemas.validation.InvalidEvent: inconsistent: event id e1 was seen with different content
     >>> [transition.kind for transition in state.advance(datetime(2026, 2, 2, tzinfo=UTC), config)]
     ['invoice_overdue']
     >>> state.features(datetime(2026, 2, 2, tzinfo=UTC), config).overdue_balance
@@ -110,7 +123,7 @@ class CustomerState:
         "awaits_replay",
         "base",
         "buffer",
-        "buffer_ids",
+        "buffered",
         "clock",
         "customer_id",
         "fired",
@@ -132,7 +145,8 @@ class CustomerState:
         self.buffer: list[Fact] = []
         self.marks: list[tuple[int, Account]] = []
         """(n, the account after the first n buffered events), n ascending; never changed."""
-        self.buffer_ids: set[str] = set()
+        self.buffered: dict[str, Fact] = {}
+        """The facts of the buffer by event id."""
         self.recent_ids = RecentIds()
         self.fired: dict[str, int] = {}
         self.watermark = self.horizon = self.clock = BEGINNING
@@ -153,18 +167,19 @@ class CustomerState:
     def apply(self, event: InputEvent, config: FeatureConfig) -> list[Transition]:
         """Take one event; returns the transitions it caused that had not fired before.
 
-        A redelivered event (an id seen before) returns ``[]`` and changes nothing. Raises
-        ``InvalidEvent`` (``too_late`` or ``inconsistent``), with nothing changed, for an
-        event that cannot be taken.
+        A redelivered event (an id seen before, with the same content) returns ``[]`` and
+        changes nothing. Raises ``InvalidEvent`` (``too_late`` or ``inconsistent``, which
+        includes an id seen with other content), with nothing changed, for an event that
+        cannot be taken.
         """
-        if event.event_id in self.buffer_ids or event.event_id in self.recent_ids:
-            return []
         if event.customer_id != self.customer_id:
             raise InvalidEvent(
                 "inconsistent",
                 f"event of customer {event.customer_id} given to {self.customer_id}'s state",
             )
         fact = Fact.of(event)
+        if self._seen(fact):
+            return []
         if fact.time < self.horizon:
             raise InvalidEvent("too_late", self._too_late(fact, config))
         head = self._head(config)
@@ -188,13 +203,30 @@ class CustomerState:
             self.buffer[place:] = replayed
             self.marks = [mark for mark in self.marks if mark[0] <= place]
             self._mark()
-        self.buffer_ids.add(fact.event_id)
+        self.buffered[fact.event_id] = fact
         self.revision += 1
         self.clock = self.head.clock
         if fact.time > self.watermark:
             self.watermark = fact.time
         self._settle(config)
         return self._unfired(out)
+
+    def _seen(self, fact: Fact) -> bool:
+        """Whether the event of ``fact`` was taken before; ``inconsistent`` if its id was,
+        with other content."""
+        event_id = fact.event_id
+        if event_id in self.buffered:
+            same = self.buffered[event_id] == fact
+        elif event_id in self.recent_ids:
+            digest = self.recent_ids.note(event_id)
+            same = digest is None or digest == fact.digest()
+        else:
+            return False
+        if not same:
+            raise InvalidEvent(
+                "inconsistent", f"event id {event_id} was seen with different content"
+            )
+        return True
 
     def advance(self, now: datetime, config: FeatureConfig) -> list[Transition]:
         """Let time pass to ``now`` (event time in a replay, the wall clock live)."""
@@ -280,8 +312,8 @@ class CustomerState:
         while count < len(buffer) and buffer[count].time < horizon:
             fact = buffer[count]
             self.base.apply(fact, config, None)
-            self.buffer_ids.discard(fact.event_id)
-            self.recent_ids.add(fact.event_id, config.max_recent_event_ids)
+            del self.buffered[fact.event_id]
+            self.recent_ids.add(fact.event_id, config.max_recent_event_ids, fact.digest())
             count += 1
         del buffer[:count]
         self.marks = [(n - count, account) for n, account in self.marks if n > count]
@@ -321,7 +353,7 @@ class CustomerState:
             "clock": self.clock,
             "base": self.base.to_doc(),
             "buffer": [fact.to_row() for fact in self.buffer],
-            "recent_ids": list(self.recent_ids),
+            "recent_ids": self.recent_ids.notes(),
             "fired": sorted([t, key] for key, t in self.fired.items() if t >= self.horizon),
         }
         return orjson.dumps(document)
@@ -329,9 +361,10 @@ class CustomerState:
     @classmethod
     def from_bytes(cls, blob: bytes) -> "CustomerState":
         document = orjson.loads(blob)
-        if document.get("format") != FORMAT:
+        if document.get("format") not in _READABLE:
             raise ValueError(
-                f"customer state in format {document.get('format')!r}; this code reads {FORMAT}"
+                f"customer state in format {document.get('format')!r}; this code reads "
+                f"{' and '.join(map(str, _READABLE))}"
             )
         state = cls.__new__(cls)
         state.customer_id = document["customer"]
@@ -340,8 +373,8 @@ class CustomerState:
         state.awaits_replay = True
         state.buffer = [Fact.from_row(row) for row in document["buffer"]]
         state.marks = []
-        state.buffer_ids = {fact.event_id for fact in state.buffer}
-        state.recent_ids = RecentIds(document["recent_ids"])
+        state.buffered = {fact.event_id: fact for fact in state.buffer}
+        state.recent_ids = RecentIds(document["recent_ids"])  # format 1: a list, no digests
         state.fired = {key: time for time, key in document["fired"]}
         state.revision = document["revision"]
         state.watermark = document["watermark"]

@@ -3,17 +3,51 @@
 Every event carries an ``event_id`` (unique per event; a redelivery repeats it), the
 ``customer_id`` it belongs to (also the Kafka message key), its ``event_time`` (when it
 happened, timezone-aware) and a ``schema_version``. The ``type`` field selects the contract.
+
+Event times and dates lie from 1970-01-01 to 2999-12-31 (UTC): event time is counted from the
+Unix epoch, and the end leaves centuries of room for what the engine adds to a date (grace,
+lateness, review dates months ahead) within what Python's dates hold (year 9999).
+
+>>> from pydantic import ValidationError
+>>> try:
+...     OrderCancelled(event_id="e1", customer_id="c1", order_id="o1",
+...         event_time="9999-12-31T23:59:59Z")
+... except ValidationError as error:
+...     print(error.errors()[0]["msg"])
+Value error, 9999-12-31T23:59:59+00:00 is outside the supported range 1970-01-01 to 2999-12-31 (UTC)
 """
 
-from datetime import date
-from typing import Annotated, Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from schemas.money import Money
+from schemas.money import Money, PositiveMoney
 
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\s]+$")]
 SCHEMA_VERSION = 1
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+END = datetime(3000, 1, 1, tzinfo=UTC)
+"""Event times are from ``EARLIEST`` on and before ``END``; dates likewise."""
+_RANGE = f"{EARLIEST:%Y-%m-%d} to 2999-12-31 (UTC)"
+
+
+def _moment_in_range(moment: datetime) -> datetime:
+    if not EARLIEST <= moment < END:
+        raise ValueError(f"{moment.isoformat()} is outside the supported range {_RANGE}")
+    return moment
+
+
+def _date_in_range(day: date) -> date:
+    if not EARLIEST.date() <= day < END.date():
+        raise ValueError(f"{day.isoformat()} is outside the supported range {_RANGE}")
+    return day
+
+
+EventTime = Annotated[
+    AwareDatetime, AfterValidator(_moment_in_range), Field(description=f"From {_RANGE}")
+]
+EventDate = Annotated[date, AfterValidator(_date_in_range), Field(description=f"From {_RANGE}")]
 
 
 def _type_is_required(schema: dict[str, Any]) -> None:
@@ -28,7 +62,7 @@ class InputEvent(BaseModel):
 
     event_id: Identifier
     customer_id: Identifier
-    event_time: AwareDatetime
+    event_time: EventTime
     schema_version: Literal[1] = SCHEMA_VERSION
 
     @property
@@ -40,7 +74,7 @@ class InputEvent(BaseModel):
 class OrderPlaced(InputEvent):
     type: Literal["order.placed"] = "order.placed"
     order_id: Identifier
-    amount: Money
+    amount: PositiveMoney
 
 
 class OrderCancelled(InputEvent):
@@ -56,10 +90,22 @@ class OrderFulfilled(InputEvent):
 class InvoiceIssued(InputEvent):
     type: Literal["invoice.issued"] = "invoice.issued"
     invoice_id: Identifier
-    amount: Money
-    due_date: date
+    amount: PositiveMoney
+    due_date: EventDate
     order_id: Identifier | None = None
     paperless: bool = False
+
+    @model_validator(mode="after")
+    def _due_after_issue(self) -> Self:
+        # The engine counts days in UTC: a due date before the issue's UTC date would make
+        # the invoice overdue the moment it is issued.
+        issued = self.event_time.astimezone(UTC).date()
+        if self.due_date < issued:
+            raise ValueError(
+                f"due_date {self.due_date} is before the issue date {issued} (event_time, in "
+                "UTC): an invoice cannot fall due before it is issued"
+            )
+        return self
 
 
 class InvoiceCancelled(InputEvent):
@@ -92,7 +138,7 @@ class InvoiceWrittenOff(InputEvent):
 class PaymentReceived(InputEvent):
     type: Literal["payment.received"] = "payment.received"
     payment_id: Identifier
-    amount: Money
+    amount: PositiveMoney
     invoice_id: Identifier | None = Field(
         None, description="Invoice paid; absent: applied to the oldest open invoices first"
     )

@@ -2,12 +2,22 @@
 
 >>> Money(amount="120.50", currency="EUR").amount
 Decimal('120.50')
+>>> from pydantic import TypeAdapter
+>>> TypeAdapter(PositiveMoney).validate_python({"amount": "0.01", "currency": "EUR"}).amount
+Decimal('0.01')
 """
 
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+)
 
 
 def _exact_decimal(value: Any) -> Any:
@@ -38,6 +48,23 @@ class Money(BaseModel):
 
     amount: Amount
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+
+
+def _positive(money: Money) -> Money:
+    if money.amount <= 0:
+        raise ValueError(f"must be more than 0, not {money.amount}")
+    return money
+
+
+PositiveMoney = Annotated[
+    Money,
+    AfterValidator(_positive),
+    Field(
+        description="More than 0",
+        json_schema_extra={"properties": {"amount": {"not": {"pattern": r"^0*(\.0*)?$"}}}},
+    ),
+]
+"""Money of an order, an invoice or a payment: an amount of nothing is no such thing."""
 
 
 _CENTS = Decimal("0.01")

@@ -107,7 +107,7 @@ class DeadLetter(BaseModel):
     dead_letter_id: str
     reason_code: Literal[
         "undecodable", "invalid", "unknown_type", "wrong_topic", "key_mismatch", "too_late",
-        "inconsistent",
+        "inconsistent", "failed",
     ]  # fmt: skip
     reason: str
     source_topic: str

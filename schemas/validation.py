@@ -1,9 +1,10 @@
 """Turning raw bytes from a topic into a typed input event, or a precise reason why not."""
 
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 import orjson
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from schemas.events import EVENT_TYPES, AnyInputEvent, InputEvent
 
@@ -35,13 +36,8 @@ def parse_event(raw: bytes, *, family: str | None = None, key: bytes | None = No
     ...
     schemas.validation.InvalidEvent: unknown_type: unknown event type 'order.teleported'
     """
-    try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise InvalidEvent("undecodable", f"not JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise InvalidEvent("undecodable", f"expected a JSON object, got {type(document).__name__}")
-    event_type = document.get("type")
+    document = decode_object(raw)
+    event_type = type_of(document)
     if event_type not in EVENT_TYPES:
         raise InvalidEvent("unknown_type", f"unknown event type {event_type!r}")
     if family is not None and not event_type.startswith(family + "."):
@@ -59,10 +55,65 @@ def parse_event(raw: bytes, *, family: str | None = None, key: bytes | None = No
     return event
 
 
-def describe(error: ValidationError, limit: int = 3) -> str:
-    """A one-line summary of the first few validation errors: 'field.path: message'."""
+def parse_output(raw: bytes, contracts: Mapping[str, type[BaseModel]]) -> BaseModel:
+    """Decode and validate one message of an output topic against the contract of its type.
+
+    >>> class Ping(BaseModel):
+    ...     type: str
+    ...     count: int
+    >>> parse_output(b'{"type": "ping", "count": 2}', {"ping": Ping}).count
+    2
+    >>> parse_output(b'{"type": "ping", "count": [2]}', {"ping": Ping})
+    Traceback (most recent call last):
+    ...
+    schemas.validation.InvalidEvent: invalid: count: Input should be a valid integer
+    >>> parse_output(b'{"type": "weather"}', {"ping": Ping})
+    Traceback (most recent call last):
+    ...
+    schemas.validation.InvalidEvent: unknown_type: unknown output type 'weather'
+    """
+    document = decode_object(raw)
+    contract = contracts.get(type_of(document))  # type: ignore[arg-type]
+    if contract is None:
+        raise InvalidEvent("unknown_type", f"unknown output type {document.get('type')!r}")
+    try:
+        return contract.model_validate(document)
+    except ValidationError as error:
+        raise InvalidEvent("invalid", describe(error, tagged=False)) from None
+
+
+def decode_object(raw: bytes) -> dict[str, Any]:
+    """The JSON object of a message value; ``undecodable`` if it is none."""
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise InvalidEvent("undecodable", f"not JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise InvalidEvent("undecodable", f"expected a JSON object, got {type(document).__name__}")
+    return document
+
+
+def type_of(document: dict[str, Any]) -> str | None:
+    """The document's ``type``: a string, or None when missing; ``invalid`` if anything else.
+
+    >>> type_of({"type": ["order.placed"]})
+    Traceback (most recent call last):
+    ...
+    schemas.validation.InvalidEvent: invalid: type: must be a string, not list ['order.placed']
+    """
+    kind = document.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise InvalidEvent("invalid", f"type: must be a string, not {type(kind).__name__} {kind!r}")
+    return kind
+
+
+def describe(error: ValidationError, limit: int = 3, tagged: bool = True) -> str:
+    """A one-line summary of the first few validation errors: 'field.path: message'.
+
+    ``tagged``: the error comes from a union of contracts, whose locations start with the type.
+    """
     problems = [
-        f"{'.'.join(str(part) for part in item['loc'][1:]) or '<event>'}: {item['msg']}"
+        f"{'.'.join(str(part) for part in item['loc'][tagged:]) or '<event>'}: {item['msg']}"
         for item in error.errors(include_url=False)[:limit]
     ]
     extra = error.error_count() - limit

@@ -20,7 +20,7 @@ import faust
 import orjson
 from cachetools import LRUCache
 from faust.streams import _current_event  # the event Faust's tables take the partition of
-from faust.types import EventT
+from faust.types import EventT, Message
 from pydantic import BaseModel
 
 from detectors.delayed_labels import LabelledExample
@@ -35,11 +35,11 @@ from schemas.outputs import (
     OrderDecision,
     RiskChange,
 )
-from schemas.validation import InvalidEvent, parse_event
+from schemas.validation import InvalidEvent, parse_event, parse_output
 from sinks.metrics import Metrics, install_metrics_page
 from sinks.redis import RedisSink
 from streams.control_follower import ControlFollower
-from streams.deadletter import dead_letter
+from streams.deadletter import dead_letter, failure
 from streams.engine import CustomerRecord, Engine
 from streams.models import SNAPSHOT_KEY, Trainer, follow_snapshots
 from streams.settings import Settings
@@ -121,7 +121,7 @@ class RiskApp:
         )
         self.metrics.watch_redis(self.redis)
         self.control = ControlFollower(
-            self.engine, self._control_rejected, on_activated=self.metrics.set_configuration
+            self.engine, self._send_dead_letter, on_activated=self.metrics.set_configuration
         )
         self.metrics.set_configuration(self.engine.versions)
         self._deadlines: dict[str, tuple[datetime, int | None]] = {}
@@ -199,37 +199,46 @@ class RiskApp:
                 self.metrics.outputs_emitted(outputs, timestamp)
 
     def _handle(self, event: EventT, batch: Batch) -> list[BaseModel]:
-        """The outputs of one message; the customer record it changed goes in ``batch``."""
+        """The outputs of one message; the customer record it changed goes in ``batch``.
+
+        A message that cannot be taken is a dead letter with the reason; so is one whose
+        handling failed unexpectedly (``failed``, logged with its traceback), and the stream
+        goes on with the next.
+        """
+        message = event.message
+        try:
+            return self._outputs(event, batch)
+        except InvalidEvent as error:
+            rejected = error
+        except Exception as error:
+            log.exception(
+                "handling the message at offset %s of %s[%s] failed; it is a dead letter",
+                message.offset, message.topic, message.partition,
+            )  # fmt: skip
+            rejected = failure(error)
+        self.metrics.event_received(message.topic, "invalid")
+        return [letter_of(message, rejected)]
+
+    def _outputs(self, event: EventT, batch: Batch) -> list[BaseModel]:
         message = event.message
         family = self.families.get(message.topic)
+        if family is None:
+            self.metrics.event_received(message.topic, "tick")
+            tick = orjson.loads(message.value)
+            record = self._load(tick["customer_id"], batch)
+            batch.records[record.customer_id] = (record, event)
+            return self.engine.advance(record, datetime.fromisoformat(tick["now"])).all()
+        parsed = parse_event(message.value, family=family, key=message.key)
+        self.metrics.event_received(message.topic, parsed.type)  # type: ignore[attr-defined]
+        record = self._load(parsed.customer_id, batch)
+        revision = record.state.revision
         try:
-            if family is None:
-                self.metrics.event_received(message.topic, "tick")
-                tick = orjson.loads(message.value)
-                record = self._load(tick["customer_id"], batch)
-                outputs = self.engine.advance(record, datetime.fromisoformat(tick["now"]))
-                batch.records[record.customer_id] = (record, event)
-                return outputs.all()
-            parsed = parse_event(message.value, family=family, key=message.key)
-            self.metrics.event_received(message.topic, parsed.type)  # type: ignore[attr-defined]
-            record = self._load(parsed.customer_id, batch)
-            revision = record.state.revision
-            outputs = self.engine.process(record, parsed)
+            return self.engine.process(record, parsed).all()
+        finally:
+            # Even when the step failed half-way: the record keeps what it changed, as in a
+            # backtest, and the table keeps what the worker goes on with.
             if record.state.revision != revision:
                 batch.records[record.customer_id] = (record, event)
-            return outputs.all()
-        except InvalidEvent as error:
-            self.metrics.event_received(message.topic, "invalid")
-            return [
-                dead_letter(
-                    error,
-                    message.topic,
-                    message.partition,
-                    message.offset,
-                    message.key,
-                    message.value,
-                )
-            ]
 
     def _load(self, customer_id: str, batch: Batch) -> CustomerRecord:
         """The customer's record: as the batch left it, else as last stored, else a new one."""
@@ -297,7 +306,7 @@ class RiskApp:
     async def _follow_control(self) -> None:
         await self.control.run(self.settings.bootstrap_servers, self.settings.topics.control)
 
-    async def _control_rejected(self, letter: DeadLetter) -> None:
+    async def _send_dead_letter(self, letter: DeadLetter) -> None:
         await asyncio.gather(*await self._emit([letter]))
         self.metrics.outputs_emitted([letter], None)
 
@@ -312,10 +321,15 @@ class RiskApp:
 
     async def _write_redis(self, stream: faust.StreamT) -> None:
         """Redis follows the output topics: it catches up after an outage or a crash, since
-        the offsets of this agent advance only once Redis has taken the batch."""
-        async for values in stream.take(REDIS_BATCH, within=0.05):
-            batch = [REDIS_OUTPUTS[orjson.loads(value)["type"]].model_validate_json(value)
-                     for value in values]  # fmt: skip
+        the offsets of this agent advance only once Redis has taken the batch. A message there
+        that is no output Redis keeps (foreign, malformed) is a dead letter, and Redis goes on."""
+        async for events in stream.take_events(REDIS_BATCH, within=0.05):
+            batch = []
+            for event in events:
+                try:
+                    batch.append(parse_output(event.message.value, REDIS_OUTPUTS))
+                except InvalidEvent as error:
+                    await self._send_dead_letter(letter_of(event.message, error))
             await self.redis.write(batch)
             while self.redis.pending:
                 await asyncio.sleep(self.redis.retry_in())
@@ -383,6 +397,13 @@ class RiskApp:
         if partitions:
             for tp, offset in (await consumer.earliest_offsets(*partitions)).items():
                 await consumer.seek(tp, offset)
+
+
+def letter_of(message: Message, error: InvalidEvent) -> DeadLetter:
+    """The dead letter of a message that cannot be taken, with where it came from."""
+    return dead_letter(
+        error, message.topic, message.partition, message.offset, message.key, message.value
+    )
 
 
 def output_key(output: BaseModel) -> bytes | None:

@@ -38,6 +38,7 @@ from schemas.codec import dumps
 from schemas.outputs import DeadLetter
 from schemas.validation import InvalidEvent
 from streams.control import InvalidDocument, config_from_files
+from streams.deadletter import dead_letter
 from streams.engine import Engine
 from streams.outlets import OUTPUTS, ConfigError, FileSink, Sink, Tee, TopicSink
 from streams.progress import ProgressBar
@@ -79,6 +80,8 @@ class Tally:
     """Inputs that are not valid events."""
     refused: int = 0
     """Valid events the engine refused (inconsistent, or later than the lateness)."""
+    failed: int = 0
+    """Events and clock steps the engine failed on unexpectedly (a bug)."""
     clock_steps: int = 0
     alerts: int = 0
     changes: int = 0
@@ -104,7 +107,8 @@ class Tally:
         span = f"{self.first:%Y-%m-%d} to {self.last:%Y-%m-%d}" if self.first and self.last else "-"
         return (
             f"{self.events:,} events ({span}), {self.rejected:,} rejected, "
-            f"{self.refused:,} refused by the engine, {self.clock_steps:,} clock steps\n"
+            f"{self.refused:,} refused by the engine, {self.failed:,} failed, "
+            f"{self.clock_steps:,} clock steps\n"
             f"{self.alerts:,} alerts, {self.changes:,} risk changes, {self.decisions:,} "
             f"decisions, {self.actions:,} credit actions, {self.model_health:,} model drifts, "
             f"{self.invoices:,} invoices\n"
@@ -142,7 +146,7 @@ class Backtest:
                 try:
                     self._take(self.replay.feed(event))
                 except InvalidEvent as error:
-                    tally.refused += 1
+                    tally.count("failed" if error.code == "failed" else "refused")
                     letter = origin.reject(error)
                     self._emit(letter, letter.key)
                 if not tally.events % PROGRESS_EVERY:
@@ -161,6 +165,9 @@ class Backtest:
             if step.event is None:
                 self.tally.clock_steps += 1
             outputs, key = step.outputs, step.customer_id.encode()
+            if step.failed is not None:
+                self.tally.failed += 1
+                self._emit(clock_letter(step, step.failed), key)
             for output in (*outputs.decisions, *outputs.alerts, *outputs.changes, *outputs.actions):
                 self._emit(output, key)
             for drift in outputs.drifts:  # keyed by model, as the workers key them
@@ -182,6 +189,22 @@ class Backtest:
                 line = invoice_line(customer_id, prediction)
                 self.sink.write("invoices", customer_id.encode(), line)
                 self.tally.invoices += 1
+
+
+def clock_letter(step: Step, error: InvalidEvent) -> DeadLetter:
+    """The dead letter of time passing that failed: source ``clock``, the payload a worker's
+    tick to the same effect.
+
+    >>> from datetime import UTC, datetime
+    >>> from streams.deadletter import failure
+    >>> from streams.engine import Outputs
+    >>> step = Step("c1", None, datetime(2026, 2, 1, tzinfo=UTC), Outputs())
+    >>> letter = clock_letter(step, failure(OverflowError("date value out of range")))
+    >>> letter.source_topic, letter.reason_code, letter.payload
+    ('clock', 'failed', '{"customer_id":"c1","now":"2026-02-01T00:00:00+00:00"}')
+    """
+    tick = orjson.dumps({"customer_id": step.customer_id, "now": step.now.isoformat()})
+    return dead_letter(error, "clock", None, None, step.customer_id.encode(), tick)
 
 
 def invoice_line(customer_id: str, prediction: Prediction) -> bytes:

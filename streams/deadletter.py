@@ -1,4 +1,8 @@
-"""Dead letters: an input that cannot be processed is kept whole, with the reason."""
+"""Dead letters: an input that cannot be processed is kept whole, with the reason.
+
+An input whose handling raised an error nobody expected (a bug) is one too, ``failed``: one
+event must not stop the stream, nor be lost without a trace.
+"""
 
 import base64
 
@@ -38,3 +42,12 @@ def dead_letter(
         payload=payload,
         payload_encoding=encoding,  # type: ignore[arg-type]
     )
+
+
+def failure(error: Exception) -> InvalidEvent:
+    """The reason of the dead letter of an input whose handling failed unexpectedly.
+
+    >>> failure(KeyError("now")).reason
+    "KeyError: 'now'"
+    """
+    return InvalidEvent("failed", f"{type(error).__name__}: {error}")

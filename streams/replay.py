@@ -20,23 +20,32 @@ datetime.datetime(2026, 2, 1, 0, 0, tzinfo=datetime.timezone.utc)
 """
 
 import heapq
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from schemas.events import InputEvent
+from schemas.validation import InvalidEvent
+from streams.deadletter import failure
 from streams.engine import CustomerRecord, Engine, Outputs
+
+log = logging.getLogger(__name__)
+_At = TypeVar("_At", InputEvent, datetime)
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One call of the engine: an event (or time passing, ``event`` None) and what it gave."""
+    """One call of the engine: an event (or time passing, ``event`` None) and what it gave;
+    ``failed`` says why time could not pass for the customer, if the engine failed."""
 
     customer_id: str
     event: InputEvent | None
     now: datetime
     outputs: Outputs
+    failed: InvalidEvent | None = None
 
 
 class Replay:
@@ -55,31 +64,55 @@ class Replay:
 
         Raises ``InvalidEvent``, after the steps of time passing, when the engine refuses the
         event (inconsistent, or later than the lateness): the customer's record is unchanged.
+        When the engine fails on it unexpectedly (a bug, logged), ``InvalidEvent`` says
+        ``failed``, and the record keeps what the step changed before, as in a worker.
         """
         yield from self.advance(event.event_time)
         record = self.records.get(event.customer_id) or CustomerRecord.new(event.customer_id)
-        started = time.thread_time()
+        revision = record.state.revision
         try:
-            outputs = self.engine.process(record, event)
+            outputs = self._run(self.engine.process, record, event)
+        except InvalidEvent:
+            raise
+        except Exception as error:
+            log.exception("the engine failed on event %s; it is a dead letter", event.event_id)
+            raise failure(error) from error
         finally:
-            self.engine_seconds += time.thread_time() - started
-        self.records[event.customer_id] = record
-        self._schedule(record)
+            if record.state.revision != revision:
+                self.records[event.customer_id] = record
+                self._schedule(record)
         yield Step(record.customer_id, event, event.event_time, outputs)
 
     def advance(self, until: datetime | None) -> Iterator[Step]:
-        """Advance every customer with a deadline at or before ``until`` (None: all of them)."""
+        """Advance every customer with a deadline at or before ``until`` (None: all of them).
+
+        A customer the engine fails to advance (a bug, logged) gives a step that says so; its
+        deadline is dropped until its next event, lest the replay retry it for ever.
+        """
         deadlines = self._deadlines
         while deadlines and (until is None or deadlines[0][0] <= until):
             deadline, customer_id = heapq.heappop(deadlines)
             if self._scheduled.get(customer_id) != deadline:
                 continue  # superseded: the customer's next deadline moved since
             record = self.records[customer_id]
-            started = time.thread_time()
-            outputs = self.engine.advance(record, deadline)
-            self.engine_seconds += time.thread_time() - started
+            try:
+                outputs = self._run(self.engine.advance, record, deadline)
+            except Exception as error:
+                log.exception("the engine failed to advance %s to %s", customer_id, deadline)
+                del self._scheduled[customer_id]
+                yield Step(customer_id, None, deadline, Outputs(), failure(error))
+                continue
             self._schedule(record)
             yield Step(customer_id, None, deadline, outputs)
+
+    def _run(self, step: Callable[[CustomerRecord, _At], Outputs], record: CustomerRecord,
+             at: _At) -> Outputs:  # fmt: skip
+        """One step of the engine, its CPU time counted."""
+        started = time.thread_time()
+        try:
+            return step(record, at)
+        finally:
+            self.engine_seconds += time.thread_time() - started
 
     def _schedule(self, record: CustomerRecord) -> None:
         deadline = record.state.next_deadline(self.engine.config)

@@ -3,7 +3,9 @@
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 import redis
 
@@ -65,7 +67,15 @@ def worker(env: dict[str, str], tmp_path: Path):
 
 
 def late_alerts(records: list[dict]) -> list[dict]:
-    return [record for record in records if record["kind"] == "late_payment"]
+    return [record for record in records if record.get("kind") == "late_payment"]
+
+
+def json_or_empty(value: bytes) -> Any:
+    """For `collect` on a topic a test also sent foreign messages to: {} for one not JSON."""
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return {}
 
 
 def test_late_payment_reaches_alerts_topic_and_redis(env, worker, redis_url):
@@ -151,3 +161,61 @@ def test_restarted_worker_keeps_its_table_state(env, tmp_path):
         assert [a["details"]["days_late"] for a in late_alerts(alerts)] == [15], second.log_tail()
     finally:
         second.stop()
+
+
+def test_messages_that_break_the_agents_are_dead_letters_and_both_go_on(env, worker, redis_url):
+    """A type that is a list, a tick without its time (the worker fails on it: a bug shows so),
+    foreign messages on an output topic the Redis writer follows, an event id used again for
+    other content: each is a dead letter, and the good events after them, on the same
+    partitions, still come out (once, though redelivered) and reach Redis."""
+    settings = settings_of(env)
+    topics = settings.topics
+    issued, paid = (
+        invoice("nova", 1, "90.00", START, 10),
+        payment("nova", 1, "90.00", START + 30 * DAY),
+    )
+    bad = [
+        (topics.payments, b"nova", b'{"type": ["payment.received"], "customer_id": "nova"}'),
+        (topics.ticks, b"nova", b'{"customer_id": "nova"}'),
+        (topics.alerts, b"nova", b"not json"),
+        (topics.alerts, b"nova", b'{"type": "weather", "customer_id": "nova"}'),
+        (topics.alerts, b"nova", b'{"type": "alert", "customer_id": "nova"}'),
+    ]
+    reused = paid.model_copy(update={"amount": Money(amount="9.00", currency="EUR")})
+    good = [as_message(settings, paid), as_message(settings, paid), as_message(settings, reused)]
+    run(produce(settings, [as_message(settings, issued), *bad, *good]))
+
+    letters = run(collect(settings, topics.deadletter, lambda r: len(r) >= len(bad) + 1))
+    sent = run(
+        collect(settings, topics.alerts, lambda r: len(late_alerts(r)) >= 1, decode=json_or_empty)
+    )
+    alerts = [alert for alert in sent if alert.get("type") == "alert"]
+
+    by_topic = {(letter["source_topic"], letter["reason_code"]): letter for letter in letters}
+    assert sorted((letter["source_topic"], letter["reason_code"]) for letter in letters) == sorted([
+        (topics.payments, "invalid"), (topics.ticks, "failed"), (topics.alerts, "undecodable"),
+        (topics.alerts, "unknown_type"), (topics.alerts, "invalid"),
+        (topics.payments, "inconsistent"),
+    ]), worker.log_tail()  # fmt: skip
+    assert by_topic[topics.payments, "inconsistent"]["reason"] == (
+        "event id nova-p1 was seen with different content"
+    )
+    assert by_topic[topics.payments, "invalid"]["reason"].startswith("type: must be a string")
+    assert by_topic[topics.ticks, "failed"]["reason"] == "KeyError: 'now'"
+    assert "alert_id: Field required" in by_topic[topics.alerts, "invalid"]["reason"]
+    assert by_topic[topics.alerts, "undecodable"]["payload"] == "not json"
+    assert isinstance(by_topic[topics.alerts, "undecodable"]["source_offset"], int)
+    [alert] = [alert for alert in late_alerts(alerts) if alert["customer_id"] == "nova"]
+    assert alert["details"]["days_late"] == 20
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    key = f"{settings.redis_prefix}:alerts:nova"
+    in_redis = wait_for(lambda: alert["alert_id"] in [e["alert_id"] for _, e in client.xrange(key)])
+    assert in_redis, worker.log_tail()
+    counted = wait_for(
+        lambda: worker.metric("riskstream_dead_letters_total", "reason").get(("failed",))
+    )
+    assert counted == 1.0
+    assert worker.metric("riskstream_dead_letters_total", "reason")[("invalid",)] == 2.0
+    assert "Traceback" in worker.log_path.read_text() and "KeyError: 'now'" in worker.log_tail(400)
+    worker.stop(timeout=60)
+    assert worker.process.returncode != -signal.SIGKILL, "the worker did not stop by itself"

@@ -10,9 +10,14 @@ import pytest
 from typer.testing import CliRunner
 
 from schemas.codec import dumps
+from schemas.events import InputEvent
+from schemas.validation import parse_event
+from streams.backtest import Backtest, FileSink, build_engine
 from streams.cli import app
+from streams.engine import CustomerRecord, Engine, Outputs
 from streams.generate import generate_events
-from streams.sources import Source
+from streams.replay import Replay
+from streams.sources import Source, jsonl_source
 from tests.unit.test_importers import HEADER, ROWS
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
@@ -160,6 +165,78 @@ def test_an_event_the_engine_refuses_is_a_dead_letter_and_the_replay_goes_on(tmp
     assert "USD" in letter["reason"] and orjson.loads(letter["payload"]) == events[1]
     assert sorted(i["invoice_id"] for i in lines(tmp_path / "out", "invoices")) == ["i1", "i3"]
     assert "0 rejected, 1 refused by the engine" in err
+
+
+class BuggyEngine(Engine):
+    """The engine with two bugs: it fails on event i2, and when time passes for customer c2."""
+
+    def process(self, record: CustomerRecord, event: InputEvent) -> Outputs:
+        if event.event_id == "i2":
+            raise ZeroDivisionError("division by zero")
+        return super().process(record, event)
+
+    def advance(self, record: CustomerRecord, now: datetime) -> Outputs:
+        if record.customer_id == "c2":
+            raise OverflowError("date value out of range")
+        return super().advance(record, now)
+
+
+def test_what_the_engine_fails_on_is_a_dead_letter_logged_and_the_replay_goes_on(tmp_path, caplog):
+    due_soon = {**invoice("c2-i1", 2, "EUR"), "customer_id": "c2", "due_date": "2026-01-10"}
+    events = [invoice("i1", 2, "EUR"), due_soon, invoice("i2", 3, "EUR"), invoice("i3", 20, "EUR")]
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in events))
+    backtest = Backtest(BuggyEngine())
+    with FileSink(tmp_path / "out") as sink:
+        tally = backtest.run(jsonl_source([source], backtest.reject), sink)
+
+    letters = lines(tmp_path / "out", "deadletter")
+    said = [(letter["reason_code"], letter["reason"], letter["source_topic"]) for letter in letters]
+    assert said == [
+        ("failed", "ZeroDivisionError: division by zero", "events.jsonl"),
+        ("failed", "OverflowError: date value out of range", "clock"),
+    ]  # fmt: skip
+    assert orjson.loads(letters[0]["payload"]) == events[2] and letters[0]["source_offset"] == 3
+    assert orjson.loads(letters[1]["payload"]) == {
+        "customer_id": "c2",
+        "now": "2026-01-11T00:00:00+00:00",
+    }
+    assert (tally.failed, tally.refused, tally.deadletter) == (2, 0, 2)
+    invoiced = sorted(line["invoice_id"] for line in lines(tmp_path / "out", "invoices"))
+    assert invoiced == ["c2-i1", "i1", "i3"]
+    failures = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert [record.exc_info[0] for record in failures] == [ZeroDivisionError, OverflowError]
+
+
+@pytest.mark.parametrize(
+    ("moment", "due"),
+    [("1970-01-01T00:00:00Z", "1970-01-01"), ("2999-12-31T23:59:59.999999Z", "2999-12-31")],
+)
+def test_events_at_either_end_of_the_supported_range_go_through_the_engine(moment, due):
+    """What the engine adds to a date (a review a year on, overdue the day after) still fits."""
+    money, common = (
+        {"amount": "500", "currency": "EUR"},
+        {"customer_id": "c1", "event_time": moment},
+    )
+    documents = [
+        {"type": "customer.credit_limit", "event_id": "l1", "credit_limit": money},
+        {"type": "order.placed", "event_id": "o1", "order_id": "o1", "amount": money},
+        {"type": "invoice.issued", "event_id": "i1", "invoice_id": "i1", "due_date": due,
+         "amount": money},
+    ]  # fmt: skip
+    replay = Replay(build_engine())
+    steps = [
+        step for d in documents for step in replay.feed(parse_event(orjson.dumps({**d, **common})))
+    ]
+    steps += replay.advance(None)
+    actions = [action for step in steps for action in step.outputs.actions]
+    assert [action.review_date.year for action in actions if action.kind == "review"] == [
+        int(moment[:4]) + 1
+    ]
+    overdue = [alert for step in steps for alert in step.outputs.alerts if alert.kind == "overdue"]
+    assert [alert.event_time.date().isoformat() for alert in overdue] == [
+        "1970-01-02" if due.startswith("1970") else "3000-01-01"
+    ]
 
 
 def test_the_accounts_receivable_csv_is_backtested_through_the_importer(tmp_path):

@@ -72,7 +72,7 @@ class Simulation:
     def invoice(self) -> None:
         invoice_id, amount = f"i{len(self.stream)}", self.rng.choice(AMOUNTS)
         order_id = self._recent(self.orders) if self.rng.random() < 0.7 else None
-        due_date = (self.now + timedelta(days=self.rng.choice([-3, 0, 1, 7, 30]))).date()
+        due_date = (self.now + timedelta(days=self.rng.choice([0, 1, 7, 30]))).date()
         event = self.events.invoice(invoice_id, amount, due_date, self.now, order_id)
         self.invoices[invoice_id] = (self._add(event), amount)
 

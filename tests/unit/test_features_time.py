@@ -1,7 +1,9 @@
 """Event time: overdue by the passing of time, windows, lateness, duplicates and rejections."""
 
 from datetime import timedelta
+from decimal import Decimal
 
+import orjson
 import pytest
 from test_features_support import CONFIG, Events, apply_all, day, due, kinds, without_fired
 
@@ -53,10 +55,12 @@ def test_an_event_first_lets_time_pass_to_its_own_time(events):
     assert fired[2].details["late"] is False
 
 
-def test_an_invoice_issued_past_its_due_date_is_overdue_at_once(events):
-    _, fired = apply_all([events.invoice("i1", "500", due(10), day(20))])
-    assert kinds(fired) == ["invoice_issued", "invoice_overdue"]
-    assert fired[1].event_time == day(20)
+def test_an_invoice_taken_after_its_due_date_passed_is_overdue_at_once(events):
+    """Issued on its due date, it arrives (within the lateness) after an event of the next day."""
+    later = events.order("o1", "100", day(21, hours=1))
+    _, fired = apply_all([later, events.invoice("i1", "500", due(20), day(20, hours=9))])
+    assert kinds(fired)[-2:] == ["invoice_issued", "invoice_overdue"]
+    assert fired[-1].event_time == day(21)  # when its due date passed, in event time
 
 
 def test_order_windows_slide_out(events):
@@ -94,6 +98,47 @@ def test_duplicates_change_nothing(events):
     before = state.to_bytes()
     assert state.apply(invoice, CONFIG) == []
     assert state.to_bytes() == before
+
+
+def reloaded(state: CustomerState) -> CustomerState:
+    return CustomerState.from_bytes(state.to_bytes())
+
+
+@pytest.mark.parametrize(
+    ("later", "where"),
+    [(0, "buffered"), (1, "settled"), (2, "settled, after a round trip through its bytes")],
+)
+def test_an_event_id_seen_with_other_content_is_refused_and_the_same_content_is_a_redelivery(
+    events, later, where
+):
+    invoice = events.invoice("i1", "500", due(30), day(0))
+    history = [invoice, *[events.order(f"o{n}", "10", day(5 + n)) for n in range(later)]]
+    state, _ = apply_all(history)
+    state = reloaded(state) if later == 2 else state
+    assert (invoice.event_id in state.buffered) == (later == 0), where
+    before = state.to_bytes()
+    amount = invoice.amount.model_copy(update={"amount": Decimal("500.000")})
+    assert state.apply(invoice.model_copy(update={"amount": amount}), CONFIG) == [], where
+
+    for other in ({"amount": amount.model_copy(update={"amount": Decimal("501")})},
+                  {"due_date": due(31)}, {"event_time": day(0, hours=1)}):  # fmt: skip
+        with pytest.raises(InvalidEvent) as raised:
+            state.apply(invoice.model_copy(update=other), CONFIG)
+        assert (raised.value.code, raised.value.reason) == (
+            "inconsistent", f"event id {invoice.event_id} was seen with different content",
+        ), where  # fmt: skip
+    assert state.to_bytes() == before
+
+
+def test_ids_settled_before_digests_were_kept_still_drop_their_redeliveries(events):
+    invoice = events.invoice("i1", "500", due(30), day(0))
+    state, _ = apply_all([invoice, events.order("o1", "10", day(5))])
+    document = orjson.loads(state.to_bytes())
+    old = {**document, "format": 1, "recent_ids": list(document["recent_ids"])}
+    state = CustomerState.from_bytes(orjson.dumps(old))
+    changed = invoice.model_copy(update={"due_date": due(31)})
+    assert state.apply(changed, CONFIG) == []
+    assert orjson.loads(state.to_bytes())["recent_ids"] == {invoice.event_id: None}
 
 
 def test_an_event_older_than_the_lateness_is_rejected_with_nothing_changed(events):
@@ -185,6 +230,6 @@ def test_serialisation_round_trips_and_continues_identically(events):
 
 
 def test_a_state_from_another_format_is_refused():
-    blob = CustomerState.new("c1").to_bytes().replace(b'"format":1', b'"format":99')
+    blob = CustomerState.new("c1").to_bytes().replace(b'"format":2', b'"format":99')
     with pytest.raises(ValueError, match="format 99"):
         CustomerState.from_bytes(blob)

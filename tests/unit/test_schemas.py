@@ -61,12 +61,57 @@ def test_encoding_round_trips_money_as_a_string():
         (raw(event_time="2026-03-01T09:30:00"), "invalid", "timezone"),
         (raw(event_id=None), "invalid", "event_id: Field required"),
         (raw(customer_id="has space"), "invalid", "customer_id"),
+        (raw(type=["order.placed"]), "invalid", "type: must be a string, not list"),
+        (raw(type={"name": "order.placed"}), "invalid", "type: must be a string, not dict"),
+        (raw(amount={"amount": "0.00", "currency": "EUR"}), "invalid", "more than 0, not 0.00"),
+        (raw(event_time="9999-12-31T23:59:59Z"), "invalid", "event_time: Value error, 9999-12-31"),
+        (raw(event_time="0001-01-01T00:00:00Z"), "invalid", "event_time: Value error, 0001-01-01"),
+        (raw(event_time="1970-01-01T00:30:00+01:00"), "invalid", "outside the supported range"),
+        (raw(event_time="2999-12-31T23:00:00-05:00"), "invalid", "1970-01-01 to 2999-12-31"),
     ],
 )
 def test_every_rejection_has_a_code_and_a_reason(value, code, words):
     error = rejection(value)
     assert error.code == code
     assert words in error.reason
+
+
+def invoice(**changes) -> bytes:
+    """An invoice issued with the order, 2026-03-01 (UTC), due a month later."""
+    return raw(
+        **{"type": "invoice.issued", "invoice_id": "i-1", "due_date": "2026-03-31", **changes}
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (invoice(due_date="9999-12-31"), "due_date: Value error, 9999-12-31 is outside"),
+        (invoice(due_date="2026-02-28"), "due_date 2026-02-28 is before the issue date 2026-03-01"),
+        (invoice(event_time="2026-03-02T01:00:00+02:00", due_date="2026-02-28"), "2026-03-01"),
+        (invoice(amount={"amount": "0", "currency": "EUR"}), "amount: Value error, must be more"),
+    ],
+)
+def test_an_invoice_must_be_for_something_and_fall_due_on_or_after_its_issue(value, words):
+    error = rejection(value)
+    assert error.code == "invalid"
+    assert words in error.reason
+
+
+def test_payments_need_an_amount_but_a_credit_limit_may_be_zero():
+    payment = {**ORDER, "type": "payment.received", "payment_id": "p-1"}
+    nothing = {"amount": "0", "currency": "EUR"}
+    assert "more than 0" in rejection(orjson.dumps({**payment, "amount": nothing})).reason
+    limit = {**ORDER, "type": "customer.credit_limit", "credit_limit": nothing}
+    assert parse_event(orjson.dumps(limit)).credit_limit.amount == 0
+
+
+def test_the_supported_range_includes_its_ends_and_due_dates_on_the_day_of_issue():
+    first = parse_event(raw(event_time="1970-01-01T00:00:00Z"))
+    last = parse_event(raw(event_time="2999-12-31T23:59:59.999999Z"))
+    assert (first.event_time.year, last.event_time.year) == (1970, 2999)
+    same_day = parse_event(invoice(due_date="2026-03-01"))
+    assert same_day.due_date == same_day.event_time.date()
 
 
 def test_an_event_on_another_family_s_topic_is_rejected():
