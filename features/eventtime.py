@@ -44,6 +44,22 @@ def to_duration(span: timedelta) -> int:
     return span // _MICROSECOND
 
 
+def duration_text(span: timedelta) -> str:
+    """A span in ISO 8601, as settings and control documents write it (whole seconds).
+
+    >>> duration_text(timedelta(days=1)), duration_text(timedelta(hours=36, minutes=5))
+    ('P1D', 'P1DT12H5M')
+    >>> duration_text(timedelta(seconds=90)), duration_text(timedelta(0))
+    ('PT1M30S', 'PT0S')
+    """
+    days, rest = divmod(int(span.total_seconds()), 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, seconds = divmod(rest, 60)
+    clock = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    text = "P" + (f"{days}D" if days else "") + (f"T{clock}" if clock else "")
+    return "PT0S" if text == "P" else text
+
+
 def date_to_day(day: date) -> int:
     """Days since the epoch of a calendar date."""
     return day.toordinal() - _EPOCH_ORDINAL

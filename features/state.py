@@ -65,7 +65,7 @@ import orjson
 
 from features.account import Account
 from features.config import FeatureConfig
-from features.eventtime import BEGINNING, from_micros, to_micros
+from features.eventtime import BEGINNING, duration_text, from_micros, to_micros
 from features.facts import Fact
 from features.recent import RecentIds
 from features.stats import Summary
@@ -334,7 +334,8 @@ class CustomerState:
         return (
             f"event {fact.event_id} at {_moment(fact.time)} is before the horizon "
             f"{_moment(self.horizon)} of customer {self.customer_id}: its newest event is at "
-            f"{_moment(self.watermark)} and the allowed lateness is {config.lateness}"
+            f"{_moment(self.watermark)} and the allowed lateness is "
+            f"{duration_text(config.lateness)}"
             + (
                 f" (or {config.max_buffered_events} newer events are waiting)"
                 if self.horizon > self.watermark - config.lateness_micros

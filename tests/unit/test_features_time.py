@@ -148,6 +148,7 @@ def test_an_event_older_than_the_lateness_is_rejected_with_nothing_changed(event
         state.apply(events.order("o2", "10", day(8, hours=23)), CONFIG)
     assert raised.value.code == "too_late"
     assert "2026-01-09T23:00:00+00:00" in raised.value.reason
+    assert "the allowed lateness is P1D" in raised.value.reason
     assert state.to_bytes() == before
     # One day back is still in time.
     state.apply(events.order("o3", "10", day(9)), CONFIG)
