@@ -8,6 +8,7 @@ ending now, and prints the alerts as they arrive on the alerts topic.
 import asyncio
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,9 @@ class Demo:
         self.alerts = 0
 
     def run(self, duration: float | None) -> None:
+        # Stopped by a signal as by Ctrl-C: the worker, the broker and Redis go with it.
+        for stop in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(stop, signal.default_int_handler)
         workdir = Path(tempfile.mkdtemp(prefix="riskstream-demo-"))
         with contextlib.ExitStack() as stack:
             print(f"riskstream demo: working in {workdir}", flush=True)

@@ -1,0 +1,62 @@
+"""The demo on its embedded broker and Redis: it prints alerts, and a SIGTERM stops it as
+Ctrl-C does, taking its worker, broker and Redis with it."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.harness import REPO, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def listening(url: str) -> bool:
+    host, port = url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((host, int(port))) == 0
+
+
+def processes_in(workdir: str) -> list[int]:
+    """Processes whose command line or environment names the demo's working folder."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            seen = (proc / "cmdline").read_bytes() + (proc / "environ").read_bytes()
+        except OSError:  # gone, or not ours
+            continue
+        if workdir.encode() in seen and int(proc.name) != os.getpid():
+            found.append(int(proc.name))
+    return found
+
+
+def test_a_sigterm_stops_the_demo_and_everything_it_started(tmp_path):
+    log = tmp_path / "demo.log"
+    with log.open("wb") as out:
+        demo = subprocess.Popen([sys.executable, "-m", "streams.cli", "demo", "--customers", "10"],
+                                cwd=REPO, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        assert wait_for(lambda: "\n!" in log.read_text() or "\n‼" in log.read_text(), 120), (
+            log.read_text()
+        )
+        lines = log.read_text().splitlines()
+        workdir = lines[0].rsplit(" ", 1)[1]
+        broker, redis_url = (part.split(" ", 1)[1] for part in lines[1].split(", "))
+        assert listening(broker) and listening(redis_url)
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(90) == 0, log.read_text()
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert "stopping:" in log.read_text()
+    try:
+        assert wait_for(lambda: not processes_in(workdir), 30), processes_in(workdir)
+    finally:
+        for pid in processes_in(workdir):  # left behind: do not leak them into other tests
+            os.kill(pid, signal.SIGKILL)
+    assert not listening(broker) and not listening(redis_url)
