@@ -12,7 +12,6 @@ ranking, the three in turn. Prints the median and 99th percentile of each, in mi
 """
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
@@ -51,8 +50,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--requests", type=int, default=400)
     args = parser.parse_args()
-    broker = os.environ.get("RISKSTREAM_TEST_BROKER", "127.0.0.1:19092").removeprefix("kafka://")
-    redis_url = os.environ.get("RISKSTREAM_TEST_REDIS", "redis://127.0.0.1:16379/0")
+    broker, redis_url = harness.given_services()
 
     with tempfile.TemporaryDirectory() as scratch:
         env = harness.isolated_env(broker, redis_url, Path(scratch) / "first")

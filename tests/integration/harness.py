@@ -27,6 +27,16 @@ from streams.topics import ensure_topics
 REPO = Path(__file__).resolve().parents[2]
 
 
+def given_services() -> tuple[str, str]:
+    """The broker (host:port) and Redis URL of ``RISKSTREAM_TEST_BROKER`` and
+    ``RISKSTREAM_TEST_REDIS``, else of the local ones (``deploy/local``): for the benchmarks
+    that run workers on services already started."""
+    broker = os.environ.get("RISKSTREAM_TEST_BROKER", "127.0.0.1:19092")
+    return broker.removeprefix("kafka://"), os.environ.get(
+        "RISKSTREAM_TEST_REDIS", "redis://127.0.0.1:16379/0"
+    )
+
+
 def isolated_env(bootstrap: str, redis_url: str, data_dir: Path, partitions: int = 2) -> dict:
     """Settings of a worker whose app id, topics and Redis keys no other test shares."""
     run = uuid.uuid4().hex[:8]
