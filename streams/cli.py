@@ -47,8 +47,9 @@ def _settings() -> Settings:
 
 
 @contextlib.contextmanager
-def _using_broker(settings: Settings) -> Iterator[None]:
-    """A broker that is down, unknown or refuses the topics' partition counts: one line."""
+def _using_broker(broker: str, given_by: str = "RISKSTREAM_BROKER") -> Iterator[None]:
+    """A broker that is down, unknown or refuses the topics' partition counts: one line
+    naming where the address was ``given_by``."""
     from aiokafka.errors import KafkaError
 
     from streams.topics import TopicMismatch
@@ -59,14 +60,14 @@ def _using_broker(settings: Settings) -> Iterator[None]:
     except TopicMismatch as error:
         _fail(str(error))
     except (KafkaError, OSError) as error:
-        _fail(f"cannot use the broker {settings.broker}: {error}; check RISKSTREAM_BROKER")
+        _fail(f"cannot use the broker {broker}: {error}; check {given_by}")
 
 
 def _topics(settings: Settings) -> list[str]:
     """Create riskstream's missing topics; the names created."""
     from streams.topics import ensure_topics
 
-    with _using_broker(settings):
+    with _using_broker(settings.broker):
         return asyncio.run(ensure_topics(settings))
 
 
@@ -103,7 +104,7 @@ def _control(command: Callable[..., str], *args: object) -> None:
 def _control_on_broker(command: Callable[..., str], *args: object) -> None:
     """A control command on the control topic, with the settings as its first argument."""
     settings = _settings()
-    with _using_broker(settings):
+    with _using_broker(settings.broker):
         _control(command, settings, *args)
 
 
@@ -185,9 +186,9 @@ def demo(
         except ValueError as error:
             _fail(f"--broker: {error}")
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    Demo(broker=broker, redis_url=redis_url, customers=customers, days=days, rate=rate).run(
-        duration
-    )
+    demo = Demo(broker=broker, redis_url=redis_url, customers=customers, days=days, rate=rate)
+    with contextlib.nullcontext() if broker is None else _using_broker(broker, "--broker"):
+        demo.run(duration)
 
 
 def _moment(text: str | None, option: str) -> datetime | None:
@@ -237,7 +238,7 @@ def generate(
         from streams.feed import send_events
 
         settings = _settings()
-        with _using_broker(settings):
+        with _using_broker(settings.broker):
             sent = asyncio.run(send_events(settings, stream, rate))
         typer.echo(f"sent {sent:,} events", err=True)
         return

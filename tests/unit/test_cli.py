@@ -78,3 +78,16 @@ def test_an_unreachable_broker_is_one_line_and_nothing_is_left_open(arguments):
     assert done.stderr.startswith("riskstream: cannot use the broker kafka://127.0.0.1:1: ")
     assert done.stderr.count("\n") == 1, done.stderr  # no traceback, no unclosed client
     assert "check RISKSTREAM_BROKER" in done.stderr
+
+
+def test_a_demo_on_an_unreachable_broker_is_one_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "demo", "--broker", "kafka://127.0.0.1:1"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("riskstream: cannot use the broker kafka://127.0.0.1:1: ")
+    assert done.stderr.rstrip("\n").endswith("check --broker") and done.stderr.count("\n") == 1
