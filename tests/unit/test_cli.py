@@ -55,6 +55,13 @@ def test_a_backtest_with_two_sources_says_to_give_only_one(tmp_path: Path):
     )
 
 
+def riskstream(*arguments: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the command line in a process of its own, with ``env`` over the environment."""
+    return subprocess.run([sys.executable, "-m", "streams.cli", *arguments], cwd=REPO,
+                          env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "arguments",
     [
@@ -66,14 +73,7 @@ def test_a_backtest_with_two_sources_says_to_give_only_one(tmp_path: Path):
     ],
 )
 def test_an_unreachable_broker_is_one_line_and_nothing_is_left_open(arguments):
-    done = subprocess.run(
-        [sys.executable, "-m", "streams.cli", *arguments],
-        env={**os.environ, "RISKSTREAM_BROKER": "kafka://127.0.0.1:1"},
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = riskstream(*arguments, RISKSTREAM_BROKER="kafka://127.0.0.1:1")
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("riskstream: cannot use the broker kafka://127.0.0.1:1: ")
     assert done.stderr.count("\n") == 1, done.stderr  # no traceback, no unclosed client
@@ -81,13 +81,7 @@ def test_an_unreachable_broker_is_one_line_and_nothing_is_left_open(arguments):
 
 
 def test_a_demo_on_an_unreachable_broker_is_one_line():
-    done = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "demo", "--broker", "kafka://127.0.0.1:1"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = riskstream("demo", "--broker", "kafka://127.0.0.1:1")
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("riskstream: cannot use the broker kafka://127.0.0.1:1: ")
     assert done.stderr.rstrip("\n").endswith("check --broker") and done.stderr.count("\n") == 1
