@@ -230,10 +230,10 @@ def _approval(order: _Order) -> str:
     limit, use = order.features.credit_limit, order.limit_use
     if limit is None:
         return "no credit limit is set; this policy approves orders without one"
-    exposure = money_words(order.exposure_with_order)
     if order.exposure_with_order < 0:  # unapplied payments exceed what is owed
         credit = money_words(-order.exposure_with_order)
         return f"with this order the customer is still in credit by {credit}"
+    exposure = money_words(order.exposure_with_order)
     used = "" if use is None else f" ({use:.0%} used)"
     return (
         f"exposure with this order {exposure} is within the credit limit {money_words(limit)}{used}"
