@@ -18,6 +18,7 @@ from typing import Any
 from features.activity import Activity
 from features.behaviour import PaymentBehaviour
 from features.config import FeatureConfig
+from features.copying import copy_with
 from features.eventtime import BEGINNING, DAY
 from features.facts import Fact
 from features.ledger import Ledger
@@ -234,7 +235,14 @@ class Account:
         return account
 
     def copy(self) -> "Account":
-        return Account.from_doc(self.customer_id, self.to_doc())
+        """An independent copy: a mark, or where a rebuild starts."""
+        return copy_with(
+            self,
+            profile=copy_with(self.profile),
+            ledger=self.ledger.copy(),
+            behaviour=self.behaviour.copy(),
+            activity=self.activity.copy(),
+        )
 
 
 _Handler = Callable[[Account, Fact, FeatureConfig, Out], None]

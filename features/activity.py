@@ -7,6 +7,7 @@ z-scores of anomaly detection.
 
 from typing import Any
 
+from features.copying import copy_with
 from features.eventtime import DAY
 from features.stats import RunningStats
 from features.windows import order_windows
@@ -46,6 +47,15 @@ class Activity:
         if self.last_payment is not None:
             self.payment_gaps.add((time - self.last_payment) / DAY)
         self.last_payment = time
+
+    def copy(self) -> "Activity":
+        return copy_with(
+            self,
+            orders={name: window.copy() for name, window in self.orders.items()},
+            order_amounts=copy_with(self.order_amounts),
+            payment_amounts=copy_with(self.payment_amounts),
+            payment_gaps=copy_with(self.payment_gaps),
+        )
 
     def to_row(self, now: int) -> list[Any]:
         return [

@@ -7,6 +7,7 @@ payments count as zero days late in the average (earliness does not offset laten
 
 from typing import Any
 
+from features.copying import copy_with
 from features.records import Settlement
 from features.stats import DecayedMean
 from features.windows import recent_days
@@ -111,6 +112,15 @@ class PaymentBehaviour:
         if invoiced <= 0.0:
             return DSO_CAP if open_balance > 0.0 else 0.0
         return min(open_balance / invoiced * RECENT_DAYS, DSO_CAP)
+
+    def copy(self) -> "PaymentBehaviour":
+        return copy_with(
+            self,
+            days_late=copy_with(self.days_late),
+            days_after_due=copy_with(self.days_after_due),
+            late_recently=self.late_recently.copy(),
+            invoiced_recently=self.invoiced_recently.copy(),
+        )
 
     def to_row(self, now: int) -> list[Any]:
         return [

@@ -42,6 +42,7 @@ from decimal import Decimal
 from typing import Any
 
 from features.config import FeatureConfig
+from features.copying import copy_with
 from features.eventtime import DAY, day_to_date
 from features.facts import ZERO, Fact
 from features.recent import RecentIds
@@ -473,7 +474,28 @@ class Ledger:
         while orders and next(iter(orders.values())).placed < orders_before:
             self._close_order(next(iter(orders)), config)
 
-    # Serialisation.
+    # Copies and serialisation.
+
+    def copy(self) -> "Ledger":
+        """An independent copy. Payments with no credit left are shared: nothing changes them
+        any more (retiring or reversing one drops it)."""
+        payments = {
+            key: copy_with(payment, allocations=payment.allocations.copy())
+            if payment.unapplied
+            else payment
+            for key, payment in self.payments.items()
+        }
+        return copy_with(
+            self,
+            orders={key: copy_with(order) for key, order in self.orders.items()},
+            invoices={key: copy_with(invoice) for key, invoice in self.invoices.items()},
+            closed={key: copy_with(invoice) for key, invoice in self.closed.items()},
+            payments=payments,
+            crediting={key: payments[key] for key in self.crediting},
+            closed_orders=self.closed_orders.copy(),
+            closed_invoices=self.closed_invoices.copy(),
+            reversed_payments=self.reversed_payments.copy(),
+        )
 
     def to_doc(self) -> dict[str, Any]:
         return {

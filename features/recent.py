@@ -2,6 +2,8 @@
 
 from collections.abc import Iterable, Iterator, Mapping
 
+from features.copying import copy_with
+
 
 class RecentIds:
     """An insertion-ordered set that keeps at most ``capacity`` ids (the same on each add),
@@ -32,6 +34,9 @@ class RecentIds:
     def note(self, item: str) -> str | None:
         """The note kept with ``item``, None if none (or if it is not kept)."""
         return self._ids.get(item)
+
+    def copy(self) -> "RecentIds":
+        return copy_with(self, _ids=self._ids.copy())
 
     def notes(self) -> dict[str, str | None]:
         """Every id kept with its note, oldest first."""

@@ -10,6 +10,7 @@ has seen, and gives the garbage collector nothing to scan.
 from array import array
 from functools import cache
 
+from features.copying import copy_with
 from features.eventtime import DAY, HOUR, MINUTE
 
 
@@ -104,6 +105,9 @@ class BucketWindow:
         if start < stop:
             return sum(counts[start:stop]), sum(sums[start:stop], 0.0)
         return sum(counts[start:]) + sum(counts[:stop]), sum(sums[:stop], sum(sums[start:], 0.0))
+
+    def copy(self) -> "BucketWindow":
+        return copy_with(self, counts=self.counts[:], sums=self.sums[:])
 
     def to_row(self, now: int) -> list[tuple[int, int, float]]:
         """The buckets with values still in the window at ``now``, oldest first."""

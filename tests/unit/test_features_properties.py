@@ -16,6 +16,8 @@ from test_features_support import CONFIG, Events, apply_all, day, without_fired
 
 from features import CustomerState, FeatureConfig, Transition
 from features import state as state_module
+from features.eventtime import to_micros
+from features.facts import Fact
 from features.windows import BucketWindow
 from schemas import InputEvent
 
@@ -269,6 +271,25 @@ def test_serialisation_round_trips_and_continues_identically(stream, cut):
     if tail:
         assert apply_all(tail, restored, ROOMY)[1] == apply_all(tail, state, ROOMY)[1]
     assert restored.to_bytes() == state.to_bytes()
+
+
+@moderate
+@given(stream=streams, cut=st.integers(0, 60))
+def test_a_copied_account_is_equal_and_independent(stream, cut):
+    head, tail = stream[:cut], stream[cut:]
+    account = (apply_all(head, config=ROOMY)[0] if head else CustomerState.new("c1"))._head(ROOMY)
+    before = account.to_doc()
+    copy = account.copy()
+    assert copy.to_doc() == before
+    out: list[Transition] = []
+    for event in tail:  # in event-time order, as an account takes facts
+        copy.apply(Fact.of(event), ROOMY, out)
+    copy.advance(to_micros(stream[-1].event_time + timedelta(days=400)), ROOMY, out)
+    assert account.to_doc() == before, "changing the copy changed the original"
+    for event in tail:
+        account.apply(Fact.of(event), ROOMY, None)
+    account.advance(to_micros(stream[-1].event_time + timedelta(days=400)), ROOMY, None)
+    assert account.to_doc() == copy.to_doc()
 
 
 def lifecycle(rng: random.Random, orders: int) -> list[InputEvent]:
