@@ -485,9 +485,8 @@ def unusual_input(features: Features, amount: float, usual_amount: float) -> dic
 
 def score_inputs(features: Features, memo: RiskMemo, anomalies_since: int) -> dict:
     """The scorecard's inputs; None where nothing is known yet (adds no points)."""
-    probabilities = [p.probability for p in memo.pending.predictions()]
     return {
-        "late_payment_probability": max(probabilities, default=None),
+        "late_payment_probability": memo.pending.highest_probability(),
         "days_past_due": features.days_past_due,
         "limit_use": features.limit_use,
         "avg_days_late": features.avg_days_late,
