@@ -38,7 +38,7 @@ from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
 from detectors.memo import RiskMemo
 from detectors.monitoring import ModelMonitor, ScoreMonitor
-from detectors.rules import RuleSet, load_rulepack, rule_inputs
+from detectors.rules import RuleInputs, RuleSet, load_rulepack
 from detectors.scorecard import Scorecard
 from detectors.tiers import TierPolicy, should_publish
 from features import CustomerState, FeatureConfig, Features, Summary, Transition
@@ -348,8 +348,7 @@ class Engine:
         versions: Versions,
     ) -> list[Alert]:
         rules, memo = self.risk.rules, record.memo
-        inputs = rule_inputs(features, event, rules.fields, given)
-        result = rules.evaluate(inputs, memo.cooldowns, now)
+        result = rules.evaluate(RuleInputs(features, event, given), memo.cooldowns, now)
         memo.cooldowns = result.cooldowns
         return [hit.alert(record.customer_id, now, cause, versions) for hit in result.hits]
 
