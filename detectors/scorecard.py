@@ -17,7 +17,7 @@ say no credit limit) adds nothing, while its weight still counts: absence is not
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -193,7 +193,14 @@ class Scorecard(_Frozen):
         parts.sort(key=lambda part: (-part[0], part[1]))
         # Reasons are read by people: 4 decimals of a 0-1 value, 2 of the 0-100 points.
         reasons = tuple(
-            Reason(indicator=name, value=round(value, 4), contribution=round(points, 2))
+            _reason(name, round(value, 4), round(points, 2))
             for points, name, value in parts[: self.top_reasons]
         )
         return ScoreResult(min(sum(part[0] for part in parts), 100.0), reasons)
+
+
+@lru_cache(maxsize=4096)
+def _reason(indicator: str, value: float, contribution: float) -> Reason:
+    """A reason, shared (it is frozen): a customer's reasons change less often than it is
+    scored, and a pydantic model costs more to make than to look up."""
+    return Reason(indicator=indicator, value=value, contribution=contribution)
