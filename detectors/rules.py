@@ -345,6 +345,12 @@ class _Compare:
             return False
         return actual != expected if op == "!=" else _ORDERING[op](actual, expected)
 
+    def event_types(self) -> frozenset[str | None] | None:
+        """The event types (None: time passing) for which it can hold; None for any."""
+        if self.field != "event.type" or self.op not in ("==", "in"):
+            return None
+        return self.expected if self.op == "in" else frozenset((self.expected,))
+
 
 @dataclass(frozen=True, slots=True)
 class _Every:
@@ -357,6 +363,10 @@ class _Every:
                 return False
         return True
 
+    def event_types(self) -> frozenset[str | None] | None:
+        limits = [types for part in self.parts if (types := part.event_types()) is not None]
+        return frozenset.intersection(*limits) if limits else None
+
 
 @dataclass(frozen=True, slots=True)
 class _Some:
@@ -367,6 +377,10 @@ class _Some:
             if part.holds(inputs):
                 return True
         return False
+
+    def event_types(self) -> frozenset[str | None] | None:
+        limits = [part.event_types() for part in self.parts]
+        return None if None in limits else frozenset().union(*limits)
 
 
 _Check = _Compare | _Every | _Some
@@ -626,6 +640,19 @@ class RuleSet(_Frozen):
         cached property, not a private attribute, which pydantic reads slowly."""
         return tuple(rule.compile() for rule in self.rules)
 
+    @cached_property
+    def for_event_type(self) -> dict[str | None, tuple[_Active, ...]]:
+        """The rules that can fire on each type of event (None: time passing): a rule that
+        asks for another type (``event.type == ...`` or ``in``) is not even looked at."""
+        return {
+            event_type: tuple(
+                rule
+                for rule in self.active
+                if (types := rule.check.event_types()) is None or event_type in types
+            )
+            for event_type in (*sorted(EVENT_TYPES), None)
+        }
+
     @classmethod
     def from_yaml(cls, text: str) -> "RuleSet":
         """Load a rule set from YAML (safely: plain data only)."""
@@ -656,10 +683,10 @@ class RuleSet(_Frozen):
         """
         if not isinstance(inputs, RuleInputs):
             inputs = defaultdict(type(None), inputs)
-        active, ids = self.active, self.ids
+        ids = self.ids
         kept = {rule_id: when for rule_id, when in cooldowns.items() if rule_id in ids}
         hits = []
-        for rule in active:
+        for rule in self.for_event_type[inputs["event.type"]]:
             if not rule.quiet(kept.get(rule.id), now) and rule.check.holds(inputs):
                 hits.append(rule.hit(inputs, self.version))
                 kept[rule.id] = now
