@@ -75,8 +75,9 @@ class PendingPredictions:
         self._pending: dict[str, Prediction] = {}
         self._highest: float | None = None
         self._highest_known = True
-        """Whether `_highest` is up to date: the engine asks on every step of the customer, the
-        waiting predictions change only at an invoice's issue and outcome."""
+        """Whether `_highest` is up to date (the engine asks on every step of the customer; the
+        waiting predictions change only at an invoice's issue and outcome): it is not once the
+        prediction that had it leaves."""
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -102,14 +103,15 @@ class PendingPredictions:
         if len(self._pending) >= self.max_pending:
             self.dropped += 1
             return
-        self._pending[invoice_id] = Prediction(
+        prediction = self._pending[invoice_id] = Prediction(
             invoice_id=invoice_id,
             features=features,
             probability=probability,
             issued_at=issued_at,
             due_date=due_date,
         )
-        self._highest_known = False
+        if self._highest is None or prediction.probability > self._highest:
+            self._highest = prediction.probability
 
     def resolve(self, invoice_id: str, late: bool, at: datetime) -> LabelledExample | None:
         """The labelled example of an invoice whose outcome is now known, or None if it is not
@@ -117,7 +119,7 @@ class PendingPredictions:
         prediction = self._pending.pop(invoice_id, None)
         if prediction is None:
             return None
-        self._highest_known = False
+        self._forget(prediction)
         return LabelledExample(**dict(prediction), label=late, labelled_at=at)
 
     def predictions(self) -> list[Prediction]:
@@ -171,5 +173,10 @@ class PendingPredictions:
 
     def discard(self, invoice_id: str) -> None:
         """Forget an invoice that will have no outcome (cancelled, say); it is never learnt."""
-        if self._pending.pop(invoice_id, None) is not None:
+        prediction = self._pending.pop(invoice_id, None)
+        if prediction is not None:
+            self._forget(prediction)
+
+    def _forget(self, prediction: Prediction) -> None:
+        if prediction.probability == self._highest:
             self._highest_known = False
