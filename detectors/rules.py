@@ -569,10 +569,6 @@ class _Active:
     fields: tuple[str, ...]
     message: str
 
-    def quiet(self, last_hit: datetime | None, now: datetime) -> bool:
-        """Whether the rule is still cooling down at ``now`` after a hit at ``last_hit``."""
-        return last_hit is not None and now < last_hit + self.cooldown
-
     def hit(self, inputs: Mapping[str, Any], version: str) -> "RuleHit":
         message = _PLACEHOLDER.sub(lambda m: _show(inputs[m[1]], m[2] or ""), self.message)
         details = {name: _scalar(inputs[name]) for name in self.fields}
@@ -687,7 +683,10 @@ class RuleSet(_Frozen):
         kept = {rule_id: when for rule_id, when in cooldowns.items() if rule_id in ids}
         hits = []
         for rule in self.for_event_type[inputs["event.type"]]:
-            if not rule.quiet(kept.get(rule.id), now) and rule.check.holds(inputs):
+            last_hit = kept.get(rule.id)
+            if last_hit is not None and now < last_hit + rule.cooldown:
+                continue  # still cooling down
+            if rule.check.holds(inputs):
                 hits.append(rule.hit(inputs, self.version))
                 kept[rule.id] = now
         return RuleResult(hits, kept)
