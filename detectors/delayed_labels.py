@@ -120,7 +120,8 @@ class PendingPredictions:
         if prediction is None:
             return None
         self._forget(prediction)
-        return LabelledExample(**dict(prediction), label=late, labelled_at=at)
+        # vars: the fields as they are (dict() would first ask pydantic for a keys method)
+        return LabelledExample(**vars(prediction), label=late, labelled_at=at)
 
     def predictions(self) -> list[Prediction]:
         """The predictions waiting, oldest first."""
