@@ -73,6 +73,11 @@ class PendingPredictions:
         self.max_pending = max_pending
         self.dropped = 0
         self._pending: dict[str, Prediction] = {}
+        self._highest: float | None = None
+        self._highest_known = True
+        """Whether `_highest` is up to date (the engine asks on every step of the customer; the
+        waiting predictions change only at an invoice's issue and outcome): it is not once the
+        prediction that had it leaves."""
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -98,13 +103,15 @@ class PendingPredictions:
         if len(self._pending) >= self.max_pending:
             self.dropped += 1
             return
-        self._pending[invoice_id] = Prediction(
+        prediction = self._pending[invoice_id] = Prediction(
             invoice_id=invoice_id,
             features=features,
             probability=probability,
             issued_at=issued_at,
             due_date=due_date,
         )
+        if self._highest is None or prediction.probability > self._highest:
+            self._highest = prediction.probability
 
     def resolve(self, invoice_id: str, late: bool, at: datetime) -> LabelledExample | None:
         """The labelled example of an invoice whose outcome is now known, or None if it is not
@@ -112,11 +119,32 @@ class PendingPredictions:
         prediction = self._pending.pop(invoice_id, None)
         if prediction is None:
             return None
-        return LabelledExample(**dict(prediction), label=late, labelled_at=at)
+        self._forget(prediction)
+        # vars: the fields as they are (dict() would first ask pydantic for a keys method)
+        return LabelledExample(**vars(prediction), label=late, labelled_at=at)
 
     def predictions(self) -> list[Prediction]:
         """The predictions waiting, oldest first."""
         return list(self._pending.values())
+
+    def highest_probability(self) -> float | None:
+        """The highest probability of paying late of the predictions waiting; None without one.
+
+        >>> from datetime import UTC, date, datetime
+        >>> pending = PendingPredictions()
+        >>> for invoice_id, probability in [("inv-1", 0.2), ("inv-2", 0.7)]:
+        ...     pending.record(invoice_id, {}, probability, datetime(2026, 1, 5, tzinfo=UTC),
+        ...                    date(2026, 2, 4))
+        >>> pending.highest_probability()
+        0.7
+        >>> pending.discard("inv-2")
+        >>> pending.highest_probability()
+        0.2
+        """
+        if not self._highest_known:
+            self._highest = max((p.probability for p in self._pending.values()), default=None)
+            self._highest_known = True
+        return self._highest
 
     def to_json(self) -> bytes:
         """Compact JSON: feature names once, then one row of values per prediction."""
@@ -141,8 +169,15 @@ class PendingPredictions:
                 invoice_id=invoice_id, features=features, probability=probability,
                 issued_at=issued_at, due_date=due_date,
             )  # fmt: skip
+        pending._highest_known = False
         return pending
 
     def discard(self, invoice_id: str) -> None:
         """Forget an invoice that will have no outcome (cancelled, say); it is never learnt."""
-        self._pending.pop(invoice_id, None)
+        prediction = self._pending.pop(invoice_id, None)
+        if prediction is not None:
+            self._forget(prediction)
+
+    def _forget(self, prediction: Prediction) -> None:
+        if prediction.probability == self._highest:
+            self._highest_known = False

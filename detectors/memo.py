@@ -85,8 +85,10 @@ class RiskMemo:
         >>> memo.dso_change(35, 60.0), memo.dso_change(29, 60.0)
         (20.0, None)
         """
-        before = [dso_then for then, dso_then in self.dso_marks if then <= day - days]
-        return dso - before[-1] if before else None
+        for then, dso_then in reversed(self.dso_marks):  # the marks are oldest first
+            if then <= day - days:
+                return dso - dso_then
+        return None
 
     def note_alerts(self, alerts: Iterable[Alert]) -> None:
         """Remember the customer's new alerts, dropping the oldest beyond the bound."""

@@ -33,11 +33,12 @@ import difflib
 import math
 import operator
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import cache, cached_property
+from functools import cached_property
 from importlib import resources
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
@@ -200,53 +201,80 @@ transitions; None when it settled none).
 """
 
 
+_Reader = Callable[[Features, InputEvent | None, Mapping[str, Any]], Any]
+
+
+def _of_features(read: Callable[[Features], Any]) -> _Reader:
+    return lambda features, event, given: read(features)
+
+
+def _of_event(read: Callable[[InputEvent], Any]) -> _Reader:
+    return lambda features, event, given: None if event is None else read(event)
+
+
+def _of_history(read: Callable[[Features, InputEvent], Any]) -> _Reader:
+    return lambda features, event, given: None if event is None else read(features, event)
+
+
+def _of_given(name: str) -> _Reader:
+    return lambda features, event, given: given.get(name)
+
+
+_READERS: dict[str, _Reader] = {
+    **{f"features.{name}": _of_features(read) for name, (_, read) in _FEATURES.items()},
+    **{name: _of_given(name) for name in GIVEN},
+    **{f"event.{name}": _of_event(read) for name, (_, read) in _EVENT.items()},
+    **{f"event.{name}": _of_history(read) for name, (_, read) in _EVENT_HISTORY.items()},
+}
+"""How to read each field of `FIELDS` from the features, the event and what is given."""
+
+
+class RuleInputs(dict[str, Any]):
+    """The flat mapping rules read, each field read when a rule first asks for it
+    (``inputs[name]``) and kept: most steps, the rules read few of the fields, since a rule
+    stops at its first condition that fails.
+
+    What ``features``, ``event`` and ``given`` mean is said in `rule_inputs`.
+
+    >>> from datetime import UTC, datetime
+    >>> from features import CustomerState
+    >>> features = CustomerState.new("c1").features(datetime(2026, 1, 1, tzinfo=UTC))
+    >>> inputs = RuleInputs(features, None)
+    >>> inputs["features.days_past_due"], inputs["event.type"], dict(inputs)
+    (0, None, {'features.days_past_due': 0, 'event.type': None})
+    """
+
+    __slots__ = ("_event", "_features", "_given")
+
+    def __init__(
+        self,
+        features: Features,
+        event: InputEvent | None,
+        given: Mapping[str, Any] = MappingProxyType({}),
+    ) -> None:
+        super().__init__()
+        self._features, self._event, self._given = features, event, given
+
+    def __missing__(self, name: str) -> Any:
+        value = self[name] = _READERS[name](self._features, self._event, self._given)
+        return value
+
+
 def rule_inputs(
     features: Features,
     event: InputEvent | None,
     names: Iterable[str] | None = None,
     given: Mapping[str, Any] = MappingProxyType({}),
 ) -> dict[str, Any]:
-    """The flat mapping rules read: the fields ``names`` (default: all of `FIELDS`).
+    """The fields ``names`` (default: all of `FIELDS`) that rules read, all read at once.
 
     ``features`` is the snapshot *after* ``event`` was applied (the event's own amount is
     taken out of the customer's statistics for its z-score). ``event`` is None when only time
     passed: every ``event.*`` field is then None. The fields of `GIVEN` are taken from
     ``given`` (None when it lacks one).
     """
-    wanted = tuple(FIELDS if names is None else names)
-    of_features, of_event, of_given = _readers(wanted)
-    inputs = {name: read(features) for name, read in of_features}
-    for name, read in of_event:
-        inputs[name] = None if event is None else read(features, event)
-    for name in of_given:
-        inputs[name] = given.get(name)
-    return inputs
-
-
-_FeatureReader = Callable[[Features], Any]
-_EventReader = Callable[[Features, InputEvent], Any]
-_Readers = tuple[
-    tuple[tuple[str, _FeatureReader], ...], tuple[tuple[str, _EventReader], ...], tuple[str, ...]
-]
-
-
-def _of_event(field: str) -> _EventReader:
-    if field in _EVENT:
-        read = _EVENT[field][1]
-        return lambda features, event: read(event)
-    return _EVENT_HISTORY[field][1]
-
-
-@cache
-def _readers(names: tuple[str, ...]) -> _Readers:
-    """How to read the fields ``names``, of the features, of the event and given, resolved
-    once: a rule set reads the same ones on every step."""
-    split = [(name, *name.partition(".")[::2]) for name in names if name not in GIVEN]
-    return (
-        tuple((name, _FEATURES[field][1]) for name, source, field in split if source == "features"),
-        tuple((name, _of_event(field)) for name, source, field in split if source == "event"),
-        tuple(name for name in names if name in GIVEN),
-    )
+    inputs = RuleInputs(features, event, given)
+    return {name: inputs[name] for name in (FIELDS if names is None else names)}
 
 
 _ORDERING = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
@@ -308,7 +336,7 @@ class _Compare:
     expected: Any
 
     def holds(self, inputs: Mapping[str, Any]) -> bool:
-        actual, expected, op = inputs.get(self.field), self.expected, self.op
+        actual, expected, op = inputs[self.field], self.expected, self.op
         if op == "==":
             return actual == expected
         if op == "in":
@@ -316,6 +344,12 @@ class _Compare:
         if actual is None:
             return False
         return actual != expected if op == "!=" else _ORDERING[op](actual, expected)
+
+    def event_types(self) -> frozenset[str | None] | None:
+        """The event types (None: time passing) for which it can hold; None for any."""
+        if self.field != "event.type" or self.op not in ("==", "in"):
+            return None
+        return self.expected if self.op == "in" else frozenset((self.expected,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +363,10 @@ class _Every:
                 return False
         return True
 
+    def event_types(self) -> frozenset[str | None] | None:
+        limits = [types for part in self.parts if (types := part.event_types()) is not None]
+        return frozenset.intersection(*limits) if limits else None
+
 
 @dataclass(frozen=True, slots=True)
 class _Some:
@@ -339,6 +377,10 @@ class _Some:
             if part.holds(inputs):
                 return True
         return False
+
+    def event_types(self) -> frozenset[str | None] | None:
+        limits = [part.event_types() for part in self.parts]
+        return None if None in limits else frozenset().union(*limits)
 
 
 _Check = _Compare | _Every | _Some
@@ -527,13 +569,9 @@ class _Active:
     fields: tuple[str, ...]
     message: str
 
-    def quiet(self, last_hit: datetime | None, now: datetime) -> bool:
-        """Whether the rule is still cooling down at ``now`` after a hit at ``last_hit``."""
-        return last_hit is not None and now < last_hit + self.cooldown
-
     def hit(self, inputs: Mapping[str, Any], version: str) -> "RuleHit":
-        message = _PLACEHOLDER.sub(lambda m: _show(inputs.get(m[1]), m[2] or ""), self.message)
-        details = {name: _scalar(inputs.get(name)) for name in self.fields}
+        message = _PLACEHOLDER.sub(lambda m: _show(inputs[m[1]], m[2] or ""), self.message)
+        details = {name: _scalar(inputs[name]) for name in self.fields}
         return RuleHit(self.id, self.severity, message, version, details)
 
 
@@ -598,6 +636,19 @@ class RuleSet(_Frozen):
         cached property, not a private attribute, which pydantic reads slowly."""
         return tuple(rule.compile() for rule in self.rules)
 
+    @cached_property
+    def for_event_type(self) -> dict[str | None, tuple[_Active, ...]]:
+        """The rules that can fire on each type of event (None: time passing): a rule that
+        asks for another type (``event.type == ...`` or ``in``) is not even looked at."""
+        return {
+            event_type: tuple(
+                rule
+                for rule in self.active
+                if (types := rule.check.event_types()) is None or event_type in types
+            )
+            for event_type in (*sorted(EVENT_TYPES), None)
+        }
+
     @classmethod
     def from_yaml(cls, text: str) -> "RuleSet":
         """Load a rule set from YAML (safely: plain data only)."""
@@ -621,15 +672,21 @@ class RuleSet(_Frozen):
     ) -> RuleResult:
         """The rules that fire at event time ``now`` and are not cooling down.
 
+        ``inputs`` are `RuleInputs`, or any mapping of the fields (one it lacks reads None).
         ``cooldowns`` maps rule ids to the event time of their last hit for this customer;
         the result's cooldowns are the same with the new hits, without rules no longer in the
         set.
         """
-        active, ids = self.active, self.ids
+        if not isinstance(inputs, RuleInputs):
+            inputs = defaultdict(type(None), inputs)
+        ids = self.ids
         kept = {rule_id: when for rule_id, when in cooldowns.items() if rule_id in ids}
         hits = []
-        for rule in active:
-            if not rule.quiet(kept.get(rule.id), now) and rule.check.holds(inputs):
+        for rule in self.for_event_type[inputs["event.type"]]:
+            last_hit = kept.get(rule.id)
+            if last_hit is not None and now < last_hit + rule.cooldown:
+                continue  # still cooling down
+            if rule.check.holds(inputs):
                 hits.append(rule.hit(inputs, self.version))
                 kept[rule.id] = now
         return RuleResult(hits, kept)

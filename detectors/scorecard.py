@@ -15,9 +15,9 @@ say no credit limit) adds nothing, while its weight still counts: absence is not
 """
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -39,11 +39,11 @@ class Identity(_Frozen):
     kind: Literal["identity"] = "identity"
 
     def __call__(self, value: float) -> float:
-        return self.function()(value)
+        return _clip(value)
 
-    def function(self) -> Callable[[float], float]:
-        """The transform as a plain function, quicker to call than the model."""
-        return _clip
+    def bounds(self) -> tuple[float, float]:
+        """The transform as a ramp's start and width: the identity rises from 0 over 1."""
+        return 0.0, 1.0
 
 
 class Ramp(_Frozen):
@@ -63,12 +63,12 @@ class Ramp(_Frozen):
         return self
 
     def __call__(self, value: float) -> float:
-        return self.function()(value)
+        low, width = self.bounds()
+        return _clip((value - low) / width)
 
-    def function(self) -> Callable[[float], float]:
-        """The transform as a plain function, quicker to call than the model."""
-        low, width = self.low, self.high - self.low
-        return lambda value: _clip((value - low) / width)
+    def bounds(self) -> tuple[float, float]:
+        """The ramp's start and its signed width, for `_worst`."""
+        return self.low, self.high - self.low
 
 
 Transform = Annotated[Identity | Ramp, Field(discriminator="kind")]
@@ -92,19 +92,23 @@ class Indicator(_Frozen):
         return _worst(self.plan(), inputs)
 
     def plan(self) -> "_Terms":
-        """The terms as (input, plain function) pairs, for `_worst`."""
-        return tuple((term.input, term.transform.function()) for term in self.terms)
+        """The terms as (input, ramp start, ramp width), for `_worst`."""
+        return tuple((term.input, *term.transform.bounds()) for term in self.terms)
 
 
-_Terms = tuple[tuple[str, Callable[[float], float]], ...]
+_Terms = tuple[tuple[str, float, float], ...]
 
 
 def _worst(terms: _Terms, inputs: Mapping[str, float | None]) -> float:
+    """The highest of the terms' ramps, clipped to 0-1: ``_clip((raw - low) / width)`` inlined,
+    since it runs for every indicator on every step of every customer."""
     worst = 0.0
-    for name, transform in terms:
+    for name, low, width in terms:
         raw = inputs.get(name)
         if raw is not None and not math.isnan(raw):
-            worst = max(worst, transform(raw))
+            value = (raw - low) / width
+            if value > worst:
+                worst = value if value < 1.0 else 1.0
     return worst
 
 
@@ -189,7 +193,14 @@ class Scorecard(_Frozen):
         parts.sort(key=lambda part: (-part[0], part[1]))
         # Reasons are read by people: 4 decimals of a 0-1 value, 2 of the 0-100 points.
         reasons = tuple(
-            Reason(indicator=name, value=round(value, 4), contribution=round(points, 2))
+            _reason(name, round(value, 4), round(points, 2))
             for points, name, value in parts[: self.top_reasons]
         )
         return ScoreResult(min(sum(part[0] for part in parts), 100.0), reasons)
+
+
+@lru_cache(maxsize=4096)
+def _reason(indicator: str, value: float, contribution: float) -> Reason:
+    """A reason, shared (it is frozen): a customer's reasons change less often than it is
+    scored, and a pydantic model costs more to make than to look up."""
+    return Reason(indicator=indicator, value=value, contribution=contribution)

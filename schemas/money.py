@@ -77,6 +77,11 @@ def _with_cents(amount: Decimal) -> Decimal:
     return amount + 0
 
 
+_SHORT_TEXT = 25
+"""Up to this many characters, padding an amount's text to cents keeps its digits within the
+28 that decimal arithmetic keeps, so text can be padded without that arithmetic."""
+
+
 def money_text(amount: Decimal) -> str:
     """An amount as outputs carry it: a plain decimal string with at least two decimals (more
     when the amount has them), so that equal amounts read the same whatever they were summed
@@ -85,7 +90,15 @@ def money_text(amount: Decimal) -> str:
     >>> [money_text(Decimal(text)) for text in ("100", "0", "-0.00", "1.005", "1E+2", "271.5")]
     ['100.00', '0.00', '0.00', '1.005', '100.00', '271.50']
     """
-    return format(_with_cents(amount), "f")
+    text = format(amount, "f")
+    if len(text) > _SHORT_TEXT:
+        return format(_with_cents(amount), "f")
+    point = text.find(".")
+    if point < 0:
+        text += ".00"
+    elif point > len(text) - 3:
+        text += "0"
+    return text[1:] if text[0] == "-" and not amount else text
 
 
 def money_words(amount: Decimal) -> str:

@@ -38,7 +38,7 @@ from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
 from detectors.memo import RiskMemo
 from detectors.monitoring import ModelMonitor, ScoreMonitor
-from detectors.rules import RuleSet, load_rulepack, rule_inputs
+from detectors.rules import RuleInputs, RuleSet, load_rulepack
 from detectors.scorecard import Scorecard
 from detectors.tiers import TierPolicy, should_publish
 from features import CustomerState, FeatureConfig, Features, Summary, Transition
@@ -119,7 +119,12 @@ class Outputs:
     actions: list[CreditAction] = field(default_factory=list)
     examples: list[LabelledExample] = field(default_factory=list)
     drifts: list[ModelDrift] = field(default_factory=list)
-    picture: CustomerRisk | None = None
+    standing: "Standing | None" = None
+
+    @property
+    def picture(self) -> CustomerRisk | None:
+        """The customer's risk picture after the step, made when asked for."""
+        return None if self.standing is None else self.standing.picture()
 
     def all(self) -> list[BaseModel]:
         """The outputs that leave the engine: decisions, alerts, changes, actions, examples,
@@ -131,7 +136,7 @@ class Outputs:
             *self.actions,
             *self.examples,
             *self.drifts,
-            *([self.picture] if self.picture else []),
+            *([self.standing.picture()] if self.standing else []),
         ]
 
 
@@ -335,7 +340,9 @@ class Engine:
             prepayment_terms=on_prepayment_terms(features),
             versions=versions,
         )
-        outputs.picture = picture(record, features, now, score, tier, reasons, versions)
+        outputs.standing = Standing(
+            record.customer_id, record.state.revision, features, now, score, tier, reasons, versions
+        )
 
     def _rule_alerts(
         self,
@@ -348,8 +355,7 @@ class Engine:
         versions: Versions,
     ) -> list[Alert]:
         rules, memo = self.risk.rules, record.memo
-        inputs = rule_inputs(features, event, rules.fields, given)
-        result = rules.evaluate(inputs, memo.cooldowns, now)
+        result = rules.evaluate(RuleInputs(features, event, given), memo.cooldowns, now)
         memo.cooldowns = result.cooldowns
         return [hit.alert(record.customer_id, now, cause, versions) for hit in result.hits]
 
@@ -485,9 +491,8 @@ def unusual_input(features: Features, amount: float, usual_amount: float) -> dic
 
 def score_inputs(features: Features, memo: RiskMemo, anomalies_since: int) -> dict:
     """The scorecard's inputs; None where nothing is known yet (adds no points)."""
-    probabilities = [p.probability for p in memo.pending.predictions()]
     return {
-        "late_payment_probability": max(probabilities, default=None),
+        "late_payment_probability": memo.pending.highest_probability(),
         "days_past_due": features.days_past_due,
         "limit_use": features.limit_use,
         "avg_days_late": features.avg_days_late,
@@ -498,29 +503,51 @@ def score_inputs(features: Features, memo: RiskMemo, anomalies_since: int) -> di
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What a customer's risk picture is made of, as of one step: the picture itself is made
+    only when asked for (a worker publishes every one, a backtest none)."""
+
+    customer_id: str
+    revision: int
+    features: Features
+    as_of: datetime
+    score: float
+    tier: Tier
+    reasons: tuple[Reason, ...]
+    versions: Versions
+
+    def picture(self) -> CustomerRisk:
+        features = self.features
+        limit = features.credit_limit
+        return CustomerRisk(
+            customer_id=self.customer_id,
+            as_of=self.as_of,
+            revision=self.revision,
+            currency=features.currency,
+            exposure=money_text(features.exposure),
+            credit_limit=None if limit is None else money_text(limit),
+            limit_use=features.limit_use,
+            open_invoices=features.open_invoice_count,
+            overdue_balance=money_text(features.overdue_balance),
+            days_past_due=features.days_past_due,
+            score=self.score,
+            tier=self.tier,
+            reasons=list(self.reasons),
+            versions=self.versions,
+        )
+
+
 def picture(
     record: CustomerRecord,
     features: Features,
     now: datetime,
     score: float,
-    tier: str,
-    reasons: tuple,
+    tier: Tier,
+    reasons: tuple[Reason, ...],
     versions: Versions,
 ) -> CustomerRisk:
     """The customer's current risk picture, as downstream services look it up."""
-    return CustomerRisk(
-        customer_id=record.customer_id,
-        as_of=now,
-        revision=record.state.revision,
-        currency=features.currency,
-        exposure=money_text(features.exposure),
-        credit_limit=None if features.credit_limit is None else money_text(features.credit_limit),
-        limit_use=features.limit_use,
-        open_invoices=features.open_invoice_count,
-        overdue_balance=money_text(features.overdue_balance),
-        days_past_due=features.days_past_due,
-        score=score,
-        tier=tier,
-        reasons=list(reasons),
-        versions=versions,
-    )
+    return Standing(
+        record.customer_id, record.state.revision, features, now, score, tier, reasons, versions
+    ).picture()

@@ -115,6 +115,32 @@ def test_only_a_kept_waiting_prediction_is_labelled_and_the_bound_holds(steps, b
         assert len(pending) == len(waiting) <= bound
 
 
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["record", "resolve", "discard", "reload"]),
+            st.integers(0, 5),
+            st.sampled_from([0.0, 0.2, 0.5, 0.5, 0.9, 1.0]),
+        ),
+        max_size=60,
+    ),
+)
+def test_the_highest_probability_is_that_of_the_predictions_waiting(steps):
+    pending = PendingPredictions(max_pending=4)
+    for action, number, probability in steps:
+        invoice_id = f"inv-{number}"
+        if action == "record":
+            _record(pending, invoice_id, probability)
+        elif action == "resolve":
+            pending.resolve(invoice_id, late=True, at=PAID)
+        elif action == "discard":
+            pending.discard(invoice_id)
+        else:
+            pending = PendingPredictions.from_json(pending.to_json())
+        waiting = [prediction.probability for prediction in pending.predictions()]
+        assert pending.highest_probability() == max(waiting, default=None)
+
+
 def test_a_labelled_example_round_trips_through_json():
     example = LabelledExample(
         invoice_id="inv-7",

@@ -22,6 +22,7 @@ from detectors.rules import (
 from features import CustomerState, Features
 from features.stats import RunningStats
 from schemas.events import (
+    EVENT_TYPES,
     InputEvent,
     InvoiceDisputed,
     OrderPlaced,
@@ -432,3 +433,28 @@ def test_durations(text, span):
 def test_bad_durations(text):
     with pytest.raises(ValueError, match="is not an ISO 8601 duration"):
         parse_duration(text)
+
+
+TYPES = sorted(EVENT_TYPES)
+TYPE_CONDITIONS = st.one_of(
+    st.builds(lambda op, value: {"field": "event.type", "op": op, "value": value},
+              st.sampled_from(["==", "!="]), st.sampled_from([*TYPES, None])),
+    st.builds(lambda values: {"field": "event.type", "op": "in", "value": values},
+              st.lists(st.sampled_from(TYPES), min_size=1, max_size=3)),
+    st.just({"field": "features.days_past_due", "op": ">=", "value": 0}),
+)  # fmt: skip
+CONDITIONS = st.recursive(
+    TYPE_CONDITIONS,
+    lambda inner: st.builds(lambda key, parts: {key: parts}, st.sampled_from(["all", "any"]),
+                            st.lists(inner, min_size=1, max_size=3)),
+    max_leaves=6,
+)  # fmt: skip
+
+
+@given(CONDITIONS)
+def test_a_rule_is_passed_over_only_for_event_types_it_cannot_fire_on(when: dict):
+    rules = single(when)
+    for event_type in [*TYPES, None]:
+        inputs = {"event.type": event_type, "features.days_past_due": 0}
+        fires = rules.active[0].check.holds(inputs)
+        assert bool(rules.evaluate(inputs, {}, T0).hits) == fires, event_type

@@ -1,15 +1,19 @@
 """Event contracts: what is accepted, what is rejected and why, and the JSON Schema files."""
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import hypothesis
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schemas import InvalidEvent, OrderPlaced, parse_event
 from schemas.codec import dumps
 from schemas.events import EVENT_TYPES
 from schemas.jsonschema import SCHEMA_DIR, generate
+from schemas.money import _with_cents, money_text
 from schemas.outputs import ALL_OUTPUT_EVENTS, Versions
 
 ORDER = {
@@ -154,3 +158,25 @@ def test_the_readme_shows_one_valid_example_of_every_event():
         else:
             parse_event(orjson.dumps(example))
     assert sorted(example["type"] for example in examples) == sorted({*EVENT_TYPES, *outputs})
+
+
+AMOUNTS = st.decimals(allow_nan=False, allow_infinity=False) | st.builds(
+    lambda digits, places: Decimal(f"{digits}E{places}"),
+    st.integers(-(10**32), 10**32),
+    st.integers(-10, 8),
+)
+"""Amounts of any size and exponent, some with more digits than decimal arithmetic keeps."""
+
+
+@given(AMOUNTS)
+@hypothesis.example(Decimal("1E+26"))  # 27 digits, 29 with cents: too many
+@hypothesis.example(Decimal("99999999999999999999999999.999"))  # rounded to 28 digits
+@hypothesis.example(Decimal("-0E-7"))
+def test_money_text_pads_to_cents_as_decimal_arithmetic_does(amount: Decimal):
+    try:
+        expected = format(_with_cents(amount), "f")
+    except InvalidOperation:  # more digits than decimal arithmetic keeps
+        with pytest.raises(InvalidOperation):
+            money_text(amount)
+        return
+    assert money_text(amount) == expected
