@@ -136,7 +136,7 @@ class Outputs:
             *self.actions,
             *self.examples,
             *self.drifts,
-            *([self.standing.picture()] if self.standing else []),
+            *filter(None, [self.picture]),
         ]
 
 
