@@ -16,17 +16,23 @@ never on their arrival order:
   input topics at different paces, so most events arrive out of order), the head is copied
   every ``MARK_EVERY`` buffered events, a *mark*; a rebuild starts from the newest mark before
   the event's place instead of the base. Marks live in memory only, at most ``MARKS_KEPT``;
-* the *horizon* is the watermark (the newest event time) minus ``lateness``. Events older than
-  the horizon leave the buffer and are applied to the base, which is advanced to the horizon;
-  a new event older than the horizon is rejected as ``too_late``.
+* the *horizon* is the watermark (the newest event time) minus ``lateness``; a new event older
+  than the horizon is rejected as ``too_late``. Events older than the horizon are *settled*:
+  once a mark covers only such events, and its clock is not after the horizon, that mark
+  becomes the base and its events leave the buffer. That way the common case applies each
+  event once: settling by applying the events a second time, to the base, is left to
+  :meth:`CustomerState.to_bytes` (which writes the base at the horizon), and to a buffer
+  holding more than ``SETTLE_AFTER`` events older than the horizon (no mark fitted, say the
+  wall clock kept the head's clock ahead of the events).
 
-Advancing the base to the horizon is harmless because letting time pass composes (see
-:mod:`features.account`) and no buffered event is older than the horizon.
+A base before the horizon is harmless because letting time pass composes (see
+:mod:`features.account`), no event after the base's clock is replayed before the base, and
+no event older than the horizon can arrive.
 
 Transitions and their ids
 -------------------------
 Transition ids are derived from the kind and the ids that cause them. The state remembers the
-ids it fired that are not older than the horizon (a replay starts at the horizon, so it cannot
+ids it fired that are not older than the base's clock (a replay starts there, so it cannot
 produce older ones), so a replay never fires a transition twice, and every transition of the
 in-order history fires exactly once, whatever the arrival order. Transitions fire as soon as the
 head sees them, because an alert must not wait for ``lateness``: a transition that an event
@@ -44,17 +50,18 @@ settled before digests were kept, in format 1, match any content).
 Bounds
 ------
 The buffer holds the events of the last ``lateness``, at most ``max_buffered_events`` (past
-that, the oldest settle early and the horizon moves up to them). Remembered event ids are those
-of the buffer plus the ``max_recent_event_ids`` latest settled; fired ids those not older than
-the horizon. The account bounds itself (see :mod:`features.ledger`).
+that, the oldest settle early and the horizon moves up to them), plus at most ``SETTLE_AFTER``
+older ones. Remembered event ids are those of the buffer plus the ``max_recent_event_ids``
+latest settled; fired ids those not older than the base's clock. The account bounds itself
+(see :mod:`features.ledger`).
 
 Serialised form
 ---------------
-``to_bytes`` is orjson of the base, the buffer, the clocks and the remembered ids (with their
-digests), with a format version; :meth:`CustomerState.from_bytes` reads formats 1 and 2. The
-head is not stored: the first call that passes a config rebuilds it. The bytes are canonical:
-the same events and the same clock give the same bytes, whatever the arrival order (up to the
-ids of extra transitions, above).
+``to_bytes`` settles what is older than the horizon, then writes orjson of the base, the
+buffer, the clocks and the remembered ids (with their digests), with a format version;
+:meth:`CustomerState.from_bytes` reads formats 1 and 2. The head is not stored: the first call
+that passes a config rebuilds it. The bytes are canonical: the same events and the same clock
+give the same bytes, whatever the arrival order (up to the ids of extra transitions, above).
 """
 
 from bisect import bisect
@@ -80,6 +87,8 @@ MARK_EVERY = 32
 """Buffered events between two marks: a rebuild replays at most this many before its place."""
 MARKS_KEPT = 4
 """Marks kept, the newest: an out-of-order event is most often only a little late."""
+SETTLE_AFTER = 2 * MARK_EVERY
+"""Events older than the horizon the buffer may hold, waiting for a mark to become the base."""
 _FIRED_KEPT = 32
 """Fired ids kept in memory before those older than the horizon (which no replay can fire
 again) are dropped; the serialised state keeps only the ids not older than the horizon."""
@@ -132,6 +141,7 @@ class CustomerState:
         "marks",
         "recent_ids",
         "revision",
+        "settled_with",
         "watermark",
     )
 
@@ -152,6 +162,8 @@ class CustomerState:
         self.watermark = self.horizon = self.clock = BEGINNING
         self.revision = 0
         """How many events the state has taken: it changes exactly when an event changed it."""
+        self.settled_with = _DEFAULT_CONFIG
+        """The config of the last call that moved the horizon, to settle with in ``to_bytes``."""
 
     @classmethod
     def new(cls, customer_id: str) -> "CustomerState":
@@ -300,7 +312,7 @@ class CustomerState:
         return head
 
     def _settle(self, config: FeatureConfig) -> None:
-        """Move the horizon up and settle the events older than it into the base."""
+        """Move the horizon up; make a mark the base when one can be (see the module)."""
         buffer = self.buffer
         horizon = self.watermark - config.lateness_micros
         if len(buffer) > config.max_buffered_events:
@@ -308,18 +320,37 @@ class CustomerState:
         if horizon <= self.horizon:
             return
         self.horizon = horizon
-        count = 0
-        while count < len(buffer) and buffer[count].time < horizon:
-            fact = buffer[count]
+        self.settled_with = config
+        for count, account in reversed(self.marks):
+            if buffer[count - 1].time < horizon and account.clock <= horizon:
+                self.base = account
+                self._forget(count)
+                break
+        if self._older_than_horizon() > SETTLE_AFTER:
+            self._settle_into_base(config)
+
+    def _older_than_horizon(self) -> int:
+        return bisect(self.buffer, (self.horizon, ""), key=_order)
+
+    def _settle_into_base(self, config: FeatureConfig) -> None:
+        """Apply the events older than the horizon to the base, and advance it to the horizon."""
+        count = self._older_than_horizon()
+        for fact in self.buffer[:count]:
             self.base.apply(fact, config, None)
+        self.base.advance(self.horizon, config, None)
+        self._forget(count)
+
+    def _forget(self, count: int) -> None:
+        """Take the first ``count`` events out of the buffer, now that the base holds them."""
+        buffer, kept = self.buffer, self.settled_with.max_recent_event_ids
+        for fact in buffer[:count]:
             del self.buffered[fact.event_id]
-            self.recent_ids.add(fact.event_id, config.max_recent_event_ids, fact.digest())
-            count += 1
+            self.recent_ids.add(fact.event_id, kept, fact.digest())
         del buffer[:count]
         self.marks = [(n - count, account) for n, account in self.marks if n > count]
-        self.base.advance(horizon, config, None)
         if len(self.fired) > _FIRED_KEPT:
-            self.fired = {key: time for key, time in self.fired.items() if time >= horizon}
+            since = self.base.clock
+            self.fired = {key: time for key, time in self.fired.items() if time >= since}
 
     def _unfired(self, transitions: list[Transition]) -> list[Transition]:
         """The transitions not fired before, which it remembers."""
@@ -345,6 +376,8 @@ class CustomerState:
 
     def to_bytes(self) -> bytes:
         """The compact, versioned serialised state; :meth:`from_bytes` restores it exactly."""
+        if self.base.clock < self.horizon:
+            self._settle_into_base(self.settled_with)
         document: dict[str, Any] = {
             "format": FORMAT,
             "customer": self.customer_id,

@@ -210,6 +210,37 @@ def test_a_rebuild_from_a_mark_is_the_same_as_from_the_base(rng, length, shuffle
     assert state.features(end, ROOMY) == expected.features(end, ROOMY)
 
 
+def settle_both_ways(stream: list[InputEvent], every: int) -> int:
+    """Feed ``stream`` to a state that settles by making marks its base, and to one that
+    settles by applying events again (its bytes are written, and read back, after every
+    event); assert that they agree throughout. Returns how many marks became the base."""
+    config = FeatureConfig(max_closed_ids=64, lateness=timedelta(hours=12))
+    made_base = 0
+    with patch.object(state_module, "MARK_EVERY", every):
+        state, reapplied = CustomerState.new("c1"), CustomerState.new("c1")
+        for event in stream:
+            marks = {id(account) for _, account in state.marks}
+            fired = state.apply(event, config)
+            made_base += id(state.base) in marks
+            assert fired == reapplied.apply(event, config)
+            reapplied = CustomerState.from_bytes(reapplied.to_bytes())
+            assert state.features(event.event_time, config) == reapplied.features(
+                event.event_time, config
+            )
+    assert state.to_bytes() == reapplied.to_bytes()
+    return made_base
+
+
+@moderate
+@given(rng=st.randoms(use_true_random=False), length=st.integers(1, 120), every=st.integers(1, 6))
+def test_a_mark_made_the_base_settles_as_applying_the_events_again(rng, length, every):
+    settle_both_ways(Simulation(rng).run(length), every)
+
+
+def test_marks_do_become_the_base_of_a_long_stream():
+    assert settle_both_ways(Simulation(random.Random(11)).run(150), every=3) > 0
+
+
 @moderate
 @given(stream=streams, rng=st.randoms(use_true_random=False))
 def test_applying_every_event_twice_changes_nothing(stream, rng):
