@@ -326,7 +326,7 @@ class CustomerState:
                 self.base = account
                 self._forget(count)
                 break
-        if self._older_than_horizon() > SETTLE_AFTER:
+        if len(buffer) > SETTLE_AFTER and self._older_than_horizon() > SETTLE_AFTER:
             self._settle_into_base(config)
 
     def _older_than_horizon(self) -> int:
