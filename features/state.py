@@ -99,6 +99,13 @@ def _order(fact: Fact) -> tuple[int, str]:
     return fact.time, fact.event_id
 
 
+def _precedes(mark: tuple[int, Account], place: int, time: int) -> bool:
+    """Whether an event at ``place`` in the buffer and at ``time`` can be replayed onto the
+    mark: it comes after the mark's events, and the mark's clock (which the passing of time
+    may have moved past its events) is not after it."""
+    return mark[0] <= place and mark[1].clock <= time
+
+
 def _moment(micros: int) -> str:
     return from_micros(micros).isoformat() if micros > BEGINNING else "the beginning"
 
@@ -213,15 +220,16 @@ class CustomerState:
                 inserted=fact,
             )
             self.buffer[place:] = replayed
-            self.marks = [mark for mark in self.marks if mark[0] <= place]
+            self.marks = [mark for mark in self.marks if _precedes(mark, place, fact.time)]
             self._mark()
         self.buffered[fact.event_id] = fact
         self.revision += 1
         self.clock = self.head.clock
         if fact.time > self.watermark:
             self.watermark = fact.time
+        fresh = self._unfired(out)  # before settling forgets the ids older than it keeps
         self._settle(config)
-        return self._unfired(out)
+        return fresh
 
     def _seen(self, fact: Fact) -> bool:
         """Whether the event of ``fact`` was taken before; ``inconsistent`` if its id was,
@@ -280,10 +288,10 @@ class CustomerState:
             self.marks = [*self.marks, (len(self.buffer), self.head.copy())][-MARKS_KEPT:]
 
     def _mark_before(self, place: int, time: int) -> tuple[int, Account]:
-        """The newest mark (n, account) with n <= ``place`` and its clock not after ``time``,
-        else (0, the base)."""
+        """The newest mark that can precede an event at ``place`` and ``time``, else (0, the
+        base)."""
         for mark in reversed(self.marks):
-            if mark[0] <= place and mark[1].clock <= time:
+            if _precedes(mark, place, time):
                 return mark
         return 0, self.base
 

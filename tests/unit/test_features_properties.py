@@ -16,7 +16,7 @@ from test_features_support import CONFIG, Events, apply_all, day, without_fired
 
 from features import CustomerState, FeatureConfig, Transition
 from features import state as state_module
-from features.eventtime import to_micros
+from features.eventtime import from_micros, to_micros
 from features.facts import Fact
 from features.windows import BucketWindow
 from schemas import InputEvent
@@ -239,6 +239,30 @@ def test_a_mark_made_the_base_settles_as_applying_the_events_again(rng, length, 
 
 def test_marks_do_become_the_base_of_a_long_stream():
     assert settle_both_ways(Simulation(random.Random(11)).run(150), every=3) > 0
+
+
+@moderate
+@given(
+    rng=st.randoms(use_true_random=False),
+    length=st.integers(1, 120),
+    ahead=st.lists(st.integers(0, 72), min_size=120, max_size=120),
+)
+def test_no_transition_fires_twice_while_the_clock_runs_ahead_of_the_events(rng, length, ahead):
+    """As a worker's timer (or a replay's deadlines) moves a customer's clock past its next
+    event, which is then put in its place by a rebuild that fires again what it had fired;
+    the state is still the one of the events in order, advanced to the same clock."""
+    stream, state, fired = Simulation(rng).run(length), CustomerState.new("c1"), []
+    for event, hours in zip(stream, ahead, strict=False):
+        fired += state.advance(event.event_time + timedelta(hours=hours - 24), ROOMY)
+        fired += state.apply(event, ROOMY)
+    ids = [transition.transition_id for transition in fired]
+    assert len(ids) == len(set(ids)), "a transition fired twice"
+    expected = apply_all(stream, config=ROOMY)[0]
+    expected.advance(from_micros(state.clock), ROOMY)
+    assert without_fired(state) == without_fired(expected)
+    assert state.features(stream[-1].event_time, ROOMY) == expected.features(
+        stream[-1].event_time, ROOMY
+    )
 
 
 @moderate
