@@ -15,7 +15,10 @@ never on their arrival order:
 * so that a rebuild does not replay a long buffer whole (a worker catching up reads its four
   input topics at different paces, so most events arrive out of order), the head is copied
   every ``MARK_EVERY`` buffered events, a *mark*; a rebuild starts from the newest mark before
-  the event's place instead of the base. Marks live in memory only, at most ``MARKS_KEPT``;
+  the event's place instead of the base. A mark's clock may be past its events (time passed
+  before it was taken): an event older than that clock drops the mark, since no event may be
+  replayed onto an account whose clock is after it. Marks live in memory only, at most
+  ``MARKS_KEPT``;
 * the *horizon* is the watermark (the newest event time) minus ``lateness``; a new event older
   than the horizon is rejected as ``too_late``. Events older than the horizon are *settled*:
   once a mark covers only such events, and its clock is not after the horizon, that mark
@@ -26,8 +29,8 @@ never on their arrival order:
   wall clock kept the head's clock ahead of the events).
 
 A base before the horizon is harmless because letting time pass composes (see
-:mod:`features.account`), no event after the base's clock is replayed before the base, and
-no event older than the horizon can arrive.
+:mod:`features.account`), every buffered event after the base is no older than its clock,
+and no event older than the horizon can arrive.
 
 Transitions and their ids
 -------------------------
