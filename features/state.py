@@ -422,6 +422,7 @@ class CustomerState:
         state.recent_ids = RecentIds(document["recent_ids"])  # format 1: a list, no digests
         state.fired = {key: time for time, key in document["fired"]}
         state.revision = document["revision"]
+        state.settled_with = _DEFAULT_CONFIG  # the base is at the horizon: nothing to settle
         state.watermark = document["watermark"]
         state.horizon = document["horizon"]
         state.clock = document["clock"]
