@@ -337,15 +337,15 @@ class CustomerState:
                 self.base = account
                 self._forget(count)
                 break
-        if len(buffer) > SETTLE_AFTER and self._older_than_horizon() > SETTLE_AFTER:
-            self._settle_into_base(config)
+        if len(buffer) > SETTLE_AFTER and (older := self._older_than_horizon()) > SETTLE_AFTER:
+            self._settle_into_base(older, config)
 
     def _older_than_horizon(self) -> int:
         return bisect(self.buffer, (self.horizon, ""), key=_order)
 
-    def _settle_into_base(self, config: FeatureConfig) -> None:
-        """Apply the events older than the horizon to the base, and advance it to the horizon."""
-        count = self._older_than_horizon()
+    def _settle_into_base(self, count: int, config: FeatureConfig) -> None:
+        """Apply the first ``count`` buffered events, those older than the horizon, to the base,
+        and advance it to the horizon."""
         for fact in self.buffer[:count]:
             self.base.apply(fact, config, None)
         self.base.advance(self.horizon, config, None)
@@ -388,7 +388,7 @@ class CustomerState:
     def to_bytes(self) -> bytes:
         """The compact, versioned serialised state; :meth:`from_bytes` restores it exactly."""
         if self.base.clock < self.horizon:
-            self._settle_into_base(self.settled_with)
+            self._settle_into_base(self._older_than_horizon(), self.settled_with)
         document: dict[str, Any] = {
             "format": FORMAT,
             "customer": self.customer_id,
