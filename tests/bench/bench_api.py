@@ -2,7 +2,7 @@
 
     python tests/bench/bench_api.py --customers 500 --days 180
 
-Runs a synthetic history (``streams.generate``) through the engine, keeps each customer's
+Runs a synthetic history (``streams.cli.generate``) through the engine, keeps each customer's
 record as the state table holds it (bytes), then measures, as medians of ``--repeat`` runs:
 the time to answer ``GET /customers/{id}`` from the stored bytes (``from_bytes`` and
 ``customer_answer``, everything but HTTP), and what the last alerts kept in the record add to
@@ -17,9 +17,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from features import FeatureConfig
-from streams.answers import customer_answer
+from streams.cli.generate import generate_events
 from streams.engine import CustomerRecord, Engine
-from streams.generate import generate_events
+from streams.worker.answers import customer_answer
 
 
 def records(customers: int, days: int) -> tuple[Engine, list[CustomerRecord]]:

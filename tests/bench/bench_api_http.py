@@ -22,9 +22,9 @@ from pathlib import Path
 
 import redis
 
-from streams.embedded import free_port
-from streams.generate import generate_events
-from streams.views import partition_of
+from streams.cli.embedded import free_port
+from streams.cli.generate import generate_events
+from streams.worker.views import partition_of
 from tests.integration import harness
 
 

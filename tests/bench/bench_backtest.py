@@ -19,9 +19,9 @@ from itertools import islice
 from pathlib import Path
 
 from schemas.codec import dumps
-from streams.backtest import Backtest, FileSink, build_engine
-from streams.generate import generate_events
-from streams.sources import jsonl_source
+from streams.backtest.backtest import Backtest, FileSink, build_engine
+from streams.backtest.sources import jsonl_source
+from streams.cli.generate import generate_events
 
 TARGET = 20_000
 

@@ -2,9 +2,9 @@
 
     python tests/bench/bench_quality.py [--data PATH] [--model logreg|arf|all]
 
-Replays IBM's accounts-receivable sample (see `streams.importers`) through the pure engine in
-event time, learning online as a backtest does: each invoice's outcome is learnt when it is
-known (paid, or overdue as its due date passes; the replay lets time pass for every customer).
+Replays IBM's accounts-receivable sample (see `streams.backtest.importers`) through the pure
+engine in event time, learning online as a backtest does: each invoice's outcome is learnt when
+it is known (paid, or overdue as its due date passes; the replay lets time pass for every customer).
 Each invoice's labelled example carries the probability predicted at issue and the features it
 was predicted from; the replay checks that every invoice was labelled and lists any that was not.
 Invoices are split by issue date, the first 70% and the last 30%. Printed: the exact ROC AUC and
@@ -32,9 +32,9 @@ from pathlib import Path
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import MODELS, LatePaymentModel
 from detectors.monitoring import log_loss, roc_auc
+from streams.backtest.importers import Imported, load_accounts_receivable
 from streams.engine import Engine
-from streams.importers import Imported, load_accounts_receivable
-from streams.replay import Replay as EventReplay
+from streams.engine.replay import Replay as EventReplay
 
 TARGET_AUC = 0.88
 TRAIN_SHARE = 0.7

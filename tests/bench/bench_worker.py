@@ -23,7 +23,7 @@ from pathlib import Path
 
 import redis
 
-from streams.generate import generate_events
+from streams.cli.generate import generate_events
 from tests.integration import harness
 
 

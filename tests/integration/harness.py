@@ -20,9 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.codec import dumps
 from schemas.events import InputEvent
-from streams.embedded import free_port
+from streams.cli.embedded import free_port
+from streams.kafka.topics import ensure_topics
 from streams.settings import Settings, Topics
-from streams.topics import ensure_topics
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,8 @@ import redis
 
 from schemas import CustomerProfile
 from schemas.events import InputEvent, InvoiceIssued, PaymentReceived, PaymentReversed
-from streams.embedded import free_port
-from streams.generate import generate_events
+from streams.cli.embedded import free_port
+from streams.cli.generate import generate_events
 from tests.integration import harness
 from tests.integration.harness import Worker, run, settings_of
 

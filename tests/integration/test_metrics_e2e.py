@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from streams.generate import generate_events
+from streams.cli.generate import generate_events
 from tests.integration import harness
 from tests.integration.harness import Worker, run, settings_of
 

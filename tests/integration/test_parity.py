@@ -18,9 +18,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from schemas.codec import dumps
-from streams.backtest import build_engine
-from streams.generate import generate_events
-from streams.replay import Replay, Step
+from streams.backtest.backtest import build_engine
+from streams.cli.generate import generate_events
+from streams.engine.replay import Replay, Step
 from streams.settings import Settings
 from tests.integration.harness import (
     Worker,

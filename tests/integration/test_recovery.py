@@ -11,8 +11,8 @@ import pytest
 import redis
 
 from features import FeatureConfig
+from streams.cli.generate import generate_events
 from streams.engine import CustomerRecord, Engine
-from streams.generate import generate_events
 from tests.integration.harness import (
     Worker,
     as_message,

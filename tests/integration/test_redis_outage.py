@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from streams.embedded import free_port
-from streams.generate import generate_events
+from streams.cli.embedded import free_port
+from streams.cli.generate import generate_events
 from streams.settings import Settings
 from tests.integration import harness
 from tests.integration.harness import REPO, Worker, run, settings_of

@@ -6,8 +6,8 @@ import orjson
 
 from detectors.memo import MAX_RECENT_ALERTS, RiskMemo
 from schemas import CustomerProfile, InvoiceIssued, Money, PaymentReceived
-from streams.answers import current_picture, customer_answer
 from streams.engine import CustomerRecord, Engine
+from streams.worker.answers import current_picture, customer_answer
 
 T0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

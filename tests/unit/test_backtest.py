@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 from schemas.codec import dumps
 from schemas.events import InputEvent
 from schemas.validation import parse_event
-from streams.backtest import Backtest, FileSink, build_engine
-from streams.cli import app
+from streams.backtest.backtest import Backtest, FileSink, build_engine
+from streams.backtest.sources import Source, jsonl_source
+from streams.cli.commands import app
+from streams.cli.generate import generate_events
 from streams.engine import CustomerRecord, Engine, Outputs
-from streams.generate import generate_events
-from streams.replay import Replay
-from streams.sources import Source, jsonl_source
+from streams.engine.replay import Replay
 from tests.unit.test_importers import HEADER, ROWS
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
@@ -318,8 +318,8 @@ def test_compare_shows_what_each_configuration_does_differently(history, tmp_pat
 
 def test_model_drift_is_written_to_its_file(history, tmp_path):
     from detectors.monitoring import ModelMonitor
-    from streams.backtest import Backtest, FileSink, build_engine
-    from streams.sources import jsonl_source
+    from streams.backtest.backtest import Backtest, FileSink, build_engine
+    from streams.backtest.sources import jsonl_source
 
     engine = build_engine()
     engine.monitor = ModelMonitor(delta=0.9)  # sensitive: a drift in a short history
@@ -387,7 +387,7 @@ def test_an_unreachable_broker_is_one_line_too(tmp_path):
 
 
 def test_the_progress_bar_shows_on_a_terminal_only_and_not_when_quiet(monkeypatch):
-    from streams.progress import ProgressBar
+    from streams.backtest.progress import ProgressBar
 
     def count() -> int:
         counted.append(10)
@@ -404,8 +404,8 @@ def test_the_progress_bar_shows_on_a_terminal_only_and_not_when_quiet(monkeypatc
 
 
 def test_the_input_is_counted_only_when_the_progress_bar_shows(history, monkeypatch, tmp_path):
-    from streams.backtest import Backtest, FileSink, build_engine
-    from streams.sources import jsonl_source
+    from streams.backtest.backtest import Backtest, FileSink, build_engine
+    from streams.backtest.sources import jsonl_source
 
     def counted() -> int:
         calls.append(True)

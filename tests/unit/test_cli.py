@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from streams.cli import app
+from streams.cli.commands import app
 
 REPO = Path(__file__).resolve().parents[2]
 

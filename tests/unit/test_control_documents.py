@@ -6,10 +6,10 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from streams.cli import app
-from streams.control import InvalidDocument, config_from_files, parse_document
-from streams.control_log import Activated, ControlLog, Rejected, active_key, document_key
+from streams.cli.commands import app
 from streams.engine import RiskConfig
+from streams.engine.control import InvalidDocument, config_from_files, parse_document
+from streams.engine.control_log import Activated, ControlLog, Rejected, active_key, document_key
 
 RULES = """
 kind: rules

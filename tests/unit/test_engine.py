@@ -13,8 +13,8 @@ from schemas import (
     PaymentReversed,
     PaymentTermsUpdated,
 )
-from streams.control import apply_document, parse_document
 from streams.engine import CustomerRecord, Engine, RiskConfig
+from streams.engine.control import apply_document, parse_document
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from schemas.validation import parse_event
-from streams.cli import app
-from streams.generate import Customer, generate_events, order_growth
+from streams.cli.commands import app
+from streams.cli.generate import Customer, generate_events, order_growth
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
 

@@ -7,8 +7,12 @@ from pathlib import Path
 import pytest
 
 from schemas import InvoiceDisputed, InvoiceIssued, PaymentReceived
+from streams.backtest.importers import (
+    DEFAULT_ACCOUNTS_RECEIVABLE,
+    DataNotFound,
+    load_accounts_receivable,
+)
 from streams.engine import CustomerRecord, Engine
-from streams.importers import DEFAULT_ACCOUNTS_RECEIVABLE, DataNotFound, load_accounts_receivable
 
 HEADER = (
     "countryCode,customerID,PaperlessDate,invoiceNumber,InvoiceDate,DueDate,InvoiceAmount,"

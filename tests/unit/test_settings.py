@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from typer.testing import CliRunner
 
-from streams.cli import app
+from streams.cli.commands import app
 from streams.settings import SettingsError, load_settings
 from tests.unit.test_cli import one_line_error
 

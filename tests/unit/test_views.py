@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry
 
 from sinks.metrics import Metrics
-from streams.app import RiskApp
 from streams.settings import Settings, SettingsError, load_settings
+from streams.worker.app import RiskApp
 
 TOKEN = "unit-test-token-0123456789"
 

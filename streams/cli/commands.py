@@ -12,8 +12,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from streams.cli.usage import OneLineUsage
 from streams.settings import Settings, SettingsError, bootstrap_servers, load_settings
-from streams.usage import OneLineUsage
 
 app = typer.Typer(
     name="riskstream",
@@ -52,7 +52,7 @@ def _using_broker(broker: str, given_by: str = "RISKSTREAM_BROKER") -> Iterator[
     naming where the address was ``given_by``."""
     from aiokafka.errors import KafkaError
 
-    from streams.topics import TopicMismatch
+    from streams.kafka.topics import TopicMismatch
 
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # what failed is said below
     try:
@@ -65,7 +65,7 @@ def _using_broker(broker: str, given_by: str = "RISKSTREAM_BROKER") -> Iterator[
 
 def _topics(settings: Settings) -> list[str]:
     """Create riskstream's missing topics; the names created."""
-    from streams.topics import ensure_topics
+    from streams.kafka.topics import ensure_topics
 
     with _using_broker(settings.broker):
         return asyncio.run(ensure_topics(settings))
@@ -74,7 +74,7 @@ def _topics(settings: Settings) -> list[str]:
 @app.command()
 def worker(loglevel: LogLevel = "info") -> None:
     """Run a worker: consume the input topics, keep customer state, publish risk outputs."""
-    from streams.worker import run_worker
+    from streams.worker.run import run_worker
 
     settings = _settings()
     _topics(settings)
@@ -93,7 +93,7 @@ ControlKind = Annotated[str, typer.Argument(help="rules, scorecard, tiers, decis
 
 
 def _control(command: Callable[..., str], *args: object) -> None:
-    from streams.control_commands import ControlError
+    from streams.cli.control import ControlError
 
     try:
         typer.echo(command(*args))
@@ -111,7 +111,7 @@ def _control_on_broker(command: Callable[..., str], *args: object) -> None:
 @control_app.command("validate")
 def control_validate(file: ControlFile) -> None:
     """Check a control document as a worker would, without publishing it."""
-    from streams.control_commands import validate
+    from streams.cli.control import validate
 
     _control(validate, file)
 
@@ -119,7 +119,7 @@ def control_validate(file: ControlFile) -> None:
 @control_app.command("publish")
 def control_publish(file: ControlFile) -> None:
     """Publish a control document and put it in force on every worker."""
-    from streams.control_commands import publish
+    from streams.cli.control import publish
 
     _control_on_broker(publish, file)
 
@@ -127,7 +127,7 @@ def control_publish(file: ControlFile) -> None:
 @control_app.command("list")
 def control_list() -> None:
     """Every kind of document: the version in force and the versions published."""
-    from streams.control_commands import listing
+    from streams.cli.control import listing
 
     _control_on_broker(listing)
 
@@ -138,7 +138,7 @@ def control_show(
     version: Annotated[str | None, typer.Option(help="Default: the version in force")] = None,
 ) -> None:
     """Print a control document."""
-    from streams.control_commands import show
+    from streams.cli.control import show
 
     _control_on_broker(show, kind, version)
 
@@ -155,7 +155,7 @@ def control_rollback(
     ] = None,
 ) -> None:
     """Put an earlier version of a kind back in force."""
-    from streams.control_commands import rollback
+    from streams.cli.control import rollback
 
     _control_on_broker(rollback, kind, to)
 
@@ -178,7 +178,7 @@ def demo(
     ] = None,
 ) -> None:
     """Run the whole thing on this machine: broker, Redis, a worker, generated events, alerts."""
-    from streams.demo import Demo
+    from streams.cli.demo import Demo
 
     if broker is not None:
         try:
@@ -228,14 +228,14 @@ def generate(
     from itertools import islice
 
     from schemas.codec import dumps
-    from streams.generate import generate_events
+    from streams.cli.generate import generate_events
 
     if to_topics and output is not None:
         _fail("--output and --to-topics go to different places: give one of them")
     ending = _moment(end, "--end") or datetime.now(UTC)
     stream = islice(generate_events(customers, days, ending, seed), events)
     if to_topics:
-        from streams.feed import send_events
+        from streams.cli.feed import send_events
 
         settings = _settings()
         with _using_broker(settings.broker):
@@ -294,7 +294,7 @@ def backtest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
 ) -> None:
     """Replay history through the workers' engine; outputs, a report (JSON, HTML) in a folder."""
-    from streams.backtest import ConfigError, Configuration, History, run_backtest
+    from streams.backtest.backtest import ConfigError, Configuration, History, run_backtest
 
     settings = _settings()
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # failures are reported below

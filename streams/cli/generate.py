@@ -46,7 +46,7 @@ from schemas.events import (
     PaymentTermsUpdated,
 )
 from schemas.money import Money
-from streams.sources import event_order, merged
+from streams.backtest.sources import event_order, merged
 
 
 @dataclass(frozen=True, slots=True)

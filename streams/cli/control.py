@@ -9,11 +9,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
-from streams.control import KINDS, ControlDocument, InvalidDocument, read_document
-from streams.control_log import Activated, ControlLog, Record
-from streams.follow import follow_topic
+from streams.engine.control import KINDS, ControlDocument, InvalidDocument, read_document
+from streams.engine.control_log import Activated, ControlLog, Record
+from streams.kafka.follow import follow_topic
+from streams.kafka.topics import ensure_topics
 from streams.settings import Settings
-from streams.topics import ensure_topics
 
 
 class ControlError(Exception):

@@ -7,7 +7,7 @@ kind, ``active/{kind}``, names the version in force and the versions in force be
 default. A publish writes the document, then its activation. Pure: workers, and the commands
 that list, show and roll back, read the topic's records into a `ControlLog`.
 
->>> from streams.control import parse_document
+>>> from streams.engine.control import parse_document
 >>> log = ControlLog()
 >>> first = parse_document("kind: tiers\\nversion: t1\\nbody: {medium: 30, high: 60}")
 >>> second = parse_document("kind: tiers\\nversion: t2\\nbody: {medium: 35, high: 65}")
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from streams.control import (
+from streams.engine.control import (
     BUILT_IN,
     KINDS,
     ControlDocument,

@@ -5,14 +5,14 @@ import logging
 
 import faust
 
-from streams.app import RiskApp
 from streams.settings import Settings
+from streams.worker.app import RiskApp
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:
     """Run until stopped (SIGINT or SIGTERM); state survives in the data directory.
 
-    The topics must exist first, with their partition counts (`streams.topics.ensure_topics`).
+    The topics must exist first, with their partition counts (`streams.kafka.topics.ensure_topics`).
     """
     asyncio.set_event_loop(asyncio.new_event_loop())
     risk = RiskApp(settings)

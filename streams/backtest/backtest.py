@@ -1,15 +1,16 @@
 """``riskstream backtest``: the workers' engine over history, outputs to files or prefixed topics.
 
-A `Backtest` reads a `streams.sources.Source`, replays it in event time (`streams.replay`) and
-writes what the engine says to a sink (`streams.outlets`): alerts, risk changes, order
-decisions, credit actions, model drift, dead letters (of inputs that are not valid events and
-of events the engine refuses), and one line per invoice with the prediction made at issue and
-the outcome it had. The same input and configuration give byte-identical outputs.
+A `Backtest` reads a `streams.backtest.sources.Source`, replays it in event time
+(`streams.engine.replay`) and writes what the engine says to a sink (`streams.backtest.outlets`):
+alerts, risk changes, order decisions, credit actions, model drift, dead letters (of inputs that
+are not valid events and of events the engine refuses), and one line per invoice with the
+prediction made at issue and the outcome it had. The same input and configuration give
+byte-identical outputs.
 
 >>> import tempfile, pathlib
 >>> from datetime import datetime, UTC
->>> from streams.generate import generate_events
->>> from streams.sources import Source, in_memory
+>>> from streams.cli.generate import generate_events
+>>> from streams.backtest.sources import Source, in_memory
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> events = generate_events(customers=3, days=90, end=datetime(2026, 6, 1, tzinfo=UTC))
 >>> with FileSink(folder) as sink:
@@ -37,14 +38,14 @@ from features import FeatureConfig
 from schemas.codec import dumps
 from schemas.outputs import DeadLetter
 from schemas.validation import InvalidEvent
-from streams.control import InvalidDocument, config_from_files
-from streams.deadletter import dead_letter
+from streams.backtest.outlets import OUTPUTS, ConfigError, FileSink, Sink, Tee, TopicSink
+from streams.backtest.progress import ProgressBar
+from streams.backtest.sources import Reject, Source, csv_source, jsonl_source, kafka_source
 from streams.engine import Engine
-from streams.outlets import OUTPUTS, ConfigError, FileSink, Sink, Tee, TopicSink
-from streams.progress import ProgressBar
-from streams.replay import Replay, Step
+from streams.engine.control import InvalidDocument, config_from_files
+from streams.engine.deadletter import dead_letter
+from streams.engine.replay import Replay, Step
 from streams.settings import Settings
-from streams.sources import Reject, Source, csv_source, jsonl_source, kafka_source
 
 PROGRESS_EVERY = 1_000
 
@@ -196,7 +197,7 @@ def clock_letter(step: Step, error: InvalidEvent) -> DeadLetter:
     tick to the same effect.
 
     >>> from datetime import UTC, datetime
-    >>> from streams.deadletter import failure
+    >>> from streams.engine.deadletter import failure
     >>> from streams.engine import Outputs
     >>> step = Step("c1", None, datetime(2026, 2, 1, tzinfo=UTC), Outputs())
     >>> letter = clock_letter(step, failure(OverflowError("date value out of range")))
@@ -291,7 +292,7 @@ def run_backtest(
     """Backtest one configuration into ``output`` (or two, into ``output/a`` and ``output/b``,
     with a comparison), each with its report: ``report.json`` and ``report.html``. With a
     ``topic_prefix``, the outputs of one configuration go to those topics too."""
-    from streams import report
+    from streams.backtest import report
 
     if topic_prefix is not None and b is not None:
         raise ConfigError("a topic prefix takes the outputs of one configuration: not with B")

@@ -25,11 +25,11 @@ from redis.exceptions import RedisError
 from yarl import URL
 
 from sinks.redis import TIERS
-from streams.answers import customer_answer
 from streams.engine import CustomerRecord
+from streams.worker.answers import customer_answer
 
 if TYPE_CHECKING:
-    from streams.app import RiskApp
+    from streams.worker.app import RiskApp
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000

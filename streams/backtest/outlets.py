@@ -17,8 +17,8 @@ from aiokafka.errors import KafkaError
 from pydantic import BaseModel
 
 from schemas.outputs import Alert, CreditAction, DeadLetter, ModelDrift, OrderDecision, RiskChange
+from streams.kafka.topics import create_topics
 from streams.settings import Settings
-from streams.topics import create_topics
 
 OUTPUTS: dict[type[BaseModel], str] = {
     Alert: "alerts",

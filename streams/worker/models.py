@@ -15,7 +15,7 @@ from aiokafka import ConsumerRecord
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
 from detectors.snapshots import SnapshotRejected, load, sign
-from streams.follow import follow_topic
+from streams.kafka.follow import follow_topic
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from schemas import (
 )
 from schemas.validation import describe
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 DEFAULT_ACCOUNTS_RECEIVABLE = REPOSITORY.parent / "shared" / "data" / "accounts_receivable.csv"
 """``../shared/data/accounts_receivable.csv`` from the repository root."""
 

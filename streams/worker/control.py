@@ -13,11 +13,11 @@ from aiokafka import ConsumerRecord
 
 from schemas.outputs import DeadLetter, Versions
 from schemas.validation import InvalidEvent
-from streams.control import apply_document
-from streams.control_log import Activated, ControlLog, Rejected
-from streams.deadletter import dead_letter
 from streams.engine import Engine
-from streams.follow import follow_topic
+from streams.engine.control import apply_document
+from streams.engine.control_log import Activated, ControlLog, Rejected
+from streams.engine.deadletter import dead_letter
+from streams.kafka.follow import follow_topic
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.embedded import EmbeddedBroker, LocalRedis, free_port, stop_process
-from streams.feed import send_events
-from streams.generate import generate_events
+from streams.cli.embedded import EmbeddedBroker, LocalRedis, free_port, stop_process
+from streams.cli.feed import send_events
+from streams.cli.generate import generate_events
+from streams.kafka.topics import ensure_topics
 from streams.settings import Settings
-from streams.topics import ensure_topics
 
 SEVERITY_MARK = {"info": "·", "warning": "!", "critical": "‼"}
 

@@ -29,8 +29,8 @@ from typing import TypeVar
 
 from schemas.events import InputEvent
 from schemas.validation import InvalidEvent
-from streams.deadletter import failure
 from streams.engine import CustomerRecord, Engine, Outputs
+from streams.engine.deadletter import failure
 
 log = logging.getLogger(__name__)
 _At = TypeVar("_At", InputEvent, datetime)

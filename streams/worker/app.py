@@ -38,12 +38,12 @@ from schemas.outputs import (
 from schemas.validation import InvalidEvent, parse_event, parse_output
 from sinks.metrics import Metrics, install_metrics_page
 from sinks.redis import RedisSink
-from streams.control_follower import ControlFollower
-from streams.deadletter import dead_letter, failure
 from streams.engine import CustomerRecord, Engine
-from streams.models import SNAPSHOT_KEY, Trainer, follow_snapshots
+from streams.engine.deadletter import dead_letter, failure
 from streams.settings import Settings
-from streams.views import install_query_api
+from streams.worker.control import ControlFollower
+from streams.worker.models import SNAPSHOT_KEY, Trainer, follow_snapshots
+from streams.worker.views import install_query_api
 
 log = logging.getLogger(__name__)
 

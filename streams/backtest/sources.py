@@ -41,8 +41,12 @@ from schemas.codec import dumps
 from schemas.events import InputEvent
 from schemas.outputs import DeadLetter
 from schemas.validation import InvalidEvent, parse_event
-from streams.deadletter import dead_letter
-from streams.importers import DEFAULT_ACCOUNTS_RECEIVABLE, Imported, load_accounts_receivable
+from streams.backtest.importers import (
+    DEFAULT_ACCOUNTS_RECEIVABLE,
+    Imported,
+    load_accounts_receivable,
+)
+from streams.engine.deadletter import dead_letter
 
 Reject = Callable[[DeadLetter], None]
 FETCH = 2_000
@@ -51,7 +55,7 @@ FETCH = 2_000
 
 class Origin(NamedTuple):
     """Where an event was read: a file's name and line number, or a topic, partition, offset
-    and key; and the raw line or message. `streams.deadletter.dead_letter` takes these."""
+    and key; and the raw line or message. `streams.engine.deadletter.dead_letter` takes these."""
 
     topic: str
     partition: int | None
@@ -135,8 +139,8 @@ def in_memory(events: Iterable[InputEvent], name: str) -> Iterator[Located]:
 
 
 def csv_source(path: Path | None, reject: Reject) -> Source:
-    """The events of the accounts-receivable CSV (`streams.importers`); a row it cannot read is
-    a dead letter with its line number, handed to ``reject`` as the reading starts."""
+    """The events of the accounts-receivable CSV (`streams.backtest.importers`); a row it cannot
+    read is a dead letter with its line number, handed to ``reject`` as the reading starts."""
     imported = load_accounts_receivable(path)
     events = _csv_events(imported, (path or DEFAULT_ACCOUNTS_RECEIVABLE).name, reject)
     return Source(events, lambda: len(imported.events) + len(imported.rejected))

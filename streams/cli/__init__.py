@@ -1,0 +1,1 @@
+"""The ``riskstream`` command (`streams.cli.commands`), the demo and the event generator."""

@@ -1,0 +1,5 @@
+"""``python -m streams.cli``: the ``riskstream`` command."""
+
+from streams.cli.commands import app
+
+app()

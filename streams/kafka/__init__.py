@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by the worker and the commands: topics, and following one whole."""
