@@ -10,12 +10,16 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 
+import faust
 from aiokafka import ConsumerRecord
 
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
 from detectors.snapshots import SnapshotRejected, load, sign
+from sinks.metrics import Metrics
+from streams.engine import Engine
 from streams.kafka.follow import follow_topic
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +75,62 @@ async def follow_snapshots(
         on_model(model)
 
     await follow_topic(bootstrap, topic, take)
+
+
+class ModelFollowing:
+    """A worker's part in the one model: the ``trainer`` agent learns the labelled examples
+    and publishes snapshots to ``models``; every worker scores with the newest good snapshot
+    and reports the quality of the model it scores with."""
+
+    def __init__(
+        self, settings: Settings, engine: Engine, metrics: Metrics, models: faust.TopicT
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.metrics = metrics
+        self.models = models
+        self.trainer = Trainer(engine.model, settings.snapshot_every)
+        self._drifts_reported = 0
+
+    async def train(self, stream: faust.StreamT) -> None:
+        async for value in stream:
+            try:
+                example = LabelledExample.from_json(value)
+            except ValueError as error:
+                log.warning("ignored a training example that is not one: %s", error)
+                continue
+            if self.trainer.learn(example):
+                await self.publish_snapshot()
+
+    async def publish_snapshot(self) -> None:
+        blob = self.trainer.snapshot(self.settings.model_key.get_secret_value().encode())
+        if blob is not None:
+            await self.models.send(key=SNAPSHOT_KEY, value=blob)
+
+    async def report_quality(self) -> None:
+        """The late-payment model's AUC, log loss and drift over the labels seen here, and the
+        stability of the scores."""
+        figures = self.engine.monitor.snapshot()
+        name = self.settings.model_name
+        self.metrics.set_model_quality(
+            name,
+            auc=figures["auc"],
+            log_loss=figures["log_loss"],
+            score_psi=self.engine.scores.snapshot()["psi"],
+        )
+        for _ in range(int(figures["drifts_total"] or 0) - self._drifts_reported):
+            self.metrics.drift_detected(name)
+        self._drifts_reported = int(figures["drifts_total"] or 0)
+
+    async def follow_snapshots(self) -> None:
+        def use(model: LatePaymentModel) -> None:
+            self.engine.model = model
+            self.metrics.model_loaded(model.version)
+
+        await follow_snapshots(
+            self.settings.bootstrap_servers,
+            self.settings.topics.models,
+            self.settings.model_key.get_secret_value().encode(),
+            use,
+            lambda reason: self.metrics.snapshot_rejected(),
+        )

@@ -14,22 +14,21 @@ With ``RISKSTREAM_API_TOKEN`` set, ``/customers*`` wants ``Authorization: Bearer
 """
 
 import hmac
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
 
 import aiohttp
+import faust
 from aiokafka.partitioner import DefaultPartitioner
 from faust import web
 from pydantic import SecretStr
 from redis.exceptions import RedisError
 from yarl import URL
 
-from sinks.redis import TIERS
-from streams.engine import CustomerRecord
+from sinks.redis import TIERS, RedisSink
+from streams.engine import Engine
+from streams.settings import Settings
 from streams.worker.answers import customer_answer
-
-if TYPE_CHECKING:
-    from streams.worker.app import RiskApp
+from streams.worker.records import Records
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
@@ -80,9 +79,21 @@ def ranking_query(query: Mapping[str, str]) -> tuple[str | None, int]:
     return tier, int(raw)
 
 
-def install_query_api(risk: "RiskApp") -> None:
-    """Register the API's pages on the app of ``risk``; call before the app starts."""
-    app, token = risk.faust, risk.settings.api_token
+def install_query_api(
+    app: faust.App,
+    settings: Settings,
+    *,
+    engine: Engine,
+    records: Records,
+    redis: RedisSink,
+    not_ready: Callable[[], str | None],
+) -> None:
+    """Register the API's pages on ``app``; call before the app starts.
+
+    Customers are answered from ``records`` with ``engine``'s configuration, rankings from
+    ``redis``; ``not_ready`` says what the worker still waits for, if anything.
+    """
+    token = settings.api_token
 
     def refused(view: web.View, request: web.Request) -> web.Response | None:
         if authorised(request.headers.get("Authorization"), token):
@@ -99,7 +110,7 @@ def install_query_api(risk: "RiskApp") -> None:
 
     @app.page("/ready", name="riskstream-ready")
     async def ready(view: web.View, request: web.Request) -> web.Response:
-        waiting = risk.not_ready()
+        waiting = not_ready()
         if waiting:
             return view.json({"ready": False, "waiting_for": waiting}, status=503)
         return view.json({"ready": True})
@@ -110,7 +121,7 @@ def install_query_api(risk: "RiskApp") -> None:
             return refusal
         try:
             tier, limit = ranking_query(request.query)
-            pictures = await risk.redis.top(tier, limit)
+            pictures = await redis.top(tier, limit)
         except BadQuery as error:
             return view.json({"error": str(error)}, status=400)
         except (RedisError, OSError) as error:
@@ -123,8 +134,8 @@ def install_query_api(risk: "RiskApp") -> None:
         async def get(self, request: web.Request, customer_id: str) -> web.Response:
             if (refusal := refused(self, request)) is not None:
                 return refusal
-            owner = owner_url(risk, customer_id)
-            if owner is None or risk.not_ready():
+            owner = owner_url(app, settings, customer_id)
+            if owner is None or not_ready():
                 return self.json({"error": "the workers are sharing out the partitions: "
                                   "retry in a few seconds"}, status=503)  # fmt: skip
             if str(owner) == str(app.conf.canonical_url):
@@ -135,13 +146,13 @@ def install_query_api(risk: "RiskApp") -> None:
             return await self.forward(request, owner)
 
         def answer(self, customer_id: str) -> web.Response:
-            blob = risk.states.get(customer_id)
-            if not blob:
+            record = records.stored(customer_id)
+            if record is None:
                 return self.json(
                     {"error": f"no customer {customer_id!r} is known", "customer_id": customer_id},
                     status=404,
                 )
-            return self.json(customer_answer(risk.engine, CustomerRecord.from_bytes(blob)))
+            return self.json(customer_answer(engine, record))
 
         async def forward(self, request: web.Request, owner: URL) -> web.Response:
             """Ask the owner, with the caller's token, and pass its answer on."""
@@ -169,15 +180,15 @@ def partition_of(customer_id: str, partitions: int) -> int:
     return int(_PARTITIONER(customer_id.encode(), every, every))
 
 
-def owner_url(risk: "RiskApp", customer_id: str) -> URL | None:
+def owner_url(app: faust.App, settings: Settings, customer_id: str) -> URL | None:
     """The web address of the worker that owns the customer's partition, as last assigned.
 
     The customers agent reads the ticks topic beside the inputs, co-partitioned with the
     state table, so the owner of the customer's ticks partition owns its record.
     """
-    ticks = risk.settings.topics.ticks
-    partition = partition_of(customer_id, risk.settings.partitions)
-    for url, topics in risk.faust.router.external_topics_metadata().items():
+    ticks = settings.topics.ticks
+    partition = partition_of(customer_id, settings.partitions)
+    for url, topics in app.router.external_topics_metadata().items():
         if partition in topics.get(ticks, ()):
             return URL(url)
     return None

@@ -1,0 +1,154 @@
+"""The ``customers`` agent: each input event or tick through the engine, its outputs to their
+topics, and the records it changed stored once the broker has every output.
+
+Input topics are keyed by customer id, so one customer's events arrive in order on one
+partition, and its record lives beside them in the state table.
+"""
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import faust
+import orjson
+from faust.streams import _current_event  # the event Faust's tables take the partition of
+from faust.types import EventT
+from pydantic import BaseModel
+
+from schemas.validation import InvalidEvent, parse_event
+from sinks.metrics import Metrics
+from streams.engine import CustomerRecord, Engine
+from streams.engine.deadletter import failure
+from streams.worker.outputs import Emitter, letter_of
+from streams.worker.records import Records
+from streams.worker.time_passing import Deadlines
+
+log = logging.getLogger(__name__)
+
+CUSTOMER_BATCH = 200
+CUSTOMER_BATCH_WAIT = 0.01
+"""Events are taken up to this many, waiting at most this long (seconds) for more: one
+round trip to the broker for all their outputs before their records are stored."""
+
+
+@dataclass(slots=True)
+class Batch:
+    """The events taken together: the records they changed (with the last event of each, whose
+    partition the record belongs to), the sends awaited, the outputs to count."""
+
+    records: dict[str, tuple[CustomerRecord, EventT]] = field(default_factory=dict)
+    sent: list[asyncio.Future] = field(default_factory=list)
+    outputs: list[tuple[list[BaseModel], float | None]] = field(default_factory=list)
+
+
+@contextmanager
+def handling(event: EventT) -> Iterator[None]:
+    """Make ``event`` the one being processed for Faust, whose table reads and writes go to
+    that event's partition (an event of a batch is not the one the stream last took)."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+class Ingest:
+    """Feeds every customer event (``families``: input topic to event family) and every tick
+    (any other topic) to the engine, once ``ready`` is set."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        families: Mapping[str, str],
+        records: Records,
+        deadlines: Deadlines,
+        emitter: Emitter,
+        metrics: Metrics,
+        ready: asyncio.Event,
+    ) -> None:
+        self.engine = engine
+        self.families = families
+        self.records = records
+        self.deadlines = deadlines
+        self.emitter = emitter
+        self.metrics = metrics
+        self.ready = ready
+
+    async def run(self, stream: faust.StreamT) -> None:
+        await self.ready.wait()  # events are decided with the versions in force
+        async for events in stream.take_events(CUSTOMER_BATCH, within=CUSTOMER_BATCH_WAIT):
+            batch = Batch()
+            for event in events:
+                started = time.perf_counter()
+                with handling(event):
+                    outputs = self._handle(event, batch)
+                self.metrics.event_processed(time.perf_counter() - started)
+                batch.sent += await self.emitter.emit(outputs)
+                batch.outputs.append((outputs, event.message.timestamp))
+            # The records are stored (so their events count as seen) only once the broker has
+            # every output: a crash in between redelivers the events and makes them again.
+            await asyncio.gather(*batch.sent)
+            for record, last in batch.records.values():
+                with handling(last):
+                    self._store(record, last.message.partition)
+            # Counted right after the store, with no yield in between: a recount of the tiers
+            # from the table never sees a customer's new tier without its count, or twice.
+            for outputs, timestamp in batch.outputs:
+                self.metrics.outputs_emitted(outputs, timestamp)
+
+    def _handle(self, event: EventT, batch: Batch) -> list[BaseModel]:
+        """The outputs of one message; the customer record it changed goes in ``batch``.
+
+        A message that cannot be taken is a dead letter with the reason; so is one whose
+        handling failed unexpectedly (``failed``, logged with its traceback), and the stream
+        goes on with the next.
+        """
+        message = event.message
+        try:
+            return self._outputs(event, batch)
+        except InvalidEvent as error:
+            rejected = error
+        except Exception as error:
+            log.exception(
+                "handling the message at offset %s of %s[%s] failed; it is a dead letter",
+                message.offset, message.topic, message.partition,
+            )  # fmt: skip
+            rejected = failure(error)
+        self.metrics.event_received(message.topic, "invalid")
+        return [letter_of(message, rejected)]
+
+    def _outputs(self, event: EventT, batch: Batch) -> list[BaseModel]:
+        message = event.message
+        family = self.families.get(message.topic)
+        if family is None:
+            self.metrics.event_received(message.topic, "tick")
+            tick = orjson.loads(message.value)
+            record = self._load(tick["customer_id"], batch)
+            batch.records[record.customer_id] = (record, event)
+            return self.engine.advance(record, datetime.fromisoformat(tick["now"])).all()
+        parsed = parse_event(message.value, family=family, key=message.key)
+        self.metrics.event_received(message.topic, parsed.type)  # type: ignore[attr-defined]
+        record = self._load(parsed.customer_id, batch)
+        revision = record.state.revision
+        try:
+            return self.engine.process(record, parsed).all()
+        finally:
+            # Even when the step failed half-way: the record keeps what it changed, as in a
+            # backtest, and the table keeps what the worker goes on with.
+            if record.state.revision != revision:
+                batch.records[record.customer_id] = (record, event)
+
+    def _load(self, customer_id: str, batch: Batch) -> CustomerRecord:
+        """The customer's record: as the batch left it, else as last stored, else a new one."""
+        if customer_id in batch.records:
+            return batch.records[customer_id][0]
+        return self.records.load(customer_id)
+
+    def _store(self, record: CustomerRecord, partition: int) -> None:
+        self.records.store(record)
+        self.deadlines.note(record, partition)

@@ -1,0 +1,87 @@
+"""Where a worker's outputs go: their topics, keyed like the inputs, and Redis, following them."""
+
+import asyncio
+from collections.abc import Iterable, Mapping
+
+import faust
+from faust.types import Message
+from pydantic import BaseModel
+
+from detectors.delayed_labels import LabelledExample
+from schemas.codec import dumps
+from schemas.outputs import Alert, CreditAction, CustomerRisk, DeadLetter, ModelDrift, RiskChange
+from schemas.validation import InvalidEvent, parse_output
+from sinks.metrics import Metrics
+from sinks.redis import RedisSink
+from streams.engine.deadletter import dead_letter
+
+REDIS_BATCH = 500
+REDIS_OUTPUTS: dict[str, type[BaseModel]] = {
+    "alert": Alert, "risk_change": RiskChange, "customer_risk": CustomerRisk,
+    "credit_action": CreditAction,
+}  # fmt: skip
+
+
+class Emitter:
+    """Sends each output to the topic of its type (an output of no type there is not sent)."""
+
+    def __init__(self, topics: Mapping[type[BaseModel], faust.TopicT], metrics: Metrics) -> None:
+        self.topics = topics
+        self.metrics = metrics
+
+    async def emit(self, outputs: Iterable[BaseModel]) -> list[asyncio.Future]:
+        """Send the outputs; returns the futures that resolve once the broker has each."""
+        sent = []
+        for output in outputs:
+            topic = self.topics.get(type(output))
+            if topic is not None:
+                sent.append(await topic.send(key=output_key(output), value=dumps(output)))
+        return sent
+
+    async def send_dead_letter(self, letter: DeadLetter) -> None:
+        """Send one dead letter and count it once the broker has it."""
+        await asyncio.gather(*await self.emit([letter]))
+        self.metrics.outputs_emitted([letter], None)
+
+
+class RedisWriter:
+    """The ``redis`` agent: Redis follows the output topics.
+
+    It catches up after an outage or a crash, since the offsets of this agent advance only
+    once Redis has taken the batch. A message there that is no output Redis keeps (foreign,
+    malformed) is a dead letter, and Redis goes on.
+    """
+
+    def __init__(self, redis: RedisSink, emitter: Emitter) -> None:
+        self.redis = redis
+        self.emitter = emitter
+
+    async def write(self, stream: faust.StreamT) -> None:
+        async for events in stream.take_events(REDIS_BATCH, within=0.05):
+            batch = []
+            for event in events:
+                try:
+                    batch.append(parse_output(event.message.value, REDIS_OUTPUTS))
+                except InvalidEvent as error:
+                    await self.emitter.send_dead_letter(letter_of(event.message, error))
+            await self.redis.write(batch)
+            while self.redis.pending:
+                await asyncio.sleep(self.redis.retry_in())
+                await self.redis.flush()
+
+
+def letter_of(message: Message, error: InvalidEvent) -> DeadLetter:
+    """The dead letter of a message that cannot be taken, with where it came from."""
+    return dead_letter(
+        error, message.topic, message.partition, message.offset, message.key, message.value
+    )
+
+
+def output_key(output: BaseModel) -> bytes | None:
+    """Outputs are keyed by customer id, like the inputs; a dead letter by its input's key."""
+    if isinstance(output, LabelledExample):
+        return output.invoice_id.encode()
+    if isinstance(output, ModelDrift):
+        return output.model.encode()
+    key = output.key if isinstance(output, DeadLetter) else output.customer_id  # type: ignore[attr-defined]
+    return None if key is None else key.encode()
