@@ -23,9 +23,10 @@ from itertools import product
 from typing import Any, get_args
 
 import faust
-from faust import web
+from faust import Sensor, web
 from faust.exceptions import ConsumerNotStarted
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from faust.types import TP, Message
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
     CollectorRegistry,
@@ -60,6 +61,49 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 TIER_ORDER = {tier: rank for rank, tier in enumerate(get_args(Tier))}  # low, medium, high
 
 
+class StreamPositions(Sensor):
+    """Where the app's streams are in each partition, from Faust's public sensor hooks.
+
+    The position of a partition is the offset after the last message every stream has
+    finished with (what Faust commits next); before the first, the offset the reading
+    resumed from after the latest rebalance (the committed one). Rebalances start afresh.
+
+    >>> positions, tp = StreamPositions(), TP("crm.orders", 0)
+    >>> positions.position(tp) is None
+    True
+    >>> positions.on_message_in(tp, 40, None)
+    >>> positions.on_message_in(tp, 41, None)
+    >>> positions.position(tp)
+    40
+    >>> positions.on_message_out(tp, 40, None)
+    >>> positions.position(tp)
+    41
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._resumed: dict[TP, int] = {}
+        self._done: dict[TP, int] = {}
+
+    def on_message_in(self, tp: TP, offset: int, message: Message) -> None:
+        self._resumed.setdefault(tp, offset)
+
+    def on_message_out(self, tp: TP, offset: int, message: Message) -> None:
+        if offset >= self._done.get(tp, 0):
+            self._done[tp] = offset + 1
+
+    def on_rebalance_start(self, app: faust.App) -> dict:
+        # Faust drops what it fetched and reads each partition again from its committed offset.
+        self._resumed.clear()
+        self._done.clear()
+        return super().on_rebalance_start(app)
+
+    def position(self, tp: TP) -> int | None:
+        """The partition's position, or None when nothing was read from it since the rebalance."""
+        done = self._done.get(tp)
+        return self._resumed.get(tp) if done is None else done
+
+
 class Metrics:
     """Every metric of a riskstream worker, registered in ``registry``."""
 
@@ -71,6 +115,8 @@ class Metrics:
         PlatformCollector(registry=registry)
         #: Faust's own sensor metrics (faust_*), fed once install_metrics_page() is called.
         self.faust_metrics = FaustMetrics.create(registry, "faust") if faust_sensors else None
+        #: Where the streams are, for the consumer lag; a sensor of the app once installed.
+        self.positions = StreamPositions()
 
         def counter(name: str, doc: str, *labels: str) -> Counter:
             return Counter(f"riskstream_{name}", doc, labels, registry=registry)
@@ -276,11 +322,12 @@ class Metrics:
             self._redis_seen[name] = value
 
     def update_consumer_lag(self, app: faust.App) -> None:
-        """Set the lag of every partition the app consumes: highwater - committed offset.
+        """Set the lag of every partition the app consumes: highwater - the streams' position.
 
         Highwater is the broker's log end offset as of the consumer's last fetch of that
-        partition; the committed offset is the one Faust committed (or found committed when
-        the partition was assigned). Changelog partitions (no acks) are left out, and so are
+        partition; the position is the offset the streams go on from (`StreamPositions`: the
+        committed one until they finish a message), the highwater when they have read nothing
+        there since the rebalance. Changelog partitions (no acks) are left out, and so are
         partitions not fetched yet.
         """
         consumer = app.consumer
@@ -288,7 +335,6 @@ class Metrics:
             assigned = consumer.assignment()
         except ConsumerNotStarted:
             assigned = set()
-        committed = consumer._committed_offset  # Faust keeps no public accessor
         seen = set()
         for tp in assigned:
             if not app.topics.acks_enabled_for(tp.topic):
@@ -299,9 +345,10 @@ class Metrics:
                 continue
             if highwater is None:
                 continue
-            # Faust stores a committed offset of 0 as None.
+            position = self.positions.position(tp)
             labels = (tp.topic, str(tp.partition))
-            self.consumer_lag.labels(*labels).set(max(0, highwater - (committed.get(tp) or 0)))
+            lag = 0 if position is None else max(0, highwater - position)
+            self.consumer_lag.labels(*labels).set(lag)
             seen.add(labels)
         for labels in self._lag_labels - seen:
             self.consumer_lag.remove(*labels)
@@ -326,6 +373,7 @@ def install_metrics_page(app: faust.App, metrics: Metrics, *, path: str = "/metr
     has both. Each scrape first updates the consumer lag and the Redis figures.
     """
     disable_created_metrics()  # no *_created series: half the series, nothing lost
+    app.sensors.add(metrics.positions)
     if metrics.faust_metrics is not None:
         app.monitor = PrometheusMonitor(metrics=metrics.faust_metrics)
 

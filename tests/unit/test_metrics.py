@@ -131,9 +131,8 @@ def test_redis_figures_are_read_from_the_sink(metrics: Metrics) -> None:
 
 
 class FakeConsumer:
-    def __init__(self, highwaters: dict[TP, int | None], committed: dict[TP, int | None]) -> None:
+    def __init__(self, highwaters: dict[TP, int | None]) -> None:
         self.highwaters = highwaters
-        self._committed_offset = committed
 
     def assignment(self) -> set[TP]:
         return set(self.highwaters)
@@ -142,30 +141,41 @@ class FakeConsumer:
         return self.highwaters[tp]
 
 
-def test_consumer_lag_is_highwater_minus_committed(metrics: Metrics) -> None:
-    orders0, orders1, new = (TP("crm.orders", n) for n in range(3))
+def test_consumer_lag_is_highwater_minus_where_the_streams_are(metrics: Metrics) -> None:
+    orders0, orders1, new, idle = (TP("crm.orders", n) for n in range(4))
     changelog = TP("riskstream-state-changelog", 0)
-    consumer = FakeConsumer({orders0: 120, orders1: 40, new: None, changelog: 999},
-                            {orders0: 100, orders1: None})  # fmt: skip
+    consumer = FakeConsumer({orders0: 120, orders1: 40, new: None, idle: 7, changelog: 999})
     app = SimpleNamespace(consumer=consumer, topics=SimpleNamespace(
         acks_enabled_for=lambda topic: topic.startswith("crm.")))  # fmt: skip
+    positions = metrics.positions
+    positions.on_message_in(orders0, 90, None)  # resumed from its committed offset, 90
+    positions.on_message_in(orders0, 91, None)
+    positions.on_message_out(orders0, 99, None)  # done up to 99: goes on from 100
+    positions.on_message_in(orders1, 0, None)  # read from the start, nothing done yet
     metrics.update_consumer_lag(app)  # type: ignore[arg-type]
 
     lag = "riskstream_consumer_lag_messages"
     assert value(metrics, lag, topic="crm.orders", partition="0") == 20
-    assert value(metrics, lag, topic="crm.orders", partition="1") == 40  # committed 0 is None
+    assert value(metrics, lag, topic="crm.orders", partition="1") == 40
     assert value(metrics, lag, topic="crm.orders", partition="2") is None  # not fetched yet
+    assert value(metrics, lag, topic="crm.orders", partition="3") == 0  # nothing to read
     assert value(metrics, lag, topic="riskstream-state-changelog", partition="0") is None
 
     del consumer.highwaters[orders1]  # revoked in a rebalance
     metrics.update_consumer_lag(app)  # type: ignore[arg-type]
     assert value(metrics, lag, topic="crm.orders", partition="1") is None
 
+    positions.on_rebalance_start(app)  # type: ignore[arg-type]
+    positions.on_message_in(orders0, 95, None)  # another worker had committed up to 95
+    metrics.update_consumer_lag(app)  # type: ignore[arg-type]
+    assert value(metrics, lag, topic="crm.orders", partition="0") == 25
 
-def test_faust_still_has_what_the_lag_reads() -> None:
-    # update_consumer_lag reads a private attribute of Faust's consumer: fail loudly on
-    # an upgrade that renames it.
-    assert "_committed_offset" in Consumer.__annotations__
+
+def test_the_lag_reads_faust_through_its_public_api() -> None:
+    app = faust.App("lag-sensor-test", broker="kafka://127.0.0.1:1", store="memory://")
+    metrics = Metrics(CollectorRegistry(), faust_sensors=False)
+    install_metrics_page(app, metrics)
+    assert metrics.positions in set(app.sensors)
     assert callable(Consumer.highwater) and callable(Consumer.assignment)
 
 
