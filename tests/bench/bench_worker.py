@@ -418,7 +418,8 @@ def latency(args: argparse.Namespace, scratch: Path) -> None:
         caught = catch_up(worker, lambda: worker_taken(worker), len(history),
                           in_redis(client, settings.redis_prefix, revisions))  # fmt: skip
         print(f"{len(history):,} events of {len(revisions):,} customers (the first half of "
-              f"{args.days} days) caught up: " + caught.describe("worker"))  # fmt: skip
+              f"{args.days} days) caught up on:")  # fmt: skip
+        print(caught.describe("worker"))
         rate = args.send_rate or (args.rate or caught.rate) / 2
         live = harness.run(send_live(settings, rest, revisions, rate, args.duration, redis_url))
         assert worker.process is not None and worker.process.poll() is None, worker.log_tail()
@@ -427,7 +428,8 @@ def latency(args: argparse.Namespace, scratch: Path) -> None:
 
     alert, picture = delays_ms(live.sent, live.alerted), delays_ms(live.sent, live.pictured)
     print(f"sent {len(live.sent):,} events live in {live.seconds:.1f} s "
-          f"({len(live.sent) / live.seconds:,.0f} events/s, asked {rate:,.0f})")  # fmt: skip
+          f"({len(live.sent) / live.seconds:,.0f} events/s, asked {rate:,.0f})"
+          + ("; the history ran out first" if len(live.sent) == len(rest) else ""))  # fmt: skip
     for name, delays, seen in (("first alert on the alerts topic", alert, live.alerted),
                                ("customer picture in Redis", picture, live.pictured)):  # fmt: skip
         figures = "   ".join(f"{k} {v:7.1f} ms" for k, v in delays.items()) or "none seen"
