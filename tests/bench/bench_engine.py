@@ -11,7 +11,7 @@ and learns every labelled example (a backtest); "model off" leaves learning off,
 worker does (it still predicts, with a model that learns nothing). Prints events/s (median
 of ``--repeat`` runs in CPU time of the process, the two set-ups alternating) and what was
 produced, then as its last line one JSON object of the rates and counts. ``--profile`` prints
-where the engine with the model on spends its time instead.
+where the engine with the model on spends its time instead (and a JSON line of no rates).
 """
 
 import argparse
@@ -99,6 +99,8 @@ def main() -> None:
         profiler = cProfile.Profile()
         profiler.runcall(replay, next(iter(SETUPS.values()))(), stream)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        print(orjson.dumps({"bench": "engine", "events": len(stream),
+                            "customers": args.customers, "profiled": True}).decode())  # fmt: skip
         return
     rates: dict[str, list[float]] = {name: [] for name in SETUPS}
     produced: dict[str, Counter[str]] = {}
