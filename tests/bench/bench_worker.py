@@ -27,7 +27,8 @@ above), then sends the rest live, one event at a time, at ``--send-rate`` events
 half of ``--rate``, else half of the catch-up rate just measured) for at most ``--duration``
 seconds, and prints the median, 99th percentile and maximum of the time from an event's
 send to its first alert read on the alerts topic, and to its customer's picture in Redis at
-the event's revision (Redis polled every 10 ms).
+the event's revision (Redis read every 10 ms, less often when it takes long), and the CPU time
+the worker and the benchmark itself took meanwhile.
 
 The last line printed is one JSON object of the headline figures.
 """
@@ -62,6 +63,8 @@ from tests.integration import harness
 BATCH, BATCH_WAIT = 200, 0.01
 """As the worker's agent takes its events (``streams.app``)."""
 REDIS_POLL = 0.01
+"""Seconds between two reads of the awaited customers' revisions in Redis, at least; more when
+a read takes long (many customers awaited), so that watching takes little of the CPU."""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -338,8 +341,10 @@ async def send_live(
                         alerted[cause] = now
 
     async def watch_redis() -> None:
+        took = 0.0
         while sending or awaited:
-            await asyncio.sleep(REDIS_POLL)
+            await asyncio.sleep(max(REDIS_POLL, 4 * took))
+            began = time.perf_counter()
             customers = list(awaited)
             if not customers:
                 continue
@@ -354,6 +359,7 @@ async def send_live(
                     pictured[waiting.pop(0)[1]] = now
                 if not waiting:
                     del awaited[customer]
+            took = time.perf_counter() - began
 
     try:
         alerts = [TopicPartition(settings.topics.alerts, p) for p in range(settings.partitions)]
@@ -421,8 +427,14 @@ def latency(args: argparse.Namespace, scratch: Path) -> None:
               f"{args.days} days) caught up on:")  # fmt: skip
         print(caught.describe("worker"))
         rate = args.send_rate or (args.rate or caught.rate) / 2
+        assert worker.process is not None
+        worker_cpu, own_cpu = cpu_seconds(worker.process.pid), time.process_time()
+        wall = time.perf_counter()
         live = harness.run(send_live(settings, rest, revisions, rate, args.duration, redis_url))
-        assert worker.process is not None and worker.process.poll() is None, worker.log_tail()
+        wall = time.perf_counter() - wall
+        worker_cpu = cpu_seconds(worker.process.pid) - worker_cpu
+        own_cpu = time.process_time() - own_cpu
+        assert worker.process.poll() is None, worker.log_tail()
     finally:
         worker.stop()
 
@@ -430,6 +442,10 @@ def latency(args: argparse.Namespace, scratch: Path) -> None:
     print(f"sent {len(live.sent):,} events live in {live.seconds:.1f} s "
           f"({len(live.sent) / live.seconds:,.0f} events/s, asked {rate:,.0f})"
           + ("; the history ran out first" if len(live.sent) == len(rest) else ""))  # fmt: skip
+    print(f"CPU over the {wall:.1f} s of sending and waiting for the last: "
+          f"worker {worker_cpu:.1f} s "
+          f"({worker_cpu / wall:.0%}), this benchmark (sending, watching) {own_cpu:.1f} s "
+          f"({own_cpu / wall:.0%})")  # fmt: skip
     for name, delays, seen in (("first alert on the alerts topic", alert, live.alerted),
                                ("customer picture in Redis", picture, live.pictured)):  # fmt: skip
         figures = "   ".join(f"{k} {v:7.1f} ms" for k, v in delays.items()) or "none seen"
@@ -439,6 +455,9 @@ def latency(args: argparse.Namespace, scratch: Path) -> None:
         "send_rate_events_per_s": round(len(live.sent) / live.seconds, 1),
         "asked_rate_events_per_s": round(rate, 1),
         "catch_up_events_per_s": round(caught.rate, 1),
+        "live_wall_s": round(wall, 2),
+        "worker_cpu_s": round(worker_cpu, 2),
+        "bench_cpu_s": round(own_cpu, 2),
         "duration_s": round(live.seconds, 2),
         "events_sent": len(live.sent),
         "alerts_matched": len(live.alerted),
