@@ -7,7 +7,7 @@ record as the state table holds it (bytes), then measures, as medians of ``--rep
 the time to answer ``GET /customers/{id}`` from the stored bytes (``from_bytes`` and
 ``customer_answer``, everything but HTTP), and what the last alerts kept in the record add to
 its size and to the ``to_bytes`` of its memo at every table write (run in turn with and
-without them).
+without them). The last line printed is one JSON object of these figures.
 """
 
 import argparse
@@ -15,6 +15,8 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+
+import orjson
 
 from features import FeatureConfig
 from streams.cli.generate import generate_events
@@ -89,6 +91,21 @@ def main() -> None:
           f"{statistics.median(added):.0f} bytes, max {max(added)}")  # fmt: skip
     print(f"memo to_bytes: {memo['with']:.1f} µs with them, {memo['without']:.1f} µs without, "
           f"of {record_write:.1f} µs for the whole record (a table write)")  # fmt: skip
+    print(orjson.dumps({
+        "bench": "api",
+        "customers": count,
+        "days": args.days,
+        "repeat": args.repeat,
+        "answer_us": round(answer, 1),
+        "record_bytes_median": statistics.median(sizes),
+        "record_bytes_max": max(sizes),
+        "alerts_kept_median": statistics.median(alerts),
+        "alerts_added_bytes_median": statistics.median(added),
+        "alerts_added_bytes_max": max(added),
+        "memo_to_bytes_with_alerts_us": round(memo["with"], 2),
+        "memo_to_bytes_without_alerts_us": round(memo["without"], 2),
+        "record_to_bytes_us": round(record_write, 2),
+    }).decode())  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ tests) on the broker and Redis named by the environment (else the local defaults
 ``--customers`` customers' synthetic history, waits until Redis shows every customer at its
 final revision, then asks one worker, one request at a time (a new connection each), for
 customers it owns, customers the other worker owns (forwarded), and the top 20 of the
-ranking, the three in turn. Prints the median and 99th percentile of each, in milliseconds.
+ranking, the three in turn. Prints the median and 99th percentile of each, in milliseconds,
+and as its last line one JSON object of them.
 """
 
 import argparse
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 import redis
 
 from streams.cli.embedded import free_port
@@ -40,9 +42,12 @@ def timed_ms(asks: dict[str, Callable[[], tuple[int, object]]], rounds: int) -> 
     return took
 
 
+def p99(took: list[float]) -> float:
+    return statistics.quantiles(took, n=100)[98]
+
+
 def summary(name: str, took: list[float]) -> str:
-    p99 = statistics.quantiles(took, n=100)[98]
-    return f"{name:<32} median {statistics.median(took):6.2f} ms   p99 {p99:6.2f} ms"
+    return f"{name:<32} median {statistics.median(took):6.2f} ms   p99 {p99(took):6.2f} ms"
 
 
 def main() -> None:
@@ -93,6 +98,12 @@ def main() -> None:
             }, args.requests)  # fmt: skip
             for name, times in took.items():
                 print(summary(name, times))
+            figures = {"bench": "api_http", "customers": len(revisions), "events": len(events),
+                       "requests": args.requests}  # fmt: skip
+            for kind, times in zip(("own", "forwarded", "ranking"), took.values(), strict=True):
+                figures[f"{kind}_p50_ms"] = round(statistics.median(times), 3)
+                figures[f"{kind}_p99_ms"] = round(p99(times), 3)
+            print(orjson.dumps(figures).decode())
         finally:
             for worker in workers:
                 worker.stop()

@@ -7,7 +7,7 @@ exactly as ``riskstream backtest FILE`` does: reading and validating every line,
 event time, the engine with its deadline heap, and writing every output file. Printed: events/s
 of the whole backtest, the share of the CPU time inside the engine and the share that is the
 backtester's own reading, merging and writing (with their events/s if the engine cost nothing),
-and the peak resident memory of the process.
+and the peak resident memory of the process; then, as the last line, one JSON object of them.
 """
 
 import argparse
@@ -17,6 +17,8 @@ import time
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
+
+import orjson
 
 from schemas.codec import dumps
 from streams.backtest.backtest import Backtest, FileSink, build_engine
@@ -63,6 +65,24 @@ def main() -> None:
               f"({tally.events / own:,.0f} events/s if the engine cost nothing)")  # fmt: skip
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"  peak memory (RSS) {peak:,.0f} MB")
+        print(orjson.dumps({
+            "bench": "backtest",
+            "events": tally.events,
+            "customers": args.customers,
+            "days": args.days,
+            "generate_seconds": round(seconds, 2),
+            "history_mb": round(size / 1e6, 1),
+            "seconds": round(tally.seconds, 2),
+            "events_per_s": round(rate, 1),
+            "events_per_cpu_s": round(cpu_rate, 1),
+            "target_events_per_cpu_s": TARGET,
+            "target_met": cpu_rate >= TARGET,
+            "engine_cpu_s": round(tally.engine_seconds, 2),
+            "engine_events_per_cpu_s": round(tally.events / tally.engine_seconds, 1),
+            "own_cpu_s": round(own, 2),
+            "own_events_per_cpu_s": round(tally.events / own, 1),
+            "peak_rss_mb": round(peak, 1),
+        }).decode())  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ scorecard, tiers and the outputs. "model on" predicts late payment at every invo
 and learns every labelled example (a backtest); "model off" leaves learning off, as a live
 worker does (it still predicts, with a model that learns nothing). Prints events/s (median
 of ``--repeat`` runs in CPU time of the process, the two set-ups alternating) and what was
-produced. ``--profile`` prints where the engine with the model on spends its time.
+produced, then as its last line one JSON object of the rates and counts. ``--profile`` prints
+where the engine with the model on spends its time instead (and a JSON line of no rates).
 """
 
 import argparse
@@ -23,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+import orjson
 from bench_features import synthetic_stream
 
 from features.eventtime import from_micros, to_micros
@@ -73,6 +75,8 @@ SETUPS: dict[str, Callable[[], Engine]] = {
     "model on (predict + learn)": lambda: Engine(learn=True),
     "model off (predict only)": lambda: Engine(learn=False),
 }
+KEYS = dict(zip(SETUPS, ("model_on", "model_off"), strict=True))
+"""Each set-up's name in the JSON line."""
 
 
 def main() -> None:
@@ -95,6 +99,8 @@ def main() -> None:
         profiler = cProfile.Profile()
         profiler.runcall(replay, next(iter(SETUPS.values()))(), stream)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        print(orjson.dumps({"bench": "engine", "events": len(stream),
+                            "customers": args.customers, "profiled": True}).decode())  # fmt: skip
         return
     rates: dict[str, list[float]] = {name: [] for name in SETUPS}
     produced: dict[str, Counter[str]] = {}
@@ -111,6 +117,13 @@ def main() -> None:
         print(
             f"{name + ':':30s}" + ", ".join(f"{kind} {n:,}" for kind, n in sorted(counts.items()))
         )
+    figures: dict[str, object] = {"bench": "engine", "events": len(stream),
+                                  "customers": args.customers, "repeat": args.repeat}  # fmt: skip
+    for name, runs in rates.items():
+        figures[f"{KEYS[name]}_events_per_cpu_s"] = round(statistics.median(runs), 1)
+    for name, counts in produced.items():
+        figures[f"{KEYS[name]}_outputs"] = dict(sorted(counts.items()))
+    print(orjson.dumps(figures).decode())
 
 
 if __name__ == "__main__":

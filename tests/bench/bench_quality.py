@@ -18,6 +18,9 @@ A model, its settings and its features are to be chosen without the last 30%: fo
 prints the same comparison within the first 70% (`SELECTION_WINDOWS`), the online predictions
 made in 30-50% and in 50-70% of the invoices against a batch regression trained on every
 invoice issued before each window.
+
+The last line printed is one JSON object of the headline figures, each model's under its name
+(``logreg_online_roc_auc``, ...).
 """
 
 import argparse
@@ -28,6 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+
+import orjson
 
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import MODELS, LatePaymentModel
@@ -71,7 +76,8 @@ def replay(imported: Imported, model: str) -> Replay:
     return Replay(examples, unresolved, len(imported.events), advances, seconds)
 
 
-def evaluate(imported: Imported, result: Replay, model: str) -> None:
+def evaluate(imported: Imported, result: Replay, model: str) -> dict[str, object]:
+    """Print the comparison; its headline figures."""
     outcomes = imported.outcomes
     resolved = sorted(result.examples.values(), key=lambda e: (e.issued_at, e.invoice_id))
     issued = [e.issued_at for e in resolved]
@@ -117,18 +123,35 @@ def evaluate(imported: Imported, result: Replay, model: str) -> None:
     shares = " / ".join(f"{start:.0%}-{end:.0%}" for start, end in SELECTION_WINDOWS)
     print(f"  first {TRAIN_SHARE:.0%} only, to choose by: ROC AUC of the predictions made in "
           f"{shares} of the invoices")  # fmt: skip
-    print_windows("online " + model, windows, online_in, truth_in)
-    print_windows("batch logreg", windows, batch_after, truth_in)
+    figures: dict[str, float] = {
+        "selection_online_roc_auc": print_windows("online " + model, windows, online_in, truth_in),
+        "selection_batch_roc_auc": print_windows("batch logreg", windows, batch_after, truth_in),
+    }
+    figures = {name: round(value, 4) for name, value in figures.items()}
     print(f"  last {1 - TRAIN_SHARE:.0%}, to report:")
     for name, probabilities in (("online " + model, online_p), ("batch logreg", batch_p)):
         auc, loss = roc_auc(probabilities, labels), log_loss(probabilities, labels)
         print(f"    {name + ':':16s} ROC AUC {auc:.4f}   log loss {loss:.4f}")
+        side = name.split()[0]
+        figures |= {f"{side}_roc_auc": round(auc, 4), f"{side}_log_loss": round(loss, 4)}
     online_auc, batch_auc = roc_auc(online_p, labels) or 0.0, roc_auc(batch_p, labels) or 0.0
     low, high = difference_interval(online_p, batch_p, labels)
     print(f"  online - batch ROC AUC: {online_auc - batch_auc:+.4f}, "
           f"95% paired bootstrap interval [{low:+.4f}, {high:+.4f}]")  # fmt: skip
-    verdict = "met" if online_auc >= TARGET_AUC and online_auc >= batch_auc else "NOT met"
-    print(f"  target (online >= {TARGET_AUC} and >= batch): {verdict}")
+    met = online_auc >= TARGET_AUC and online_auc >= batch_auc
+    print(f"  target (online >= {TARGET_AUC} and >= batch): {'met' if met else 'NOT met'}")
+    return {
+        "events_per_s": round(result.events / result.seconds, 1),
+        "invoices": len(outcomes),
+        "invoices_resolved": len(resolved),
+        "invoices_unresolved": len(result.unresolved),
+        **figures,
+        "online_minus_batch_roc_auc": round(online_auc - batch_auc, 4),
+        "online_minus_batch_roc_auc_low": round(low, 4),
+        "online_minus_batch_roc_auc_high": round(high, 4),
+        "target_roc_auc": TARGET_AUC,
+        "target_met": met,
+    }
 
 
 def split_index(issued: Sequence, share: float) -> int:
@@ -146,11 +169,14 @@ def print_windows(
     windows: list[tuple[int, ...]],
     predict: Callable[[int, int], list[float]],
     truth: Callable[[int, int], list[bool]],
-) -> None:
-    """One line: the ROC AUC of ``predict(start, end)`` in each window, and their mean."""
+) -> float:
+    """One line: the ROC AUC of ``predict(start, end)`` in each window, and their mean
+    (returned)."""
     aucs = [roc_auc(predict(start, end), truth(start, end)) or 0.0 for start, end in windows]
     each = " / ".join(f"{auc:.4f}" for auc in aucs)
-    print(f"    {name + ':':16s} ROC AUC {each}   mean {sum(aucs) / len(aucs):.4f}")
+    mean = sum(aucs) / len(aucs)
+    print(f"    {name + ':':16s} ROC AUC {each}   mean {mean:.4f}")
+    return mean
 
 
 def batch_predictions(
@@ -197,8 +223,11 @@ def main() -> None:
         imported = load_accounts_receivable(args.data)
     except FileNotFoundError as error:
         parser.exit(2, f"{error}\n")
+    figures: dict[str, object] = {"bench": "quality"}
     for model in sorted(MODELS) if args.model == "all" else [args.model]:
-        evaluate(imported, replay(imported, model), model)
+        found = evaluate(imported, replay(imported, model), model)
+        figures |= {f"{model}_{name}": value for name, value in found.items()}
+    print(orjson.dumps(figures).decode())
 
 
 if __name__ == "__main__":
