@@ -145,8 +145,8 @@ def test_json_schema_files_are_in_sync_with_the_code():
     assert on_disk == generated, "run `make schemas` (python -m schemas.jsonschema) and commit"
 
 
-def test_the_readme_shows_one_valid_example_of_every_event():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+def test_the_docs_show_one_valid_example_of_every_event():
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "events.md").read_text()
     blocks = [block.split("```", 1)[0] for block in readme.split("```json\n")[1:]]
     examples = [orjson.loads(block) for block in blocks if '"type"' in block]
     outputs = {model.model_fields["type"].default: model for model in ALL_OUTPUT_EVENTS}
