@@ -122,7 +122,7 @@ def serve_baseline(expected: int) -> None:
 
     @app.on_rebalance_complete.connect
     async def rewind(sender: object, **_: object) -> None:
-        # As the worker does (streams.app): partitions with no committed offset from their
+        # As the worker does (streams.worker): partitions with no committed offset from their
         # start, else the messages fetched before a rebalance are lost.
         partitions = [tp for tp in app.consumer.assignment() if tp.topic in inputs]
         if partitions:

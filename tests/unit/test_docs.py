@@ -12,7 +12,7 @@ import pytest
 import typer.main
 from pydantic_settings import BaseSettings
 
-from streams.cli import app
+from streams.cli.commands import app
 from streams.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
