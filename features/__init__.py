@@ -6,14 +6,15 @@ The feature engine is pure, synchronous and deterministic: no I/O, no clock of i
 >>> from features import CustomerState
 >>> state = CustomerState.new("c1")
 >>> state.features(datetime(2026, 1, 1, tzinfo=UTC)).exposure
-Decimal('0')
+Decimal('0.00')
 
-Modules, one concept each: ``config`` (settings), ``eventtime`` (time as integers), ``facts``
-(events reduced to what is kept), ``ledger`` and ``records`` (exposure in exact money),
-``aging``, ``behaviour`` (how a customer pays), ``activity`` and ``windows`` (what it does,
-when), ``stats`` (running statistics), ``profile`` (customer fields), ``account`` (all of
-that, replayable), ``transitions``, ``recent`` (bounded id memory), ``state`` (event-time
-order, duplicates, lateness, serialisation) and ``view`` (the features snapshot).
+Modules, one concept each: ``config`` (settings), ``eventtime`` (time as integers), ``units``
+(money as integers), ``facts`` (events reduced to what is kept), ``items`` (orders, invoices,
+payments as mergeable records), ``ledger`` (exposure, and the allocation of money derived from
+the items), ``aging``, ``behaviour`` (how a customer pays), ``activity`` and ``windows`` (what
+it does, when, in event-time tiles), ``stats`` (exact running sums), ``profile`` (customer
+fields as registers), ``transitions``, ``state`` (lateness, duplicates, time passing,
+serialisation) and ``view`` (the features snapshot).
 """
 
 from features.aging import Aging

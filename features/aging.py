@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from features.eventtime import DAY
-from features.facts import ZERO
-from features.records import Invoice
+from features.items import Invoice
+from features.units import to_decimal
 
 _BUCKET_ENDS = (0, 30, 60, 90)
 
@@ -23,14 +23,12 @@ _BUCKET_ENDS = (0, 30, 60, 90)
 class Aging:
     """Open balances by days past due, at one moment.
 
-    >>> from decimal import Decimal
     >>> from features.eventtime import DAY
-    >>> from features.records import Invoice
-    >>> invoices = [Invoice("i1", "e1", 0, Decimal(100), due_day=10),
-    ...             Invoice("i2", "e2", 0, Decimal(50), due_day=45)]
+    >>> invoices = [Invoice("e1", 0, 100_0000, due_day=10, paperless=False),
+    ...             Invoice("e2", 0, 50_0000, due_day=45, paperless=False)]
     >>> aging = Aging.of(invoices, now=50 * DAY, grace=0)
     >>> aging.days_31_60, aging.days_1_30, aging.days_past_due, aging.overdue_balance
-    (Decimal('100'), Decimal('50'), 40, Decimal('150'))
+    (Decimal('100.00'), Decimal('50.00'), 40, Decimal('150.00'))
     """
 
     current: Decimal
@@ -45,17 +43,21 @@ class Aging:
 
     @classmethod
     def of(cls, invoices: Iterable[Invoice], now: int, grace: int) -> "Aging":
+        """The aging of the open ones of ``invoices`` at ``now``."""
         today = now // DAY
         overdue_before = (now - grace) // DAY
-        buckets = [ZERO] * (len(_BUCKET_ENDS) + 1)
+        buckets = [0] * (len(_BUCKET_ENDS) + 1)
         oldest = 0
-        overdue_balance, overdue_count = ZERO, 0
+        overdue_balance, overdue_count = 0, 0
         for invoice in invoices:
+            balance = invoice.remaining
+            if not balance:
+                continue
             days = today - invoice.due_day
             if days > oldest:
                 oldest = days
-            buckets[bisect_left(_BUCKET_ENDS, days)] += invoice.balance  # first end >= days
+            buckets[bisect_left(_BUCKET_ENDS, days)] += balance  # first end >= days
             if invoice.due_day < overdue_before:
-                overdue_balance += invoice.balance
+                overdue_balance += balance
                 overdue_count += 1
-        return cls(*buckets, oldest, overdue_balance, overdue_count)
+        return cls(*map(to_decimal, buckets), oldest, to_decimal(overdue_balance), overdue_count)

@@ -1,15 +1,17 @@
 """Payment behaviour: how a customer pays, from the invoices it settled, disputed and bounced.
 
-A settlement counts from its event time on and can be withdrawn: a bounced payment reopens the
-invoices it paid, whose settlements then stop counting until they settle again. Early
-payments count as zero days late in the average (earliness does not offset lateness).
+Every figure is a sum over the customer's invoices, kept exactly (integers) and in event time:
+a settlement counts from its own time on, in the tile of its own day, and is taken back
+exactly as it was added when the allocation changes it (a bounced payment, a payment that
+names the invoice another one had paid). Early payments count as zero days late in the
+average (earliness does not offset lateness).
 """
 
 from typing import Any
 
-from features.copying import copy_with
-from features.records import Settlement
+from features.items import Settlement
 from features.stats import DecayedMean
+from features.units import to_float
 from features.windows import recent_days
 
 RECENT_DAYS = 90
@@ -20,15 +22,17 @@ DSO_CAP = 365.0
 class PaymentBehaviour:
     """Counts and averages of a customer's invoices, settlements, disputes and bounces.
 
-    >>> from decimal import Decimal
     >>> from features.eventtime import DAY
+    >>> from features.stats import DECAY_EPOCH
     >>> behaviour = PaymentBehaviour()
-    >>> behaviour.record_invoice(0, 1000.0)
+    >>> behaviour.record_invoice(DECAY_EPOCH, 1000_0000)
     >>> behaviour.record_settlement(
-    ...     Settlement("i1", Decimal(1000), 30, 40 * DAY, 10, True), half_life=90 * DAY)
-    >>> behaviour.avg_days_late, behaviour.on_time_share, behaviour.late_payments(now=41 * DAY)
-    (10.0, 0.0, 1)
-    >>> behaviour.dso(open_balance=500.0, now=41 * DAY)  # 500 open of 1000 billed in 90 days
+    ...     Settlement(DECAY_EPOCH + 40 * DAY, "e9", 10, True), half_life=90 * DAY)
+    >>> behaviour.avg_days_late, behaviour.on_time_share
+    (10.0, 0.0)
+    >>> behaviour.late_payments(now=DECAY_EPOCH + 41 * DAY)
+    1
+    >>> behaviour.dso(open_balance=500_0000, now=DECAY_EPOCH + 41 * DAY)  # 500 of 1000 billed
     45.0
     """
 
@@ -47,6 +51,7 @@ class PaymentBehaviour:
     def __init__(self) -> None:
         self.invoices = 0
         self.disputed_invoices = 0
+        """Of the invoices forgotten; those kept count at read time."""
         self.bounced = 0
         self.settled = 0
         self.on_time = 0
@@ -55,27 +60,20 @@ class PaymentBehaviour:
         self.late_recently = recent_days()
         self.invoiced_recently = recent_days()
 
-    def record_invoice(self, time: int, amount: float) -> None:
+    def record_invoice(self, time: int, amount: int) -> None:
         self.invoices += 1
         self.invoiced_recently.add(time, amount)
 
-    def record_settlement(self, settlement: Settlement, half_life: int) -> None:
-        self.settled += 1
-        self.days_late.add(max(settlement.days_late, 0), settlement.time, half_life)
-        self.days_after_due.add(settlement.days_late, settlement.time, half_life)
+    def record_settlement(self, settlement: Settlement, half_life: int, sign: int = 1) -> None:
+        """Count a settlement (``sign`` -1: take it back)."""
+        time, days_late = settlement.time, settlement.days_late
+        self.settled += sign
+        self.days_late.add(max(days_late, 0), time, half_life, sign)
+        self.days_after_due.add(days_late, time, half_life, sign)
         if settlement.late:
-            self.late_recently.add(settlement.time)
+            self.late_recently.add(time, 0, sign)
         else:
-            self.on_time += 1
-
-    def withdraw_settlement(self, settlement: Settlement, half_life: int) -> None:
-        self.settled -= 1
-        self.days_late.remove(max(settlement.days_late, 0), settlement.time, half_life)
-        self.days_after_due.remove(settlement.days_late, settlement.time, half_life)
-        if settlement.late:
-            self.late_recently.remove(settlement.time)
-        else:
-            self.on_time -= 1
+            self.on_time += sign
 
     @property
     def avg_days_late(self) -> float | None:
@@ -93,34 +91,26 @@ class PaymentBehaviour:
         """Share of the settled invoices paid on time; None before any."""
         return self.on_time / self.settled if self.settled else None
 
-    @property
-    def dispute_rate(self) -> float:
-        """Share of the issued invoices that were disputed."""
-        return self.disputed_invoices / self.invoices if self.invoices else 0.0
+    def dispute_rate(self, disputed_kept: int) -> float:
+        """Share of the issued invoices that were disputed while open: those forgotten, and
+        ``disputed_kept`` of those kept."""
+        disputed = self.disputed_invoices + disputed_kept
+        return disputed / self.invoices if self.invoices else 0.0
 
     def late_payments(self, now: int) -> int:
         """Invoices settled late in the last 90 days."""
         return self.late_recently.totals(now)[0]
 
-    def dso(self, open_balance: float, now: int) -> float:
+    def dso(self, open_balance: int, now: int) -> float:
         """Days sales outstanding: open balance / invoiced in the last 90 days x 90.
 
         Capped at 365 days, which is also its value when something is open but nothing was
         invoiced in 90 days.
         """
         invoiced = self.invoiced_recently.totals(now)[1]
-        if invoiced <= 0.0:
-            return DSO_CAP if open_balance > 0.0 else 0.0
-        return min(open_balance / invoiced * RECENT_DAYS, DSO_CAP)
-
-    def copy(self) -> "PaymentBehaviour":
-        return copy_with(
-            self,
-            days_late=copy_with(self.days_late),
-            days_after_due=copy_with(self.days_after_due),
-            late_recently=self.late_recently.copy(),
-            invoiced_recently=self.invoiced_recently.copy(),
-        )
+        if invoiced <= 0:
+            return DSO_CAP if open_balance > 0 else 0.0
+        return min(to_float(open_balance) / to_float(invoiced) * RECENT_DAYS, DSO_CAP)
 
     def to_row(self, now: int) -> list[Any]:
         return [
@@ -130,24 +120,18 @@ class PaymentBehaviour:
             self.settled,
             self.on_time,
             self.days_late.to_row(),
+            self.days_after_due.to_row(),
             self.late_recently.to_row(now),
             self.invoiced_recently.to_row(now),
-            self.days_after_due.to_row(),
         ]
 
     @classmethod
     def from_row(cls, row: list[Any]) -> "PaymentBehaviour":
         behaviour = cls()
-        (
-            behaviour.invoices,
-            behaviour.disputed_invoices,
-            behaviour.bounced,
-            behaviour.settled,
-            behaviour.on_time,
-        ) = row[:5]
+        (behaviour.invoices, behaviour.disputed_invoices, behaviour.bounced, behaviour.settled,
+         behaviour.on_time) = row[:5]  # fmt: skip
         behaviour.days_late = DecayedMean.from_row(row[5])
-        behaviour.late_recently.load(row[6])
-        behaviour.invoiced_recently.load(row[7])
-        if len(row) > 8:  # absent from states saved before it was kept
-            behaviour.days_after_due = DecayedMean.from_row(row[8])
+        behaviour.days_after_due = DecayedMean.from_row(row[6])
+        behaviour.late_recently.load(row[7])
+        behaviour.invoiced_recently.load(row[8])
         return behaviour

@@ -27,10 +27,9 @@ class FeatureConfig:
         much older than another weighs half as much.
     zscore_min_count
         Running statistics give no z-score until they have seen this many values.
-    payment_retention, max_retained_payments
-        A payment can be reversed (bounced) while it is among the newest
-        ``max_retained_payments`` payments and younger than ``payment_retention``; after
-        that its reversal is rejected as ``inconsistent``.
+    payment_retention
+        A payment can be reversed (bounced) by an event less than this after it, in event
+        time; a later reversal is rejected as ``inconsistent``.
     open_order_ttl
         An order neither invoiced nor cancelled within this time stops counting as exposure.
     max_buffered_events
@@ -56,7 +55,6 @@ class FeatureConfig:
     days_late_half_life: timedelta = timedelta(days=90)
     zscore_min_count: int = 5
     payment_retention: timedelta = timedelta(days=45)
-    max_retained_payments: int = 16
     open_order_ttl: timedelta = timedelta(days=180)
     max_buffered_events: int = 200
     max_recent_event_ids: int = 16
@@ -85,7 +83,6 @@ class FeatureConfig:
         minimums = {
             "late_tolerance_days": 0,
             "zscore_min_count": 0,
-            "max_retained_payments": 1,
             "max_buffered_events": 1,
             "max_recent_event_ids": 0,
             "max_closed_ids": 0,

@@ -1,582 +1,619 @@
-"""The exposure ledger of one customer, in exact money.
+"""The exposure ledger of one customer: its items, and the allocation of money derived from them.
 
 Definitions
 -----------
 open orders
     Orders placed and not yet cancelled, fully invoiced, or older than ``open_order_ttl``. An
-    invoice that names an order consumes that order's open amount (up to the invoice amount).
+    invoice issued after the order it names bills that much of it.
 open balance
-    What is left to pay of the issued invoices. Payments, upheld disputes (credit notes),
-    cancellations and write-offs reduce it; a reversed (bounced) payment reopens what it paid,
-    even on an invoice closed since.
+    What is left to pay of the issued invoices, neither cancelled nor written off.
 unapplied credit
-    Money received or credited that pays no invoice yet. Credit is applied to open invoices
-    as soon as both exist, so unapplied credit and open balance are never both positive.
+    Money received or credited that pays no invoice.
 exposure
     open orders + open balance - unapplied credit.
 
-A payment pays the invoice it names first, then the open invoices oldest first (by issue);
-what is left stays unapplied and pays the next invoice issued. The ledger balances to the
-cent: ``invoiced - paid - credited - written_off - cancelled == open_balance - unapplied``,
-where ``paid`` is what was received minus what was reversed.
+Allocation
+----------
+Which money pays which invoice is not recorded as events arrive: it is derived, each time a
+money event changes the items, by one pass over the money events of the items kept, in
+event-time order, so it is the same whatever order they arrived in:
 
-Bounded memory: open items are kept (they are owed); a closed invoice is kept only while a
-payment that could still be reversed paid part of it; payments are kept for reversal while
-they are among the newest ``max_retained_payments`` and younger than ``payment_retention``
-(then what they left unapplied stays as plain credit); the ids of recently closed orders,
-invoices and reversed payments are remembered, a bounded number of each.
+* a payment (or an upheld dispute's credit note) pays the invoice it names first, if that one
+  still owes, then the invoices that owe, oldest first (by issue); what is left is pooled,
+  and the pool pays each invoice as it is issued, oldest credit first. A payment naming an
+  invoice never seen waits for it instead, as unapplied credit (its invoice may come later,
+  on another topic);
+* a dispute marks part of what is owed as disputed; an upheld resolution credits what it
+  says, by default what was disputed;
+* a cancellation or write-off shuts what is still owed;
+* a reversal takes back what the payment paid, which is owed again (even on an invoice
+  cancelled since), and what it left unapplied; pooled credit then pays what it reopened.
 
->>> from decimal import Decimal
+An invoice is settled by the event that paid its last unit. Since the pass runs in event
+time, a later event never changes what happened before it: an event can only change the
+allocation from its own time on.
+
+Bounded memory
+--------------
+Items that met (a credit and every invoice it ever paid, even if reversed since) form a group,
+and a group is forgotten whole: once none of its invoices owes or has credit left, none of
+its payments has credit left or can still be reversed (by an event within
+``payment_retention`` of it, at the horizon or later), and nothing about it happened since
+the horizon. A
+group never met anything else, so the pass over the items kept gives what the pass over
+everything gave. Ids of dropped items are remembered, the newest ``max_closed_ids`` of each.
+
 >>> from features.config import FeatureConfig
->>> ledger, config = Ledger(), FeatureConfig()
->>> ledger.place_order("o1", Decimal("100"), time=0)
->>> _ = ledger.issue_invoice("i1", "e2", 0, Decimal("100"), due_day=30, order_id="o1",
-...                          config=config)
->>> _ = ledger.receive_payment("p1", Decimal("130"), None, time=1, config=config)
+>>> from features.eventtime import BEGINNING, DAY
+>>> ledger = Ledger()
+>>> ledger.place_order("o1", 0, 100_0000)
+>>> ledger.issue_invoice("i1", "e2", 1, 100_0000, due_day=30, order_id="o1", paperless=False)
+>>> ledger.receive_payment("p1", "e3", 2, 130_0000, None)
+>>> changes = ledger.allocate(FeatureConfig())
 >>> ledger.exposure, ledger.open_balance, ledger.unapplied
-(Decimal('-30'), Decimal('0'), Decimal('30'))
+(-300000, 0, 300000)
+>>> [(invoice_id, new.event_id) for invoice_id, _, new in changes]
+[('i1', 'e3')]
 """
 
-from collections.abc import Callable
-from decimal import Decimal
+from bisect import insort
+from collections.abc import Iterable
 from typing import Any
 
 from features.config import FeatureConfig
-from features.copying import copy_with
-from features.eventtime import DAY, day_to_date
-from features.facts import ZERO, Fact
-from features.recent import RecentIds
-from features.records import Invoice, Order, Payment, Settlement
-from schemas.validation import InvalidEvent
+from features.eventtime import BEGINNING, DAY
+from features.items import Invoice, Order, Payment, Settlement
 
-
-def _inconsistent(reason: str) -> InvalidEvent:
-    return InvalidEvent("inconsistent", reason)
-
-
-def _age(invoice: Invoice) -> tuple[int, str]:
-    return invoice.issued, invoice.invoice_id
+CREDIT = "credit:"
+"""Prefix of the key of a credit kept among the payments (see :meth:`Ledger.credit`)."""
+Change = tuple[str, Settlement | None, Settlement | None]
+Step = tuple[int, str, int, str, int]
+"""A money event in the pass: (time, event id, kind, invoice or payment id, index of the
+dispute or resolution)."""
+"""An invoice whose settlement changed: its id, the settlement before and after."""
 
 
 class Ledger:
-    """Orders, invoices, payments and credit of one customer; see the module for definitions."""
+    """Orders, invoices and payments of one customer; see the module."""
 
     __slots__ = (
-        "cancelled",
-        "carried",
-        "closed",
+        "changed",
         "closed_invoices",
         "closed_orders",
-        "credited",
-        "crediting",
-        "invoiced",
+        "closed_payments",
         "invoices",
-        "next_due",
+        "links",
         "open_balance",
         "order_total",
         "orders",
-        "paid",
         "payments",
-        "reversed_payments",
+        "run",
         "unapplied",
-        "written_off",
     )
 
     def __init__(self) -> None:
         self.orders: dict[str, Order] = {}
         self.invoices: dict[str, Invoice] = {}
-        self.closed: dict[str, Invoice] = {}
         self.payments: dict[str, Payment] = {}
-        self.carried = ZERO
-        self.invoiced = self.paid = self.credited = self.written_off = self.cancelled = ZERO
-        self.order_total = self.open_balance = self.unapplied = ZERO
-        self.closed_orders = RecentIds()
-        self.closed_invoices = RecentIds()
-        self.reversed_payments = RecentIds()
-        self._index()
-
-    def _index(self) -> None:
-        """Derive what speeds the ledger up from its records."""
-        # Payments with credit left to apply, oldest first.
-        self.crediting = {key: p for key, p in self.payments.items() if p.unapplied}
-        for payment in self.payments.values():
-            for invoice_id in payment.allocations:
-                (self.invoices.get(invoice_id) or self.closed[invoice_id]).payers += 1
-        self._refresh_next_due()
+        self.closed_orders: dict[str, int] = {}
+        self.closed_invoices: dict[str, int] = {}
+        self.closed_payments: dict[str, int] = {}
+        """Ids of dropped items (payments: reversed or settled), with their time."""
+        self.order_total = self.open_balance = self.unapplied = 0
+        self.links: dict[Any, set[str]] = {}
+        """Derived: every invoice each credit ever paid, reversed or not (what it met)."""
+        self.run: _Allocation | None = None
+        self.changed: list[str] = []
+        """Derived: the invoices the last allocation may have changed, sorted."""
 
     @property
-    def exposure(self) -> Decimal:
+    def exposure(self) -> int:
         return self.order_total + self.open_balance - self.unapplied
 
-    # Checks: whether an event changes the ledger (False: it repeats what is known).
+    # Items: each method merges one event into its item.
 
-    def check(self, fact: Fact) -> bool:
-        """Whether ``fact`` changes the ledger.
-
-        False for an event that repeats what the ledger knows (an order placed again for the
-        same amount, a second cancellation); raises ``InvalidEvent("inconsistent")`` for one
-        that contradicts it.
-        """
-        check = _CHECKS.get(fact.type)
-        return True if check is None else check(self, fact)
-
-    def _check_new_order(self, fact: Fact) -> bool:
-        order = self.orders.get(fact.subject)
+    def place_order(self, order_id: str, time: int, amount: int) -> None:
+        order = self.orders.get(order_id)
         if order is None:
-            return fact.subject not in self.closed_orders
-        if order.amount != fact.amount:
-            raise _inconsistent(
-                f"order {fact.subject} was placed for {order.amount}, now for {fact.amount}"
-            )
-        return False
+            order = self.orders[order_id] = Order()
+        order.placed, order.amount = time, amount
 
-    def _check_known_order(self, fact: Fact) -> bool:
-        if fact.subject in self.orders:
-            return True
-        if fact.subject in self.closed_orders:
+    def cancel_order(self, order_id: str, time: int) -> bool:
+        """Whether the cancellation is news (the order was not cancelled earlier)."""
+        order = self.orders[order_id]
+        if order.cancelled is not None and order.cancelled <= time:
             return False
-        raise _inconsistent(
-            f"{fact.type} of unknown order {fact.subject}: never placed, or closed before the "
-            "orders remembered (max_closed_ids)"
-        )
-
-    def _check_fulfilment(self, fact: Fact) -> bool:
-        self._check_known_order(fact)
-        return False  # an order stays open exposure until invoiced or cancelled
-
-    def _check_new_invoice(self, fact: Fact) -> bool:
-        known = self.invoices.get(fact.subject) or self.closed.get(fact.subject)
-        if known is None:
-            return fact.subject not in self.closed_invoices
-        if (known.amount, known.due_day) != (fact.amount, fact.due_day):
-            raise _inconsistent(
-                f"invoice {fact.subject} was issued for {known.amount} due "
-                f"{day_to_date(known.due_day)}, now for {fact.amount} due "
-                f"{day_to_date(fact.due_day)}"
-            )
-        return False
-
-    def _check_known_invoice(self, fact: Fact) -> bool:
-        if fact.subject in self.invoices:
-            return True
-        if fact.subject in self.closed or fact.subject in self.closed_invoices:
-            return False
-        raise _inconsistent(
-            f"{fact.type} of unknown invoice {fact.subject}: never issued, or closed before the "
-            "invoices remembered (max_closed_ids)"
-        )
-
-    def _check_resolution(self, fact: Fact) -> bool:
-        is_open = self._check_known_invoice(fact)
-        return is_open or (fact.label == "upheld" and bool(fact.amount))
-
-    def _check_new_payment(self, fact: Fact) -> bool:
-        payment = self.payments.get(fact.subject)
-        if payment is None:
-            return fact.subject not in self.reversed_payments
-        if payment.amount != fact.amount:
-            raise _inconsistent(
-                f"payment {fact.subject} was received as {payment.amount}, now as {fact.amount}"
-            )
-        return False
-
-    def _check_reversal(self, fact: Fact) -> bool:
-        if fact.subject in self.payments:
-            return True
-        if fact.subject in self.reversed_payments:
-            return False
-        raise _inconsistent(
-            f"cannot reverse payment {fact.subject}: never received, or older than the "
-            "payments kept for reversal (payment_retention, max_retained_payments)"
-        )
-
-    # Orders.
-
-    def place_order(self, order_id: str, amount: Decimal, time: int) -> None:
-        self.orders[order_id] = Order(time, amount, amount)
-        self.order_total += amount
-
-    def cancel_order(self, order_id: str, config: FeatureConfig) -> None:
-        self._close_order(order_id, config)
-
-    def _close_order(self, order_id: str, config: FeatureConfig) -> None:
-        self.order_total -= self.orders.pop(order_id).open_amount
-        self.closed_orders.add(order_id, config.max_closed_ids)
-
-    # Invoices.
+        order.cancelled = time
+        return True
 
     def issue_invoice(
         self,
         invoice_id: str,
         event_id: str,
         time: int,
-        amount: Decimal,
+        amount: int,
         due_day: int,
         order_id: str | None,
-        config: FeatureConfig,
-    ) -> list[Settlement]:
-        """Open an invoice; returns it settled at once if credit (or a zero amount) pays it."""
-        order = self.orders.get(order_id) if order_id else None
-        if order is not None:
-            consumed = min(order.open_amount, amount)
-            order.open_amount -= consumed
-            self.order_total -= consumed
-            if not order.open_amount:
-                self._close_order(order_id, config)
-        invoice = Invoice(invoice_id, event_id, time, amount, due_day)
-        self.invoices[invoice_id] = invoice
-        self.invoiced += amount
-        self.open_balance += amount
-        self._track_due(invoice)
-        if not amount:
-            return [self._reduce(invoice, ZERO, time, config)]
-        return self._apply_credit(time, config, first=invoice)
+        paperless: bool,
+    ) -> None:
+        self.invoices[invoice_id] = Invoice(event_id, time, amount, due_day, paperless)
+        if order_id and order_id not in self.closed_orders:
+            order = self.orders.get(order_id)
+            if order is None:  # its order may come later, on its own topic
+                order = self.orders[order_id] = Order()
+            order.billed[invoice_id] = (time, amount)
 
-    def cancel_invoice(self, invoice_id: str, config: FeatureConfig) -> Decimal:
-        """Cancel what is left to pay of an invoice; returns that amount."""
-        amount = self._remove_balance(invoice_id, config)
-        self.cancelled += amount
-        return amount
+    def close_invoice(self, invoice_id: str, event_id: str, time: int, kind: str) -> None:
+        """A cancellation or write-off: it shuts what is owed of the invoice at its time."""
+        closings = self.invoices[invoice_id].closings
+        closings.append([time, event_id, kind])
+        closings.sort(key=_time_and_id)
 
-    def write_off(self, invoice_id: str, config: FeatureConfig) -> Decimal:
-        """Write off what is left to pay of an invoice; returns that amount."""
-        amount = self._remove_balance(invoice_id, config)
-        self.written_off += amount
-        return amount
-
-    def _remove_balance(self, invoice_id: str, config: FeatureConfig) -> Decimal:
-        invoice = self.invoices[invoice_id]
-        amount = invoice.balance
-        invoice.balance = invoice.disputed = ZERO
-        self.open_balance -= amount
-        self._close(invoice, config)
-        return amount
-
-    def dispute(self, invoice_id: str, amount: Decimal | None) -> tuple[bool, Decimal]:
-        """Dispute part (or, without an amount, all) of an open invoice.
-
-        Returns whether it is the invoice's first dispute and the amount now disputed.
-        """
-        invoice = self.invoices[invoice_id]
-        claimed = invoice.balance if amount is None else amount
-        invoice.disputed = min(invoice.balance, invoice.disputed + claimed)
-        invoice.disputes += 1
-        return invoice.disputes == 1, invoice.disputed
+    def dispute(self, invoice_id: str, event_id: str, time: int, amount: int | None) -> None:
+        disputes = self.invoices[invoice_id].disputes
+        disputes.append([time, event_id, amount])
+        disputes.sort(key=_time_and_id)
 
     def resolve_dispute(
-        self,
-        invoice_id: str,
-        upheld: bool,
-        credited: Decimal | None,
-        time: int,
-        config: FeatureConfig,
-    ) -> list[Settlement]:
-        """Close a dispute; if upheld, credit ``credited`` (default: the amount disputed)."""
-        invoice = self.invoices.get(invoice_id)
-        credit = ZERO
-        if upheld:
-            credit = credited if credited is not None else invoice.disputed if invoice else ZERO
-        if invoice is not None:
-            invoice.disputed = ZERO
-        if not credit:
-            return []
-        self.credited += credit
-        settled = []
-        if invoice is not None:
-            applied = min(credit, invoice.balance)
-            credit -= applied
-            if settlement := self._reduce(invoice, applied, time, config):
-                settled.append(settlement)
-        self.carried += credit
-        self.unapplied += credit
-        return settled + self._apply_credit(time, config)
-
-    # Payments.
+        self, invoice_id: str, event_id: str, time: int, upheld: bool, credited: int | None
+    ) -> None:
+        resolutions = self.invoices[invoice_id].resolutions
+        resolutions.append([time, event_id, upheld, credited])
+        resolutions.sort(key=_time_and_id)
 
     def receive_payment(
-        self,
-        payment_id: str,
-        amount: Decimal,
-        invoice_id: str | None,
-        time: int,
-        config: FeatureConfig,
-    ) -> list[Settlement]:
-        """Take a payment: the invoice it names first, then the oldest; returns settlements."""
-        payment = self.payments[payment_id] = Payment(time, amount, amount)
-        if amount:
-            self.crediting[payment_id] = payment
-        self.unapplied += amount
-        self.paid += amount
-        if len(self.payments) > config.max_retained_payments:
-            self._retire_oldest_payment(config)
-        named = self.invoices.get(invoice_id) if invoice_id else None
-        if invoice_id and named is None and not self._known_invoice(invoice_id):
-            # Its invoice is not here yet (Kafka orders events only within a partition of one
-            # topic): the money waits as credit rather than paying someone else's invoice.
-            return []
-        return self._apply_credit(time, config, first=named)
+        self, payment_id: str, event_id: str, time: int, amount: int, invoice_id: str | None
+    ) -> None:
+        self.payments[payment_id] = Payment(event_id, time, amount, invoice_id)
 
-    def _known_invoice(self, invoice_id: str) -> bool:
-        return invoice_id in self.closed or invoice_id in self.closed_invoices
+    def reverse_payment(self, payment_id: str, event_id: str, time: int, reason: str) -> bool:
+        payment = self.payments[payment_id]
+        if payment.reversed is not None and payment.reversed[:2] <= (time, event_id):
+            return False
+        payment.reversed = (time, event_id, reason)
+        return True
 
-    def reverse_payment(
-        self, payment_id: str, time: int, config: FeatureConfig
-    ) -> tuple[Payment, list[Settlement], list[Settlement]]:
-        """Undo a payment: what it paid reopens and what it left unapplied is gone.
+    def credit(self, event_id: str, time: int, amount: int) -> None:
+        """Credit that pays no invoice in particular (a credit note on an invoice closed by
+        then): kept as a payment that cannot be reversed."""
+        self.payments[CREDIT + event_id] = Payment(event_id, time, amount, None)
 
-        Returns the payment, the settlements it undid and any settlements that other credit
-        makes at once of the reopened invoices.
-        """
-        payment = self.payments.pop(payment_id)
-        self.crediting.pop(payment_id, None)
-        self.paid -= payment.amount
-        self.unapplied -= payment.unapplied
-        self.reversed_payments.add(payment_id, config.max_closed_ids)
-        undone = []
-        for invoice_id, amount in payment.allocations.items():
-            invoice = self.invoices.get(invoice_id)
-            if invoice is None:
-                invoice = self.closed.pop(invoice_id)
-                if invoice.settlement is not None:
-                    undone.append(invoice.settlement)
-                    invoice.settlement = None
-                self.invoices[invoice_id] = invoice
-                self._track_due(invoice)
-            invoice.balance += amount
-            invoice.payers -= 1
-            self.open_balance += amount
-        return payment, undone, self._apply_credit(time, config)
-
-    def _retire_oldest_payment(self, config: FeatureConfig) -> None:
-        payment_id = next(iter(self.payments))
-        payment = self.payments.pop(payment_id)
-        self.crediting.pop(payment_id, None)
-        self.carried += payment.unapplied  # still credit, but no longer reversible
-        for invoice_id in payment.allocations:
-            invoice = self.invoices.get(invoice_id) or self.closed[invoice_id]
-            invoice.payers -= 1
-            if not invoice.payers and invoice_id in self.closed:
-                del self.closed[invoice_id]
-                self.closed_invoices.add(invoice_id, config.max_closed_ids)
-
-    # Credit and settlement.
-
-    def _apply_credit(
-        self, time: int, config: FeatureConfig, first: Invoice | None = None
-    ) -> list[Settlement]:
-        """Pay open invoices from unapplied credit: ``first``, then the oldest."""
-        if not self.unapplied or not self.invoices:
-            return []
-        if first is not None and self.unapplied <= first.balance:
-            invoices = [first]
-        else:
-            invoices = sorted(self.invoices.values(), key=_age)
-            if first is not None:
-                invoices.remove(first)
-                invoices.insert(0, first)
-        settled = []
-        for invoice in invoices:
-            amount = min(invoice.balance, self.unapplied)
-            self._draw_credit(invoice, amount)
-            if settlement := self._reduce(invoice, amount, time, config):
-                settled.append(settlement)
-            if not self.unapplied:
-                break
-        return settled
-
-    def _draw_credit(self, invoice: Invoice, amount: Decimal) -> None:
-        """Take ``amount`` of unapplied credit for an invoice: plain credit first, then
-        payments oldest first, which remember what they paid."""
-        self.unapplied -= amount
-        taken = min(self.carried, amount)
-        self.carried -= taken
-        amount -= taken
-        crediting = self.crediting
-        while amount:
-            payment_id = next(iter(crediting))
-            payment = crediting[payment_id]
-            taken = min(payment.unapplied, amount)
-            payment.unapplied -= taken
-            amount -= taken
-            if not payment.unapplied:
-                del crediting[payment_id]
-            paid = payment.allocations.get(invoice.invoice_id)
-            if paid is None:
-                invoice.payers += 1
-                paid = ZERO
-            payment.allocations[invoice.invoice_id] = paid + taken
-
-    def _reduce(
-        self, invoice: Invoice, amount: Decimal, time: int, config: FeatureConfig
-    ) -> Settlement | None:
-        """Lower an invoice's balance; returns its settlement if that paid it in full."""
-        invoice.balance -= amount
-        self.open_balance -= amount
-        invoice.disputed = min(invoice.disputed, invoice.balance)
-        if invoice.balance:
-            return None
-        days_late = time // DAY - invoice.due_day
-        invoice.settlement = Settlement(
-            invoice.invoice_id,
-            invoice.amount,
-            invoice.due_day,
-            time,
-            days_late,
-            days_late > config.late_tolerance_days,
+    def may_reopen(self, invoice_id: str, time: int, config: FeatureConfig) -> bool:
+        """Whether an invoice that is closed may still owe again after ``time``: a payment
+        that paid it is young enough then to be reversed."""
+        payments, retention = self.payments, config.retention_micros
+        return any(
+            type(key) is str and time - payments[key].time < retention
+            for key in self.invoices[invoice_id].paid_by
         )
-        self._close(invoice, config)
-        return invoice.settlement
 
-    def _close(self, invoice: Invoice, config: FeatureConfig) -> None:
-        del self.invoices[invoice.invoice_id]
-        if invoice.payers:  # a reversal may reopen it
-            self.closed[invoice.invoice_id] = invoice
+    def reversible(self, payment_id: str, time: int, config: FeatureConfig) -> bool:
+        """Whether an event at ``time`` can reverse a payment: it is less than
+        ``payment_retention`` after it."""
+        payment = self.payments.get(payment_id)
+        return (
+            payment is not None
+            and not payment_id.startswith(CREDIT)
+            and time - payment.time < config.retention_micros
+        )
+
+    # The allocation.
+
+    def allocate(self, config: FeatureConfig, step: Step | None = None) -> list[Change]:
+        """Derive what is left to pay of every invoice and the unapplied credit (see the
+        module); returns the invoices whose settlement changed.
+
+        ``step`` is the money event just merged: when it comes after every step of the last
+        pass, the pass goes on from where it was (the same as passing over everything again,
+        as the pass runs in event time); otherwise it runs again over everything kept."""
+        run = self.run
+        if step is not None and run is not None and step > run.last and not run.waiting:
+            run.dirty = set()
+            run.take(step)
+            looked_at: Iterable[str] = run.dirty
         else:
-            self.closed_invoices.add(invoice.invoice_id, config.max_closed_ids)
-        if invoice.due_day == self.next_due:
-            self._refresh_next_due()
+            run = self.run = _Allocation(self, config.grace_micros)
+            for each in self._steps():
+                run.take(each)
+            looked_at = self.invoices
+        self.unapplied = sum(run.waiting.values()) + run.pooled
+        self.links = run.touched
+        self.changed = sorted(looked_at)
+        changes: list[Change] = []
+        tolerance = config.late_tolerance_days
+        invoices = self.invoices
+        for invoice_id in looked_at:
+            invoice = invoices[invoice_id]
+            paid = run.settled.get(invoice_id)
+            settlement = None
+            if paid is not None:
+                days_late = paid[0] // DAY - invoice.due_day
+                settlement = Settlement(paid[0], paid[1], days_late, days_late > tolerance)
+            if settlement != invoice.settlement:
+                changes.append((invoice_id, invoice.settlement, settlement))
+                invoice.settlement = settlement
+        self.open_balance = sum(invoice.remaining for invoice in invoices.values())
+        if len(changes) > 1:  # in the order the money reached them
+            changes.sort(key=lambda change: run.order.get(change[0], 0))
+        return changes
 
-    # Time passing.
+    def _steps(self) -> list[Step]:
+        """Every event about the money of the kept items, in event-time order: (time, event
+        id, kind, the invoice or payment, the dispute's or resolution's index)."""
+        steps = []
+        for invoice_id, invoice in self.invoices.items():
+            steps.append((invoice.issued, invoice.event_id, _ISSUE, invoice_id, 0))
+            for index, (time, event_id, _) in enumerate(invoice.closings):
+                steps.append((time, event_id, _CLOSE, invoice_id, index))
+            for index, (time, event_id, _) in enumerate(invoice.disputes):
+                steps.append((time, event_id, _DISPUTE, invoice_id, index))
+            for index, (time, event_id, *_) in enumerate(invoice.resolutions):
+                steps.append((time, event_id, _RESOLVE, invoice_id, index))
+        for payment_id, payment in self.payments.items():
+            steps.append((payment.time, payment.event_id, _PAY, payment_id, 0))
+            if payment.reversed is not None:
+                reversed_at, event_id, _ = payment.reversed
+                steps.append((reversed_at, event_id, _REVERSE, payment_id, 0))
+        steps.sort()
+        return steps
 
-    def _track_due(self, invoice: Invoice) -> None:
-        if not invoice.overdue and (self.next_due is None or invoice.due_day < self.next_due):
-            self.next_due = invoice.due_day
+    def count_order(self, order_id: str | None, clock: int, config: FeatureConfig) -> None:
+        """Derive again what of one order is open, after an event about it."""
+        order = self.orders.get(order_id) if order_id else None
+        if order is not None:
+            expired_before = (clock // DAY) * DAY - config.order_ttl_micros
+            before, order.open_amount = order.open_amount, order.unbilled(expired_before)
+            self.order_total += order.open_amount - before
 
-    def _refresh_next_due(self) -> None:
-        self.next_due = min(
-            (invoice.due_day for invoice in self.invoices.values() if not invoice.overdue),
+    def count_orders(self, clock: int, config: FeatureConfig) -> None:
+        """Derive what of each order is open, and their total, at ``clock``."""
+        expired_before = (clock // DAY) * DAY - config.order_ttl_micros
+        total = 0
+        for order in self.orders.values():
+            order.open_amount = order.unbilled(expired_before)
+            total += order.open_amount
+        self.order_total = total
+
+    # Bounds.
+
+    def drop_settled(self, horizon: int, clock: int, config: FeatureConfig) -> int:
+        """Forget the items nothing can change any more (see the module); returns how many
+        of the invoices dropped were disputed while they owed."""
+        self._drop_orders(horizon, clock, config)
+        if self._forget_after_close(config):
+            self.allocate(config)  # the same money, from credits of their own now
+        invoices, payments = self.invoices, self.payments
+        done = [
+            invoice_id
+            for invoice_id, invoice in invoices.items()
+            if not (invoice.remaining or invoice.credit_left) and invoice.last_active() < horizon
+        ]
+        idle = [
+            payment_id
+            for payment_id, payment in payments.items()
+            if not payment.unapplied and payment.last_active() < horizon
+        ]
+        if not done and not idle:
+            return 0
+        reversible = self._reversible(horizon, config)
+        group = _Groups()
+        for key, touched in self.links.items():
+            credit = key if type(key) is str else key[0]
+            for invoice_id in touched:
+                group.join(credit, invoice_id)
+        done_set, idle_set = set(done), set(idle) - reversible
+        staying = {group.of(key) for key in invoices if key not in done_set}
+        staying.update(group.of(key) for key in payments if key not in idle_set)
+        dropped = [key for key in done if group.of(key) not in staying]
+        disputed = 0
+        for invoice_id in dropped:
+            disputed += invoices[invoice_id].was_disputed()
+            self._forget(self.closed_invoices, invoice_id, invoices.pop(invoice_id).issued, config)
+        gone = [key for key in idle_set if group.of(key) not in staying]
+        for payment_id in gone:
+            self._forget(self.closed_payments, payment_id, payments.pop(payment_id).time, config)
+        if dropped or gone:
+            self.run = None  # the next allocation passes over what is kept
+        return disputed
+
+    def _forget_after_close(self, config: FeatureConfig) -> bool:
+        """What was said of an invoice after it closed for good (it may not owe again then)
+        changes nothing of it, and is kept as if it had come after: a credit note's amount
+        as credit of its own, the rest not. Returns whether there was any."""
+        forgot = False
+        for invoice_id, invoice in self.invoices.items():
+            closed = invoice.closed_at()
+            if closed is None:
+                continue
+
+            def stays(row: list[Any], invoice_id: str = invoice_id, closed: int = closed) -> bool:
+                return (
+                    row[0] <= closed
+                    or row[1] in self.invoices[invoice_id].acted
+                    or self.may_reopen(invoice_id, row[0], config)
+                )
+
+            late = [row for row in invoice.resolutions if not stays(row)]
+            if not late and all(map(stays, invoice.disputes + invoice.closings)):
+                continue
+            for time, event_id, upheld, credited in late:
+                if upheld and credited:
+                    self.credit(event_id, time, credited)
+            invoice.resolutions = [row for row in invoice.resolutions if stays(row)]
+            invoice.disputes = [row for row in invoice.disputes if stays(row)]
+            invoice.closings = [row for row in invoice.closings if stays(row)]
+            forgot = True
+        return forgot
+
+    def _drop_orders(self, horizon: int, clock: int, config: FeatureConfig) -> None:
+        expired_before = (clock // DAY) * DAY - config.order_ttl_micros
+        for order_id, order in list(self.orders.items()):
+            closed = order.closed_at()
+            expired = order.placed is not None and order.placed < expired_before
+            if (closed is not None and closed < horizon) or (expired and order.placed < horizon):
+                self._forget(self.closed_orders, order_id, order.placed or closed or 0, config)
+                del self.orders[order_id]
+
+    def _reversible(self, horizon: int, config: FeatureConfig) -> set[str]:
+        """The payments an event not yet arrived (at the horizon or later) may reverse."""
+        return {
+            key
+            for key, payment in self.payments.items()
+            if payment.reversed is None and self.reversible(key, horizon, config)
+        }
+
+    @staticmethod
+    def _forget(ids: dict[str, int], item_id: str, time: int, config: FeatureConfig) -> None:
+        ids[item_id] = time
+        if len(ids) > config.max_closed_ids:
+            newest = sorted(ids.items(), key=lambda pair: (pair[1], pair[0]))
+            ids.clear()
+            ids.update(newest[len(newest) - config.max_closed_ids :])
+
+    def next_deadline(self, grace: int) -> int | None:
+        """When the next open invoice not yet overdue turns overdue, if any."""
+        return min(
+            (
+                invoice.deadline(grace)
+                for invoice in self.invoices.values()
+                if invoice.fired[0] is None and invoice.is_open()
+            ),
             default=None,
         )
 
-    def mark_overdue(self, before_day: int) -> list[Invoice]:
-        """Flag the open invoices due before ``before_day`` that were not overdue yet."""
-        newly = [
-            invoice
-            for invoice in self.invoices.values()
-            if not invoice.overdue and invoice.due_day < before_day
-        ]
-        for invoice in newly:
-            invoice.overdue = True
-        self._refresh_next_due()
-        return newly
-
-    def prune(self, today: int, config: FeatureConfig) -> None:
-        """Forget, as of day ``today``, payments past retention and stale open orders.
-
-        By whole days, so that it needs doing only when the day changes.
-        """
-        midnight = today * DAY
-        payments, orders = self.payments, self.orders
-        payments_before = midnight - config.retention_micros
-        while payments and next(iter(payments.values())).time < payments_before:
-            self._retire_oldest_payment(config)
-        orders_before = midnight - config.order_ttl_micros
-        while orders and next(iter(orders.values())).placed < orders_before:
-            self._close_order(next(iter(orders)), config)
-
-    # Copies and serialisation.
-
-    def copy(self) -> "Ledger":
-        """An independent copy. Payments with no credit left are shared: nothing changes them
-        any more (retiring or reversing one drops it)."""
-        payments = {
-            key: copy_with(payment, allocations=payment.allocations.copy())
-            if payment.unapplied
-            else payment
-            for key, payment in self.payments.items()
-        }
-        return copy_with(
-            self,
-            orders={key: copy_with(order) for key, order in self.orders.items()},
-            invoices={key: copy_with(invoice) for key, invoice in self.invoices.items()},
-            closed={key: copy_with(invoice) for key, invoice in self.closed.items()},
-            payments=payments,
-            crediting={key: payments[key] for key in self.crediting},
-            closed_orders=self.closed_orders.copy(),
-            closed_invoices=self.closed_invoices.copy(),
-            reversed_payments=self.reversed_payments.copy(),
-        )
+    # Serialisation.
 
     def to_doc(self) -> dict[str, Any]:
         return {
-            "orders": [
-                [order_id, order.placed, str(order.amount), str(order.open_amount)]
-                for order_id, order in self.orders.items()
+            "orders": [order.to_row(key) for key, order in sorted(self.orders.items())],
+            "invoices": [invoice.to_row(key) for key, invoice in sorted(self.invoices.items())],
+            "payments": [payment.to_row(key) for key, payment in sorted(self.payments.items())],
+            "closed": [
+                sorted(ids.items())
+                for ids in (self.closed_orders, self.closed_invoices, self.closed_payments)
             ],
-            "invoices": [invoice.to_row() for invoice in self.invoices.values()],
-            "closed": [invoice.to_row() for invoice in self.closed.values()],
-            "payments": [
-                [
-                    payment_id,
-                    payment.time,
-                    str(payment.amount),
-                    str(payment.unapplied),
-                    [
-                        [invoice_id, str(amount)]
-                        for invoice_id, amount in payment.allocations.items()
-                    ],
-                ]
-                for payment_id, payment in self.payments.items()
-            ],
-            "carried": str(self.carried),
-            # The running totals are kept rather than summed again from the records: a sum made
-            # in another order can differ in its trailing zeros (100.5 + 0.50 is 101.00, not 101.0).
-            "totals": [
-                str(total)
-                for total in (
-                    self.invoiced,
-                    self.paid,
-                    self.credited,
-                    self.written_off,
-                    self.cancelled,
-                    self.order_total,
-                    self.open_balance,
-                    self.unapplied,
-                )
-            ],
-            "closed_ids": [
-                list(self.closed_orders),
-                list(self.closed_invoices),
-                list(self.reversed_payments),
-            ],
+        }
+
+    def fired_doc(self) -> dict[str, list[Any]]:
+        """The transitions each kept invoice fired: when it turned overdue, what settled it."""
+        return {
+            key: [invoice.fired[0], *map(sorted, invoice.fired[1:])]
+            for key, invoice in sorted(self.invoices.items())
+            if invoice.fired != [None, [], [], []]
         }
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "Ledger":
-        ledger = cls.__new__(cls)
-        ledger.orders = {
-            order_id: Order(placed, Decimal(amount), Decimal(open_amount))
-            for order_id, placed, amount, open_amount in doc["orders"]
-        }
-        ledger.invoices = {row[0]: Invoice.from_row(row) for row in doc["invoices"]}
-        ledger.closed = {row[0]: Invoice.from_row(row) for row in doc["closed"]}
-        ledger.payments = {}
-        for payment_id, time, amount, unapplied, allocations in doc["payments"]:
-            payment = Payment(time, Decimal(amount), Decimal(unapplied))
-            payment.allocations = {invoice_id: Decimal(paid) for invoice_id, paid in allocations}
-            ledger.payments[payment_id] = payment
-        ledger.carried = Decimal(doc["carried"])
-        (
-            ledger.invoiced, ledger.paid, ledger.credited, ledger.written_off, ledger.cancelled,
-            ledger.order_total, ledger.open_balance, ledger.unapplied,
-        ) = map(Decimal, doc["totals"])  # fmt: skip
-        orders, invoices, payments = doc["closed_ids"]
-        ledger.closed_orders = RecentIds(orders)
-        ledger.closed_invoices = RecentIds(invoices)
-        ledger.reversed_payments = RecentIds(payments)
-        ledger._index()
+    def from_doc(cls, doc: dict[str, Any], fired: dict[str, list[Any]]) -> "Ledger":
+        ledger = cls()
+        ledger.orders = dict(map(Order.from_row, doc["orders"]))
+        ledger.invoices = dict(map(Invoice.from_row, doc["invoices"]))
+        ledger.payments = dict(map(Payment.from_row, doc["payments"]))
+        orders, invoices, payments = doc["closed"]
+        ledger.closed_orders, ledger.closed_invoices = dict(orders), dict(invoices)
+        ledger.closed_payments = dict(payments)
+        for key, memory in fired.items():
+            ledger.invoices[key].fired = memory
         return ledger
 
 
-_CHECKS: dict[str, Callable[[Ledger, Fact], bool]] = {
-    "order.placed": Ledger._check_new_order,
-    "order.cancelled": Ledger._check_known_order,
-    "order.fulfilled": Ledger._check_fulfilment,
-    "invoice.issued": Ledger._check_new_invoice,
-    "invoice.cancelled": Ledger._check_known_invoice,
-    "invoice.written_off": Ledger._check_known_invoice,
-    "invoice.disputed": Ledger._check_known_invoice,
-    "invoice.dispute_resolved": Ledger._check_resolution,
-    "payment.received": Ledger._check_new_payment,
-    "payment.reversed": Ledger._check_reversal,
+def _time_and_id(row: Any) -> tuple[int, str]:
+    return row[0], row[1]
+
+
+_ISSUE, _CLOSE, _DISPUTE, _RESOLVE, _PAY, _REVERSE = range(6)
+STEP_KINDS = {
+    "invoice.issued": _ISSUE,
+    "invoice.cancelled": _CLOSE,
+    "invoice.written_off": _CLOSE,
+    "invoice.disputed": _DISPUTE,
+    "invoice.dispute_resolved": _RESOLVE,
+    "payment.received": _PAY,
+    "payment.reversed": _REVERSE,
 }
+"""The kind of step each money event is in the pass."""
+
+
+class _Allocation:
+    """One pass over the money events of the kept items, in event-time order, as the
+    ledger's definitions say; it leaves on each invoice what is left to pay of it."""
+
+    def __init__(self, ledger: Ledger, grace: int) -> None:
+        self.ledger, self.grace = ledger, grace
+        self.owing: list[tuple[int, str, str]] = []
+        """(issue time, issue event id, invoice id) of the invoices with something to pay,
+        oldest first."""
+        self.pool: dict[Any, int] = {}
+        """Credit that paid no invoice yet, by where it came from, oldest first."""
+        self.pooled = 0
+        self.waiting: dict[str, int] = {}
+        """Payments waiting for the invoice they name, which was never seen."""
+        self.last: Step = (BEGINNING, "", 0, "", 0)
+        """The step the pass has come to."""
+        self.dirty: set[str] = set()
+        """The invoices the steps since it was emptied changed."""
+        self.touched: dict[Any, set[str]] = {}
+        self.paid: dict[Any, dict[str, int]] = {}
+        """What each credit paid, invoice by invoice: a reversal takes it back."""
+        self.settled: dict[str, tuple[int, str]] = {}
+        self.order: dict[str, int] = {}
+        for invoice in ledger.invoices.values():
+            invoice.remaining = invoice.disputed = invoice.paid_early = 0
+            invoice.shut_by, invoice.acted = {}, set()
+            invoice.credit_used = invoice.credit_left = 0
+            invoice.paid_by, invoice.open_disputes = {}, {}
+        for payment in ledger.payments.values():
+            payment.unapplied = payment.used = 0
+
+    def take(self, step: Step) -> None:
+        self.last = step
+        time, event_id, kind, key, index = step
+        invoices = self.ledger.invoices
+        if kind != _PAY and kind != _REVERSE:
+            self.dirty.add(key)
+            if kind != _ISSUE and invoices[key].remaining:
+                invoices[key].acted.add(event_id)
+        if kind == _PAY:
+            payment = self.ledger.payments[key]
+            self._credit(key, payment.amount, payment.invoice_id, time, event_id)
+        elif kind == _ISSUE:
+            invoice = invoices[key]
+            closings = invoice.closings
+            if closings and (closings[0][0], closings[0][1]) < (time, event_id):
+                invoice.shut_by[closings[0][1]] = invoice.amount  # closed before it was issued
+                return
+            invoice.remaining = invoice.amount
+            insort(self.owing, (time, event_id, key))
+            self._pay_from_pool(key, invoice, time, event_id)
+        elif kind == _CLOSE:
+            invoice = invoices[key]
+            if invoice.remaining:
+                invoice.shut_by[event_id] = invoice.remaining
+                invoice.remaining = invoice.disputed = 0
+                self._stop_owing(key, invoice)
+        elif kind == _DISPUTE:
+            invoice = invoices[key]
+            claimed = invoice.disputes[index][2]
+            if invoice.remaining:
+                invoice.disputed = min(
+                    invoice.remaining, invoice.disputed + (claimed or invoice.remaining)
+                )
+                invoice.open_disputes[event_id] = invoice.disputed
+        elif kind == _RESOLVE:
+            invoice = invoices[key]
+            _, _, upheld, credited = invoice.resolutions[index]
+            credit = invoice.disputed if credited is None else credited
+            invoice.disputed = 0
+            if upheld and credit:
+                self._credit((key, index), credit, key, time, event_id)
+        else:
+            self._reverse(key, time, event_id)
+
+    def _credit(self, key: Any, amount: int, named: str | None, time: int, event_id: str) -> None:
+        """Money in: the invoice it names if it still owes, then the oldest that owe; the
+        rest is pooled, or waits for an invoice not seen yet."""
+        invoices = self.ledger.invoices
+        invoice = invoices.get(named) if named else None
+        if invoice is not None and invoice.remaining:
+            amount -= self._pay(key, named, invoice, amount, time, event_id)
+        elif named and invoice is None and named not in self.ledger.closed_invoices:
+            self.waiting[key] = amount
+            self.ledger.payments[key].unapplied = amount
+            return
+        for _, _, invoice_id in list(self.owing):
+            if not amount:
+                break
+            amount -= self._pay(key, invoice_id, invoices[invoice_id], amount, time, event_id)
+        if amount:
+            self._pool(key, amount)
+
+    def _pay_from_pool(self, invoice_id: str, invoice: Invoice, time: int, event_id: str) -> None:
+        for key, left in list(self.pool.items()):
+            self._pool(key, left - self._pay(key, invoice_id, invoice, left, time, event_id))
+            if not invoice.remaining:
+                break
+
+    def _pool(self, key: Any, amount: int) -> None:
+        """Set what is left of a credit in the pool (0: none)."""
+        before = self.pool.get(key, 0)
+        self.pooled += amount - before
+        if amount:
+            self.pool[key] = amount
+        else:
+            self.pool.pop(key, None)
+        if type(key) is str:
+            self.ledger.payments[key].unapplied = amount
+        else:
+            self.ledger.invoices[key[0]].credit_left += amount - before
+
+    def _pay(
+        self, key: Any, invoice_id: str, invoice: Invoice, offered: int, time: int, event_id: str
+    ) -> int:
+        amount = offered if offered < invoice.remaining else invoice.remaining
+        if not amount:
+            return 0
+        invoice.remaining -= amount
+        if invoice.disputed > invoice.remaining:
+            invoice.disputed = invoice.remaining
+        invoice.paid_by[key] = invoice.paid_by.get(key, 0) + amount
+        self.dirty.add(invoice_id)
+        self._used(key, time)
+        self.touched.setdefault(key, set()).add(invoice_id)
+        paid = self.paid.setdefault(key, {})
+        paid[invoice_id] = paid.get(invoice_id, 0) + amount
+        if time < invoice.deadline(self.grace):
+            invoice.paid_early += amount
+        self.order.setdefault(invoice_id, len(self.order))
+        if not invoice.remaining:
+            self.settled[invoice_id] = (time, event_id)
+            self._stop_owing(invoice_id, invoice)
+        return amount
+
+    def _used(self, key: Any, time: int) -> None:
+        """Note when a credit last paid something: until then, what it paid may depend on it."""
+        if type(key) is str:
+            payment = self.ledger.payments[key]
+            payment.used = max(payment.used, time)
+        else:
+            invoice = self.ledger.invoices[key[0]]
+            invoice.credit_used = max(invoice.credit_used, time)
+
+    def _stop_owing(self, invoice_id: str, invoice: Invoice) -> None:
+        self.owing.remove((invoice.issued, invoice.event_id, invoice_id))
+
+    def _reverse(self, payment_id: str, time: int, event_id: str) -> None:
+        """A payment reversed: what it paid is owed again, what it left unapplied is gone,
+        and pooled credit pays what it reopened."""
+        self._pool(payment_id, 0)
+        if self.waiting.pop(payment_id, None) is not None:
+            self.ledger.payments[payment_id].unapplied = 0
+        invoices = self.ledger.invoices
+        for invoice_id, amount in self.paid.pop(payment_id, {}).items():
+            invoice = invoices[invoice_id]
+            if not invoice.remaining:
+                insort(self.owing, (invoice.issued, invoice.event_id, invoice_id))
+                self.settled.pop(invoice_id, None)
+            invoice.remaining += amount
+            del invoice.paid_by[payment_id]
+            self.dirty.add(invoice_id)
+        for _, _, invoice_id in list(self.owing):
+            if self.pool:
+                self._pay_from_pool(invoice_id, invoices[invoice_id], time, event_id)
+
+
+class _Groups:
+    """Items that met, in groups (union-find): an item can be forgotten only with its group."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def of(self, item: str) -> str:
+        parent = self.parent
+        root = item
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while item != root:
+            parent[item], item = root, parent.get(item, root)
+        return root
+
+    def join(self, one: str, other: str) -> None:
+        self.parent[self.of(one)] = self.of(other)

@@ -1,10 +1,11 @@
 """What a customer is: currency, country, segment, credit limit and payment terms.
 
-Personal data (name, e-mail) never gets here: facts drop it. The customer's currency is the
-first one its events name, in event-time order; an event in another currency is rejected.
+Each field is a register that keeps the value of the newest event that set it, by event time
+(then event id), so the fields are the same whatever order their events came in. The
+currency is the one of the customer's earliest event that names one; an event in another
+currency is rejected. Personal data (name, e-mail) never gets here: facts drop it.
 """
 
-from decimal import Decimal
 from typing import Any
 
 from features.facts import Fact
@@ -14,51 +15,82 @@ from schemas.validation import InvalidEvent
 class Profile:
     """The customer fields from ``customer.*`` events, and the customer's currency.
 
-    >>> from decimal import Decimal
     >>> profile = Profile()
-    >>> profile.update(Fact(0, "e1", "customer.credit_limit", amount=Decimal(5000), currency="EUR"))
-    >>> profile.check(Fact(1, "e2", "order.placed", "o1", Decimal(10), "USD"))
+    >>> profile.update(Fact(5, "e2", "customer.credit_limit", amount=9000_0000, currency="EUR"))
+    >>> profile.update(Fact(1, "e1", "customer.credit_limit", amount=5000_0000, currency="EUR"))
+    >>> profile.credit_limit  # the newest in event time, whatever came last
+    90000000
+    >>> profile.check(Fact(1, "e3", "order.placed", "o1", 10, "USD"))
     Traceback (most recent call last):
     ...
-    schemas.validation.InvalidEvent: inconsistent: e2 is in USD, the customer's currency is EUR
+    schemas.validation.InvalidEvent: inconsistent: e3 is in USD, the customer's currency is EUR
     """
 
-    __slots__ = ("country", "credit_limit", "currency", "segment", "terms_days")
+    __slots__ = ("registers",)
 
     def __init__(self) -> None:
-        self.currency: str | None = None
-        self.country: str | None = None
-        self.segment: str | None = None
-        self.credit_limit: Decimal | None = None
-        self.terms_days: int | None = None
+        self.registers: dict[str, list[Any]] = {}
+        """Field -> [event time, event id, value]."""
+
+    def _value(self, field: str) -> Any:
+        register = self.registers.get(field)
+        return None if register is None else register[2]
+
+    @property
+    def currency(self) -> str | None:
+        return self._value("currency")
+
+    @property
+    def country(self) -> str | None:
+        return self._value("country")
+
+    @property
+    def segment(self) -> str | None:
+        return self._value("segment")
+
+    @property
+    def credit_limit(self) -> int | None:
+        """In units."""
+        return self._value("credit_limit")
+
+    @property
+    def terms_days(self) -> int | None:
+        return self._value("terms_days")
 
     def check(self, fact: Fact) -> None:
-        if fact.currency is not None and self.currency not in (None, fact.currency):
+        currency = self.currency
+        if fact.currency is not None and currency not in (None, fact.currency):
             raise InvalidEvent(
                 "inconsistent",
-                f"{fact.event_id} is in {fact.currency}, the customer's currency is "
-                f"{self.currency}",
+                f"{fact.event_id} is in {fact.currency}, the customer's currency is {currency}",
             )
 
     def update(self, fact: Fact) -> None:
         """Take the currency of any event, and the fields of a ``customer.*`` event."""
-        if self.currency is None:
-            self.currency = fact.currency
-        if fact.type == "customer.profile":
-            self.country = fact.country or self.country
-            self.segment = fact.segment or self.segment
-        elif fact.type == "customer.credit_limit":
-            self.credit_limit = fact.amount
-        elif fact.type == "customer.payment_terms":
-            self.terms_days = fact.terms_days
+        if fact.currency is not None:
+            self._set("currency", fact, fact.currency, earliest=True)
+        kind = fact.type
+        if kind == "customer.profile":
+            if fact.country:
+                self._set("country", fact, fact.country)
+            if fact.segment:
+                self._set("segment", fact, fact.segment)
+        elif kind == "customer.credit_limit":
+            self._set("credit_limit", fact, fact.amount)
+        elif kind == "customer.payment_terms":
+            self._set("terms_days", fact, fact.terms_days)
 
-    def to_row(self) -> list[Any]:
-        limit = None if self.credit_limit is None else str(self.credit_limit)
-        return [self.currency, self.country, self.segment, limit, self.terms_days]
+    def _set(self, field: str, fact: Fact, value: Any, earliest: bool = False) -> None:
+        register = self.registers.get(field)
+        key = (fact.time, fact.event_id)
+        if register is None or (key < (register[0], register[1])) == earliest:
+            self.registers[field] = [fact.time, fact.event_id, value]
+
+    def to_row(self) -> dict[str, list[Any]]:
+        return dict(sorted(self.registers.items()))
 
     @classmethod
-    def from_row(cls, row: list[Any]) -> "Profile":
+    def from_row(cls, row: dict[str, list[Any]]) -> "Profile":
         profile = cls()
-        profile.currency, profile.country, profile.segment, limit, profile.terms_days = row
-        profile.credit_limit = None if limit is None else Decimal(limit)
+        profile.registers = dict(row)
         return profile

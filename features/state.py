@@ -1,116 +1,103 @@
-"""A customer's state: its account, kept exactly as if its events had arrived in event-time order.
+"""A customer's state, the same whatever order its events arrive in, by how it is built.
 
-Out-of-order events
--------------------
-The state keeps a *settled* account (``base``) and the events of the last ``lateness``
-(``buffer``), sorted by (event time, event id). The *current* account (``head``) is the base
-with the buffer replayed onto it and advanced to the clock, so it depends on the set of events,
-never on their arrival order:
+Nothing is replayed. Each event is merged into what it is about, and every part of the state
+is a function of the set of events taken, not of their order:
 
-* an event no older than the clock and than the buffer's last one (the usual case) is applied
-  to the head directly, which is the same as replaying it at the end of the buffer;
-* an older one (within lateness) is inserted at its place and the head rebuilt: the base
-  copied, the buffer replayed. If the replay raises (the event contradicts what the history
-  says at its place), the rebuilt head is dropped and the event rejected: nothing changes;
-* so that a rebuild does not replay a long buffer whole (a worker catching up reads its four
-  input topics at different paces, so most events arrive out of order), the head is copied
-  every ``MARK_EVERY`` buffered events, a *mark*; a rebuild starts from the newest mark before
-  the event's place instead of the base. A mark's clock may be past its events (time passed
-  before it was taken): an event older than that clock drops the mark, since no event may be
-  replayed onto an account whose clock is after it. Marks live in memory only, at most
-  ``MARKS_KEPT``;
-* the *horizon* is the watermark (the newest event time) minus ``lateness``; a new event older
-  than the horizon is rejected as ``too_late``. Events older than the horizon are *settled*:
-  once a mark covers only such events, and its clock is not after the horizon, that mark
-  becomes the base and its events leave the buffer. That way the common case applies each
-  event once: settling by applying the events a second time, to the base, is left to
-  :meth:`CustomerState.to_bytes` (which writes the base at the horizon), and to a buffer
-  holding more than ``SETTLE_AFTER`` events older than the horizon (no mark fitted, say the
-  wall clock kept the head's clock ahead of the events).
+* the profile's fields are registers that keep the newest value by event time
+  (:mod:`features.profile`);
+* orders, invoices and payments are mergeable records (:mod:`features.items`); which money pays
+  which invoice is derived from them (:mod:`features.ledger`), and so are the settlements,
+  aging and days past due;
+* counts and money are integer sums, windows are event-time tiles, averages of days late are
+  ratios of two integer sums decayed from a fixed epoch (:mod:`features.behaviour`,
+  :mod:`features.activity`).
 
-A base before the horizon is harmless because letting time pass composes (see
-:mod:`features.account`), every buffered event after the base is no older than its clock,
-and no event older than the horizon can arrive.
+Lateness and duplicates
+-----------------------
+The *watermark* is the newest event time; the *horizon* the watermark less ``lateness`` (or
+later, when more than ``max_buffered_events`` events are newer). An event older than the
+horizon is rejected as ``too_late``. The state remembers a digest of every event not older
+than the horizon, and of the newest ``max_recent_event_ids`` before it: an id seen with the
+same content is a redelivery and changes nothing; with other content it is ``inconsistent``.
+Items nothing can change any more (closed before the horizon, and their payments past
+reversal) are dropped; their ids are remembered.
 
-Transitions and their ids
--------------------------
-Transition ids are derived from the kind and the ids that cause them. The state remembers the
-ids it fired that are not older than the base's clock (a replay starts there, so it cannot
-produce older ones), so a replay never fires a transition twice, and every transition of the
-in-order history fires exactly once, whatever the arrival order. Transitions fire as soon as the
-head sees them, because an alert must not wait for ``lateness``: a transition that an event
-arriving later but dated earlier would have prevented (an invoice turned overdue, then comes
-a payment dated before its due date) has fired and stays fired while the state is corrected.
-Only events arriving after a later-dated one can cause such an extra transition.
+Transitions
+-----------
+Transitions fire as soon as the state sees them, with ids derived from what caused them
+(:mod:`features.transitions`). An invoice remembers the overdue and settlement transitions it
+fired, so none fires twice. A transition that an event arriving later but dated earlier would
+have prevented (an invoice turned overdue, then comes a payment dated before its due date) has
+fired and stays fired while the state is corrected. ``limit_exceeded`` fires when an event
+takes the exposure over the credit limit as the state knows it when the event arrives.
 
-Redeliveries
+Time passing
 ------------
-An event whose id the state remembers is a redelivery when its content (its fact) is the one
-remembered: it changes nothing. With other content it is refused as ``inconsistent``. The
-buffer keeps the facts themselves; a settled id keeps an 8-byte digest of its fact (ids
-settled before digests were kept, in format 1, match any content).
-
-Bounds
-------
-The buffer holds the events of the last ``lateness``, at most ``max_buffered_events`` (past
-that, the oldest settle early and the horizon moves up to them), plus at most ``SETTLE_AFTER``
-older ones. Remembered event ids are those of the buffer plus the ``max_recent_event_ids``
-latest settled; fired ids those not older than the base's clock. The account bounds itself
-(see :mod:`features.ledger`).
+The *clock* is the newest of the watermark and the times :meth:`CustomerState.advance` was
+given (the wall clock live, event time in a replay). Invoices turn overdue as it passes their
+due date and grace; payments stop being reversible and open orders expire by it.
 
 Serialised form
 ---------------
-``to_bytes`` settles what is older than the horizon, then writes orjson of the base, the
-buffer, the clocks and the remembered ids (with their digests), with a format version;
-:meth:`CustomerState.from_bytes` reads formats 1 and 2. The head is not stored: the first call
-that passes a config rebuilds it. The bytes are canonical: the same events and the same clock
-give the same bytes, whatever the arrival order (up to the ids of extra transitions, above).
+``to_bytes`` writes orjson of the items, sums, registers, remembered ids and clocks, sorted,
+with a format version; what is derived is derived again when read. The bytes are canonical:
+the same events and the same clock give the same bytes, whatever the arrival order (up to
+the transitions each invoice remembers, under ``fired``).
 """
 
-from bisect import bisect
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from features.account import Account
+from features.activity import Activity
+from features.behaviour import PaymentBehaviour
 from features.config import FeatureConfig
-from features.eventtime import BEGINNING, duration_text, from_micros, to_micros
+from features.eventtime import BEGINNING, DAY, duration_text, from_micros, to_micros
 from features.facts import Fact
-from features.recent import RecentIds
+from features.items import Invoice
+from features.ledger import STEP_KINDS, Change, Ledger, Step
+from features.profile import Profile
 from features.stats import Summary
-from features.transitions import Transition
+from features.transitions import (
+    Transition,
+    dispute_opened,
+    invoice_closed,
+    invoice_issued,
+    invoice_overdue,
+    invoice_settled,
+    limit_exceeded,
+    payment_reversed,
+)
+from features.units import UNIT, to_decimal
 from features.view import Features
 from schemas.events import InputEvent
 from schemas.validation import InvalidEvent
 
-FORMAT = 2
-_READABLE = (1, 2)
-MARK_EVERY = 32
-"""Buffered events between two marks: a rebuild replays at most this many before its place."""
-MARKS_KEPT = 4
-"""Marks kept, the newest: an out-of-order event is most often only a little late."""
-SETTLE_AFTER = 2 * MARK_EVERY
-"""Events older than the horizon the buffer may hold, waiting for a mark to become the base."""
-_FIRED_KEPT = 32
-"""Fired ids kept in memory before those older than the horizon (which no replay can fire
-again) are dropped; the serialised state keeps only the ids not older than the horizon."""
+FORMAT = 3
+TIDY_EVERY = 7 * DAY
+"""How far the horizon or the clock moves before the state forgets what it can (see
+:meth:`CustomerState._tidy`): often enough to stay small, seldom enough to cost little."""
 _DEFAULT_CONFIG = FeatureConfig()
-
-
-def _order(fact: Fact) -> tuple[int, str]:
-    return fact.time, fact.event_id
-
-
-def _precedes(mark: tuple[int, Account], place: int, time: int) -> bool:
-    """Whether an event at ``place`` in the buffer and at ``time`` can be replayed onto the
-    mark: it comes after the mark's events, and the mark's clock (which the passing of time
-    may have moved past its events) is not after it."""
-    return mark[0] <= place and mark[1].clock <= time
+_MONEY_EVENTS = frozenset(
+    {
+        "invoice.issued",
+        "invoice.cancelled",
+        "invoice.written_off",
+        "invoice.disputed",
+        "invoice.dispute_resolved",
+        "payment.received",
+        "payment.reversed",
+    }
+)
 
 
 def _moment(micros: int) -> str:
     return from_micros(micros).isoformat() if micros > BEGINNING else "the beginning"
+
+
+def _inconsistent(reason: str) -> InvalidEvent:
+    return InvalidEvent("inconsistent", reason)
 
 
 class CustomerState:
@@ -139,41 +126,43 @@ class CustomerState:
     """
 
     __slots__ = (
-        "awaits_replay",
-        "base",
-        "buffer",
-        "buffered",
+        "_tidied",
+        "activity",
+        "behaviour",
         "clock",
+        "config",
         "customer_id",
-        "fired",
-        "head",
+        "derived",
+        "first_time",
         "horizon",
-        "marks",
-        "recent_ids",
+        "ledger",
+        "next_due",
+        "profile",
         "revision",
-        "settled_with",
+        "seen",
         "watermark",
     )
 
     def __init__(self, customer_id: str) -> None:
         self.customer_id = customer_id
-        self.base = Account(customer_id)
-        self.head = Account(customer_id)
-        self.awaits_replay = False
-        """True while ``head`` is a copy of the base the buffer has not been replayed onto
-        (after ``from_bytes``, which has no config to replay with)."""
-        self.buffer: list[Fact] = []
-        self.marks: list[tuple[int, Account]] = []
-        """(n, the account after the first n buffered events), n ascending; never changed."""
-        self.buffered: dict[str, Fact] = {}
-        """The facts of the buffer by event id."""
-        self.recent_ids = RecentIds()
-        self.fired: dict[str, int] = {}
+        self.profile = Profile()
+        self.ledger = Ledger()
+        self.behaviour = PaymentBehaviour()
+        self.activity = Activity()
+        self.seen: dict[str, tuple[int, str]] = {}
+        """Event id -> (event time, digest of its fact)."""
         self.watermark = self.horizon = self.clock = BEGINNING
+        self.first_time: int | None = None
         self.revision = 0
         """How many events the state has taken: it changes exactly when an event changed it."""
-        self.settled_with = _DEFAULT_CONFIG
-        """The config of the last call that moved the horizon, to settle with in ``to_bytes``."""
+        self.next_due: int | None = None
+        """The earliest deadline of an invoice that may still turn overdue."""
+        self.derived = True
+        """False after ``from_bytes`` until the allocation is derived (it needs the config)."""
+        self.config = _DEFAULT_CONFIG
+        """The config of the last call that had one, to tidy with in ``to_bytes``."""
+        self._tidied: tuple[int, int] = (BEGINNING, BEGINNING)
+        """(horizon, clock) of the last tidy, in ``TIDY_EVERY``, or exact after ``to_bytes``'s."""
 
     @classmethod
     def new(cls, customer_id: str) -> "CustomerState":
@@ -182,9 +171,8 @@ class CustomerState:
 
     @property
     def currency(self) -> str | None:
-        """The customer's currency: the first one its events name, in event-time order."""
-        currencies = (self.base.profile.currency, *(fact.currency for fact in self.buffer))
-        return next((currency for currency in currencies if currency), None)
+        """The customer's currency: the one of its earliest event that names one."""
+        return self.profile.currency
 
     def apply(self, event: InputEvent, config: FeatureConfig) -> list[Transition]:
         """Take one event; returns the transitions it caused that had not fired before.
@@ -195,182 +183,328 @@ class CustomerState:
         cannot be taken.
         """
         if event.customer_id != self.customer_id:
-            raise InvalidEvent(
-                "inconsistent",
-                f"event of customer {event.customer_id} given to {self.customer_id}'s state",
+            raise _inconsistent(
+                f"event of customer {event.customer_id} given to {self.customer_id}'s state"
             )
         fact = Fact.of(event)
-        if self._seen(fact):
+        digest = fact.digest()
+        known = self.seen.get(fact.event_id)
+        if known is not None:
+            if known[1] != digest:
+                raise _inconsistent(f"event id {fact.event_id} was seen with different content")
             return []
-        if fact.time < self.horizon:
+        time = fact.time
+        if time < self.horizon:
             raise InvalidEvent("too_late", self._too_late(fact, config))
-        head = self._head(config)
+        self._derive(config)
+        self.profile.check(fact)
+        check = _CHECKS[fact.type]
+        check(self, fact, config)  # raises before anything changes
         out: list[Transition] = []
-        if fact.time >= head.clock and (not self.buffer or _order(fact) > _order(self.buffer[-1])):
-            head.apply(fact, config, out)
-            self.buffer.append(fact)
-            self._mark()
-        else:
-            place = bisect(self.buffer, _order(fact), key=_order)
-            start, account = self._mark_before(place, fact.time)
-            replayed = [fact, *self.buffer[place:]]
-            self.head = self._replay(
-                account.copy(),
-                [*self.buffer[start:place], *replayed],
-                head.clock,
-                config,
-                out,
-                inserted=fact,
-            )
-            self.buffer[place:] = replayed
-            self.marks = [mark for mark in self.marks if _precedes(mark, place, fact.time)]
-            self._mark()
-        self.buffered[fact.event_id] = fact
+        ledger = self.ledger
+        limit = self.profile.credit_limit
+        above = limit is not None and ledger.exposure > limit
+        self._pass_time(time, config, out)
+        self.seen[fact.event_id] = (time, digest)
         self.revision += 1
-        self.clock = self.head.clock
-        if fact.time > self.watermark:
-            self.watermark = fact.time
-        fresh = self._unfired(out)  # before settling forgets the ids older than it keeps
-        self._settle(config)
-        return fresh
-
-    def _seen(self, fact: Fact) -> bool:
-        """Whether the event of ``fact`` was taken before; ``inconsistent`` if its id was,
-        with other content."""
-        event_id = fact.event_id
-        if event_id in self.buffered:
-            same = self.buffered[event_id] == fact
-        elif event_id in self.recent_ids:
-            digest = self.recent_ids.note(event_id)
-            same = digest is None or digest == fact.digest()
-        else:
-            return False
-        if not same:
-            raise InvalidEvent(
-                "inconsistent", f"event id {event_id} was seen with different content"
+        if self.first_time is None or time < self.first_time:
+            self.first_time = time
+        if time > self.watermark:
+            self.watermark = time
+            self._move_horizon(config)
+        if self._tidied != (self.horizon // TIDY_EVERY, self.clock // TIDY_EVERY):
+            self._tidy(config)
+        self.profile.update(fact)
+        if check(self, fact, config):  # again: passing time may have dropped its item
+            _HANDLERS[fact.type](self, fact, config, out)
+            if fact.type in _MONEY_EVENTS:
+                self._record(ledger.allocate(config, self._step(fact)), config, out)
+                self._fire_overdue(config, out)
+        limit = self.profile.credit_limit
+        if limit is not None and not above and (exposure := ledger.exposure) > limit:
+            out.append(
+                limit_exceeded(self.customer_id, fact, exposure, limit, self.profile.currency)
             )
-        return True
+        return out
 
     def advance(self, now: datetime, config: FeatureConfig) -> list[Transition]:
         """Let time pass to ``now`` (event time in a replay, the wall clock live)."""
-        head = self._head(config)
+        self._derive(config)
         out: list[Transition] = []
-        head.advance(to_micros(now), config, out)
-        self.clock = head.clock
-        return self._unfired(out)
+        self._pass_time(to_micros(now), config, out)
+        if self._tidied != (self.horizon // TIDY_EVERY, self.clock // TIDY_EVERY):
+            self._tidy(config)
+        return out
 
     def next_deadline(self, config: FeatureConfig) -> datetime | None:
         """When :meth:`advance` will next have something to do: the next invoice turning overdue."""
-        deadline = self._head(config).next_deadline(config)
+        self._derive(config)
+        deadline = self.ledger.next_deadline(config.grace_micros)
         return None if deadline is None else from_micros(deadline)
 
     def features(self, now: datetime, config: FeatureConfig = _DEFAULT_CONFIG) -> Features:
-        """The customer's features at ``now``, or at the clock if ``now`` is before it.
+        """The customer's features at ``now``, or at the clock if ``now`` is before it."""
+        self._derive(config)
+        return Features.of(self, max(to_micros(now), self.clock), config)
 
-        The state already holds every event up to its clock, so it cannot be seen as it was
-        earlier; pass the time of the event just applied, or the wall clock.
-        """
-        head = self._head(config)
-        return Features.of(head, max(to_micros(now), head.clock), config)
+    def open_invoices(self) -> list[tuple[str, Invoice]]:
+        """(id, invoice) of the invoices that owe, oldest due first (as derived when the
+        features were last read)."""
+        owing = [
+            (key, invoice) for key, invoice in self.ledger.invoices.items() if invoice.remaining
+        ]
+        return sorted(owing, key=lambda pair: (pair[1].due_day, pair[1].issued, pair[0]))
 
     def payment_amount_stats(self, config: FeatureConfig = _DEFAULT_CONFIG) -> Summary:
         """The statistics of the customer's payment amounts so far: the same as its
         ``features(...).payment_amount_stats``, without computing the rest."""
-        return self._head(config).activity.payment_amounts.summary(config.zscore_min_count)
+        return self.activity.payment_amounts.summary(UNIT, config.zscore_min_count)
 
-    def _head(self, config: FeatureConfig) -> Account:
-        if self.awaits_replay:
-            self.head = self._replay(self.head, self.buffer, self.clock, config, None)
-            self.awaits_replay = False
-        return self.head
+    # Time.
 
-    def _mark(self) -> None:
-        """Copy the head as a mark if ``MARK_EVERY`` events were buffered since the last one."""
-        newest = self.marks[-1][0] if self.marks else 0
-        if len(self.buffer) - newest >= MARK_EVERY:
-            self.marks = [*self.marks, (len(self.buffer), self.head.copy())][-MARKS_KEPT:]
-
-    def _mark_before(self, place: int, time: int) -> tuple[int, Account]:
-        """The newest mark that can precede an event at ``place`` and ``time``, else (0, the
-        base)."""
-        for mark in reversed(self.marks):
-            if _precedes(mark, place, time):
-                return mark
-        return 0, self.base
-
-    def _replay(
-        self,
-        head: Account,
-        facts: list[Fact],
-        clock: int,
-        config: FeatureConfig,
-        out: list[Transition] | None,
-        inserted: Fact | None = None,
-    ) -> Account:
-        """Replay ``facts`` onto ``head``, a copy of the base, and advance it to ``clock``."""
-        for fact in facts:
-            try:
-                head.apply(fact, config, out)
-            except InvalidEvent as error:
-                if fact is inserted or inserted is None:
-                    raise
-                raise InvalidEvent(
-                    "inconsistent",
-                    f"at its place in event time, {inserted.event_id} would make the later "
-                    f"{fact.event_id} inconsistent: {error.reason}",
-                ) from None
-        head.advance(clock, config, out)
-        return head
-
-    def _settle(self, config: FeatureConfig) -> None:
-        """Move the horizon up; make a mark the base when one can be (see the module)."""
-        buffer = self.buffer
-        horizon = self.watermark - config.lateness_micros
-        if len(buffer) > config.max_buffered_events:
-            horizon = max(horizon, buffer[-config.max_buffered_events].time)
-        if horizon <= self.horizon:
+    def _pass_time(self, to: int, config: FeatureConfig, out: list[Transition]) -> None:
+        if to <= self.clock:
             return
-        self.horizon = horizon
-        self.settled_with = config
-        for count, account in reversed(self.marks):
-            if buffer[count - 1].time < horizon and account.clock <= horizon:
-                self.base = account
-                self._forget(count)
-                break
-        if len(buffer) > SETTLE_AFTER and (older := self._older_than_horizon()) > SETTLE_AFTER:
-            self._settle_into_base(older, config)
+        since, self.clock = self.clock, to
+        if to // DAY != since // DAY:  # open orders expire by the day
+            self.ledger.count_orders(to, config)
+        next_due = self.next_due
+        if next_due is not None and next_due <= to:
+            self._fire_overdue(config, out)
 
-    def _older_than_horizon(self) -> int:
-        return bisect(self.buffer, (self.horizon, ""), key=_order)
+    def _move_horizon(self, config: FeatureConfig) -> None:
+        horizon = self.watermark - config.lateness_micros
+        if len(self.seen) > config.max_buffered_events + config.max_recent_event_ids:
+            newest = sorted((time for time, _ in self.seen.values()), reverse=True)
+            horizon = max(horizon, newest[config.max_buffered_events - 1])
+        if horizon > self.horizon:
+            self.horizon = horizon
 
-    def _settle_into_base(self, count: int, config: FeatureConfig) -> None:
-        """Apply the first ``count`` buffered events, those older than the horizon, to the base,
-        and advance it to the horizon."""
-        for fact in self.buffer[:count]:
-            self.base.apply(fact, config, None)
-        self.base.advance(self.horizon, config, None)
-        self._forget(count)
+    def _tidy(self, config: FeatureConfig, exact: bool = False) -> None:
+        """Forget what nothing can change any more, and count what of the orders is still
+        open."""
+        horizon, ledger = self.horizon, self.ledger
+        self._tidied = (horizon // TIDY_EVERY, self.clock // TIDY_EVERY)
+        self.behaviour.disputed_invoices += ledger.drop_settled(horizon, self.clock, config)
+        self.activity.forget_before(horizon)
+        seen = self.seen
+        if not exact and len(seen) <= 2 * config.max_recent_event_ids:
+            return
+        older = [(time, event_id) for event_id, (time, _) in seen.items() if time < horizon]
+        if len(older) > config.max_recent_event_ids:
+            older.sort()
+            for _, event_id in older[: len(older) - config.max_recent_event_ids]:
+                del seen[event_id]
 
-    def _forget(self, count: int) -> None:
-        """Take the first ``count`` events out of the buffer, now that the base holds them."""
-        buffer, kept = self.buffer, self.settled_with.max_recent_event_ids
-        for fact in buffer[:count]:
-            del self.buffered[fact.event_id]
-            self.recent_ids.add(fact.event_id, kept, fact.digest())
-        del buffer[:count]
-        self.marks = [(n - count, account) for n, account in self.marks if n > count]
-        if len(self.fired) > _FIRED_KEPT:
-            since = self.base.clock
-            self.fired = {key: time for key, time in self.fired.items() if time >= since}
+    def _fire_overdue(self, config: FeatureConfig, out: list[Transition]) -> None:
+        """Fire the invoices whose deadline the clock has passed while they were open."""
+        grace, clock, currency = config.grace_micros, self.clock, self.profile.currency
+        next_due = None
+        due = []
+        for invoice_id, invoice in self.ledger.invoices.items():
+            if invoice.fired[0] is not None:
+                continue
+            deadline = invoice.deadline(grace)
+            closed = invoice.closed_at()
+            if closed is not None and closed < deadline:
+                continue
+            if deadline > clock:
+                if next_due is None or deadline < next_due:
+                    next_due = deadline
+                continue
+            due.append((max(deadline, invoice.issued), invoice_id, invoice))
+        for moment, invoice_id, invoice in sorted(due):
+            invoice.fired[0] = moment
+            out.append(invoice_overdue(self.customer_id, invoice_id, invoice, moment, currency))
+        self.next_due = next_due
 
-    def _unfired(self, transitions: list[Transition]) -> list[Transition]:
-        """The transitions not fired before, which it remembers."""
-        fresh = []
-        for transition in transitions:
-            if transition.transition_id not in self.fired:
-                self.fired[transition.transition_id] = to_micros(transition.event_time)
-                fresh.append(transition)
-        return fresh
+    # Money.
+
+    def _record(self, changes: list[Change], config: FeatureConfig, out: list[Transition]) -> None:
+        """Count the settlements the allocation changed; fire what it newly shows: closings
+        that shut something, disputes of invoices then owed, settlements."""
+        behaviour, half_life = self.behaviour, config.half_life_micros
+        invoices, currency, customer = self.ledger.invoices, self.profile.currency, self.customer_id
+        for invoice_id in self.ledger.changed:
+            invoice = invoices[invoice_id]
+            fired = invoice.fired
+            for time, event_id, kind in invoice.closings:
+                shut = invoice.shut_by.get(event_id)
+                if shut and event_id not in fired[2]:
+                    fired[2].append(event_id)
+                    out.append(
+                        invoice_closed(
+                            kind.replace(".", "_"), customer, invoice_id, (time, event_id), shut,
+                            currency,
+                        )
+                    )  # fmt: skip
+            for event_id, disputed in invoice.open_disputes.items():
+                if event_id not in fired[3]:
+                    fired[3].append(event_id)
+                    time = next(row[0] for row in invoice.disputes if row[1] == event_id)
+                    out.append(
+                        dispute_opened(customer, invoice_id, (time, event_id), disputed, currency)
+                    )
+        for invoice_id, before, after in changes:
+            if before is not None:
+                behaviour.record_settlement(before, half_life, -1)
+            if after is not None:
+                behaviour.record_settlement(after, half_life)
+                invoice = invoices[invoice_id]
+                if after.event_id not in invoice.fired[1]:
+                    invoice.fired[1].append(after.event_id)
+                    out.append(invoice_settled(customer, invoice_id, invoice, after, currency))
+
+    def _step(self, fact: Fact) -> Step | None:
+        """The step of the ledger's pass a money event just merged is, if it is one (a credit
+        note on an invoice closed by then became a credit of its own)."""
+        if fact.type == "invoice.dispute_resolved" and not any(
+            row[1] == fact.event_id
+            for row in getattr(self.ledger.invoices.get(fact.subject), "resolutions", ())
+        ):
+            return None
+        return (fact.time, fact.event_id, STEP_KINDS[fact.type], fact.subject or "", -1)
+
+    def _derive(self, config: FeatureConfig) -> None:
+        """After ``from_bytes``: derive the allocation, which the bytes do not hold."""
+        self.config = config
+        if self.derived:
+            return
+        self.ledger.allocate(config)  # its settlements are counted already
+        self.ledger.count_orders(self.clock, config)
+        self._fire_overdue(config, [])  # only finds the next deadline: the clock has not moved
+        self.derived = True
+
+    # Checks: whether an event is news (False: it repeats what is known; raises if it
+    # contradicts it).
+
+    def _check_new_order(self, fact: Fact, config: FeatureConfig) -> bool:
+        order = self.ledger.orders.get(fact.subject)
+        if order is None or order.placed is None:
+            return fact.subject not in self.ledger.closed_orders
+        if order.amount != fact.amount:
+            raise _inconsistent(
+                f"order {fact.subject} was placed for {_units(order.amount)}, now for "
+                f"{_units(fact.amount)}"
+            )
+        return False
+
+    def _check_known_order(self, fact: Fact, config: FeatureConfig) -> bool:
+        if fact.subject in self.ledger.orders:
+            return fact.type == "order.cancelled"
+        if fact.subject in self.ledger.closed_orders:
+            return False
+        raise _inconsistent(
+            f"{fact.type} of unknown order {fact.subject}: never placed, or closed before the "
+            "orders remembered (max_closed_ids)"
+        )
+
+    def _check_new_invoice(self, fact: Fact, config: FeatureConfig) -> bool:
+        known = self.ledger.invoices.get(fact.subject)
+        if known is None:
+            return fact.subject not in self.ledger.closed_invoices
+        if (known.amount, known.due_day) != (fact.amount, fact.due_day):
+            raise _inconsistent(
+                f"invoice {fact.subject} was issued for {_units(known.amount)} due "
+                f"{from_micros((known.due_day or 0) * DAY).date()}, now for "
+                f"{_units(fact.amount)} due {from_micros((fact.due_day or 0) * DAY).date()}"
+            )
+        return False
+
+    def _check_known_invoice(self, fact: Fact, config: FeatureConfig) -> bool:
+        """News about an invoice kept (what changes nothing is forgotten when the state tidies
+        up); about one dropped, only a credit note with its amount is (it credits the
+        customer)."""
+        if fact.subject in self.ledger.invoices:
+            return True
+        if fact.subject in self.ledger.closed_invoices:
+            return _credit_note(fact)
+        raise _inconsistent(
+            f"{fact.type} of unknown invoice {fact.subject}: never issued, or closed before the "
+            "invoices remembered (max_closed_ids)"
+        )
+
+    def _check_new_payment(self, fact: Fact, config: FeatureConfig) -> bool:
+        payment = self.ledger.payments.get(fact.subject)
+        if payment is None:
+            return fact.subject not in self.ledger.closed_payments
+        if payment.amount != fact.amount:
+            raise _inconsistent(
+                f"payment {fact.subject} was received as {_units(payment.amount)}, now as "
+                f"{_units(fact.amount)}"
+            )
+        return False
+
+    def _check_reversal(self, fact: Fact, config: FeatureConfig) -> bool:
+        ledger = self.ledger
+        payment = ledger.payments.get(fact.subject)
+        if payment is not None and payment.reversed is not None:
+            return (fact.time, fact.event_id) < payment.reversed[:2]
+        if fact.subject in ledger.closed_payments and payment is None:
+            return False
+        if not ledger.reversible(fact.subject, fact.time, config):
+            raise _inconsistent(
+                f"cannot reverse payment {fact.subject}: never received, or older than the "
+                "payments kept for reversal (payment_retention)"
+            )
+        return True
+
+    def _check_profile(self, fact: Fact, config: FeatureConfig) -> bool:
+        return True
+
+    # Handlers: merge an event that is news into its item and the sums.
+
+    def _place_order(self, fact: Fact, config: FeatureConfig, out: list[Transition]) -> None:
+        amount = fact.amount or 0
+        self.ledger.place_order(fact.subject, fact.time, amount)
+        self.activity.record_order(fact.time, amount)
+        self.ledger.count_order(fact.subject, self.clock, config)
+
+    def _cancel_order(self, fact: Fact, config: FeatureConfig, out: list[Transition]) -> None:
+        self.ledger.cancel_order(fact.subject, fact.time)
+        self.ledger.count_order(fact.subject, self.clock, config)
+
+    def _issue_invoice(self, fact: Fact, config: FeatureConfig, out: list[Transition]) -> None:
+        amount = fact.amount or 0
+        self.ledger.issue_invoice(
+            fact.subject, fact.event_id, fact.time, amount, fact.due_day or 0, fact.link,
+            bool(fact.paperless),
+        )  # fmt: skip
+        self.behaviour.record_invoice(fact.time, amount)
+        self.ledger.count_order(fact.link, self.clock, config)
+        out.append(invoice_issued(self.customer_id, fact))
+
+    def _close_invoice(self, fact: Fact, config: FeatureConfig, out: list[Transition]) -> None:
+        self.ledger.close_invoice(fact.subject, fact.event_id, fact.time, fact.type)
+
+    def _dispute(self, fact: Fact, config: FeatureConfig, out: list[Transition]) -> None:
+        ledger, invoice_id = self.ledger, fact.subject
+        ledger.dispute(invoice_id, fact.event_id, fact.time, fact.amount)
+
+    def _resolve_dispute(self, fact: Fact, config: FeatureConfig, out: list[Transition]) -> None:
+        if fact.subject in self.ledger.invoices:
+            upheld = fact.label == "upheld"
+            self.ledger.resolve_dispute(fact.subject, fact.event_id, fact.time, upheld, fact.amount)
+        else:
+            self.ledger.credit(fact.event_id, fact.time, fact.amount or 0)
+
+    def _receive_payment(self, fact: Fact, config: FeatureConfig, out: list[Transition]) -> None:
+        amount = fact.amount or 0
+        self.ledger.receive_payment(fact.subject, fact.event_id, fact.time, amount, fact.link)
+        self.activity.record_payment(fact.time, amount)
+
+    def _reverse_payment(self, fact: Fact, config: FeatureConfig, out: list[Transition]) -> None:
+        ledger = self.ledger
+        first = ledger.payments[fact.subject].reversed is None
+        ledger.reverse_payment(fact.subject, fact.event_id, fact.time, fact.label or "")
+        if first:
+            if fact.label == "bounced":
+                self.behaviour.bounced += 1
+            amount = ledger.payments[fact.subject].amount
+            out.append(payment_reversed(self.customer_id, fact, amount, self.currency))
+
+    def _nothing(self, fact: Fact, config: FeatureConfig, out: list[Transition]) -> None:
+        pass
 
     def _too_late(self, fact: Fact, config: FeatureConfig) -> str:
         return (
@@ -385,10 +519,13 @@ class CustomerState:
             )
         )
 
+    # Serialisation.
+
     def to_bytes(self) -> bytes:
         """The compact, versioned serialised state; :meth:`from_bytes` restores it exactly."""
-        if self.base.clock < self.horizon:
-            self._settle_into_base(self._older_than_horizon(), self.settled_with)
+        if self.derived and self._tidied != (self.horizon, self.clock):
+            self._tidy(self.config, exact=True)  # what it forgot is then a function of both
+            self._tidied = (self.horizon, self.clock)
         document: dict[str, Any] = {
             "format": FORMAT,
             "customer": self.customer_id,
@@ -396,34 +533,72 @@ class CustomerState:
             "watermark": self.watermark,
             "horizon": self.horizon,
             "clock": self.clock,
-            "base": self.base.to_doc(),
-            "buffer": [fact.to_row() for fact in self.buffer],
-            "recent_ids": self.recent_ids.notes(),
-            "fired": sorted([t, key] for key, t in self.fired.items() if t >= self.horizon),
+            "first": self.first_time,
+            "profile": self.profile.to_row(),
+            "ledger": self.ledger.to_doc(),
+            "behaviour": self.behaviour.to_row(self.clock),
+            "activity": self.activity.to_row(self.clock),
+            "seen": sorted([time, key, digest] for key, (time, digest) in self.seen.items()),
+            "fired": self.ledger.fired_doc(),
         }
         return orjson.dumps(document)
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "CustomerState":
         document = orjson.loads(blob)
-        if document.get("format") not in _READABLE:
+        if document.get("format") != FORMAT:
             raise ValueError(
-                f"customer state in format {document.get('format')!r}; this code reads "
-                f"{' and '.join(map(str, _READABLE))}"
+                f"customer state in format {document.get('format')!r}; this code reads {FORMAT}"
             )
-        state = cls.__new__(cls)
-        state.customer_id = document["customer"]
-        state.base = Account.from_doc(state.customer_id, document["base"])
-        state.head = Account.from_doc(state.customer_id, document["base"])
-        state.awaits_replay = True
-        state.buffer = [Fact.from_row(row) for row in document["buffer"]]
-        state.marks = []
-        state.buffered = {fact.event_id: fact for fact in state.buffer}
-        state.recent_ids = RecentIds(document["recent_ids"])  # format 1: a list, no digests
-        state.fired = {key: time for time, key in document["fired"]}
+        state = cls(document["customer"])
         state.revision = document["revision"]
-        state.settled_with = _DEFAULT_CONFIG  # the base is at the horizon: nothing to settle
-        state.watermark = document["watermark"]
-        state.horizon = document["horizon"]
-        state.clock = document["clock"]
+        state.watermark, state.horizon = document["watermark"], document["horizon"]
+        state.clock, state.first_time = document["clock"], document["first"]
+        state.profile = Profile.from_row(document["profile"])
+        state.ledger = Ledger.from_doc(document["ledger"], document["fired"])
+        state.behaviour = PaymentBehaviour.from_row(document["behaviour"])
+        state.activity = Activity.from_row(document["activity"])
+        state.seen = {key: (time, digest) for time, key, digest in document["seen"]}
+        state.derived = False
         return state
+
+
+def _credit_note(fact: Fact) -> bool:
+    return fact.type == "invoice.dispute_resolved" and fact.label == "upheld" and bool(fact.amount)
+
+
+def _units(amount: int | None) -> str:
+    return "nothing" if amount is None else format(to_decimal(amount), "f")
+
+
+_Check = Any
+_CHECKS: dict[str, _Check] = {
+    "order.placed": CustomerState._check_new_order,
+    "order.cancelled": CustomerState._check_known_order,
+    "order.fulfilled": CustomerState._check_known_order,
+    "invoice.issued": CustomerState._check_new_invoice,
+    "invoice.cancelled": CustomerState._check_known_invoice,
+    "invoice.written_off": CustomerState._check_known_invoice,
+    "invoice.disputed": CustomerState._check_known_invoice,
+    "invoice.dispute_resolved": CustomerState._check_known_invoice,
+    "payment.received": CustomerState._check_new_payment,
+    "payment.reversed": CustomerState._check_reversal,
+    "customer.profile": CustomerState._check_profile,
+    "customer.credit_limit": CustomerState._check_profile,
+    "customer.payment_terms": CustomerState._check_profile,
+}
+_HANDLERS: dict[str, Any] = {
+    "order.placed": CustomerState._place_order,
+    "order.cancelled": CustomerState._cancel_order,
+    "order.fulfilled": CustomerState._nothing,
+    "invoice.issued": CustomerState._issue_invoice,
+    "invoice.cancelled": CustomerState._close_invoice,
+    "invoice.written_off": CustomerState._close_invoice,
+    "invoice.disputed": CustomerState._dispute,
+    "invoice.dispute_resolved": CustomerState._resolve_dispute,
+    "payment.received": CustomerState._receive_payment,
+    "payment.reversed": CustomerState._reverse_payment,
+    "customer.profile": CustomerState._nothing,
+    "customer.credit_limit": CustomerState._nothing,
+    "customer.payment_terms": CustomerState._nothing,
+}

@@ -1,9 +1,13 @@
-"""Running statistics of a customer's numbers: amounts, gaps, days late.
+"""Running statistics kept as exact integer sums, so that they add up in any order.
 
-Both accumulators keep a handful of floats, whatever the number of values they have seen.
+:class:`Moments` keeps count, sum and sum of squares of integers (money in units, time in
+microseconds); :class:`DecayedMean` keeps a mean whose weights grow with event time from a
+fixed epoch (forward decay), as two integer sums. Each takes a value back exactly as it took
+it, and neither depends on the order its values came in.
 """
 
 from dataclasses import dataclass
+from math import floor
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,72 +35,94 @@ class Summary:
         return (value - self.mean) / self.std
 
 
-class RunningStats:
-    """Count, mean and sample variance of a stream of numbers (Welford's algorithm).
+class Moments:
+    """Count, sum and sum of squares of integers; mean and sample deviation at read time.
 
-    >>> stats = RunningStats()
-    >>> for value in (2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0):
-    ...     stats.add(value)
-    >>> stats.count, stats.mean, round(stats.variance, 4)
+    >>> moments = Moments()
+    >>> for value in (2, 4, 4, 4, 5, 5, 7, 9):
+    ...     moments.add(value)
+    >>> summary = moments.summary(scale=1, min_count=5)
+    >>> summary.count, summary.mean, round(summary.std ** 2, 4)
     (8, 5.0, 4.5714)
     """
 
-    __slots__ = ("count", "m2", "mean")
+    __slots__ = ("count", "squares", "total")
 
-    def __init__(self, count: int = 0, mean: float = 0.0, m2: float = 0.0) -> None:
+    def __init__(self, count: int = 0, total: int = 0, squares: int = 0) -> None:
         self.count = count
-        self.mean = mean
-        self.m2 = m2
+        self.total = total
+        self.squares = squares
 
-    def add(self, value: float) -> None:
-        self.count += 1
-        delta = value - self.mean
-        self.mean += delta / self.count
-        self.m2 += delta * (value - self.mean)
+    def add(self, value: int, sign: int = 1) -> None:
+        self.count += sign
+        self.total += sign * value
+        self.squares += sign * value * value
 
-    @property
-    def variance(self) -> float:
-        return self.m2 / (self.count - 1) if self.count > 1 else 0.0
+    def summary(self, scale: int, min_count: int) -> Summary:
+        """The statistics of the values divided by ``scale`` (units per currency unit, say)."""
+        count, total = self.count, self.total
+        if not count:
+            return Summary(0, 0.0, 0.0, min_count)
+        mean = total / (count * scale)
+        if count < 2:
+            return Summary(count, mean, 0.0, min_count)
+        spread = count * self.squares - total * total  # exact, and never negative
+        variance = spread / (count * (count - 1) * scale * scale)
+        return Summary(count, mean, variance**0.5, min_count)
 
-    def summary(self, min_count: int) -> Summary:
-        return Summary(self.count, self.mean, self.variance**0.5, min_count)
-
-    def to_row(self) -> list[float]:
-        return [self.count, self.mean, self.m2]
+    def to_row(self) -> list[int | str]:
+        """Count, and the sums in hexadecimal (they outgrow JSON's 64-bit integers)."""
+        return [self.count, format(self.total, "x"), format(self.squares, "x")]
 
     @classmethod
-    def from_row(cls, row: list[float]) -> "RunningStats":
-        return cls(int(row[0]), row[1], row[2])
+    def from_row(cls, row: list[int | str]) -> "Moments":
+        return cls(int(row[0]), int(row[1], 16), int(row[2], 16))
+
+
+_PRECISION = 24
+"""Bits of a weight below its power of two: weights are exact integers of this precision."""
+DECAY_EPOCH = 946_684_800_000_000
+"""2000-01-01 in microseconds: where weights start doubling (keeps today's weights short)."""
+
+
+def decay_weight(time: int, half_life: int) -> int:
+    """The weight of a value at ``time``: 2 ** (time / half_life), scaled to an integer.
+
+    It doubles every half-life after ``DECAY_EPOCH``, so a value one half-life newer than
+    another weighs twice as much; the same time always gives the same integer. Times long
+    before the epoch weigh at least 1.
+
+    >>> from features.eventtime import DAY
+    >>> decay_weight(DECAY_EPOCH + 90 * DAY, 90 * DAY) == 2 * decay_weight(DECAY_EPOCH, 90 * DAY)
+    True
+    """
+    exponent = (time - DECAY_EPOCH) / half_life
+    whole = floor(exponent)
+    fraction = int(2.0 ** (exponent - whole) * (1 << _PRECISION))
+    return fraction << whole if whole >= 0 else max(fraction >> -whole, 1)
 
 
 class DecayedMean:
     """A mean in which a value's weight doubles with every half-life of event time it is newer.
 
-    Weights grow forward from an anchor instead of shrinking backward from "now" (forward
-    decay), so the mean needs no clock and a value is withdrawn exactly as it was added:
-    the weights of values far in the past underflow gracefully when the anchor moves.
+    Two integer sums, the weights and the weighted values: the mean is their ratio, the same
+    whatever order the values came in, and a value is withdrawn exactly as it was added.
 
     >>> from features.eventtime import DAY
     >>> mean = DecayedMean()
-    >>> mean.add(9.0, time=0, half_life=DAY)
-    >>> mean.add(0.0, time=DAY, half_life=DAY)  # a half-life newer: it weighs twice as much
+    >>> mean.add(9, time=DECAY_EPOCH, half_life=DAY)
+    >>> mean.add(0, time=DECAY_EPOCH + DAY, half_life=DAY)  # a half-life newer: twice the weight
     >>> mean.value
     3.0
-    >>> mean.remove(0.0, time=DAY, half_life=DAY)
+    >>> mean.add(0, time=DECAY_EPOCH + DAY, half_life=DAY, sign=-1)
     >>> mean.value
     9.0
     """
 
-    __slots__ = ("anchor", "count", "weight", "weighted_sum")
+    __slots__ = ("count", "weight", "weighted_sum")
 
-    _REBASE_AFTER = 64
-    """Half-lives past the anchor after which the anchor moves, so that weights stay finite."""
-
-    def __init__(
-        self, count: int = 0, anchor: int = 0, weighted_sum: float = 0.0, weight: float = 0.0
-    ) -> None:
+    def __init__(self, count: int = 0, weighted_sum: int = 0, weight: int = 0) -> None:
         self.count = count
-        self.anchor = anchor
         self.weighted_sum = weighted_sum
         self.weight = weight
 
@@ -105,32 +131,16 @@ class DecayedMean:
         """The decayed mean; None while empty."""
         return self.weighted_sum / self.weight if self.count else None
 
-    def add(self, value: float, time: int, half_life: int) -> None:
-        if not self.count:
-            self.anchor = time
-        elif time - self.anchor > self._REBASE_AFTER * half_life:
-            shrink = 2.0 ** ((self.anchor - time) / half_life)
-            self.weighted_sum *= shrink
-            self.weight *= shrink
-            self.anchor = time
-        weight = 2.0 ** ((time - self.anchor) / half_life)
-        self.count += 1
-        self.weighted_sum += weight * value
+    def add(self, value: int, time: int, half_life: int, sign: int = 1) -> None:
+        weight = sign * decay_weight(time, half_life)
+        self.count += sign
         self.weight += weight
+        self.weighted_sum += weight * value
 
-    def remove(self, value: float, time: int, half_life: int) -> None:
-        """Withdraw a value added before with the same time."""
-        self.count -= 1
-        if not self.count:
-            self.weighted_sum = self.weight = 0.0
-            return
-        weight = 2.0 ** ((time - self.anchor) / half_life)
-        self.weighted_sum -= weight * value
-        self.weight -= weight
-
-    def to_row(self) -> list[float]:
-        return [self.count, self.anchor, self.weighted_sum, self.weight]
+    def to_row(self) -> list[int | str]:
+        """Count, and the sums in hexadecimal (they outgrow JSON's 64-bit integers)."""
+        return [self.count, format(self.weighted_sum, "x"), format(self.weight, "x")]
 
     @classmethod
-    def from_row(cls, row: list[float]) -> "DecayedMean":
-        return cls(int(row[0]), int(row[1]), row[2], row[3])
+    def from_row(cls, row: list[int | str]) -> "DecayedMean":
+        return cls(int(row[0]), int(row[1], 16), int(row[2], 16))

@@ -9,11 +9,11 @@ money is a decimal string.
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from features.eventtime import DAY, day_to_date, from_micros
 from features.facts import Fact
-from features.records import Invoice, Settlement
+from features.items import Invoice, Settlement
+from features.units import to_decimal
 from schemas.ids import derive_id
 from schemas.money import money_text
 
@@ -68,27 +68,36 @@ def invoice_issued(customer_id: str, fact: Fact) -> Transition:
         customer_id,
         fact,
         invoice_id=fact.subject,
-        amount=money_text(fact.amount),
+        amount=_money(fact.amount or 0),
         currency=fact.currency,
-        due_date=day_to_date(fact.due_day).isoformat(),
+        due_date=day_to_date(fact.due_day or 0).isoformat(),
         order_id=fact.link,
         paperless=bool(fact.paperless),
     )
 
 
+def _money(units: int) -> str:
+    return money_text(to_decimal(units))
+
+
 def invoice_settled(
-    customer_id: str, settlement: Settlement, fact: Fact, currency: str | None
+    customer_id: str,
+    invoice_id: str,
+    invoice: Invoice,
+    settlement: Settlement,
+    currency: str | None,
 ) -> Transition:
+    """Paid in full by ``settlement.event_id`` (or issued when credit was there to pay it)."""
     return _transition(
         "invoice_settled",
         customer_id,
-        (settlement.invoice_id, fact.event_id),
-        fact.time,
-        fact.event_id,
-        invoice_id=settlement.invoice_id,
-        amount=money_text(settlement.amount),
+        (invoice_id, settlement.event_id),
+        settlement.time,
+        settlement.event_id,
+        invoice_id=invoice_id,
+        amount=_money(invoice.amount),
         currency=currency,
-        due_date=day_to_date(settlement.due_day).isoformat(),
+        due_date=day_to_date(invoice.due_day).isoformat(),
         settled_date=day_to_date(settlement.time // DAY).isoformat(),
         days_late=settlement.days_late,
         late=settlement.late,
@@ -96,52 +105,56 @@ def invoice_settled(
 
 
 def invoice_overdue(
-    customer_id: str, invoice: Invoice, time: int, currency: str | None
+    customer_id: str, invoice_id: str, invoice: Invoice, time: int, currency: str | None
 ) -> Transition:
+    """Turned overdue at ``time`` with what was left to pay of it then."""
     return _transition(
         "invoice_overdue",
         customer_id,
-        (invoice.invoice_id, str(time)),
+        (invoice_id, str(time)),
         time,
         invoice.event_id,
-        invoice_id=invoice.invoice_id,
+        invoice_id=invoice_id,
         due_date=day_to_date(invoice.due_day).isoformat(),
-        open_balance=money_text(invoice.balance),
+        open_balance=_money(invoice.amount - invoice.paid_early),
         currency=currency,
         days_past_due=time // DAY - invoice.due_day,
     )
 
 
 def invoice_closed(
-    kind: str, customer_id: str, fact: Fact, amount: Decimal, currency: str | None
+    kind: str,
+    customer_id: str,
+    invoice_id: str,
+    cause: tuple[int, str],
+    amount: int,
+    currency: str | None,
 ) -> Transition:
-    """``invoice_cancelled`` or ``invoice_written_off``: the open balance that was closed."""
-    return _of_fact(
-        kind,
-        customer_id,
-        fact,
-        invoice_id=fact.subject,
-        amount=money_text(amount),
-        currency=currency,
-    )
+    """``invoice_cancelled`` or ``invoice_written_off`` at ``cause`` (time, event id): what
+    it shut of the invoice."""
+    time, event_id = cause
+    return _transition(
+        kind, customer_id, (invoice_id, event_id), time, event_id,
+        invoice_id=invoice_id, amount=_money(amount), currency=currency,
+    )  # fmt: skip
 
 
 def dispute_opened(
-    customer_id: str, fact: Fact, disputed: Decimal, currency: str | None
+    customer_id: str,
+    invoice_id: str,
+    cause: tuple[int, str],
+    disputed: int,
+    currency: str | None,
 ) -> Transition:
-    return _of_fact(
-        "dispute_opened",
-        customer_id,
-        fact,
-        invoice_id=fact.subject,
-        disputed=money_text(disputed),
-        currency=currency,
-    )
+    """A dispute at ``cause`` (time, event id) of an invoice then owed: what it disputes."""
+    time, event_id = cause
+    return _transition(
+        "dispute_opened", customer_id, (invoice_id, event_id), time, event_id,
+        invoice_id=invoice_id, disputed=_money(disputed), currency=currency,
+    )  # fmt: skip
 
 
-def payment_reversed(
-    customer_id: str, fact: Fact, amount: Decimal, currency: str | None
-) -> Transition:
+def payment_reversed(customer_id: str, fact: Fact, amount: int, currency: str | None) -> Transition:
     """``payment_bounced`` for a bounce, ``payment_reversed`` for any other reversal."""
     kind = "payment_bounced" if fact.label == "bounced" else "payment_reversed"
     return _of_fact(
@@ -149,13 +162,13 @@ def payment_reversed(
         customer_id,
         fact,
         payment_id=fact.subject,
-        amount=money_text(amount),
+        amount=_money(amount),
         currency=currency,
     )
 
 
 def limit_exceeded(
-    customer_id: str, fact: Fact, exposure: Decimal, limit: Decimal, currency: str | None
+    customer_id: str, fact: Fact, exposure: int, limit: int, currency: str | None
 ) -> Transition:
     return _transition(
         "limit_exceeded",
@@ -163,7 +176,7 @@ def limit_exceeded(
         (fact.event_id,),
         fact.time,
         fact.event_id,
-        exposure=money_text(exposure),
-        credit_limit=money_text(limit),
+        exposure=_money(exposure),
+        credit_limit=_money(limit),
         currency=currency,
     )

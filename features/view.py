@@ -7,13 +7,16 @@ floats for online models.
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from features.account import Account
 from features.aging import Aging
 from features.config import FeatureConfig
 from features.eventtime import DAY, from_micros
-from features.facts import ZERO
 from features.stats import Summary
+from features.units import UNIT, to_decimal, to_float
+
+if TYPE_CHECKING:
+    from features.state import CustomerState
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,52 +76,54 @@ class Features:
         return self.aging.overdue_count
 
     @classmethod
-    def of(cls, account: Account, now: int, config: FeatureConfig) -> "Features":
-        """The features of ``account`` at ``now`` (no earlier than the account's clock)."""
+    def of(cls, state: "CustomerState", now: int, config: FeatureConfig) -> "Features":
+        """The features of ``state`` at ``now`` (no earlier than its clock)."""
         ledger, behaviour, activity, profile = (
-            account.ledger,
-            account.behaviour,
-            account.activity,
-            account.profile,
+            state.ledger,
+            state.behaviour,
+            state.activity,
+            state.profile,
         )
         limit = profile.credit_limit
         exposure = ledger.exposure
         windows = {name: window.totals(now) for name, window in activity.orders.items()}
         last_payment = activity.last_payment
         min_count = config.zscore_min_count
+        invoices = ledger.invoices.values()
+        first = state.first_time
         return cls(
-            customer_id=account.customer_id,
+            customer_id=state.customer_id,
             as_of=from_micros(now),
             currency=profile.currency,
             country=profile.country,
             segment=profile.segment,
-            credit_limit=limit,
+            credit_limit=None if limit is None else to_decimal(limit),
             payment_terms_days=profile.terms_days,
-            exposure=exposure,
-            limit_use=float(exposure / limit) if limit else None,
-            open_order_amount=ledger.order_total,
-            open_order_count=len(ledger.orders),
-            open_balance=ledger.open_balance,
-            open_invoice_count=len(ledger.invoices),
-            unapplied_credit=ledger.unapplied,
-            disputed_balance=sum((i.disputed for i in ledger.invoices.values()), ZERO),
-            aging=Aging.of(ledger.invoices.values(), now, config.grace_micros),
+            exposure=to_decimal(exposure),
+            limit_use=exposure / limit if limit else None,
+            open_order_amount=to_decimal(ledger.order_total),
+            open_order_count=sum(1 for order in ledger.orders.values() if order.open_amount),
+            open_balance=to_decimal(ledger.open_balance),
+            open_invoice_count=sum(1 for invoice in invoices if invoice.is_open()),
+            unapplied_credit=to_decimal(ledger.unapplied),
+            disputed_balance=to_decimal(sum(invoice.disputed for invoice in invoices)),
+            aging=Aging.of(invoices, now, config.grace_micros),
             invoice_count=behaviour.invoices,
             settled_invoice_count=behaviour.settled,
             avg_days_late=behaviour.avg_days_late,
             avg_days_after_due=behaviour.avg_days_after_due,
             on_time_share=behaviour.on_time_share,
             late_payments_90d=behaviour.late_payments(now),
-            dso=behaviour.dso(float(ledger.open_balance), now),
-            dispute_rate=behaviour.dispute_rate,
+            dso=behaviour.dso(ledger.open_balance, now),
+            dispute_rate=behaviour.dispute_rate(sum(i.was_disputed() for i in invoices)),
             bounced_payments=behaviour.bounced,
             order_counts={name: count for name, (count, _) in windows.items()},
-            order_amounts={name: amount for name, (_, amount) in windows.items()},
-            order_amount_stats=activity.order_amounts.summary(min_count),
-            payment_amount_stats=activity.payment_amounts.summary(min_count),
-            payment_gap_stats=activity.payment_gaps.summary(min_count),
+            order_amounts={name: to_float(amount) for name, (_, amount) in windows.items()},
+            order_amount_stats=activity.order_amounts.summary(UNIT, min_count),
+            payment_amount_stats=activity.payment_amounts.summary(UNIT, min_count),
+            payment_gap_stats=activity.gap_summary(min_count),
             days_since_last_payment=None if last_payment is None else (now - last_payment) / DAY,
-            tenure_days=0.0 if account.first_time is None else (now - account.first_time) / DAY,
+            tenure_days=0.0 if first is None else (now - first) / DAY,
         )
 
     def as_model_input(self) -> dict[str, float]:

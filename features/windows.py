@@ -1,32 +1,29 @@
-"""Sliding windows of event time made of fixed-size buckets, never of event lists.
+"""Event-time windows made of fixed tiles, never of event lists.
 
-A window of ``span`` buckets of ``width`` microseconds holds, at time t, the bucket that
-contains t and the ``span - 1`` buckets before it: between ``(span - 1) * width`` and
-``span * width`` of history, sliding one bucket at a time. The buckets live in a ring of two
-flat arrays (counts and sums), so a window takes the same few bytes however many events it
-has seen, and gives the garbage collector nothing to scan.
+A window of ``span`` tiles of ``width`` microseconds holds, at time t, the tile that contains
+t and the ``span - 1`` tiles before it: between ``(span - 1) * width`` and ``span * width``
+of history, sliding one tile at a time. A value lands in the tile of its own event time, so
+the tiles hold the same counts and integer totals whatever order the values came in: a value
+older than the oldest tile is one that, in event-time order, would have slid out already.
+The tiles live in a ring of two lists, a few bytes however many values they hold.
 """
 
-from array import array
-from functools import cache
+from typing import Any
 
-from features.copying import copy_with
 from features.eventtime import DAY, HOUR, MINUTE
 
 
 class BucketWindow:
-    """Counts and float totals per bucket of event time, in a ring of ``span`` buckets.
-
-    Values are added in event-time order (a value older than the window is ignored).
+    """Counts and integer totals per tile of event time, in a ring of ``span`` tiles.
 
     >>> from features.eventtime import HOUR, MINUTE
-    >>> window = BucketWindow(width=5 * MINUTE, span=12)  # the last hour, in 5-minute steps
-    >>> window.add(0, 10.0)
-    >>> window.add(30 * MINUTE, 5.0)
+    >>> window = BucketWindow(width=5 * MINUTE, span=12)  # the last hour, in 5-minute tiles
+    >>> window.add(30 * MINUTE, 5)
+    >>> window.add(0, 10)  # earlier, arriving later: it lands in its own tile
     >>> window.totals(now=50 * MINUTE)
-    (2, 15.0)
-    >>> window.totals(now=HOUR + 10 * MINUTE)  # the first bucket has slid out
-    (1, 5.0)
+    (2, 15)
+    >>> window.totals(now=HOUR + 10 * MINUTE)  # the first tile has slid out
+    (1, 5)
     """
 
     __slots__ = ("counts", "newest", "span", "sums", "width")
@@ -35,14 +32,11 @@ class BucketWindow:
         self.width = width
         self.span = span
         self.newest: int | None = None
-        """Index (time // width) of the newest bucket in the ring."""
-        self._clear()
+        """Index (time // width) of the newest tile in the ring."""
+        self.counts, self.sums = [0] * span, [0] * span
 
-    def _clear(self) -> None:
-        counts, sums = _empty(self.span)
-        self.counts, self.sums = counts[:], sums[:]  # copies: quicker than making new arrays
-
-    def add(self, time: int, amount: float = 0.0) -> None:
+    def add(self, time: int, amount: int = 0, count: int = 1) -> None:
+        """Add a value (or, with a negative count and amount, withdraw one added before)."""
         index = time // self.width
         newest = self.newest
         if newest is None or index > newest:
@@ -50,82 +44,55 @@ class BucketWindow:
         elif index <= newest - self.span:
             return
         slot = index % self.span
-        self.counts[slot] += 1
+        self.counts[slot] += count
         self.sums[slot] += amount
 
-    def remove(self, time: int, amount: float = 0.0) -> None:
-        """Withdraw a value added before; nothing to do if its bucket has slid out already."""
-        index = time // self.width
-        slot = index % self.span
-        newest = self.newest
-        if newest is None or not newest - self.span < index <= newest or not self.counts[slot]:
-            return
-        self.counts[slot] -= 1
-        self.sums[slot] = self.sums[slot] - amount if self.counts[slot] else 0.0
-
     def _slide_to(self, index: int) -> None:
-        span = self.span
-        if self.newest is not None and index - self.newest >= span:
-            self._clear()
-        elif self.newest is not None:
-            for stale in range(self.newest + 1, index + 1):
+        span, newest = self.span, self.newest
+        if newest is None or index - newest >= span:
+            self.counts, self.sums = [0] * span, [0] * span
+        else:
+            for stale in range(newest + 1, index + 1):
                 self.counts[stale % span] = 0
-                self.sums[stale % span] = 0.0
+                self.sums[stale % span] = 0
         self.newest = index
 
-    def _in_window(self, now: int) -> tuple[int, int]:
-        """The first and last bucket with values in the window at ``now``."""
-        current = now // self.width
+    def totals(self, now: int) -> tuple[int, int]:
+        """Count and total of the window at ``now``."""
         newest = self.newest
-        return max(current, newest) - self.span + 1, min(current, newest)
-
-    def _buckets(self, now: int) -> list[tuple[int, int, float]]:
-        """(index, count, total) of the buckets with values in the window at ``now``."""
-        if self.newest is None:
-            return []
-        first, last = self._in_window(now)
-        span, counts, sums = self.span, self.counts, self.sums
-        return [
-            (index, counts[index % span], sums[index % span])
-            for index in range(first, last + 1)
-            if counts[index % span]
-        ]
-
-    def totals(self, now: int) -> tuple[int, float]:
-        """Count and total of the window at ``now`` (no earlier than the newest value)."""
-        if self.newest is None:
-            return 0, 0.0
-        first, last = self._in_window(now)
+        if newest is None:
+            return 0, 0
+        current = now // self.width
+        first, last = max(current, newest) - self.span + 1, min(current, newest)
         if first > last:
-            return 0, 0.0  # all of it has slid out
-        # The buckets oldest first, as they were added up, a slice of the ring at a time; an
-        # empty bucket's total is 0.0.
+            return 0, 0
         span, counts, sums = self.span, self.counts, self.sums
         start, stop = first % span, last % span + 1
         if start < stop:
-            return sum(counts[start:stop]), sum(sums[start:stop], 0.0)
-        return sum(counts[start:]) + sum(counts[:stop]), sum(sums[:stop], sum(sums[start:], 0.0))
+            return sum(counts[start:stop]), sum(sums[start:stop])
+        return sum(counts[start:]) + sum(counts[:stop]), sum(sums[start:]) + sum(sums[:stop])
 
-    def copy(self) -> "BucketWindow":
-        return copy_with(self, counts=self.counts[:], sums=self.sums[:])
+    def to_row(self, now: int) -> list[Any]:
+        """The window as read from ``now`` on: [newest index, [index, count, total]...] of
+        the tiles with values, oldest first (empty when none is left to read)."""
+        newest = self.newest
+        if newest is None:
+            return []
+        newest = max(newest, now // self.width)
+        span, counts, sums = self.span, self.counts, self.sums
+        tiles = [
+            [index, counts[index % span], sums[index % span]]
+            for index in range(newest - span + 1, min(newest, self.newest) + 1)
+            if counts[index % span] or sums[index % span]
+        ]
+        return [newest, *tiles] if tiles else []
 
-    def to_row(self, now: int) -> list[tuple[int, int, float]]:
-        """The buckets with values still in the window at ``now``, oldest first."""
-        return self._buckets(now)
-
-    def load(self, row: list[list[float]]) -> "BucketWindow":
-        for index, count, total in row:
-            slot = int(index) % self.span
-            self.counts[slot], self.sums[slot] = int(count), total
+    def load(self, row: list[Any]) -> "BucketWindow":
         if row:
-            self.newest = int(row[-1][0])
+            self.newest = row[0]
+            for index, count, total in row[1:]:
+                self.counts[index % self.span], self.sums[index % self.span] = count, total
         return self
-
-
-@cache
-def _empty(span: int) -> tuple[array, array]:
-    """Zero counts and totals of a ring of ``span`` buckets, to copy (never to change)."""
-    return array("q", bytes(8 * span)), array("d", bytes(8 * span))
 
 
 def order_windows() -> dict[str, BucketWindow]:

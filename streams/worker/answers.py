@@ -29,6 +29,7 @@ from pydantic_core import to_jsonable_python
 
 from features import CustomerState
 from features.eventtime import DAY, day_to_date, from_micros
+from features.units import to_decimal
 from schemas.money import money_text
 from schemas.outputs import CustomerRisk
 from streams.engine import CustomerRecord, Engine, picture
@@ -58,18 +59,17 @@ def open_items(state: CustomerState) -> list[dict[str, Any]]:
     """The customer's open invoices, oldest due first, aged as of its clock (the state's
     features must have been read since it was loaded: see `current_picture`)."""
     today = max(state.watermark, state.clock) // DAY
-    invoices = sorted(state.head.ledger.invoices.values(), key=lambda i: (i.due_day, i.issued))
     return [
         {
-            "invoice_id": invoice.invoice_id,
-            "amount": money_text(invoice.amount),
-            "outstanding": money_text(invoice.balance),
+            "invoice_id": invoice_id,
+            "amount": money_text(to_decimal(invoice.amount)),
+            "outstanding": money_text(to_decimal(invoice.remaining)),
             "currency": state.currency,
             "issued": from_micros(invoice.issued).date().isoformat(),
             "due_date": day_to_date(invoice.due_day).isoformat(),
             "days_past_due": max(0, today - invoice.due_day),
-            "overdue": invoice.overdue,
-            "disputed": money_text(invoice.disputed),
+            "overdue": invoice.fired[0] is not None,
+            "disputed": money_text(to_decimal(invoice.disputed)),
         }
-        for invoice in invoices
+        for invoice_id, invoice in state.open_invoices()
     ]

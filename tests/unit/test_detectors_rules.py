@@ -20,7 +20,8 @@ from detectors.rules import (
     rule_inputs,
 )
 from features import CustomerState, Features
-from features.stats import RunningStats
+from features.stats import Moments
+from features.units import UNIT, to_units
 from schemas.events import (
     EVENT_TYPES,
     InputEvent,
@@ -70,10 +71,10 @@ DISPUTE = InvoiceDisputed(event_id="e1", customer_id="c1", event_time=T0, invoic
 
 def stats_with(values: list[float], event_amount: float):
     """The customer's running statistics once the event's own amount was recorded."""
-    stats = RunningStats()
+    stats = Moments()
     for value in [*values, event_amount]:
-        stats.add(value)
-    return stats.summary(min_count=5)
+        stats.add(to_units(Decimal(str(value))))
+    return stats.summary(UNIT, min_count=5)
 
 
 def past_due(days: int, overdue: str = "1200", count: int = 2) -> Features:

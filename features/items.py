@@ -1,0 +1,220 @@
+"""The items of a customer's ledger: orders, invoices and payments, as mergeable records.
+
+An item keeps what every event about it said (when it was placed, issued or received, for how
+much, when it was cancelled, written off, disputed, resolved or reversed), so the events
+about one item give the same record whatever order they arrive in. What follows from the
+records, what is left to pay and when an invoice was settled, is derived by
+:mod:`features.ledger`; the derived fields are not stored.
+"""
+
+from typing import Any, NamedTuple
+
+
+class Settlement(NamedTuple):
+    """An invoice paid in full: when, by which event, how many days after its due date."""
+
+    time: int
+    event_id: str
+    days_late: int
+    late: bool
+
+
+class Order:
+    """An order: its amount, when it was placed or cancelled, and the invoices that bill it."""
+
+    __slots__ = ("amount", "billed", "cancelled", "open_amount", "placed")
+
+    def __init__(self) -> None:
+        self.placed: int | None = None
+        self.amount = 0
+        self.cancelled: int | None = None
+        self.billed: dict[str, tuple[int, int]] = {}
+        """Invoice id -> (issue time, amount) of the invoices that name this order."""
+        self.open_amount = 0
+        """Derived: what of it is not invoiced, cancelled or expired."""
+
+    def billed_before(self, time: int) -> int:
+        """What the invoices issued since it was placed and before ``time`` bill of it."""
+        placed = self.placed
+        return sum(amount for at, amount in self.billed.values() if placed <= at < time)
+
+    def unbilled(self, expired_before: int) -> int:
+        """What of the order is still open exposure: placed, neither cancelled nor older than
+        ``expired_before``, less what invoices issued since it was placed bill of it."""
+        placed = self.placed
+        if placed is None or self.cancelled is not None or placed < expired_before:
+            return 0
+        return max(self.amount - self.billed_before(1 << 62), 0)
+
+    def closed_at(self) -> int | None:
+        """When it was cancelled or fully invoiced, if it was; when its last invoice was
+        issued for an order never placed."""
+        if self.placed is None:
+            return max(at for at, _ in self.billed.values())
+        times = [] if self.cancelled is None else [self.cancelled]
+        billed = 0
+        for at, amount in sorted(self.billed.values()):
+            if at >= self.placed:
+                billed += amount
+                if billed >= self.amount:
+                    times.append(at)
+                    break
+        return min(times) if times else None
+
+    def to_row(self, order_id: str) -> list[Any]:
+        billed = [[key, time, amount] for key, (time, amount) in sorted(self.billed.items())]
+        return [order_id, self.placed, self.amount, self.cancelled, billed]
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> tuple[str, "Order"]:
+        order = cls()
+        order_id, order.placed, order.amount, order.cancelled, billed = row
+        order.billed = {key: (time, amount) for key, time, amount in billed}
+        return order_id, order
+
+
+class Invoice:
+    """An invoice and every event about it; what is left to pay is derived (``remaining``)."""
+
+    __slots__ = (
+        "acted",
+        "amount",
+        "closings",
+        "credit_left",
+        "credit_used",
+        "disputed",
+        "disputes",
+        "due_day",
+        "event_id",
+        "fired",
+        "issued",
+        "open_disputes",
+        "paid_by",
+        "paid_early",
+        "paperless",
+        "remaining",
+        "resolutions",
+        "settlement",
+        "shut_by",
+    )
+
+    def __init__(
+        self, event_id: str, issued: int, amount: int, due_day: int, paperless: bool
+    ) -> None:
+        self.event_id = event_id
+        self.issued = issued
+        self.amount = amount
+        self.due_day = due_day
+        self.paperless = paperless
+        self.closings: list[list[Any]] = []
+        """[time, event id, kind] of its cancellations and write-offs, in event-time order (a
+        reversal can reopen what one shut, for another to shut again)."""
+        self.disputes: list[list[Any]] = []
+        """[time, event id, amount claimed or None for all of it], in event-time order."""
+        self.resolutions: list[list[Any]] = []
+        """[time, event id, upheld, credited or None (what the disputes claimed)]."""
+        self.fired: list[Any] = [None, [], [], []]
+        """What transitions about it fired: when it turned overdue, the events whose
+        settlement of it fired (more than one when the allocation changed what settled it),
+        the closings that did, the disputes that did."""
+        # Derived by the ledger's allocation:
+        self.remaining = amount
+        self.disputed = 0
+        self.open_disputes: dict[str, int] = {}
+        """The disputes of it while it owed, by event id, with what each left disputed."""
+        self.acted: set[str] = set()
+        """Derived: its closings, disputes and resolutions that came while it owed."""
+        self.shut_by: dict[str, int] = {}
+        """Derived: what each cancellation or write-off shut of it, by event id."""
+        self.credit_used = 0
+        """When its credit notes last paid something."""
+        self.credit_left = 0
+        """What its credit notes credited that pays nothing yet."""
+        self.paid_early = 0
+        self.paid_by: dict[str, int] = {}
+        self.settlement: Settlement | None = None
+
+    def deadline(self, grace: int) -> int:
+        """When it turns overdue if still unpaid: the end of its due date, plus the grace."""
+        return (self.due_day + 1) * 86_400_000_000 + grace
+
+    def is_open(self) -> bool:
+        return self.remaining > 0
+
+    def closed_at(self) -> int | None:
+        """When it was settled, cancelled or written off; None while something is owed."""
+        if self.remaining:
+            return None
+        settlement, closings = self.settlement, self.closings
+        if settlement is None:
+            return closings[0][0] if closings else None
+        return min(settlement.time, closings[0][0]) if closings else settlement.time
+
+    def was_disputed(self) -> bool:
+        """Whether it was disputed while it owed."""
+        return bool(self.open_disputes)
+
+    def last_active(self) -> int:
+        """When the last thing about it happened: an event, its settlement, its credit notes
+        paying something."""
+        times = [self.issued, self.credit_used]
+        times += [row[0] for row in self.closings]
+        if self.settlement is not None:
+            times.append(self.settlement.time)
+        times += [row[0] for row in self.disputes]
+        times += [row[0] for row in self.resolutions]
+        return max(times)
+
+    def to_row(self, invoice_id: str) -> list[Any]:
+        return [
+            invoice_id,
+            self.event_id,
+            self.issued,
+            self.amount,
+            self.due_day,
+            self.paperless,
+            self.closings,
+            self.disputes,
+            self.resolutions,
+        ]
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> tuple[str, "Invoice"]:
+        invoice_id, event_id, issued, amount, due_day, paperless, closings, disputes, resolved = row
+        invoice = cls(event_id, issued, amount, due_day, paperless)
+        invoice.closings, invoice.disputes, invoice.resolutions = closings, disputes, resolved
+        return invoice_id, invoice
+
+
+class Payment:
+    """A payment received: when, how much, the invoice it names, whether it was reversed."""
+
+    __slots__ = ("amount", "event_id", "invoice_id", "reversed", "time", "unapplied", "used")
+
+    def __init__(self, event_id: str, time: int, amount: int, invoice_id: str | None) -> None:
+        self.event_id = event_id
+        self.time = time
+        self.amount = amount
+        self.invoice_id = invoice_id
+        self.reversed: tuple[int, str, str] | None = None
+        """(time, event id, reason) of its reversal."""
+        self.unapplied = 0
+        """Derived: what of it pays no invoice."""
+        self.used = 0
+        """Derived: when it last paid something."""
+
+    def last_active(self) -> int:
+        """When the last thing about it happened: received, reversed, paying something."""
+        reversed_at = self.reversed[0] if self.reversed is not None else 0
+        return max(self.time, reversed_at, self.used)
+
+    def to_row(self, payment_id: str) -> list[Any]:
+        reversed_ = self.reversed and list(self.reversed)
+        return [payment_id, self.event_id, self.time, self.amount, self.invoice_id, reversed_]
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> tuple[str, "Payment"]:
+        payment_id, event_id, time, amount, invoice_id, reversed_ = row
+        payment = cls(event_id, time, amount, invoice_id)
+        payment.reversed = reversed_ and (reversed_[0], reversed_[1], reversed_[2])
+        return payment_id, payment
