@@ -504,7 +504,7 @@ class _Allocation:
             credit = invoice.disputed if credited is None else credited
             invoice.disputed = 0
             if upheld and credit:
-                self._credit((key, index), credit, key, time, event_id)
+                self._credit((key, event_id), credit, key, time, event_id)
         else:
             self._reverse(key, time, event_id)
 
