@@ -232,7 +232,7 @@ class Ledger:
             if settlement != invoice.settlement:
                 changes.append((invoice_id, invoice.settlement, settlement))
                 invoice.settlement = settlement
-        self.open_balance = sum(invoice.remaining for invoice in invoices.values())
+        self.open_balance = run.owed
         if len(changes) > 1:  # in the order the money reached them
             changes.sort(key=lambda change: run.order.get(change[0], 0))
         return changes
@@ -444,7 +444,8 @@ class _Allocation:
         oldest first."""
         self.pool: dict[Any, int] = {}
         """Credit that paid no invoice yet, by where it came from, oldest first."""
-        self.pooled = 0
+        self.pooled = self.owed = 0
+        """Credit in the pool; what the invoices owe."""
         self.waiting: dict[str, int] = {}
         """Payments waiting for the invoice they name, which was never seen."""
         self.last: Step = (BEGINNING, "", 0, "", 0)
@@ -482,12 +483,14 @@ class _Allocation:
                 invoice.shut_by[closings[0][1]] = invoice.amount  # closed before it was issued
                 return
             invoice.remaining = invoice.amount
+            self.owed += invoice.amount
             insort(self.owing, (time, event_id, key))
             self._pay_from_pool(key, invoice, time, event_id)
         elif kind == _CLOSE:
             invoice = invoices[key]
             if invoice.remaining:
                 invoice.shut_by[event_id] = invoice.remaining
+                self.owed -= invoice.remaining
                 invoice.remaining = invoice.disputed = 0
                 self._stop_owing(key, invoice)
         elif kind == _DISPUTE:
@@ -552,6 +555,7 @@ class _Allocation:
         if not amount:
             return 0
         invoice.remaining -= amount
+        self.owed -= amount
         if invoice.disputed > invoice.remaining:
             invoice.disputed = invoice.remaining
         invoice.paid_by[key] = invoice.paid_by.get(key, 0) + amount
@@ -593,6 +597,7 @@ class _Allocation:
                 insort(self.owing, (invoice.issued, invoice.event_id, invoice_id))
                 self.settled.pop(invoice_id, None)
             invoice.remaining += amount
+            self.owed += amount
             del invoice.paid_by[payment_id]
             self.dirty.add(invoice_id)
         for _, _, invoice_id in list(self.owing):

@@ -26,36 +26,17 @@ class Profile:
     schemas.validation.InvalidEvent: inconsistent: e3 is in USD, the customer's currency is EUR
     """
 
-    __slots__ = ("registers",)
+    __slots__ = ("country", "credit_limit", "currency", "registers", "segment", "terms_days")
 
     def __init__(self) -> None:
         self.registers: dict[str, list[Any]] = {}
-        """Field -> [event time, event id, value]."""
-
-    def _value(self, field: str) -> Any:
-        register = self.registers.get(field)
-        return None if register is None else register[2]
-
-    @property
-    def currency(self) -> str | None:
-        return self._value("currency")
-
-    @property
-    def country(self) -> str | None:
-        return self._value("country")
-
-    @property
-    def segment(self) -> str | None:
-        return self._value("segment")
-
-    @property
-    def credit_limit(self) -> int | None:
+        """Field -> [event time, event id, value]; each field is also an attribute."""
+        self.currency: str | None = None
+        self.country: str | None = None
+        self.segment: str | None = None
+        self.credit_limit: int | None = None
         """In units."""
-        return self._value("credit_limit")
-
-    @property
-    def terms_days(self) -> int | None:
-        return self._value("terms_days")
+        self.terms_days: int | None = None
 
     def check(self, fact: Fact) -> None:
         currency = self.currency
@@ -85,6 +66,7 @@ class Profile:
         key = (fact.time, fact.event_id)
         if register is None or (key < (register[0], register[1])) == earliest:
             self.registers[field] = [fact.time, fact.event_id, value]
+            setattr(self, field, value)
 
     def to_row(self) -> dict[str, list[Any]]:
         return dict(sorted(self.registers.items()))
@@ -93,4 +75,6 @@ class Profile:
     def from_row(cls, row: dict[str, list[Any]]) -> "Profile":
         profile = cls()
         profile.registers = dict(row)
+        for field, (_, _, value) in row.items():
+            setattr(profile, field, value)
         return profile

@@ -219,7 +219,7 @@ class CustomerState:
             _HANDLERS[fact.type](self, fact, config, out)
             if fact.type in _MONEY_EVENTS:
                 self._record(ledger.allocate(config, self._step(fact)), config, out)
-                self._fire_overdue(config, out)
+                self._check_due(config, out)
         limit = self.profile.credit_limit
         if limit is not None and not above and (exposure := ledger.exposure) > limit:
             out.append(
@@ -295,6 +295,22 @@ class CustomerState:
             older.sort()
             for _, event_id in older[: len(older) - config.max_recent_event_ids]:
                 del seen[event_id]
+
+    def _check_due(self, config: FeatureConfig, out: list[Transition]) -> None:
+        """After the allocation changed some invoices: fire those already past their deadline
+        (issued late, reopened), or note the next deadline."""
+        grace, next_due = config.grace_micros, self.next_due
+        invoices = self.ledger.invoices
+        for invoice_id in self.ledger.changed:
+            invoice = invoices[invoice_id]
+            if invoice.fired[0] is None:
+                deadline = invoice.deadline(grace)
+                if deadline <= self.clock:
+                    self._fire_overdue(config, out)
+                    return
+                if invoice.remaining and (next_due is None or deadline < next_due):
+                    next_due = deadline
+        self.next_due = next_due
 
     def _fire_overdue(self, config: FeatureConfig, out: list[Transition]) -> None:
         """Fire the invoices whose deadline the clock has passed while they were open."""

@@ -14,13 +14,15 @@ the order a worker catching up on a backlog reads them (each family of events, a
 in runs of 500 events in turn, and a lateness that takes them all). Prints events/s (median of
 ``--repeat`` runs, in
 CPU time of the process, which other processes on a shared machine disturb less than the wall
-clock) and the bytes of state per customer. ``--profile`` prints where the pure update spends
-its time.
+clock) and the bytes of state per customer, the time of one ``from_bytes`` plus ``to_bytes``
+of a stored state, then as its last line one JSON object of the headline figures.
+``--profile`` prints where the pure update spends its time instead.
 """
 
 import argparse
 import cProfile
 import gc
+import json
 import pstats
 import random
 import statistics
@@ -216,16 +218,43 @@ def main() -> None:
         ("+ to_bytes per event", with_changelog),
         ("+ from_bytes and to_bytes", through_table),
     ]
+    rates = {}
     for name, run in runs:
-        rate, table = measure(run, stream, args.repeat)
-        print(f"{name + ':':30s}{rate:10,.0f} events/s (median of {args.repeat})")
+        rates[name], table = measure(run, stream, args.repeat)
+        print(f"{name + ':':30s}{rates[name]:10,.0f} events/s (median of {args.repeat})")
     sizes = sorted(len(blob) for blob in table.values())  # every run keeps the same bytes
     print(f"{'state per customer:':30s}{statistics.median(sizes):10,.0f} bytes median, "
           f"{sizes[-1]:,} max")  # fmt: skip
+    round_trip = round_trip_micros(list(table.values()), args.repeat)
+    print(f"{'from_bytes + to_bytes:':30s}{round_trip:10,.1f} µs a stored state (median)")
     caught_up = as_caught_up(stream)
-    rate, _ = measure(partial(pure, config=CATCH_UP), caught_up, args.repeat)
-    print(f"{'pure update, catch-up order:':30s}{rate:10,.0f} events/s (median of {args.repeat}; "
-          f"families in runs of 500, lateness {CATCH_UP.lateness.days} days)")  # fmt: skip
+    catch_up, _ = measure(partial(pure, config=CATCH_UP), caught_up, args.repeat)
+    lateness = CATCH_UP.lateness.days
+    print(f"{'pure update, catch-up order:':30s}{catch_up:10,.0f} events/s (median of "
+          f"{args.repeat}; families in runs of 500, lateness {lateness} days)")  # fmt: skip
+    in_order = rates["pure feature update"]
+    print(f"{'catch-up order / in order:':30s}{catch_up / in_order:10.2f}")
+    print(json.dumps({
+        "bench": "features", "events": len(stream), "customers": args.customers,
+        "in_order_events_per_s": round(in_order),
+        "with_to_bytes_events_per_s": round(rates["+ to_bytes per event"]),
+        "through_table_events_per_s": round(rates["+ from_bytes and to_bytes"]),
+        "catch_up_events_per_s": round(catch_up),
+        "catch_up_over_in_order": round(catch_up / in_order, 3),
+        "state_bytes_median": statistics.median(sizes), "state_bytes_max": sizes[-1],
+        "from_and_to_bytes_us": round(round_trip, 1),
+    }))  # fmt: skip
+
+
+def round_trip_micros(blobs: list[bytes], repeat: int) -> float:
+    """Median over ``repeat`` passes of the CPU time of one ``from_bytes`` and ``to_bytes``."""
+    times = []
+    for _ in range(repeat):
+        started = time.process_time()
+        for blob in blobs:
+            CustomerState.from_bytes(blob).to_bytes()
+        times.append((time.process_time() - started) / len(blobs) * 1e6)
+    return statistics.median(times)
 
 
 if __name__ == "__main__":
