@@ -33,18 +33,17 @@ class Order:
         self.open_amount = 0
         """Derived: what of it is not invoiced, cancelled or expired."""
 
-    def billed_before(self, time: int) -> int:
-        """What the invoices issued since it was placed and before ``time`` bill of it."""
-        placed = self.placed
-        return sum(amount for at, amount in self.billed.values() if placed <= at < time)
-
     def unbilled(self, expired_before: int) -> int:
         """What of the order is still open exposure: placed, neither cancelled nor older than
         ``expired_before``, less what invoices issued since it was placed bill of it."""
         placed = self.placed
         if placed is None or self.cancelled is not None or placed < expired_before:
             return 0
-        return max(self.amount - self.billed_before(1 << 62), 0)
+        left = self.amount
+        for at, amount in self.billed.values():
+            if at >= placed:
+                left -= amount
+        return left if left > 0 else 0
 
     def closed_at(self) -> int | None:
         """When it was cancelled or fully invoiced, if it was; when its last invoice was

@@ -265,6 +265,14 @@ class Ledger:
             before, order.open_amount = order.open_amount, order.unbilled(expired_before)
             self.order_total += order.open_amount - before
 
+    def expire_orders(self, clock: int, config: FeatureConfig) -> None:
+        """Let the open orders older than ``open_order_ttl`` at ``clock`` expire."""
+        expired_before = (clock // DAY) * DAY - config.order_ttl_micros
+        for order in self.orders.values():
+            if order.open_amount and order.placed < expired_before:
+                self.order_total -= order.open_amount
+                order.open_amount = 0
+
     def count_orders(self, clock: int, config: FeatureConfig) -> None:
         """Derive what of each order is open, and their total, at ``clock``."""
         expired_before = (clock // DAY) * DAY - config.order_ttl_micros
@@ -283,37 +291,42 @@ class Ledger:
         if self._forget_after_close(config):
             self.allocate(config)  # the same money, from credits of their own now
         invoices, payments = self.invoices, self.payments
-        done = [
+        done = {
             invoice_id
             for invoice_id, invoice in invoices.items()
             if not (invoice.remaining or invoice.credit_left) and invoice.last_active() < horizon
-        ]
-        idle = [
+        }
+        retention = config.retention_micros
+        idle = {
             payment_id
             for payment_id, payment in payments.items()
-            if not payment.unapplied and payment.last_active() < horizon
-        ]
+            if not payment.unapplied
+            and payment.last_active() < horizon
+            and (
+                payment.reversed is not None
+                or horizon - payment.time >= retention
+                or payment_id.startswith(CREDIT)
+            )
+        }
         if not done and not idle:
             return 0
-        reversible = self._reversible(horizon, config)
         group = _Groups()
         for key, touched in self.links.items():
             credit = key if type(key) is str else key[0]
             for invoice_id in touched:
                 group.join(credit, invoice_id)
-        done_set, idle_set = set(done), set(idle) - reversible
-        staying = {group.of(key) for key in invoices if key not in done_set}
-        staying.update(group.of(key) for key in payments if key not in idle_set)
+        staying = {group.of(key) for key in invoices if key not in done}
+        staying.update(group.of(key) for key in payments if key not in idle)
         dropped = [key for key in done if group.of(key) not in staying]
+        gone = [key for key in idle if group.of(key) not in staying]
         disputed = 0
         for invoice_id in dropped:
             disputed += invoices[invoice_id].was_disputed()
             self._forget(self.closed_invoices, invoice_id, invoices.pop(invoice_id).issued, config)
-        gone = [key for key in idle_set if group.of(key) not in staying]
         for payment_id in gone:
             self._forget(self.closed_payments, payment_id, payments.pop(payment_id).time, config)
-        if dropped or gone:
-            self.run = None  # the next allocation passes over what is kept
+        if self.run is not None and (dropped or gone):
+            self.run.forget(dropped, gone)
         return disputed
 
     def _forget_after_close(self, config: FeatureConfig) -> bool:
@@ -322,6 +335,8 @@ class Ledger:
         as credit of its own, the rest not. Returns whether there was any."""
         forgot = False
         for invoice_id, invoice in self.invoices.items():
+            if not (invoice.closings or invoice.disputes or invoice.resolutions):
+                continue
             closed = invoice.closed_at()
             if closed is None:
                 continue
@@ -353,14 +368,6 @@ class Ledger:
             if (closed is not None and closed < horizon) or (expired and order.placed < horizon):
                 self._forget(self.closed_orders, order_id, order.placed or closed or 0, config)
                 del self.orders[order_id]
-
-    def _reversible(self, horizon: int, config: FeatureConfig) -> set[str]:
-        """The payments an event not yet arrived (at the horizon or later) may reverse."""
-        return {
-            key
-            for key, payment in self.payments.items()
-            if payment.reversed is None and self.reversible(key, horizon, config)
-        }
 
     @staticmethod
     def _forget(ids: dict[str, int], item_id: str, time: int, config: FeatureConfig) -> None:
@@ -464,6 +471,20 @@ class _Allocation:
             invoice.paid_by, invoice.open_disputes = {}, {}
         for payment in ledger.payments.values():
             payment.unapplied = payment.used = 0
+
+    def forget(self, invoice_ids: list[str], payment_ids: list[str]) -> None:
+        """Leave out of the pass items dropped with their group: since they never met the items
+        kept, it is then the pass over the items kept."""
+        gone = set(invoice_ids)
+        for payment_id in payment_ids:
+            self.touched.pop(payment_id, None)
+            self.paid.pop(payment_id, None)
+        for credit in [key for key in self.touched if type(key) is not str and key[0] in gone]:
+            del self.touched[credit]
+            self.paid.pop(credit, None)
+        for invoice_id in invoice_ids:
+            self.settled.pop(invoice_id, None)
+            self.order.pop(invoice_id, None)
 
     def take(self, step: Step) -> None:
         self.last = step

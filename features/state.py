@@ -76,7 +76,7 @@ from schemas.validation import InvalidEvent
 
 FORMAT = 3
 TIDY_EVERY = 7 * DAY
-"""How far the horizon or the clock moves before the state forgets what it can (see
+"""How far the horizon moves before the state forgets what it can (see
 :meth:`CustomerState._tidy`): often enough to stay small, seldom enough to cost little."""
 _DEFAULT_CONFIG = FeatureConfig()
 _MONEY_EVENTS = frozenset(
@@ -126,6 +126,7 @@ class CustomerState:
     """
 
     __slots__ = (
+        "_exact",
         "_tidied",
         "activity",
         "behaviour",
@@ -161,8 +162,12 @@ class CustomerState:
         """False after ``from_bytes`` until the allocation is derived (it needs the config)."""
         self.config = _DEFAULT_CONFIG
         """The config of the last call that had one, to tidy with in ``to_bytes``."""
-        self._tidied: tuple[int, int] = (BEGINNING, BEGINNING)
-        """(horizon, clock) of the last tidy, in ``TIDY_EVERY``, or exact after ``to_bytes``'s."""
+        self._tidied = BEGINNING // TIDY_EVERY
+        """The horizon of the last tidy, in ``TIDY_EVERY``: tidying when the horizon moves, a
+        function of the events alone, keeps what is forgotten, and when, the same whatever the
+        clock does."""
+        self._exact: tuple[int, int] | None = None
+        """(horizon, clock) of the last exact tidy, ``to_bytes``'s, if no event came since."""
 
     @classmethod
     def new(cls, customer_id: str) -> "CustomerState":
@@ -207,12 +212,13 @@ class CustomerState:
         self._pass_time(time, config, out)
         self.seen[fact.event_id] = (time, digest)
         self.revision += 1
+        self._exact = None
         if self.first_time is None or time < self.first_time:
             self.first_time = time
         if time > self.watermark:
             self.watermark = time
             self._move_horizon(config)
-        if self._tidied != (self.horizon // TIDY_EVERY, self.clock // TIDY_EVERY):
+        if self._tidied != self.horizon // TIDY_EVERY:
             self._tidy(config)
         self.profile.update(fact)
         if check(self, fact, config):  # again: passing time may have dropped its item
@@ -232,8 +238,6 @@ class CustomerState:
         self._derive(config)
         out: list[Transition] = []
         self._pass_time(to_micros(now), config, out)
-        if self._tidied != (self.horizon // TIDY_EVERY, self.clock // TIDY_EVERY):
-            self._tidy(config)
         return out
 
     def next_deadline(self, config: FeatureConfig) -> datetime | None:
@@ -267,7 +271,7 @@ class CustomerState:
             return
         since, self.clock = self.clock, to
         if to // DAY != since // DAY:  # open orders expire by the day
-            self.ledger.count_orders(to, config)
+            self.ledger.expire_orders(to, config)
         next_due = self.next_due
         if next_due is not None and next_due <= to:
             self._fire_overdue(config, out)
@@ -284,7 +288,7 @@ class CustomerState:
         """Forget what nothing can change any more, and count what of the orders is still
         open."""
         horizon, ledger = self.horizon, self.ledger
-        self._tidied = (horizon // TIDY_EVERY, self.clock // TIDY_EVERY)
+        self._tidied = horizon // TIDY_EVERY
         self.behaviour.disputed_invoices += ledger.drop_settled(horizon, self.clock, config)
         self.activity.forget_before(horizon)
         seen = self.seen
@@ -539,9 +543,9 @@ class CustomerState:
 
     def to_bytes(self) -> bytes:
         """The compact, versioned serialised state; :meth:`from_bytes` restores it exactly."""
-        if self.derived and self._tidied != (self.horizon, self.clock):
+        if self.derived and self._exact != (self.horizon, self.clock):
             self._tidy(self.config, exact=True)  # what it forgot is then a function of both
-            self._tidied = (self.horizon, self.clock)
+            self._exact = (self.horizon, self.clock)
         document: dict[str, Any] = {
             "format": FORMAT,
             "customer": self.customer_id,
