@@ -90,6 +90,12 @@ class Features:
         last_payment = activity.last_payment
         min_count = config.zscore_min_count
         invoices = ledger.invoices.values()
+        open_count = disputed = was_disputed = 0
+        for invoice in invoices:
+            if invoice.remaining:
+                open_count += 1
+                disputed += invoice.disputed
+            was_disputed += invoice.was_disputed()
         first = state.first_time
         return cls(
             customer_id=state.customer_id,
@@ -104,9 +110,9 @@ class Features:
             open_order_amount=to_decimal(ledger.order_total),
             open_order_count=sum(1 for order in ledger.orders.values() if order.open_amount),
             open_balance=to_decimal(ledger.open_balance),
-            open_invoice_count=sum(1 for invoice in invoices if invoice.is_open()),
+            open_invoice_count=open_count,
             unapplied_credit=to_decimal(ledger.unapplied),
-            disputed_balance=to_decimal(sum(invoice.disputed for invoice in invoices)),
+            disputed_balance=to_decimal(disputed),
             aging=Aging.of(invoices, now, config.grace_micros),
             invoice_count=behaviour.invoices,
             settled_invoice_count=behaviour.settled,
@@ -115,7 +121,7 @@ class Features:
             on_time_share=behaviour.on_time_share,
             late_payments_90d=behaviour.late_payments(now),
             dso=behaviour.dso(ledger.open_balance, now),
-            dispute_rate=behaviour.dispute_rate(sum(i.was_disputed() for i in invoices)),
+            dispute_rate=behaviour.dispute_rate(was_disputed),
             bounced_payments=behaviour.bounced,
             order_counts={name: count for name, (count, _) in windows.items()},
             order_amounts={name: to_float(amount) for name, (_, amount) in windows.items()},

@@ -26,7 +26,7 @@ class BucketWindow:
     (1, 5)
     """
 
-    __slots__ = ("counts", "newest", "span", "sums", "width")
+    __slots__ = ("counts", "newest", "read", "span", "sums", "width")
 
     def __init__(self, width: int, span: int) -> None:
         self.width = width
@@ -34,6 +34,8 @@ class BucketWindow:
         self.newest: int | None = None
         """Index (time // width) of the newest tile in the ring."""
         self.counts, self.sums = [0] * span, [0] * span
+        self.read: tuple[int, tuple[int, int]] | None = None
+        """The tile last read and its totals: a step reads the same ones again and again."""
 
     def add(self, time: int, amount: int = 0, count: int = 1) -> None:
         """Add a value (or, with a negative count and amount, withdraw one added before)."""
@@ -46,6 +48,7 @@ class BucketWindow:
         slot = index % self.span
         self.counts[slot] += count
         self.sums[slot] += amount
+        self.read = None
 
     def _slide_to(self, index: int) -> None:
         span, newest = self.span, self.newest
@@ -63,6 +66,13 @@ class BucketWindow:
         if newest is None:
             return 0, 0
         current = now // self.width
+        read = self.read
+        if read is not None and read[0] == current:
+            return read[1]
+        self.read = (current, self._totals(current, newest))
+        return self.read[1]
+
+    def _totals(self, current: int, newest: int) -> tuple[int, int]:
         first, last = max(current, newest) - self.span + 1, min(current, newest)
         if first > last:
             return 0, 0
@@ -88,6 +98,7 @@ class BucketWindow:
         return [newest, *tiles] if tiles else []
 
     def load(self, row: list[Any]) -> "BucketWindow":
+        self.read = None
         if row:
             self.newest = row[0]
             for index, count, total in row[1:]:

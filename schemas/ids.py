@@ -9,5 +9,5 @@ def derive_id(*parts: object) -> str:
     >>> derive_id("alert", "late_payment", "inv-1") == derive_id("alert", "late_payment", "inv-1")
     True
     """
-    joined = "\x1f".join(str(part) for part in parts).encode()
+    joined = "\x1f".join(map(str, parts)).encode()
     return hashlib.blake2b(joined, digest_size=16).hexdigest()
