@@ -56,6 +56,7 @@ from pydantic import (
 )
 
 from features import Features, Summary
+from features.catalog import FEATURES
 from schemas.events import EVENT_TYPES, InputEvent
 from schemas.ids import derive_id
 from schemas.money import money_text
@@ -64,49 +65,10 @@ from schemas.outputs import Alert, Scalar, Severity, Versions
 FieldKind = Literal["number", "money", "text", "event_type"]
 
 
-def _window(name: str, window: str) -> Callable[[Features], Any]:
-    return lambda f: getattr(f, name).get(window)
-
-
-def _per_day_ratio(f: Features) -> float | None:
-    """The last day's order amount over the average daily amount of the last 30 days."""
-    month = f.order_amounts.get("30d", 0.0)
-    return f.order_amounts.get("1d", 0.0) / (month / 30) if month > 0 else None
-
-
 _FEATURES: dict[str, tuple[FieldKind, Callable[[Features], Any]]] = {
-    **{
-        name: ("money", operator.attrgetter(name))
-        for name in ("exposure", "credit_limit", "open_order_amount", "open_balance",
-                     "unapplied_credit", "disputed_balance", "overdue_balance")
-    },
-    **{
-        name: ("number", operator.attrgetter(name))
-        for name in ("limit_use", "open_order_count", "open_invoice_count", "days_past_due",
-                     "overdue_invoice_count", "invoice_count", "settled_invoice_count",
-                     "avg_days_late", "on_time_share", "late_payments_90d", "dso",
-                     "dispute_rate", "bounced_payments", "days_since_last_payment",
-                     "payment_terms_days", "tenure_days")
-    },
-    **{name: ("text", operator.attrgetter(name)) for name in ("currency", "country", "segment")},
-    **{
-        f"aging_{bucket}": ("money", operator.attrgetter(f"aging.{bucket}"))
-        for bucket in ("current", "days_1_30", "days_31_60", "days_61_90", "over_90")
-    },
-    **{f"orders_{w}": ("number", _window("order_counts", w)) for w in ("1h", "1d", "30d")},
-    **{f"order_amount_{w}": ("number", _window("order_amounts", w)) for w in ("1h", "1d", "30d")},
-    "order_amount_1d_vs_30d_avg": ("number", _per_day_ratio),
-    "order_amount_mean": ("number", lambda f: f.order_amount_stats.mean),
-    "order_amount_std": ("number", lambda f: f.order_amount_stats.std),
-    "payment_amount_mean": ("number", lambda f: f.payment_amount_stats.mean),
-    "payment_amount_std": ("number", lambda f: f.payment_amount_stats.std),
-    "payment_gap_mean_days": ("number", lambda f: f.payment_gap_stats.mean),
-    "disputed_invoices": ("number", lambda f: round(f.dispute_rate * f.invoice_count)),
-    "dso_excess_days": (
-        "number",
-        lambda f: None if f.payment_terms_days is None else f.dso - f.payment_terms_days,
-    ),
-}  # fmt: skip
+    name: (feature.kind, feature.read) for name, feature in FEATURES.items()
+}
+"""Every named feature (:mod:`features.catalog`), as ``features.<name>``."""
 
 
 def _field(event: InputEvent, name: str) -> Any:
@@ -180,9 +142,11 @@ FIELDS: dict[str, FieldKind] = {
     **{f"event.{name}": kind for name, (kind, _) in _EVENT.items()},
     **{f"event.{name}": kind for name, (kind, _) in _EVENT_HISTORY.items()},
 }
-"""Every field a rule can read, with its kind. Besides the `Features` of the same names:
-
-``features.aging_*``, ``orders_{1h,1d,30d}`` and ``order_amount_{1h,1d,30d}`` (the windows),
+"""Every field a rule can read, with its kind. The ``features.*`` are the named features of
+:mod:`features.catalog`: besides the `Features` of the same names,
+``features.aging_{current,1_30,31_60,61_90,over_90}`` (open balances by days past due),
+``has_credit_limit``, ``has_payment_history`` (true or false),
+``orders_{1h,1d,30d}`` and ``order_amount_{1h,1d,30d}`` (the windows),
 ``order_amount_mean/std`` and ``payment_amount_mean/std`` (all of the customer's orders and
 payments so far), ``payment_gap_mean_days``; ``features.disputed_invoices`` (invoices disputed
 so far); ``features.dso_excess_days`` (DSO minus the payment terms, None without terms);

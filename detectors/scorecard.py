@@ -14,14 +14,16 @@ say no credit limit) adds nothing, while its weight still counts: absence is not
 [('late_payment_probability', 24.0), ('days_past_due', 10.0)]
 """
 
+import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from features.catalog import FEATURES
 from schemas.outputs import Reason
 
 
@@ -74,11 +76,27 @@ class Ramp(_Frozen):
 Transform = Annotated[Identity | Ramp, Field(discriminator="kind")]
 
 
+GIVEN_INPUTS = frozenset({"late_payment_probability", "recent_anomalies"})
+"""Inputs that are not named features: the engine gives them, from what the customer's record
+remembers (the highest late-payment probability of its open invoices, its recent anomalies)."""
+
+
 class Term(_Frozen):
-    """One input of an indicator and how it is normalised."""
+    """One input of an indicator (a named feature of :mod:`features.catalog`, or one of
+    `GIVEN_INPUTS`) and how it is normalised."""
 
     input: str
     transform: Transform
+
+    @field_validator("input")
+    @classmethod
+    def _named(cls, name: str) -> str:
+        if name in GIVEN_INPUTS or (name in FEATURES and FEATURES[name].kind != "text"):
+            return name
+        known = sorted(GIVEN_INPUTS | {n for n, f in FEATURES.items() if f.kind != "text"})
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "see features.catalog"
+        raise ValueError(f"no numeric feature or given input is named {name!r} ({hint})")
 
 
 class Indicator(_Frozen):
@@ -168,6 +186,12 @@ class Scorecard(_Frozen):
         if not any(indicator.weight > 0 for indicator in self.indicators.values()):
             raise ValueError("at least one indicator needs a weight above 0")
         return self
+
+    @cached_property
+    def inputs(self) -> tuple[str, ...]:
+        """The named features its indicators read (besides `GIVEN_INPUTS`)."""
+        named = {term.input for i in self.indicators.values() for term in i.terms}
+        return tuple(sorted(named - GIVEN_INPUTS))
 
     @cached_property
     def plan(self) -> tuple[float, tuple[tuple[str, float, _Terms], ...]]:

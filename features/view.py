@@ -1,7 +1,7 @@
 """Features: a read-only, point-in-time snapshot of a customer for detectors and scoring.
 
-Money stays exact (Decimal) in the snapshot; :meth:`Features.as_model_input` turns it all into
-floats for online models.
+Money stays exact (Decimal) in the snapshot; :mod:`features.catalog` names each feature and
+turns them into floats for online models.
 """
 
 from dataclasses import dataclass
@@ -131,48 +131,3 @@ class Features:
             days_since_last_payment=None if last_payment is None else (now - last_payment) / DAY,
             tenure_days=0.0 if first is None else (now - first) / DAY,
         )
-
-    def as_model_input(self) -> dict[str, float]:
-        """Every numeric feature as a float; absent values are 0 with a ``has_*`` flag."""
-        aging = self.aging
-        inputs = {
-            "exposure": float(self.exposure),
-            "has_credit_limit": float(self.credit_limit is not None),
-            "credit_limit": float(self.credit_limit or 0),
-            "limit_use": self.limit_use or 0.0,
-            "open_order_amount": float(self.open_order_amount),
-            "open_order_count": float(self.open_order_count),
-            "open_balance": float(self.open_balance),
-            "open_invoice_count": float(self.open_invoice_count),
-            "unapplied_credit": float(self.unapplied_credit),
-            "disputed_balance": float(self.disputed_balance),
-            "aging_current": float(aging.current),
-            "aging_1_30": float(aging.days_1_30),
-            "aging_31_60": float(aging.days_31_60),
-            "aging_61_90": float(aging.days_61_90),
-            "aging_over_90": float(aging.over_90),
-            "days_past_due": float(aging.days_past_due),
-            "overdue_balance": float(aging.overdue_balance),
-            "overdue_invoice_count": float(aging.overdue_count),
-            "invoice_count": float(self.invoice_count),
-            "has_payment_history": float(self.settled_invoice_count > 0),
-            "settled_invoice_count": float(self.settled_invoice_count),
-            "avg_days_late": self.avg_days_late or 0.0,
-            "avg_days_after_due": self.avg_days_after_due or 0.0,
-            "on_time_share": self.on_time_share or 0.0,
-            "late_payments_90d": float(self.late_payments_90d),
-            "dso": self.dso,
-            "dispute_rate": self.dispute_rate,
-            "bounced_payments": float(self.bounced_payments),
-            "order_amount_mean": self.order_amount_stats.mean,
-            "order_amount_std": self.order_amount_stats.std,
-            "payment_amount_mean": self.payment_amount_stats.mean,
-            "payment_gap_mean_days": self.payment_gap_stats.mean,
-            "days_since_last_payment": self.days_since_last_payment or 0.0,
-            "payment_terms_days": float(self.payment_terms_days or 0),
-            "tenure_days": self.tenure_days,
-        }
-        for name, count in self.order_counts.items():
-            inputs[f"orders_{name}"] = float(count)
-            inputs[f"order_amount_{name}"] = self.order_amounts[name]
-        return inputs

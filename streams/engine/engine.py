@@ -24,6 +24,7 @@ scores the customer and decides whether the risk change is worth publishing.
 
 import math
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -42,6 +43,7 @@ from detectors.rules import RuleInputs, RuleSet, load_rulepack
 from detectors.scorecard import Scorecard
 from detectors.tiers import TierPolicy, should_publish
 from features import CustomerState, FeatureConfig, Features, Summary, Transition
+from features.catalog import FEATURES, model_features
 from features.eventtime import from_micros, to_micros
 from schemas.events import InputEvent, OrderPlaced, PaymentReceived
 from schemas.ids import derive_id
@@ -296,7 +298,8 @@ class Engine:
         """The customer's score (0-100, two decimals), its tier (with hysteresis from the tier
         it had) and the top reasons, from its features at ``now``."""
         since = to_micros(now - self.risk.anomaly_window)
-        result = self.risk.scorecard.score(score_inputs(features, record.memo, since))
+        scorecard = self.risk.scorecard
+        result = scorecard.score(score_inputs(features, record.memo, since, scorecard.inputs))
         score = round(result.score, 2)
         return score, self.risk.tiers.tier(score, record.memo.tier), result.reasons
 
@@ -457,7 +460,7 @@ _LOG_SCALED = (
 
 def model_input(features: Features, invoice: dict) -> dict[str, float]:
     """The late-payment model's input: the customer at issue time plus the invoice itself."""
-    inputs = features.as_model_input()
+    inputs = model_features(features)
     for name in _LOG_SCALED:
         value = inputs[name]
         inputs[name] = math.copysign(math.log1p(abs(value)), value)
@@ -489,18 +492,19 @@ def unusual_input(features: Features, amount: float, usual_amount: float) -> dic
     }
 
 
-def score_inputs(features: Features, memo: RiskMemo, anomalies_since: int) -> dict:
-    """The scorecard's inputs; None where nothing is known yet (adds no points)."""
-    return {
-        "late_payment_probability": memo.pending.highest_probability(),
-        "days_past_due": features.days_past_due,
-        "limit_use": features.limit_use,
-        "avg_days_late": features.avg_days_late,
-        "on_time_share": features.on_time_share,
-        "bounced_payments": features.bounced_payments,
-        "recent_anomalies": memo.anomalies_since(anomalies_since),
-        "dispute_rate": features.dispute_rate,
-    }
+def score_inputs(
+    features: Features, memo: RiskMemo, anomalies_since: int, names: Iterable[str]
+) -> dict[str, float | None]:
+    """The scorecard's inputs: the named features it reads, as numbers, and what the record
+    gives; None where nothing is known yet (adds no points)."""
+    inputs = {name: _number(FEATURES[name].read(features)) for name in names}
+    inputs["late_payment_probability"] = memo.pending.highest_probability()
+    inputs["recent_anomalies"] = memo.anomalies_since(anomalies_since)
+    return inputs
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 @dataclass(frozen=True, slots=True)

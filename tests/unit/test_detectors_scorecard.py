@@ -11,10 +11,15 @@ from detectors.scorecard import DEFAULT_INDICATORS, Ramp, Scorecard
 
 TWO_INDICATORS = {
     "indicators": {
-        "model": {"weight": 3, "terms": [{"input": "p", "transform": {"kind": "identity"}}]},
+        "model": {
+            "weight": 3,
+            "terms": [{"input": "late_payment_probability", "transform": {"kind": "identity"}}],
+        },
         "overdue": {
             "weight": 1,
-            "terms": [{"input": "dpd", "transform": {"kind": "ramp", "low": 0, "high": 10}}],
+            "terms": [
+                {"input": "days_past_due", "transform": {"kind": "ramp", "low": 0, "high": 10}}
+            ],
         },
     },
     "top_reasons": 5,
@@ -60,7 +65,7 @@ def test_payment_behaviour_takes_the_worse_of_its_terms():
 
 def test_a_scorecard_loads_from_a_dict_and_weights_are_relative():
     card = Scorecard.model_validate(TWO_INDICATORS)
-    result = card.score({"p": 0.5, "dpd": 5})
+    result = card.score({"late_payment_probability": 0.5, "days_past_due": 5})
     # 100 * (3*0.5 + 1*0.5) / 4 = 50; model adds 37.5, overdue 12.5
     assert result.score == 50.0
     assert _reasons(result) == [("model", 0.5, 37.5), ("overdue", 0.5, 12.5)]
@@ -68,16 +73,18 @@ def test_a_scorecard_loads_from_a_dict_and_weights_are_relative():
 
 def test_values_are_clipped_to_zero_and_one():
     card = Scorecard.model_validate(TWO_INDICATORS)
-    assert card.score({"p": 1.7, "dpd": -3}).score == 75.0
-    assert card.score({"p": 0.0, "dpd": 400}).score == 25.0
+    assert card.score({"late_payment_probability": 1.7, "days_past_due": -3}).score == 75.0
+    assert card.score({"late_payment_probability": 0.0, "days_past_due": 400}).score == 25.0
 
 
 @pytest.mark.parametrize(
-    "absent", [{}, {"p": None}, {"p": math.nan}], ids=["missing", "none", "nan"]
+    "absent",
+    [{}, {"late_payment_probability": None}, {"late_payment_probability": math.nan}],
+    ids=["missing", "none", "nan"],
 )
 def test_an_absent_input_adds_nothing_but_its_weight_still_counts(absent):
     card = Scorecard.model_validate(TWO_INDICATORS)
-    result = card.score({"dpd": 10} | absent)
+    result = card.score({"days_past_due": 10} | absent)
     assert result.score == 25.0
     assert _reasons(result) == [("overdue", 1.0, 25.0)]
 
@@ -90,7 +97,9 @@ def test_nothing_at_risk_scores_zero_with_no_reasons():
 def test_an_indicator_of_weight_zero_is_never_a_reason():
     config = {**TWO_INDICATORS, "indicators": {**TWO_INDICATORS["indicators"]}}
     config["indicators"]["model"] = {**config["indicators"]["model"], "weight": 0}
-    result = Scorecard.model_validate(config).score({"p": 1.0, "dpd": 5})
+    result = Scorecard.model_validate(config).score(
+        {"late_payment_probability": 1.0, "days_past_due": 5}
+    )
     assert result.score == 50.0
     assert _reasons(result) == [("overdue", 0.5, 50.0)]
 
@@ -101,9 +110,9 @@ def test_a_falling_ramp_scores_more_as_the_input_falls():
 
 
 def _one(weight: float = 1, transform: dict | None = None, terms: list | None = None) -> dict:
-    """A configuration of one indicator "a" reading input "a"."""
+    """A configuration of one indicator "a" reading the limit use."""
     if terms is None:
-        terms = [{"input": "a", "transform": transform or {"kind": "identity"}}]
+        terms = [{"input": "limit_use", "transform": transform or {"kind": "identity"}}]
     return {"indicators": {"a": {"weight": weight, "terms": terms}}}
 
 
@@ -125,6 +134,17 @@ def _one(weight: float = 1, transform: dict | None = None, terms: list | None = 
 def test_invalid_configurations_are_refused(change):
     with pytest.raises(ValidationError):
         Scorecard.model_validate(change)
+
+
+def test_an_input_that_is_no_named_numeric_feature_is_refused_with_the_closest_name():
+    def reading(name: str) -> dict:
+        term = {"input": name, "transform": {"kind": "identity"}}
+        return {"indicators": {"x": {"weight": 1, "terms": [term]}}}
+
+    with pytest.raises(ValidationError, match="did you mean 'days_past_due'"):
+        Scorecard.model_validate(reading("days_pastdue"))
+    with pytest.raises(ValidationError, match="no numeric feature or given input"):
+        Scorecard.model_validate(reading("country"))
 
 
 inputs = st.fixed_dictionaries(

@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from detectors.scorecard import Scorecard
 from features import FeatureConfig
 from schemas import (
     CreditLimitUpdated,
@@ -271,3 +272,14 @@ def test_time_passing_alerts_two_customers_with_two_ids():
     rule_alerts = [a for a in alerts if a.kind == "rule"]
     assert {a.customer_id for a in rule_alerts} == {"c1", "c2"}
     assert len({a.alert_id for a in alerts}) == len(alerts)
+
+
+def test_a_scorecard_reads_any_named_feature_by_the_name_rules_and_the_model_read():
+    ramp = {"kind": "ramp", "low": 0, "high": 1000}
+    aging = {"weight": 1, "terms": [{"input": "aging_31_60", "transform": ramp}]}
+    card = Scorecard.model_validate({"indicators": {"aging": aging}})
+    engine, record = Engine(risk=RiskConfig(scorecard=card)), CustomerRecord.new("c1")
+    run(engine, record, invoice(1, "500.00", T0, due=(T0 + DAY).date()))
+    (change,) = engine.advance(record, T0 + 40 * DAY).changes
+    assert change.score == 50.0  # 500 of 1000 in the 31-60 days bucket
+    assert [reason.indicator for reason in change.reasons] == ["aging"]

@@ -6,6 +6,7 @@ import pytest
 from test_features_support import CONFIG, Events, apply_all, day, due, kinds
 
 from features import CustomerState, FeatureConfig
+from features.catalog import model_features
 
 
 @pytest.fixture
@@ -264,4 +265,4 @@ def test_ledger_totals_balance_after_every_kind_of_event(events):
 def test_a_new_state_has_no_features_worth_mentioning():
     features = CustomerState.new("c1").features(day(0))
     assert (features.exposure, features.limit_use, features.days_past_due) == (0, None, 0)
-    assert all(isinstance(value, float) for value in features.as_model_input().values())
+    assert all(isinstance(value, float) for value in model_features(features).values())
