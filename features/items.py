@@ -156,13 +156,14 @@ class Invoice:
     def last_active(self) -> int:
         """When the last thing about it happened: an event, its settlement, its credit notes
         paying something."""
-        times = [self.issued, self.credit_used]
-        times += [row[0] for row in self.closings]
-        if self.settlement is not None:
-            times.append(self.settlement.time)
-        times += [row[0] for row in self.disputes]
-        times += [row[0] for row in self.resolutions]
-        return max(times)
+        last = self.issued if self.issued > self.credit_used else self.credit_used
+        if self.settlement is not None and self.settlement.time > last:
+            last = self.settlement.time
+        for rows in (self.closings, self.disputes, self.resolutions):
+            for row in rows:
+                if row[0] > last:
+                    last = row[0]
+        return last
 
     def to_row(self, invoice_id: str) -> list[Any]:
         return [

@@ -403,11 +403,12 @@ class Ledger:
 
     def fired_doc(self) -> dict[str, list[Any]]:
         """The transitions each kept invoice fired: when it turned overdue, what settled it."""
-        return {
-            key: [invoice.fired[0], *map(sorted, invoice.fired[1:])]
-            for key, invoice in sorted(self.invoices.items())
-            if invoice.fired != [None, [], [], []]
-        }
+        fired: dict[str, list[Any]] = {}
+        for key, invoice in self.invoices.items():
+            overdue, settled, closed, disputed = invoice.fired
+            if overdue is not None or settled or closed or disputed:
+                fired[key] = [overdue, sorted(settled), sorted(closed), sorted(disputed)]
+        return dict(sorted(fired.items()))
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any], fired: dict[str, list[Any]]) -> "Ledger":
