@@ -187,3 +187,12 @@ AnyInputEvent = Annotated[
 EVENT_TYPES: frozenset[str] = frozenset(
     cls.model_fields["type"].default for cls in ALL_INPUT_EVENTS
 )
+
+PERSONAL_FIELDS: frozenset[str] = frozenset(
+    name
+    for cls in ALL_INPUT_EVENTS
+    for name, field in cls.model_fields.items()
+    if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("x-personal-data")
+)
+"""The fields of input events marked ``x-personal-data`` (in their JSON Schema files too):
+names, e-mails. They never leave riskstream: the engine drops them, dead letters too."""

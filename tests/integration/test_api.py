@@ -3,7 +3,6 @@
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import redis
@@ -55,13 +54,6 @@ def check_against_redis(answer: dict, stored: dict[str, str]) -> None:
     if as_of == datetime.fromisoformat(stored["as_of"]):
         figures = ("score", "tier", "days_past_due")
         assert {f: str(answer[f]) for f in figures} == {f: stored[f] for f in figures}
-
-
-@pytest.fixture
-def env(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
-    env = harness.isolated_env(kafka_bootstrap, redis_url, tmp_path / "data")
-    run(harness.create_topics(settings_of(env)))
-    return env
 
 
 def test_two_workers_answer_for_every_customer_with_the_token(env, redis_url, tmp_path):
