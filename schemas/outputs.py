@@ -108,7 +108,7 @@ class DeadLetter(BaseModel):
     dead_letter_id: str
     reason_code: Literal[
         "undecodable", "invalid", "unknown_type", "wrong_topic", "key_mismatch", "too_late",
-        "inconsistent", "failed",
+        "inconsistent", "from_future", "failed",
     ]  # fmt: skip
     reason: str
     source_topic: str

@@ -150,6 +150,11 @@ class Settings(BaseSettings):
         "rocksdb://", description="Tables on disk (with changelogs), or in memory for experiments"
     )
     lateness: Duration = Field(timedelta(days=1), description="Out-of-order events allowed")
+    clock_skew: Duration = Field(
+        timedelta(hours=1),
+        description="How far ahead of the worker's clock an event time or a tick may be; "
+        "later ones are from_future dead letters (backtests take any time)",
+    )
     overdue_grace: Duration = Field(timedelta(0), description="Due date + grace = overdue")
     overdue_check_interval: float = Field(5.0, gt=0, description="Seconds between overdue sweeps")
     alert_stream_length: int = Field(1000, ge=1, description="Alerts kept per customer in Redis")
