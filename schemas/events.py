@@ -17,19 +17,86 @@ lateness, review dates months ahead) within what Python's dates hold (year 9999)
 Value error, 9999-12-31T23:59:59+00:00 is outside the supported range 1970-01-01 to 2999-12-31 (UTC)
 """
 
+import re
+import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from schemas.money import Money, PositiveMoney
 
-Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\s]+$")]
+
+def _plain(text: str) -> str:
+    """``text`` unless it has a control, format, private or unassigned character (a zero-width
+    space, a right-to-left override...) or is not in Unicode NFC: two ids that look the same
+    are the same id."""
+    if text.isascii():  # the pattern has refused ASCII's control characters
+        return text
+    odd = next((char for char in text if unicodedata.category(char).startswith("C")), None)
+    if odd is not None:
+        raise ValueError(f"must not contain the character U+{ord(odd):04X}")
+    if not unicodedata.is_normalized("NFC", text):
+        raise ValueError("must be in Unicode NFC (composed characters)")
+    return text
+
+
+_NO_CONTROL = r"\u0000-\u001f\u007f-\u009f"
+
+
+def _label(max_length: int, spaces: bool = True, **extra: Any) -> Any:
+    """A string of 1 to ``max_length`` characters without control characters (nor whitespace
+    unless ``spaces``), in Unicode NFC."""
+    pattern = f"^[^{'' if spaces else chr(92) + 's'}{_NO_CONTROL}]+$"
+    return Annotated[
+        str,
+        Field(min_length=1, max_length=max_length, pattern=pattern, strict=True, **extra),
+        AfterValidator(_plain),
+    ]
+
+
+Identifier = _label(128, spaces=False, description="No whitespace or control characters, NFC")
 SCHEMA_VERSION = 1
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 END = datetime(3000, 1, 1, tzinfo=UTC)
 """Event times are from ``EARLIEST`` on and before ``END``; dates likewise."""
 _RANGE = f"{EARLIEST:%Y-%m-%d} to 2999-12-31 (UTC)"
+
+
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+_FULL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+"""The forms of a date-time and a date; a time without an offset is refused after, naming it."""
+
+
+def _text_of(form: re.Pattern[str], example: str) -> Any:
+    """A before-validator: a string in ``form`` (RFC 3339, as the JSON Schema's ``format``
+    says), not a number nor any other text a lax parser reads as a time; values of the type
+    itself pass (events made in code)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not form.fullmatch(value):
+            raise ValueError(f"must be written as in RFC 3339, e.g. {example}, not {value!r:.40}")
+        if not isinstance(value, str | date):
+            raise ValueError(f"must be a string, e.g. {example}, not {type(value).__name__}")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _whole_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"must be a JSON integer, not {type(value).__name__} {value!r:.40}")
+    return value
 
 
 def _moment_in_range(moment: datetime) -> datetime:
@@ -45,9 +112,17 @@ def _date_in_range(day: date) -> date:
 
 
 EventTime = Annotated[
-    AwareDatetime, AfterValidator(_moment_in_range), Field(description=f"From {_RANGE}")
+    AwareDatetime,
+    _text_of(_RFC3339, "2026-03-01T09:30:00Z"),
+    AfterValidator(_moment_in_range),
+    Field(description=f"From {_RANGE}"),
 ]
-EventDate = Annotated[date, AfterValidator(_date_in_range), Field(description=f"From {_RANGE}")]
+EventDate = Annotated[
+    date,
+    _text_of(_FULL_DATE, "2026-03-31"),
+    AfterValidator(_date_in_range),
+    Field(description=f"From {_RANGE}"),
+]
 
 
 def _type_is_required(schema: dict[str, Any]) -> None:
@@ -63,7 +138,7 @@ class InputEvent(BaseModel):
     event_id: Identifier
     customer_id: Identifier
     event_time: EventTime
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Annotated[Literal[1], BeforeValidator(_whole_number)] = SCHEMA_VERSION
 
     @property
     def family(self) -> str:
@@ -93,7 +168,7 @@ class InvoiceIssued(InputEvent):
     amount: PositiveMoney
     due_date: EventDate
     order_id: Identifier | None = None
-    paperless: bool = False
+    paperless: bool = Field(False, strict=True)
 
     @model_validator(mode="after")
     def _due_after_issue(self) -> Self:
@@ -152,11 +227,19 @@ class PaymentReversed(InputEvent):
 
 class CustomerProfile(InputEvent):
     type: Literal["customer.profile"] = "customer.profile"
-    name: str | None = Field(None, json_schema_extra={"x-personal-data": True})
-    email: str | None = Field(None, json_schema_extra={"x-personal-data": True})
-    country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
-    segment: str | None = None
-    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    name: _label(256) | None = Field(None, json_schema_extra={"x-personal-data": True})
+    email: _label(254, spaces=False) | None = Field(
+        None, json_schema_extra={"x-personal-data": True}
+    )
+    country: str | None = Field(
+        None, min_length=2, max_length=2, pattern=r"^[A-Z]{2}$", strict=True,
+        description="ISO 3166-1 alpha-2 code",
+    )  # fmt: skip
+    segment: _label(64) | None = None
+    currency: str | None = Field(
+        None, min_length=3, max_length=3, pattern=r"^[A-Z]{3}$", strict=True,
+        description="ISO 4217 code",
+    )  # fmt: skip
 
 
 class CreditLimitUpdated(InputEvent):
@@ -166,7 +249,7 @@ class CreditLimitUpdated(InputEvent):
 
 class PaymentTermsUpdated(InputEvent):
     type: Literal["customer.payment_terms"] = "customer.payment_terms"
-    terms_days: int = Field(ge=0, le=365)
+    terms_days: int = Field(ge=0, le=365, strict=True)
 
 
 ALL_INPUT_EVENTS: tuple[type[InputEvent], ...] = (
@@ -187,3 +270,12 @@ AnyInputEvent = Annotated[
 EVENT_TYPES: frozenset[str] = frozenset(
     cls.model_fields["type"].default for cls in ALL_INPUT_EVENTS
 )
+
+PERSONAL_FIELDS: frozenset[str] = frozenset(
+    name
+    for cls in ALL_INPUT_EVENTS
+    for name, field in cls.model_fields.items()
+    if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("x-personal-data")
+)
+"""The fields of input events marked ``x-personal-data`` (in their JSON Schema files too):
+names, e-mails. They never leave riskstream: the engine drops them, dead letters too."""

@@ -7,6 +7,7 @@ Decimal('120.50')
 Decimal('0.01')
 """
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -19,11 +20,23 @@ from pydantic import (
     PlainSerializer,
 )
 
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+
 
 def _exact_decimal(value: Any) -> Any:
-    # A float has already lost the cents it was meant to carry; make producers send a string.
+    """A decimal string as the JSON Schema says: ASCII digits and a point (the decimal places
+    are checked after), not what else Python's Decimal reads ("+100", " 100 ", "1_000", "1e5",
+    digits of other scripts), nor a number. Code may give a Decimal."""
     if isinstance(value, float):
-        raise ValueError('amounts must be strings or integers, not floats (e.g. "120.50")')
+        # A float has already lost the cents it was meant to carry.
+        raise ValueError('amounts must be strings, not floats (e.g. "120.50")')
+    if isinstance(value, str):
+        if not _AMOUNT.fullmatch(value):
+            raise ValueError(
+                f'amounts are digits and a decimal point, e.g. "120.50", not {value!r:.40}'
+            )
+    elif not isinstance(value, Decimal):
+        raise ValueError(f'amounts must be strings (e.g. "120.50"), not {type(value).__name__}')
     return value
 
 
@@ -47,7 +60,9 @@ class Money(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     amount: Amount
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")
+    currency: str = Field(
+        min_length=3, max_length=3, pattern=r"^[A-Z]{3}$", strict=True, description="ISO 4217 code"
+    )
 
 
 def _positive(money: Money) -> Money:

@@ -99,7 +99,8 @@ class CreditAction(OutputEvent):
 
 
 class DeadLetter(BaseModel):
-    """An input that could not be processed, kept whole with the reason."""
+    """An input that could not be processed, with the reason: kept without personal data and
+    cut to its first 16 KiB, with its size and digest."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -107,15 +108,25 @@ class DeadLetter(BaseModel):
     dead_letter_id: str
     reason_code: Literal[
         "undecodable", "invalid", "unknown_type", "wrong_topic", "key_mismatch", "too_late",
-        "inconsistent", "failed",
+        "inconsistent", "from_future", "failed",
     ]  # fmt: skip
     reason: str
     source_topic: str
     source_partition: int | None = None
     source_offset: int | None = None
     key: str | None = None
-    payload: str = Field(description="The original message value, exactly")
+    payload: str = Field(
+        description="The original message value without personal data (the fields marked "
+        "x-personal-data taken out of JSON, their values replaced by <redacted> in anything "
+        "else, e-mail addresses masked), cut to its first 16 KiB; else exactly"
+    )
     payload_encoding: Literal["utf-8", "base64"] = "utf-8"
+    payload_size: int = Field(ge=0, description="Bytes of the original message value")
+    payload_sha256: str = Field(description="SHA-256 of the original message value, hex")
+    payload_truncated: bool = Field(False, description="The payload is only its beginning")
+    redacted: list[str] = Field(
+        default_factory=list, description="The personal data fields taken out of the payload"
+    )
     schema_version: Literal[1] = SCHEMA_VERSION
 
 

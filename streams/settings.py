@@ -10,6 +10,7 @@ import socket
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +22,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as UnreadableSetting
+from redis.connection import parse_url
 
 from detectors.rules import parse_duration
 from features import FeatureConfig
@@ -67,11 +69,53 @@ def bootstrap_servers(broker: str) -> list[str]:
     return [match["server"] for match in found if match]
 
 
+def redis_url(url: str) -> str:
+    """``url`` if it names a Redis server, else a `ValueError` saying the forms it takes (with
+    any password in it masked).
+
+    >>> redis_url("redis://127.0.0.1:16379/0")
+    'redis://127.0.0.1:16379/0'
+    >>> redis_url("redis://:hunter2@redis:6379/zero")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: 'redis://:***@redis:6379/zero' is not a Redis URL (the database is not a number...
+    """
+    try:
+        split = urlsplit(url)
+        if split.scheme not in ("redis", "rediss", "unix"):
+            problem: str | None = "it starts with none of redis://, rediss://, unix://"
+        else:
+            problem = _redis_url_problem(split, parse_url(url))  # redis' own reading too
+    except ValueError as error:
+        problem = str(error)
+    if problem:
+        shown = re.sub(r"(//[^/@:]*:)[^/@]*@", r"\1***@", url)
+        raise ValueError(
+            f"{shown!r} is not a Redis URL ({problem[0].lower()}{problem[1:]}): use "
+            "redis://[user:password@]host:port/db, rediss://... for TLS, or unix:///path"
+        )
+    return url
+
+
+def _redis_url_problem(split: SplitResult, parts: dict[str, Any]) -> str | None:
+    """What parse_url lets pass but a worker would not use as meant."""
+    if split.scheme == "unix":
+        return None if parts.get("path") else "no socket path"
+    if not split.hostname:
+        return "no host"
+    if split.port is not None and not 0 < split.port < 65536:
+        return f"port {split.port} is not from 1 to 65535"
+    database = split.path.strip("/")
+    if database and not (database.isascii() and database.isdigit()):
+        return f"the database is not a number: {database!r}"
+    return None
+
+
 def _duration(value: Any) -> Any:
     return parse_duration(value) if isinstance(value, str) else value
 
 
 TopicName = Annotated[str, AfterValidator(topic_name)]
+RedisUrl = Annotated[str, AfterValidator(redis_url)]
 Duration = Annotated[timedelta, BeforeValidator(_duration), Field(ge=timedelta(0))]
 """An ISO 8601 duration of weeks, days, hours, minutes and seconds, as control documents
 write them (years and months have no fixed length); never negative."""
@@ -130,7 +174,7 @@ class Settings(BaseSettings):
 
     app_id: str = Field("riskstream", description="Faust app id: consumer group and table prefix")
     broker: str = Field("kafka://127.0.0.1:19092", description="Kafka bootstrap, kafka://host:port")
-    redis_url: str = "redis://127.0.0.1:16379/0"
+    redis_url: RedisUrl = "redis://127.0.0.1:16379/0"
     redis_prefix: str = Field("riskstream", description="Prefix of every Redis key")
     partitions: int = Field(4, ge=1, description="Partitions of every topic riskstream creates")
     replication: int = Field(1, ge=1)
@@ -150,6 +194,11 @@ class Settings(BaseSettings):
         "rocksdb://", description="Tables on disk (with changelogs), or in memory for experiments"
     )
     lateness: Duration = Field(timedelta(days=1), description="Out-of-order events allowed")
+    clock_skew: Duration = Field(
+        timedelta(hours=1),
+        description="How far ahead of the worker's clock an event time or a tick may be; "
+        "later ones are from_future dead letters (backtests take any time)",
+    )
     overdue_grace: Duration = Field(timedelta(0), description="Due date + grace = overdue")
     overdue_check_interval: float = Field(5.0, gt=0, description="Seconds between overdue sweeps")
     alert_stream_length: int = Field(1000, ge=1, description="Alerts kept per customer in Redis")
@@ -158,7 +207,15 @@ class Settings(BaseSettings):
     topics: Topics = Field(default_factory=Topics)
     model_name: str = Field("logreg", description="Late-payment model: logreg or arf")
     model_key: SecretStr = Field(
-        SecretStr(DEVELOPMENT_KEY), min_length=16, description="HMAC key of model snapshots"
+        SecretStr(DEVELOPMENT_KEY),
+        min_length=16,
+        description="HMAC key of model snapshots; a worker refuses the built-in one unless "
+        "development is set",
+    )
+    development: bool = Field(
+        False,
+        description="A development machine: a worker may sign and check model snapshots with "
+        "the built-in key (riskstream demo sets it)",
     )
     snapshot_every: int = Field(50, ge=1, description="Examples learnt between snapshots")
     record_cache: int = Field(
@@ -180,6 +237,22 @@ class Settings(BaseSettings):
         if token is not None and len(token.get_secret_value()) < 16:
             raise ValueError("use 16 characters or more, e.g. from: openssl rand -hex 24")
         return token
+
+    def check_model_key(self) -> None:
+        """`SettingsError` if a worker would sign model snapshots with the built-in key, which
+        anyone who reads the code knows, on a machine not said to be for development."""
+        if self.uses_development_key and not self.development:
+            raise SettingsError(
+                "RISKSTREAM_MODEL_KEY: not set, and the built-in development key would let "
+                "anyone sign model snapshots: set it to a secret of 16 bytes or more, the same "
+                "on every worker (e.g. openssl rand -hex 32), or RISKSTREAM_DEVELOPMENT=true "
+                "on a development machine"
+            )
+
+    @property
+    def uses_development_key(self) -> bool:
+        """Model snapshots are signed with the built-in key (RISKSTREAM_MODEL_KEY not set)."""
+        return self.model_key.get_secret_value() == DEVELOPMENT_KEY
 
     def feature_config(self) -> FeatureConfig:
         return FeatureConfig(lateness=self.lateness, overdue_grace=self.overdue_grace)
@@ -252,6 +325,7 @@ def _describe(error: ValidationError) -> str:
     name = prefixes[error.title] + "_".join(str(part) for part in first["loc"]).upper()
     field = Settings.model_fields.get(str(first["loc"][0]))
     secret = field is not None and SecretStr in (get_args(field.annotation) or (field.annotation,))
+    secret = secret or first["loc"][0] == "redis_url"  # its message shows it, password masked
     message = first["msg"].removeprefix("Value error, ")
     given = repr(first.get("input"))
     shown = "" if secret or given in message else f" (got {given})"  # never print a secret

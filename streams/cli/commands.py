@@ -14,6 +14,7 @@ import typer
 
 from streams.cli.usage import OneLineUsage
 from streams.settings import Settings, SettingsError, bootstrap_servers, load_settings
+from streams.settings import redis_url as valid_redis_url
 
 app = typer.Typer(
     name="riskstream",
@@ -39,9 +40,14 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _settings() -> Settings:
+def _settings(signing: bool = False) -> Settings:
+    """The settings, or one line naming a bad one; ``signing``: for a command that signs and
+    checks model snapshots, which wants a model key of its own."""
     try:
-        return load_settings()
+        settings = load_settings()
+        if signing:
+            settings.check_model_key()
+        return settings
     except SettingsError as error:
         _fail(f"bad setting {error}")
 
@@ -76,7 +82,7 @@ def worker(loglevel: LogLevel = "info") -> None:
     """Run a worker: consume the input topics, keep customer state, publish risk outputs."""
     from streams.worker.run import run_worker
 
-    settings = _settings()
+    settings = _settings(signing=True)
     _topics(settings)
     run_worker(settings, loglevel)
 
@@ -180,11 +186,13 @@ def demo(
     """Run the whole thing on this machine: broker, Redis, a worker, generated events, alerts."""
     from streams.cli.demo import Demo
 
-    if broker is not None:
+    for option, given, check in (("--broker", broker, bootstrap_servers),
+                                 ("--redis-url", redis_url, valid_redis_url)):  # fmt: skip
         try:
-            bootstrap_servers(broker)
+            if given is not None:
+                check(given)
         except ValueError as error:
-            _fail(f"--broker: {error}")
+            _fail(f"{option}: {error}")
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     demo = Demo(broker=broker, redis_url=redis_url, customers=customers, days=days, rate=rate)
     with contextlib.nullcontext() if broker is None else _using_broker(broker, "--broker"):

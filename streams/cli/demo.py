@@ -59,6 +59,8 @@ class Demo:
                 "RISKSTREAM_WEB_PORT": str(free_port()),
                 "RISKSTREAM_EMBEDDED_BROKER": "false" if self.broker else "true",
                 "RISKSTREAM_APP_ID": "riskstream-demo",
+                # The built-in model key, on this machine only.
+                "RISKSTREAM_DEVELOPMENT": "true",
                 # The history is sent at once and Kafka orders events only within one
                 # partition, so an invoice may be read after its payment: allow for it.
                 "RISKSTREAM_LATENESS": f"P{self.days + 1}D",

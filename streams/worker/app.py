@@ -92,7 +92,8 @@ class RiskApp:
         metrics.set_configuration(self.engine.versions)
         self.deadlines = Deadlines(self.engine, self.records, self._topic(topics.ticks), metrics)
         self.ingest = Ingest(self.engine, families, self.records, self.deadlines, self.emitter,
-                             metrics, ready=self.control.ready)  # fmt: skip
+                             metrics, ready=self.control.ready,
+                             clock_skew=settings.clock_skew)  # fmt: skip
         self.rebalancing = Rebalancing(app, self.records, self.deadlines,
                                        rewind=[*families, topics.ticks, topics.training],
                                        control_ready=self.control.ready)  # fmt: skip

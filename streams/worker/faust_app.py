@@ -1,13 +1,25 @@
 """The Faust app of a worker and its topics, as the settings say."""
 
 import faust
+from faust.web.base import BlueprintManager
 
 from streams.settings import Settings
 
+FAUST_PAGES_OFF = {
+    "web_tables_enabled": False,
+    "web_router_enabled": False,
+    "web_stats_enabled": False,
+    "web_graph_enabled": False,
+    "web_metrics_enabled": False,
+}
+"""Faust's own web pages (table data, routes, statistics, the dependency graph): off. The
+worker serves only the query API, health, readiness and metrics (`streams.worker.views`)."""
+
 
 def create_app(settings: Settings) -> faust.App:
-    """The Faust app: consumer group, table store and web port from the settings."""
-    return faust.App(
+    """The Faust app: consumer group, table store and web port from the settings; none of
+    Faust's own web pages."""
+    app = faust.App(
         settings.app_id,
         broker=settings.broker,
         store=settings.store,
@@ -20,7 +32,12 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         **settings.faust_options(),
+        **FAUST_PAGES_OFF,
     )
+    # Faust's environment variables (APP_WEB_TABLES_ENABLED, APP_DEBUG...) take precedence
+    # over those settings, and its index page at / has no setting: serve no built-in page.
+    app.web.blueprints = BlueprintManager()
+    return app
 
 
 def raw_topic(app: faust.App, settings: Settings, *names: str) -> faust.TopicT:

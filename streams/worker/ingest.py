@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import faust
 import orjson
@@ -20,6 +20,7 @@ from faust.streams import _current_event  # the event Faust's tables take the pa
 from faust.types import EventT
 from pydantic import BaseModel
 
+from features.eventtime import duration_text
 from schemas.validation import InvalidEvent, parse_event
 from sinks.metrics import Metrics
 from streams.engine import CustomerRecord, Engine
@@ -59,7 +60,12 @@ def handling(event: EventT) -> Iterator[None]:
 
 class Ingest:
     """Feeds every customer event (``families``: input topic to event family) and every tick
-    (any other topic) to the engine, once ``ready`` is set."""
+    (any other topic) to the engine, once ``ready`` is set.
+
+    An event time or a tick more than ``clock_skew`` ahead of this worker's clock is refused
+    (``from_future``): it would move the customer's time on, turn every invoice overdue and
+    make every later event too late. Backtests replay history without this check.
+    """
 
     def __init__(
         self,
@@ -70,6 +76,7 @@ class Ingest:
         emitter: Emitter,
         metrics: Metrics,
         ready: asyncio.Event,
+        clock_skew: timedelta = timedelta(hours=1),
     ) -> None:
         self.engine = engine
         self.families = families
@@ -78,6 +85,7 @@ class Ingest:
         self.emitter = emitter
         self.metrics = metrics
         self.ready = ready
+        self.clock_skew = clock_skew
 
     async def run(self, stream: faust.StreamT) -> None:
         await self.ready.wait()  # events are decided with the versions in force
@@ -128,10 +136,12 @@ class Ingest:
         if family is None:
             self.metrics.event_received(message.topic, "tick")
             tick = orjson.loads(message.value)
+            now = self._not_ahead(datetime.fromisoformat(tick["now"]), "tick")
             record = self._load(tick["customer_id"], batch)
             batch.records[record.customer_id] = (record, event)
-            return self.engine.advance(record, datetime.fromisoformat(tick["now"])).all()
+            return self.engine.advance(record, now).all()
         parsed = parse_event(message.value, family=family, key=message.key)
+        self._not_ahead(parsed.event_time, f"event {parsed.event_id} is dated")
         self.metrics.event_received(message.topic, parsed.type)  # type: ignore[attr-defined]
         record = self._load(parsed.customer_id, batch)
         revision = record.state.revision
@@ -142,6 +152,18 @@ class Ingest:
             # backtest, and the table keeps what the worker goes on with.
             if record.state.revision != revision:
                 batch.records[record.customer_id] = (record, event)
+
+    def _not_ahead(self, moment: datetime, what: str) -> datetime:
+        """``moment``, unless it is more than the clock skew ahead of this worker's clock."""
+        clock = datetime.now(UTC)
+        if moment > clock + self.clock_skew:
+            raise InvalidEvent(
+                "from_future",
+                f"{what} {moment.isoformat()}, more than {duration_text(self.clock_skew)} ahead "
+                f"of this worker's clock ({clock.isoformat(timespec='seconds')}): check the "
+                "producer's clock (or RISKSTREAM_CLOCK_SKEW)",
+            )
+        return moment
 
     def _load(self, customer_id: str, batch: Batch) -> CustomerRecord:
         """The customer's record: as the batch left it, else as last stored, else a new one."""

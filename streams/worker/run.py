@@ -17,4 +17,9 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     asyncio.set_event_loop(asyncio.new_event_loop())
     risk = RiskApp(settings)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    if settings.uses_development_key:
+        logging.getLogger(__name__).warning(
+            "model snapshots are signed with the built-in development key "
+            "(RISKSTREAM_DEVELOPMENT): set RISKSTREAM_MODEL_KEY anywhere else"
+        )
     faust.Worker(risk.faust, loglevel=loglevel).execute_from_commandline()

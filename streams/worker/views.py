@@ -10,7 +10,8 @@
   rankings, which every worker's ``redis`` agent feeds: the same answer from any worker.
 
 With ``RISKSTREAM_API_TOKEN`` set, ``/customers*`` wants ``Authorization: Bearer <token>``
-(401 otherwise); health, readiness and ``/metrics`` stay open.
+(401 otherwise); health, readiness and ``/metrics`` stay open. Faust's own pages are off
+(`streams.worker.faust_app`).
 """
 
 import hmac

@@ -52,6 +52,7 @@ def isolated_env(bootstrap: str, redis_url: str, data_dir: Path, partitions: int
         # Tests send months of history at once, and Kafka orders events only within one
         # partition of one topic: a customer's payment may be read before its invoice.
         "RISKSTREAM_LATENESS": "P365D",
+        "RISKSTREAM_MODEL_KEY": f"test-model-key-{uuid.uuid4().hex}",
     }
     for name in Topics.model_fields:
         env[f"RISKSTREAM_TOPIC_{name.upper()}"] = f"t{run}.{name}"

@@ -3,7 +3,6 @@
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import redis
@@ -57,18 +56,12 @@ def check_against_redis(answer: dict, stored: dict[str, str]) -> None:
         assert {f: str(answer[f]) for f in figures} == {f: stored[f] for f in figures}
 
 
-@pytest.fixture
-def env(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
-    env = harness.isolated_env(kafka_bootstrap, redis_url, tmp_path / "data")
-    run(harness.create_topics(settings_of(env)))
-    return env
-
-
 def test_two_workers_answer_for_every_customer_with_the_token(env, redis_url, tmp_path):
     env = {**env, "RISKSTREAM_API_TOKEN": TOKEN}
     settings = settings_of(env)
     second_env = {**env, "RISKSTREAM_WEB_PORT": str(free_port()),
-                  "RISKSTREAM_DATA_DIR": str(tmp_path / "second")}  # fmt: skip
+                  "RISKSTREAM_DATA_DIR": str(tmp_path / "second"),
+                  **FAUST_PAGES_ASKED_FOR}  # fmt: skip
     workers = [Worker(env, tmp_path / "first.log"), Worker(second_env, tmp_path / "second.log")]
     events = stream()
     revisions = Counter(event.customer_id for event in events)
@@ -101,12 +94,31 @@ def test_two_workers_answer_for_every_customer_with_the_token(env, redis_url, tm
                 assert status == 200, (answer, worker.log_tail())
                 check_against_redis(answer, redis_picture(client, prefix, customer))
                 check_customer(answer, customer, events, alerts)
+            check_no_faust_page(worker, customers[0])
             status, missing = worker.get("/customers/nobody", TOKEN)
             assert status == 404 and "nobody" in missing["error"]
             check_ranking(worker, client, prefix)
     finally:
         for worker in workers:
             worker.stop()
+
+
+FAUST_PAGES_ASKED_FOR = {
+    "APP_WEB_TABLES_ENABLED": "true",
+    "APP_WEB_ROUTER_ENABLED": "true",
+    "APP_WEB_STATS_ENABLED": "true",
+}
+"""Faust's own settings of its pages, from the environment: they change nothing."""
+
+
+def check_no_faust_page(worker: Worker, customer: str) -> None:
+    """Issue 16: Faust's table page answered a customer's raw record without the token."""
+    paths = [f"/table/customer-state/{customer}/", "/table/", "/router/", "/router/topics",
+             f"/router/customer-state/{customer}/", "/", "/assignment/", "/graph/"]  # fmt: skip
+    for path in paths:
+        for token in (None, TOKEN):
+            status, body = harness.http_get(worker.url(path), token)
+            assert status == 404, (path, token is not None, status, body[:200])
 
 
 def partitions_read(worker: Worker, topic: str) -> set[str]:

@@ -37,7 +37,8 @@ pytestmark = pytest.mark.integration
 
 EVENTS = 200
 FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
-"""The history ends here, so the worker's wall clock never makes anything overdue."""
+"""The history ends here, so the worker's wall clock never makes anything overdue (and the
+worker is told to take event times that far ahead of its clock)."""
 
 
 def backtest_steps(settings: Settings) -> list[Step]:
@@ -89,7 +90,8 @@ def test_the_backtest_and_a_live_worker_give_the_same_outputs(
 ):
     env = isolated_env(kafka_bootstrap, redis_url, tmp_path / "data")
     env |= {"RISKSTREAM_SNAPSHOT_EVERY": "1000000000", "RISKSTREAM_SNAPSHOT_INTERVAL": "86400",
-            "RISKSTREAM_OVERDUE_CHECK_INTERVAL": "3600"}  # fmt: skip
+            "RISKSTREAM_OVERDUE_CHECK_INTERVAL": "3600",
+            "RISKSTREAM_CLOCK_SKEW": "P36500D"}  # fmt: skip
     settings = settings_of(env)
     steps = backtest_steps(settings)
     expected = {

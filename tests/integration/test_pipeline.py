@@ -14,8 +14,6 @@ from tests.integration.harness import (
     Worker,
     as_message,
     collect,
-    create_topics,
-    isolated_env,
     produce,
     run,
     settings_of,
@@ -50,13 +48,6 @@ def payment(customer: str, number: int, amount: str, paid: datetime) -> PaymentR
         event_time=paid,
         amount=Money(amount=amount, currency="EUR"),
     )
-
-
-@pytest.fixture
-def env(kafka_bootstrap: str, redis_url: str, tmp_path: Path) -> dict[str, str]:
-    env = isolated_env(kafka_bootstrap, redis_url, tmp_path / "data")
-    run(create_topics(settings_of(env)))
-    return env
 
 
 @pytest.fixture

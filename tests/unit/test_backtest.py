@@ -2,7 +2,7 @@
 
 import sys
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -237,6 +237,19 @@ def test_events_at_either_end_of_the_supported_range_go_through_the_engine(momen
     assert [alert.event_time.date().isoformat() for alert in overdue] == [
         "1970-01-02" if due.startswith("1970") else "3000-01-01"
     ]
+
+
+def test_history_later_than_the_clock_is_backtested_as_any_other(tmp_path, monkeypatch):
+    """The live workers refuse event times ahead of their clock (from_future); a backtest
+    replays whatever history it is given, later than now too."""
+    monkeypatch.setenv("RISKSTREAM_CLOCK_SKEW", "PT0S")
+    path = tmp_path / "later.jsonl"
+    events = list(generate_events(4, 60, datetime.now(UTC) + timedelta(days=400), seed=2))
+    path.write_bytes(b"".join(dumps(event) + b"\n" for event in events))
+    code, err = backtest(path, "--output", tmp_path / "out")
+    assert code == 0, err
+    assert lines(tmp_path / "out", "deadletter") == []
+    assert lines(tmp_path / "out", "alerts")
 
 
 def test_the_accounts_receivable_csv_is_backtested_through_the_importer(tmp_path):

@@ -32,6 +32,7 @@ def one_line_error(result) -> str:
         (["generate", "--customers", "many"], "--customers: must be a valid integer"),
         (["demo", "--customers", "100001"], "--customers: must be at most 100000 (got 100001)"),
         (["demo", "--broker", "banana"], "--broker: 'banana' is not a Kafka bootstrap address"),
+        (["demo", "--redis-url", "notaurl"], "--redis-url: 'notaurl' is not a Redis URL"),
         (["backtest", "--bogus"], "no such option: --bogus; see riskstream backtest --help"),
         (["control", "rollback"], "missing argument 'kind'; see riskstream control rollback"),
         (["control", "undo"], "no such command 'undo'; see riskstream control --help"),
@@ -73,7 +74,8 @@ def riskstream(*arguments: str, **env: str) -> subprocess.CompletedProcess[str]:
     ],
 )
 def test_an_unreachable_broker_is_one_line_and_nothing_is_left_open(arguments):
-    done = riskstream(*arguments, RISKSTREAM_BROKER="kafka://127.0.0.1:1")
+    done = riskstream(*arguments, RISKSTREAM_BROKER="kafka://127.0.0.1:1",
+                      RISKSTREAM_DEVELOPMENT="true")  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("riskstream: cannot use the broker kafka://127.0.0.1:1: ")
     assert done.stderr.count("\n") == 1, done.stderr  # no traceback, no unclosed client

@@ -3,6 +3,8 @@
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from detectors.scorecard import Scorecard
 from features import FeatureConfig
 from schemas import (
@@ -14,8 +16,10 @@ from schemas import (
     PaymentReversed,
     PaymentTermsUpdated,
 )
+from schemas.validation import InvalidEvent
 from streams.engine import CustomerRecord, Engine, RiskConfig
 from streams.engine.control import apply_document, parse_document
+from streams.engine.replay import Replay
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -283,3 +287,31 @@ def test_a_scorecard_reads_any_named_feature_by_the_name_rules_and_the_model_rea
     (change,) = engine.advance(record, T0 + 40 * DAY).changes
     assert change.score == 50.0  # 500 of 1000 in the 31-60 days bucket
     assert [reason.indicator for reason in change.reasons] == ["aging"]
+
+
+@pytest.mark.parametrize("with_invoice", [False, True], ids=["payment alone", "invoice paid"])
+@pytest.mark.parametrize("how", ["engine", "stored between events", "clock passed", "replay"])
+def test_a_chargeback_50_days_after_its_payment_is_inconsistent(with_invoice, how):
+    """Issue 16: a reversal past the payment's retention (45 days), nothing else in between,
+    failed with a KeyError instead of being refused as inconsistent."""
+    engine, record = Engine(), CustomerRecord.new("c1")
+    paid = payment(1, "100.00", T0 + DAY)
+    if not with_invoice:
+        paid = paid.model_copy(update={"invoice_id": None})
+    events = [invoice(1, "100.00", T0, (T0 + 30 * DAY).date())] if with_invoice else []
+    chargeback = PaymentReversed(event_id="r1", customer_id="c1", payment_id="p1",
+                                 event_time=T0 + 51 * DAY)  # fmt: skip
+    with pytest.raises(InvalidEvent) as refused:
+        if how == "replay":
+            replay = Replay(engine)
+            for event in [*events, paid, chargeback]:
+                list(replay.feed(event))
+        for event in [*events, paid]:
+            engine.process(record, event)
+            if how == "stored between events":  # as a worker does
+                record = CustomerRecord.from_bytes(record.to_bytes())
+        if how == "clock passed":
+            engine.advance(record, T0 + 50 * DAY)
+        engine.process(record, chargeback)
+    assert refused.value.code == "inconsistent", refused.value
+    assert "payment p1" in refused.value.reason

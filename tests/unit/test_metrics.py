@@ -46,7 +46,8 @@ def test_counters_go_up_by_what_was_recorded(metrics: Metrics) -> None:
     decision = OrderDecision(customer_id="c1", event_time=WHEN, decision_id="d1", order_id="o1",
                              outcome="review", reasons=[], source_event_id="e1")  # fmt: skip
     letter = DeadLetter(dead_letter_id="x", reason_code="invalid", reason="bad",
-                        source_topic="crm.orders", payload="{}")  # fmt: skip
+                        source_topic="crm.orders", payload="{}", payload_size=2,
+                        payload_sha256="44136fa355b3678a")  # fmt: skip
     metrics.outputs_emitted([alert(), alert(), decision, letter], kafka_timestamp=None)
 
     received = "riskstream_events_received_total"

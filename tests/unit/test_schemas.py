@@ -180,3 +180,81 @@ def test_money_text_pads_to_cents_as_decimal_arithmetic_does(amount: Decimal):
             money_text(amount)
         return
     assert money_text(amount) == expected
+
+
+def terms(days: object) -> bytes:
+    return raw(type="customer.payment_terms", terms_days=days, amount=None, order_id=None)
+
+
+def profile(**fields: object) -> bytes:
+    return raw(type="customer.profile", amount=None, order_id=None, **fields)
+
+
+def money(amount: object) -> bytes:
+    return raw(amount={"amount": amount, "currency": "EUR"})
+
+
+LAX = {
+    "event_time a number": raw(event_time=1772353800),
+    "event_time digits in a string": raw(event_time="1772353800"),
+    "event_time without seconds": raw(event_time="2026-03-01T09:30+01:00"),
+    "event_time with a space": raw(event_time="2026-03-01 09:30:00+01:00"),
+    "event_time in other digits": raw(event_time="٢٠٢٦-03-01T09:30:00+01:00"),
+    "due_date a number": invoice(due_date=20513),
+    "terms_days true": terms(True),
+    "terms_days a string": terms("45"),
+    "terms_days a float": terms(45.0),
+    "paperless a string": invoice(paperless="yes"),
+    "paperless a number": invoice(paperless=1),
+    "schema_version true": raw(schema_version=True),
+    "amount +100": money("+100"),
+    "amount with spaces": money(" 100 "),
+    "amount 1_000": money("1_000"),
+    "amount 1e5": money("1e5"),
+    "amount in other digits": money("١٢٣"),
+    "amount a number": money(100),
+    "amount infinite": money("Infinity"),
+    "id with a control character": raw(order_id="o\x001"),
+    "id with a format character": raw(order_id="o\u200b1"),
+    "id with a right-to-left override": raw(customer_id="c\u202e1"),
+    "id not NFC": raw(customer_id="cafe\u0301"),
+    "id too long": raw(order_id="o" * 129),
+    "segment too long": profile(segment="s" * 65),
+    "segment with a control character": profile(segment="retail\n"),
+    "country too long": profile(country="GBR"),
+    "country with a newline": profile(country="GB\n"),
+    "name too long": profile(name="n" * 257),
+    "email too long": profile(email="e" * 255),
+}
+
+
+@pytest.mark.parametrize("value", LAX.values(), ids=LAX.keys())
+def test_input_is_parsed_strictly_as_the_json_schema_says(value):
+    """Issue 16: numbers for times, strings for numbers and booleans, amounts Python's Decimal
+    reads but the schema does not ("+100", "1_000", "١٢٣"), ids any text: all refused."""
+    error = rejection(value)
+    assert error.code == "invalid", error
+
+
+def test_what_the_json_schema_allows_is_still_accepted():
+    assert parse_event(raw(event_time="2026-03-01t09:30:00.123456789z")).event_time.second == 0
+    assert parse_event(terms(45)).terms_days == 45
+    assert parse_event(invoice(paperless=True)).paperless is True
+    assert parse_event(money("0100.5")).amount.amount == Decimal("100.5")
+    assert parse_event(raw(customer_id="café-ünïcode", order_id="o" * 128)).customer_id == (
+        "café-ünïcode"
+    )
+    named = parse_event(profile(name="Zoë", email="z@example.org", segment="s" * 64))
+    assert (named.name, named.country) == ("Zoë", None)
+
+
+def test_the_json_schema_files_bound_every_string_of_an_input():
+    for path in SCHEMA_DIR.glob("*.schema.json"):
+        schema = orjson.loads(path.read_bytes())
+        if schema["properties"]["type"]["const"] not in EVENT_TYPES:
+            continue
+        for name, field in schema["properties"].items():
+            for option in field.get("anyOf", [field]):
+                if option.get("type") == "string" and "const" not in option:
+                    bounded = "maxLength" in option or "enum" in option or "format" in option
+                    assert bounded, (path.name, name)

@@ -1,6 +1,7 @@
 """Settings from the environment: every bad value is refused with one line naming the variable."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -30,6 +31,11 @@ from tests.unit.test_cli import one_line_error
         ("RISKSTREAM_BROKER", "kafka://k1:9092,k2", "is not a Kafka bootstrap address"),
         ("RISKSTREAM_BROKER", "kafka://k1:90920", "is not a Kafka bootstrap address"),
         ("RISKSTREAM_API_TOKEN", "short-secret", "RISKSTREAM_API_TOKEN: use 16 characters"),
+        ("RISKSTREAM_REDIS_URL", "notaurl", "RISKSTREAM_REDIS_URL: 'notaurl' is not a Redis URL"),
+        ("RISKSTREAM_REDIS_URL", "http://redis:6379/0", "'http://redis:6379/0' is not a Redis"),
+        ("RISKSTREAM_REDIS_URL", "redis://redis:637900/0", "'redis://redis:637900/0' is not"),
+        ("RISKSTREAM_REDIS_URL", "redis://redis:6379/zero", "'redis://redis:6379/zero' is not"),
+        ("RISKSTREAM_REDIS_URL", "redis://:short-secret@redis:port", "redis://:***@redis:port"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, variable, value, message):
@@ -63,3 +69,29 @@ def test_durations_are_read_as_control_documents_write_them(monkeypatch):
     settings = load_settings()
     assert (settings.lateness, settings.overdue_grace) == (timedelta(days=14), timedelta(hours=6))
     assert settings.feature_config().lateness == timedelta(days=14)
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:16379/0", "rediss://user:pw@redis.example:6380/2", "unix:///r.sock"]
+)
+def test_redis_urls_in_each_accepted_form_are_taken(monkeypatch, url):
+    monkeypatch.setenv("RISKSTREAM_REDIS_URL", url)
+    assert load_settings().redis_url == url
+
+
+def worker(tmp_path: Path, **env: str):
+    """``riskstream worker`` on an unreachable broker, with ``env``."""
+    given = {"RISKSTREAM_BROKER": "kafka://127.0.0.1:1", "RISKSTREAM_DATA_DIR": str(tmp_path),
+             **env}  # fmt: skip
+    return CliRunner().invoke(app, ["worker"], env=given)
+
+
+def test_a_worker_refuses_the_development_model_key_unless_told_it_is_development(tmp_path):
+    """Issue 16: the built-in development key signed and checked model snapshots without a
+    word; anyone who read the code could sign a snapshot every worker would load."""
+    refused = one_line_error(worker(tmp_path))
+    assert refused.startswith("riskstream: bad setting RISKSTREAM_MODEL_KEY: ")
+    assert "RISKSTREAM_DEVELOPMENT=true" in refused and "openssl rand" in refused
+    for allowed in ({"RISKSTREAM_DEVELOPMENT": "true"},
+                    {"RISKSTREAM_MODEL_KEY": "a-real-secret-of-24-chars"}):  # fmt: skip
+        assert "cannot use the broker" in one_line_error(worker(tmp_path, **allowed))

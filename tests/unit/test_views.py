@@ -3,6 +3,7 @@ the worker has partitions, with and without the token. Answers of a running work
 tested in tests/integration/test_api.py."""
 
 import asyncio
+import re
 from pathlib import Path
 
 import orjson
@@ -17,11 +18,24 @@ from streams.worker.app import RiskApp
 TOKEN = "unit-test-token-0123456789"
 
 
-def get_all(tmp_path: Path, token: str | None, requests: list[tuple[str, str | None]]) -> list:
-    """(status, JSON body) of each (path, bearer token) asked of a fresh worker app."""
+OPEN = {"/health", "/ready", "/metrics"}
+FAUST_PAGES = [
+    "/", "/table/", "/table/customer-state/", "/table/customer-state/c1/", "/router/",
+    "/router/topics", "/router/customer-state/", "/router/customer-state/c1/", "/graph/",
+    "/assignment/", "/performance/", "/stats/",
+]  # fmt: skip
+"""Faust's own pages, which a worker must not serve: table data, topology, statistics."""
+
+
+def worker_app(tmp_path: Path, token: str | None) -> RiskApp:
     settings = Settings(api_token=token, store="memory://", broker="kafka://127.0.0.1:1",
                         data_dir=tmp_path)  # fmt: skip
-    risk = RiskApp(settings, metrics=Metrics(CollectorRegistry(), faust_sensors=False))
+    return RiskApp(settings, metrics=Metrics(CollectorRegistry(), faust_sensors=False))
+
+
+def get_all(tmp_path: Path, token: str | None, requests: list[tuple[str, str | None]]) -> list:
+    """(status, JSON body) of each (path, bearer token) asked of a fresh worker app."""
+    risk = worker_app(tmp_path, token)
 
     async def ask() -> list:
         answers = []
@@ -54,6 +68,29 @@ def test_with_a_token_customers_want_it_and_the_rest_stays_open(tmp_path: Path) 
     assert huge == (400, {"error": "tier must be one of low, medium, high, not 'huge'"})
     assert too_many[0] == 400 and "limit" in too_many[1]["error"]
     assert unassigned[0] == 503 and "partition" in unassigned[1]["error"]
+
+
+def served_paths(tmp_path: Path) -> list[str]:
+    """A path of every route the worker's web app serves, its parameters filled in."""
+    web_app = asyncio.run(worker_app(tmp_path, TOKEN).faust.web.wsgi())
+    routes = {resource.canonical for resource in web_app.router.resources()}
+    return sorted(re.sub(r"\{[^}]*\}", "c1", route) for route in routes)
+
+
+def test_every_path_wants_the_token_but_health_readiness_and_metrics(tmp_path: Path) -> None:
+    """Issue 16: Faust's table pages answered a customer's raw record without the token."""
+    paths = sorted({*served_paths(tmp_path), *FAUST_PAGES})
+    answers = get_all(tmp_path, TOKEN, [(path, None) for path in paths])
+    unprotected = {
+        path: status
+        for path, (status, _) in zip(paths, answers, strict=True)
+        if path not in OPEN and status not in (401, 404)
+    }
+    assert unprotected == {}
+    assert {path for path, (status, _) in zip(paths, answers, strict=True) if status == 404} == {
+        *FAUST_PAGES
+    }
+    assert set(paths) >= OPEN
 
 
 def test_without_a_token_customers_are_open(tmp_path: Path) -> None:
