@@ -129,6 +129,11 @@ class Outputs:
     def all(self) -> list[BaseModel]:
         """The outputs that leave the engine: decisions, alerts, changes, actions, examples,
         drifts, picture."""
+        return [*self.events(), *filter(None, [self.picture])]
+
+    def events(self) -> list[BaseModel]:
+        """The outputs of this step alone, all but the picture: decisions, alerts, changes,
+        actions, examples, drifts."""
         return [
             *self.decisions,
             *self.alerts,
@@ -136,7 +141,6 @@ class Outputs:
             *self.actions,
             *self.examples,
             *self.drifts,
-            *filter(None, [self.picture]),
         ]
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from schemas.validation import InvalidEvent, parse_event
 from sinks.metrics import Metrics
-from streams.engine import CustomerRecord, Engine
+from streams.engine import CustomerRecord, Engine, Outputs
 from streams.engine.deadletter import failure
 from streams.worker.outputs import Emitter, letter_of
 from streams.worker.records import Records
@@ -39,11 +39,18 @@ round trip to the broker for all their outputs before their records are stored."
 @dataclass(slots=True)
 class Batch:
     """The events taken together: the records they changed (with the last event of each, whose
-    partition the record belongs to), the sends awaited, the outputs to count."""
+    partition the record belongs to), the last step of each customer that made a picture (with
+    its event's Kafka timestamp), the sends awaited, the outputs to count."""
 
     records: dict[str, tuple[CustomerRecord, EventT]] = field(default_factory=dict)
+    pictures: dict[str, tuple[Outputs, float | None]] = field(default_factory=dict)
     sent: list[asyncio.Future] = field(default_factory=list)
     outputs: list[tuple[list[BaseModel], float | None]] = field(default_factory=list)
+
+    def last_pictures(self) -> list[tuple[list[BaseModel], float | None]]:
+        """Each customer's newest picture of the batch: the pictures topic is compacted, and
+        Redis keeps the newest, so the ones before it would be overwritten at once."""
+        return [([step.picture], timestamp) for step, timestamp in self.pictures.values()]
 
 
 @contextmanager
@@ -90,6 +97,9 @@ class Ingest:
                 self.metrics.event_processed(time.perf_counter() - started)
                 batch.sent += await self.emitter.emit(outputs)
                 batch.outputs.append((outputs, event.message.timestamp))
+            for pictures in batch.last_pictures():
+                batch.sent += await self.emitter.emit(pictures[0])
+                batch.outputs.append(pictures)
             # The records are stored (so their events count as seen) only once the broker has
             # every output: a crash in between redelivers the events and makes them again.
             await asyncio.gather(*batch.sent)
@@ -102,7 +112,8 @@ class Ingest:
                 self.metrics.outputs_emitted(outputs, timestamp)
 
     def _handle(self, event: EventT, batch: Batch) -> list[BaseModel]:
-        """The outputs of one message; the customer record it changed goes in ``batch``.
+        """The outputs of one message but its picture; the customer record it changed and the
+        step that made the picture go in ``batch``.
 
         A message that cannot be taken is a dead letter with the reason; so is one whose
         handling failed unexpectedly (``failed``, logged with its traceback), and the stream
@@ -110,7 +121,7 @@ class Ingest:
         """
         message = event.message
         try:
-            return self._outputs(event, batch)
+            step = self._step(event, batch)
         except InvalidEvent as error:
             rejected = error
         except Exception as error:
@@ -119,10 +130,14 @@ class Ingest:
                 message.offset, message.topic, message.partition,
             )  # fmt: skip
             rejected = failure(error)
+        else:
+            if step.standing is not None:
+                batch.pictures[step.standing.customer_id] = (step, message.timestamp)
+            return step.events()
         self.metrics.event_received(message.topic, "invalid")
         return [letter_of(message, rejected)]
 
-    def _outputs(self, event: EventT, batch: Batch) -> list[BaseModel]:
+    def _step(self, event: EventT, batch: Batch) -> Outputs:
         message = event.message
         family = self.families.get(message.topic)
         if family is None:
@@ -130,13 +145,13 @@ class Ingest:
             tick = orjson.loads(message.value)
             record = self._load(tick["customer_id"], batch)
             batch.records[record.customer_id] = (record, event)
-            return self.engine.advance(record, datetime.fromisoformat(tick["now"])).all()
+            return self.engine.advance(record, datetime.fromisoformat(tick["now"]))
         parsed = parse_event(message.value, family=family, key=message.key)
         self.metrics.event_received(message.topic, parsed.type)  # type: ignore[attr-defined]
         record = self._load(parsed.customer_id, batch)
         revision = record.state.revision
         try:
-            return self.engine.process(record, parsed).all()
+            return self.engine.process(record, parsed)
         finally:
             # Even when the step failed half-way: the record keeps what it changed, as in a
             # backtest, and the table keeps what the worker goes on with.
