@@ -24,27 +24,26 @@ from schemas.validation import InvalidEvent, parse_event
 from sinks.metrics import Metrics
 from streams.engine import CustomerRecord, Engine, Outputs
 from streams.engine.deadletter import failure
+from streams.worker.batches import in_batches
 from streams.worker.outputs import Emitter, letter_of
 from streams.worker.records import Records
 from streams.worker.time_passing import Deadlines
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_BATCH = 200
-CUSTOMER_BATCH_WAIT = 0.01
-"""Events are taken up to this many, waiting at most this long (seconds) for more: one
-round trip to the broker for all their outputs before their records are stored."""
+CUSTOMER_BATCH = 1000
+"""Events in a batch at most: its outputs go to the broker in one round trip, then the records
+it changed are stored, once each (`streams.worker.batches`)."""
 
 
 @dataclass(slots=True)
 class Batch:
     """The events taken together: the records they changed (with the last event of each, whose
     partition the record belongs to), the last step of each customer that made a picture (with
-    its event's Kafka timestamp), the sends awaited, the outputs to count."""
+    its event's Kafka timestamp), the outputs to send and count."""
 
     records: dict[str, tuple[CustomerRecord, EventT]] = field(default_factory=dict)
     pictures: dict[str, tuple[Outputs, float | None]] = field(default_factory=dict)
-    sent: list[asyncio.Future] = field(default_factory=list)
     outputs: list[tuple[list[BaseModel], float | None]] = field(default_factory=list)
 
     def last_pictures(self) -> list[tuple[list[BaseModel], float | None]]:
@@ -88,28 +87,31 @@ class Ingest:
 
     async def run(self, stream: faust.StreamT) -> None:
         await self.ready.wait()  # events are decided with the versions in force
-        async for events in stream.take_events(CUSTOMER_BATCH, within=CUSTOMER_BATCH_WAIT):
-            batch = Batch()
-            for event in events:
-                started = time.perf_counter()
-                with handling(event):
-                    outputs = self._handle(event, batch)
-                self.metrics.event_processed(time.perf_counter() - started)
-                batch.sent += await self.emitter.emit(outputs)
-                batch.outputs.append((outputs, event.message.timestamp))
-            for pictures in batch.last_pictures():
-                batch.sent += await self.emitter.emit(pictures[0])
-                batch.outputs.append(pictures)
-            # The records are stored (so their events count as seen) only once the broker has
-            # every output: a crash in between redelivers the events and makes them again.
-            await asyncio.gather(*batch.sent)
-            for record, last in batch.records.values():
-                with handling(last):
-                    self._store(record, last.message.partition)
-            # Counted right after the store, with no yield in between: a recount of the tiers
-            # from the table never sees a customer's new tier without its count, or twice.
-            for outputs, timestamp in batch.outputs:
-                self.metrics.outputs_emitted(outputs, timestamp)
+        batch = Batch()
+        async for event, last in in_batches(stream, CUSTOMER_BATCH):
+            started = time.perf_counter()
+            with handling(event):
+                outputs = self._handle(event, batch)
+            self.metrics.event_processed(time.perf_counter() - started)
+            batch.outputs.append((outputs, event.message.timestamp))
+            if last:
+                await self._finish(batch)
+                batch = Batch()
+
+    async def _finish(self, batch: Batch) -> None:
+        """Send the batch's outputs, then store the records it changed."""
+        batch.outputs += batch.last_pictures()
+        sent = [await self.emitter.emit(outputs) for outputs, _ in batch.outputs]
+        # The records are stored (so their events count as seen) only once the broker has
+        # every output: a crash in between redelivers the events and makes them again.
+        await asyncio.gather(*(future for futures in sent for future in futures))
+        for record, last in batch.records.values():
+            with handling(last):
+                self._store(record, last.message.partition)
+        # Counted right after the store, with no yield in between: a recount of the tiers
+        # from the table never sees a customer's new tier without its count, or twice.
+        for outputs, timestamp in batch.outputs:
+            self.metrics.outputs_emitted(outputs, timestamp)
 
     def _handle(self, event: EventT, batch: Batch) -> list[BaseModel]:
         """The outputs of one message but its picture; the customer record it changed and the
