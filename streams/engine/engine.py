@@ -131,6 +131,11 @@ class Outputs:
     def all(self) -> list[BaseModel]:
         """The outputs that leave the engine: decisions, alerts, changes, actions, examples,
         drifts, picture."""
+        return [*self.events(), *filter(None, [self.picture])]
+
+    def events(self) -> list[BaseModel]:
+        """The outputs of this step alone, all but the picture: decisions, alerts, changes,
+        actions, examples, drifts."""
         return [
             *self.decisions,
             *self.alerts,
@@ -138,7 +143,6 @@ class Outputs:
             *self.actions,
             *self.examples,
             *self.drifts,
-            *filter(None, [self.picture]),
         ]
 
 

@@ -23,28 +23,34 @@ from pydantic import BaseModel
 from features.eventtime import duration_text
 from schemas.validation import InvalidEvent, parse_event
 from sinks.metrics import Metrics
-from streams.engine import CustomerRecord, Engine
+from streams.engine import CustomerRecord, Engine, Outputs
 from streams.engine.deadletter import failure
+from streams.worker.batches import in_batches
 from streams.worker.outputs import Emitter, letter_of
 from streams.worker.records import Records
 from streams.worker.time_passing import Deadlines
 
 log = logging.getLogger(__name__)
 
-CUSTOMER_BATCH = 200
-CUSTOMER_BATCH_WAIT = 0.01
-"""Events are taken up to this many, waiting at most this long (seconds) for more: one
-round trip to the broker for all their outputs before their records are stored."""
+CUSTOMER_BATCH = 1000
+"""Events in a batch at most: its outputs go to the broker in one round trip, then the records
+it changed are stored, once each (`streams.worker.batches`)."""
 
 
 @dataclass(slots=True)
 class Batch:
     """The events taken together: the records they changed (with the last event of each, whose
-    partition the record belongs to), the sends awaited, the outputs to count."""
+    partition the record belongs to), the last step of each customer that made a picture (with
+    its event's Kafka timestamp), the outputs to send and count."""
 
     records: dict[str, tuple[CustomerRecord, EventT]] = field(default_factory=dict)
-    sent: list[asyncio.Future] = field(default_factory=list)
+    pictures: dict[str, tuple[Outputs, float | None]] = field(default_factory=dict)
     outputs: list[tuple[list[BaseModel], float | None]] = field(default_factory=list)
+
+    def last_pictures(self) -> list[tuple[list[BaseModel], float | None]]:
+        """Each customer's newest picture of the batch: the pictures topic is compacted, and
+        Redis keeps the newest, so the ones before it would be overwritten at once."""
+        return [([step.picture], timestamp) for step, timestamp in self.pictures.values()]
 
 
 @contextmanager
@@ -89,28 +95,35 @@ class Ingest:
 
     async def run(self, stream: faust.StreamT) -> None:
         await self.ready.wait()  # events are decided with the versions in force
-        async for events in stream.take_events(CUSTOMER_BATCH, within=CUSTOMER_BATCH_WAIT):
-            batch = Batch()
-            for event in events:
-                started = time.perf_counter()
-                with handling(event):
-                    outputs = self._handle(event, batch)
-                self.metrics.event_processed(time.perf_counter() - started)
-                batch.sent += await self.emitter.emit(outputs)
-                batch.outputs.append((outputs, event.message.timestamp))
-            # The records are stored (so their events count as seen) only once the broker has
-            # every output: a crash in between redelivers the events and makes them again.
-            await asyncio.gather(*batch.sent)
-            for record, last in batch.records.values():
-                with handling(last):
-                    self._store(record, last.message.partition)
-            # Counted right after the store, with no yield in between: a recount of the tiers
-            # from the table never sees a customer's new tier without its count, or twice.
-            for outputs, timestamp in batch.outputs:
-                self.metrics.outputs_emitted(outputs, timestamp)
+        batch = Batch()
+        async for event, last in in_batches(stream, CUSTOMER_BATCH):
+            started = time.perf_counter()
+            with handling(event):
+                outputs = self._handle(event, batch)
+            self.metrics.event_processed(time.perf_counter() - started)
+            batch.outputs.append((outputs, event.message.timestamp))
+            if last:
+                await self._finish(batch)
+                batch = Batch()
+
+    async def _finish(self, batch: Batch) -> None:
+        """Send the batch's outputs, then store the records it changed."""
+        batch.outputs += batch.last_pictures()
+        sent = [await self.emitter.emit(outputs) for outputs, _ in batch.outputs]
+        # The records are stored (so their events count as seen) only once the broker has
+        # every output: a crash in between redelivers the events and makes them again.
+        await asyncio.gather(*(future for futures in sent for future in futures))
+        for record, last in batch.records.values():
+            with handling(last):
+                self._store(record, last.message.partition)
+        # Counted right after the store, with no yield in between: a recount of the tiers
+        # from the table never sees a customer's new tier without its count, or twice.
+        for outputs, timestamp in batch.outputs:
+            self.metrics.outputs_emitted(outputs, timestamp)
 
     def _handle(self, event: EventT, batch: Batch) -> list[BaseModel]:
-        """The outputs of one message; the customer record it changed goes in ``batch``.
+        """The outputs of one message but its picture; the customer record it changed and the
+        step that made the picture go in ``batch``.
 
         A message that cannot be taken is a dead letter with the reason; so is one whose
         handling failed unexpectedly (``failed``, logged with its traceback), and the stream
@@ -118,7 +131,7 @@ class Ingest:
         """
         message = event.message
         try:
-            return self._outputs(event, batch)
+            step = self._step(event, batch)
         except InvalidEvent as error:
             rejected = error
         except Exception as error:
@@ -127,10 +140,14 @@ class Ingest:
                 message.offset, message.topic, message.partition,
             )  # fmt: skip
             rejected = failure(error)
+        else:
+            if step.standing is not None:
+                batch.pictures[step.standing.customer_id] = (step, message.timestamp)
+            return step.events()
         self.metrics.event_received(message.topic, "invalid")
         return [letter_of(message, rejected)]
 
-    def _outputs(self, event: EventT, batch: Batch) -> list[BaseModel]:
+    def _step(self, event: EventT, batch: Batch) -> Outputs:
         message = event.message
         family = self.families.get(message.topic)
         if family is None:
@@ -139,14 +156,14 @@ class Ingest:
             now = self._not_ahead(datetime.fromisoformat(tick["now"]), "tick")
             record = self._load(tick["customer_id"], batch)
             batch.records[record.customer_id] = (record, event)
-            return self.engine.advance(record, now).all()
+            return self.engine.advance(record, now)
         parsed = parse_event(message.value, family=family, key=message.key)
         self._not_ahead(parsed.event_time, f"event {parsed.event_id} is dated")
         self.metrics.event_received(message.topic, parsed.type)  # type: ignore[attr-defined]
         record = self._load(parsed.customer_id, batch)
         revision = record.state.revision
         try:
-            return self.engine.process(record, parsed).all()
+            return self.engine.process(record, parsed)
         finally:
             # Even when the step failed half-way: the record keeps what it changed, as in a
             # backtest, and the table keeps what the worker goes on with.

@@ -14,6 +14,7 @@ from schemas.validation import InvalidEvent, parse_output
 from sinks.metrics import Metrics
 from sinks.redis import RedisSink
 from streams.engine.deadletter import dead_letter
+from streams.worker.batches import in_batches
 
 REDIS_BATCH = 500
 REDIS_OUTPUTS: dict[str, type[BaseModel]] = {
@@ -57,17 +58,22 @@ class RedisWriter:
         self.emitter = emitter
 
     async def write(self, stream: faust.StreamT) -> None:
-        async for events in stream.take_events(REDIS_BATCH, within=0.05):
-            batch = []
-            for event in events:
-                try:
-                    batch.append(parse_output(event.message.value, REDIS_OUTPUTS))
-                except InvalidEvent as error:
-                    await self.emitter.send_dead_letter(letter_of(event.message, error))
-            await self.redis.write(batch)
-            while self.redis.pending:
-                await asyncio.sleep(self.redis.retry_in())
-                await self.redis.flush()
+        batch: list[BaseModel] = []
+        async for event, last in in_batches(stream, REDIS_BATCH):
+            try:
+                batch.append(parse_output(event.message.value, REDIS_OUTPUTS))
+            except InvalidEvent as error:
+                await self.emitter.send_dead_letter(letter_of(event.message, error))
+            if last:
+                await self._write(batch)
+                batch = []
+
+    async def _write(self, batch: list[BaseModel]) -> None:
+        """Write the batch, and wait until Redis has taken it."""
+        await self.redis.write(batch)
+        while self.redis.pending:
+            await asyncio.sleep(self.redis.retry_in())
+            await self.redis.flush()
 
 
 def letter_of(message: Message, error: InvalidEvent) -> DeadLetter:

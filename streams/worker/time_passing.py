@@ -5,7 +5,7 @@ the customer's time pass (an invoice turns overdue) as it would for an event.
 """
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import faust
 import orjson
@@ -13,6 +13,9 @@ import orjson
 from sinks.metrics import Metrics
 from streams.engine import CustomerRecord, Engine
 from streams.worker.records import Records
+
+TICK_RETRY = timedelta(minutes=1)
+"""How long a tick sent may wait to be processed before it is sent again."""
 
 
 class Deadlines:
@@ -40,8 +43,9 @@ class Deadlines:
             self._index_table()
         for customer_id, (deadline, partition) in list(self._deadlines.items()):
             if deadline <= now:
-                # Until the tick is processed, ask again only after one more interval.
-                self._deadlines[customer_id] = (now, partition)
+                # Until the tick is processed (its record stored: `note`), ask again only after a
+                # while: a worker behind on its events would otherwise send it at every sweep.
+                self._deadlines[customer_id] = (now + TICK_RETRY, partition)
                 tick = {"customer_id": customer_id, "now": now.isoformat()}
                 await self.ticks.send(
                     key=customer_id.encode(), value=orjson.dumps(tick), partition=partition

@@ -10,8 +10,7 @@ tests) on the broker and Redis named by the environment (else the local defaults
 same partitions. Then, one after the other, each in its own process:
 
 - the baseline: a Faust app whose one agent reads the four input topics with raw values,
-  takes them in batches as the worker does (``take_events(200, within=0.01)``) and only
-  counts them;
+  takes them in Faust's batches (``take_events(200, within=0.01)``) and only counts them;
 - one riskstream worker doing the full job.
 
 The worker is timed from the moment its ``/ready`` answers until it has taken every input
@@ -61,7 +60,7 @@ from streams.settings import Settings
 from tests.integration import harness
 
 BATCH, BATCH_WAIT = 200, 0.01
-"""As the worker's agent takes its events (``streams.worker.ingest``)."""
+"""How the baseline's agent takes its events: Faust's own batches."""
 REDIS_POLL = 0.01
 """Seconds between two reads of the awaited customers' revisions in Redis, at least; more when
 a read takes long (many customers awaited), so that watching takes little of the CPU."""
