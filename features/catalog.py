@@ -37,16 +37,12 @@ class Feature:
     model: bool = True
 
 
-def _attribute(name: str) -> Callable[[Features], Any]:
-    return operator.attrgetter(name)
-
-
 def _money(*names: str) -> list[Feature]:
-    return [Feature(name, "money", _attribute(name)) for name in names]
+    return [Feature(name, "money", operator.attrgetter(name)) for name in names]
 
 
 def _numbers(*names: str, model: bool = True) -> list[Feature]:
-    return [Feature(name, "number", _attribute(name), model) for name in names]
+    return [Feature(name, "number", operator.attrgetter(name), model) for name in names]
 
 
 def _per_day_ratio(features: Features) -> float | None:
@@ -119,7 +115,7 @@ _CATALOG: list[Feature] = [
         model=False,
     ),
     *[
-        Feature(name, "text", _attribute(name), False)
+        Feature(name, "text", operator.attrgetter(name), False)
         for name in ("currency", "country", "segment")
     ],
 ]
