@@ -279,3 +279,8 @@ PERSONAL_FIELDS: frozenset[str] = frozenset(
 )
 """The fields of input events marked ``x-personal-data`` (in their JSON Schema files too):
 names, e-mails. They never leave riskstream: the engine drops them, dead letters too."""
+KNOWN_FIELDS: frozenset[str] = frozenset(
+    name for cls in (*ALL_INPUT_EVENTS, Money) for name in cls.model_fields
+)
+"""Every field name of the input events and of their money: what a dead letter may show the
+value of (but for the personal ones). Producers may add others, which are ignored."""

@@ -3,12 +3,15 @@
 An input whose handling raised an error nobody expected (a bug) is one too, ``failed``: one
 event must not stop the stream, nor be lost without a trace.
 
-Personal data stays in, and a dead letter stays small. Its payload is the input without the
-fields marked ``x-personal-data`` in the events' JSON Schemas (`PERSONAL_FIELDS`), wherever
-they are in it and whatever made it unusable, with every e-mail address masked, cut to its
-first `MAX_PAYLOAD` bytes; its size and SHA-256 say what the whole input was. A JSON payload
-loses those fields (and is written again, compactly); in any other (not JSON, not UTF-8, cut
-short) the value after such a field's name is replaced by ``<redacted>``.
+Personal data stays in, and a dead letter stays small. Its payload shows only what the
+known fields of input events say (`KNOWN_FIELDS`), but for those marked ``x-personal-data`` in
+the events' JSON Schemas (`PERSONAL_FIELDS`), wherever they are in it and whatever made it
+unusable, with every e-mail address masked, cut to its first `MAX_PAYLOAD` bytes; its size and
+SHA-256 say what the whole input was. A JSON payload loses the personal fields, and the text of
+any other field is masked (it is written again, compactly). In any other payload (not JSON, not
+UTF-8, cut short), where a field's name may itself be garbled, every word and string is masked
+but the names of known fields and the values that directly follow a known, not personal one:
+what is kept is allowed, not what is masked recognised.
 """
 
 import base64
@@ -18,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from schemas.events import PERSONAL_FIELDS
+from schemas.events import KNOWN_FIELDS, PERSONAL_FIELDS
 from schemas.ids import derive_id
 from schemas.outputs import DeadLetter
 from schemas.validation import InvalidEvent
@@ -31,6 +34,7 @@ MAX_REASON = 1000
 MAX_KEY = 256
 """Characters of a message key kept at most."""
 REDACTED = b'"<redacted>"'
+MASK = "<redacted>"
 
 _NAMES = b"|".join(re.escape(name.encode()) for name in sorted(PERSONAL_FIELDS))
 _PERSONAL_VALUE = re.compile(
@@ -42,6 +46,16 @@ _PERSONAL_VALUE = re.compile(
     rb"""|[^\s,;}\]]*)""" % _NAMES
 )
 _EMAIL = re.compile(rb"[\w.+-]{1,64}@[\w-]{0,63}(?:\.[\w-]{1,63})*")
+_TOKEN = re.compile(
+    # A string in double or single quotes (to the end of the input if it is cut short), or a
+    # bare word: anything between JSON's (or a key=value text's) punctuation.
+    rb"""(?P<quote>["'])(?:(?!(?P=quote))[^\\]|\\.)*(?:(?P=quote)|\\?\Z)|[^\s{}\[\]:=,;"']+"""
+)
+_NAME_ENDS = re.compile(rb"\s*[:=]")
+_SEPARATOR = re.compile(rb"\s*[:=]\s*")
+_HARMLESS = re.compile(rb"[^A-Za-z\x80-\xff]+")
+"""A bare word of no letter (ASCII, or any byte of a character beyond): no name in it."""
+_LITERAL = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
 
 
 def dead_letter(
@@ -55,9 +69,9 @@ def dead_letter(
     """The dead letter for one rejected message; its id depends only on where it came from.
 
     >>> error = InvalidEvent("undecodable", "not JSON")
-    >>> letter = dead_letter(error, "crm.orders", 0, 7, b"c1", b"\\xff")
+    >>> letter = dead_letter(error, "crm.orders", 0, 7, b"c1", b'{"order_id": "\\xff"')
     >>> letter.payload, letter.payload_encoding, letter.reason_code
-    ('/w==', 'base64', 'undecodable')
+    ('eyJvcmRlcl9pZCI6ICL/Ig==', 'base64', 'undecodable')
     >>> raw = b'{"type": "customer.profile", "name": "Ann Example", "country": "gb"}'
     >>> letter = dead_letter(error, "crm.customers", 0, 8, b"c1", raw)
     >>> letter.payload, letter.redacted, letter.payload_size
@@ -90,31 +104,58 @@ def without_personal_data(raw: bytes) -> tuple[bytes, bool, list[str]]:
     beginning, and the personal fields taken out."""
     taken: set[str] = set()
     try:
-        document = _strip(orjson.loads(raw), taken)
+        document = orjson.loads(raw)
+        stripped = _strip(document, taken)
     except (orjson.JSONDecodeError, RecursionError):
         cut = raw[:MAX_PAYLOAD]  # before redacting: a value cut short is redacted to the end
-        kept = _PERSONAL_VALUE.sub(lambda found: _redact(found, taken), cut)
+        kept = _redact_unparsed(cut, taken)
         truncated = len(raw) > MAX_PAYLOAD
     else:
-        kept = orjson.dumps(document) if taken else raw
+        kept = raw if stripped == document else orjson.dumps(stripped)
         truncated = len(kept) > MAX_PAYLOAD
     kept = _EMAIL.sub(b"<redacted>", kept[:MAX_PAYLOAD])
     return kept[:MAX_PAYLOAD], truncated or len(kept) > MAX_PAYLOAD, sorted(taken)
 
 
-def _strip(value: Any, taken: set[str]) -> Any:
-    """A JSON value without the personal fields of any object in it (their names in ``taken``)."""
+def _strip(value: Any, taken: set[str], known: bool = False) -> Any:
+    """A JSON value without the personal fields of any object in it, and with every string
+    that is not under a ``known`` field masked (the fields' names in ``taken``)."""
     if isinstance(value, dict):
-        taken.update(PERSONAL_FIELDS.intersection(value))
-        return {k: _strip(item, taken) for k, item in value.items() if k not in PERSONAL_FIELDS}
+        stripped = {}
+        for name, item in value.items():
+            if name in PERSONAL_FIELDS:
+                taken.add(name)
+                continue
+            stripped[name] = _strip(item, taken, name in KNOWN_FIELDS)
+            if isinstance(item, str) and stripped[name] != item:
+                taken.add(name[:64])
+        return stripped
     if isinstance(value, list):
-        return [_strip(item, taken) for item in value]
-    return value
+        return [_strip(item, taken, known) for item in value]
+    return value if known or not isinstance(value, str) else MASK
 
 
-def _redact(found: re.Match[bytes], taken: set[str]) -> bytes:
-    taken.add(found["field"].decode())
-    return found["name"] + REDACTED
+def _redact_unparsed(data: bytes, taken: set[str]) -> bytes:
+    """``data``, which is not JSON, with every string and word masked but the names of known
+    fields, numbers, and what follows a known, not personal field's name (the personal
+    fields' names in ``taken``)."""
+    pieces, end, shown = [], 0, False
+    for token in _TOKEN.finditer(data):
+        text, start = token.group(), token.start()
+        name = text.strip(b"\"'").decode(errors="replace")
+        keep = _LITERAL.fullmatch(text) is not None or _HARMLESS.fullmatch(text) is not None
+        if _NAME_ENDS.match(data, token.end()):  # a field's name
+            keep, shown = name in KNOWN_FIELDS, name in KNOWN_FIELDS - PERSONAL_FIELDS
+            if name in PERSONAL_FIELDS:
+                taken.add(name)
+        else:
+            keep = keep or (shown and _SEPARATOR.fullmatch(data, end, start) is not None)
+            shown = False
+        quote = text[:1] if text[:1] in (b'"', b"'") else b""
+        pieces += [data[end:start], text if keep else quote + MASK.encode() + quote]
+        end = token.end()
+    pieces.append(data[end:])
+    return b"".join(pieces)
 
 
 def _redact_text(text: str) -> str:

@@ -107,6 +107,10 @@ NOT_JSON = {
     "not utf-8": orjson.dumps(profile()).replace(b'"GB"', b'"\xff\xfe"'),
     "e-mail in free text": b"contact " + EMAIL.encode() + b" about it",
     "name an object": orjson.dumps(profile(name={"first": NAME}, email=[EMAIL]))[:-1],
+    # A byte of a field's name changed (found by fuzzing): the name no longer says personal.
+    "field name garbled": orjson.dumps(profile()).replace(b'"name":', b'"name5:'),
+    "quote of a field name lost": orjson.dumps(profile()).replace(b',"name"', b',Xname"'),
+    "field name misspelt": orjson.dumps(profile()).replace(b'"name"', b'"nmae"')[:-1],
 }
 
 
