@@ -4,9 +4,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import orjson
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from schemas.events import EVENT_TYPES, AnyInputEvent, InputEvent
+from schemas.events import EVENT_TYPES, AnyInputEvent, EventTime, Identifier, InputEvent
 
 _ADAPTER: Final[TypeAdapter[InputEvent]] = TypeAdapter(AnyInputEvent)
 FAMILIES: Final = ("order", "invoice", "payment", "customer")
@@ -53,6 +53,32 @@ def parse_event(raw: bytes, *, family: str | None = None, key: bytes | None = No
             "key every event by its customer id",
         )
     return event
+
+
+class Tick(BaseModel):
+    """Time passing for one customer: a worker sends one to itself when an invoice falls due."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    customer_id: Identifier
+    now: EventTime
+
+
+def parse_tick(raw: bytes) -> Tick:
+    """Decode and validate one message of the ticks topic.
+
+    >>> parse_tick(b'{"customer_id": "c1", "now": "2026-02-01T00:00:00+00:00"}').now.isoformat()
+    '2026-02-01T00:00:00+00:00'
+    >>> parse_tick(b'{"now": "2026-02-01T00:00:00Z"}')
+    Traceback (most recent call last):
+    ...
+    schemas.validation.InvalidEvent: invalid: customer_id: Field required
+    """
+    document = decode_object(raw)
+    try:
+        return Tick.model_validate(document)
+    except ValidationError as error:
+        raise InvalidEvent("invalid", describe(error, tagged=False)) from None
 
 
 def parse_output(raw: bytes, contracts: Mapping[str, type[BaseModel]]) -> BaseModel:

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import faust
-import orjson
 from faust.streams import _current_event  # the event Faust's tables take the partition of
 from faust.types import EventT
 from pydantic import BaseModel
 
 from features.eventtime import duration_text
-from schemas.validation import InvalidEvent, parse_event
+from schemas.validation import InvalidEvent, parse_event, parse_tick
 from sinks.metrics import Metrics
 from streams.engine import CustomerRecord, Engine, Outputs
 from streams.engine.deadletter import failure
@@ -152,9 +151,9 @@ class Ingest:
         family = self.families.get(message.topic)
         if family is None:
             self.metrics.event_received(message.topic, "tick")
-            tick = orjson.loads(message.value)
-            now = self._not_ahead(datetime.fromisoformat(tick["now"]), "tick")
-            record = self._load(tick["customer_id"], batch)
+            tick = parse_tick(message.value)
+            now = self._not_ahead(tick.now, "tick")
+            record = self._load(tick.customer_id, batch)
             batch.records[record.customer_id] = (record, event)
             return self.engine.advance(record, now)
         parsed = parse_event(message.value, family=family, key=message.key)

@@ -22,6 +22,14 @@ def invoice(number: int, issued: datetime, due: datetime) -> InvoiceIssued:
                          event_time=issued, due_date=due.date(), amount=EUR)  # fmt: skip
 
 
+MALFORMED_TICKS = [
+    b'{"customer_id": "fut", "now": "2026-01-01T00:00:00"}',  # no offset: failed as a bug
+    b'{"now": "2026-01-01T00:00:00Z"}',
+    b'{"customer_id": ["fut"], "now": "2026-01-01T00:00:00Z"}',
+]
+"""Ticks a worker cannot take: each is a dead letter saying why, like any invalid input."""
+
+
 def test_an_event_or_a_tick_from_the_future_is_refused_and_poisons_nobody(env, tmp_path):
     """Issue 16: one valid event dated 2999-12-31 moved the customer's watermark, fired overdue
     alerts for everything and made every later event too_late; a forged tick did the same."""
@@ -39,6 +47,7 @@ def test_an_event_or_a_tick_from_the_future_is_refused_and_poisons_nobody(env, t
                            amount=EUR)  # fmt: skip
     messages = [harness.as_message(settings, event) for event in events]
     messages += [(topics.ticks, b"fut", forged), harness.as_message(settings, paid)]
+    messages += [(topics.ticks, b"fut", tick) for tick in MALFORMED_TICKS]
     worker = Worker(env, tmp_path / "worker.log").start()
     try:
         run(harness.produce(settings, messages))
@@ -54,6 +63,9 @@ def test_an_event_or_a_tick_from_the_future_is_refused_and_poisons_nobody(env, t
         worker.stop()
     assert sorted((letter["source_topic"], letter["reason_code"]) for letter in letters) == sorted(
         [(topics.invoices, "from_future"), (topics.ticks, "from_future")]
+        + [(topics.ticks, "invalid")] * len(MALFORMED_TICKS)
     ), worker.log_tail()
-    assert all("ahead of" in letter["reason"] for letter in letters)
+    assert all(
+        "ahead of" in letter["reason"] or letter["reason_code"] == "invalid" for letter in letters
+    )
     assert [alert for alert in alerts if alert["kind"] == "overdue"] == []
