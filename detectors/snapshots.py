@@ -4,10 +4,13 @@ Unpickling runs whatever code the pickle names, so a snapshot is only unpickled 
 HMAC-SHA256 signature, made with a key shared by the trainer and the workers, checks out.
 A blob is::
 
-    MAGIC | signature (32 bytes) | header length (4 bytes, big-endian) | header (JSON) | payload
+    MAGIC | key id (8 bytes) | signature (32 bytes) | header length (4 bytes, big-endian)
+          | header (JSON) | payload
 
-The payload is the zlib-compressed pickle; the signature covers everything after it; the
-header holds the model version and when the snapshot was made.
+The key id names the key that signed it without revealing it (`key_id`), so that a snapshot
+of another producer is refused saying which key made it; the payload is the zlib-compressed
+pickle; the signature covers the key id and everything after the signature; the header holds
+the model version and when the snapshot was made.
 
 >>> key = b"a shared secret of 16+ bytes"
 >>> blob = sign({"weights": [0.5]}, "logreg@10", key)
@@ -16,7 +19,7 @@ header holds the model version and when the snapshot was made.
 >>> load(blob, b"another key, also 16+ bytes")
 Traceback (most recent call last):
 ...
-detectors.snapshots.SnapshotRejected: bad signature: wrong key or tampered snapshot
+detectors.snapshots.SnapshotRejected: signed with key 37cde6820f310422, not with ...
 """
 
 import hashlib
@@ -28,11 +31,13 @@ from typing import Any
 
 import orjson
 
-MAGIC = b"RSKSNAP1"
+MAGIC = b"RSKSNAP2"
 MIN_KEY_BYTES = 16
+_KEY_ID_BYTES = 8
 _SIGNATURE_BYTES = hashlib.sha256().digest_size
 _LENGTH_BYTES = 4
-_SIGNED_FROM = len(MAGIC) + _SIGNATURE_BYTES
+_SIGNATURE_FROM = len(MAGIC) + _KEY_ID_BYTES
+_SIGNED_FROM = _SIGNATURE_FROM + _SIGNATURE_BYTES
 
 
 class SnapshotRejected(ValueError):
@@ -43,6 +48,11 @@ def _signature(key: bytes, signed: bytes) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise ValueError(f"the snapshot key must be at least {MIN_KEY_BYTES} bytes")
     return hmac.new(key, signed, hashlib.sha256).digest()
+
+
+def key_id(key: bytes) -> str:
+    """A name for ``key`` that does not reveal it: the start of an HMAC of a fixed text."""
+    return hmac.new(key, b"riskstream model key id", hashlib.sha256).digest()[:_KEY_ID_BYTES].hex()
 
 
 def sign(model: Any, version: str, key: bytes, created_at: datetime | None = None) -> bytes:
@@ -58,7 +68,8 @@ def sign(model: Any, version: str, key: bytes, created_at: datetime | None = Non
         + header
         + zlib.compress(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
     )
-    return MAGIC + _signature(key, signed) + signed
+    named = bytes.fromhex(key_id(key))
+    return MAGIC + named + _signature(key, named + signed) + signed
 
 
 def load(blob: bytes, key: bytes) -> tuple[Any, str]:
@@ -68,9 +79,15 @@ def load(blob: bytes, key: bytes) -> tuple[Any, str]:
     """
     if not blob.startswith(MAGIC) or len(blob) < _SIGNED_FROM + _LENGTH_BYTES:
         raise SnapshotRejected("not a signed snapshot")
-    signature, signed = blob[len(MAGIC) : _SIGNED_FROM], blob[_SIGNED_FROM:]
-    if not hmac.compare_digest(signature, _signature(key, signed)):
-        raise SnapshotRejected("bad signature: wrong key or tampered snapshot")
+    named, signed = blob[len(MAGIC) : _SIGNATURE_FROM], blob[_SIGNED_FROM:]
+    if named.hex() != key_id(key):
+        raise SnapshotRejected(
+            f"signed with key {named.hex()}, not with this worker's key {key_id(key)}: give the "
+            "trainer and the workers the same RISKSTREAM_MODEL_KEY"
+        )
+    signature = blob[_SIGNATURE_FROM:_SIGNED_FROM]
+    if not hmac.compare_digest(signature, _signature(key, named + signed)):
+        raise SnapshotRejected("bad signature: a tampered snapshot")
     header_end = _LENGTH_BYTES + int.from_bytes(signed[:_LENGTH_BYTES], "big")
     try:
         header = orjson.loads(signed[_LENGTH_BYTES:header_end])

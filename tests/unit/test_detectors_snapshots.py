@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from detectors.late_payment import LatePaymentModel
-from detectors.snapshots import MAGIC, SnapshotRejected, load, sign
+from detectors.snapshots import MAGIC, SnapshotRejected, key_id, load, sign
 
 KEY = b"trainer-and-workers-share-this-key"
 OTHER_KEY = b"some-other-key-of-enough-bytes"
@@ -52,9 +52,18 @@ def test_the_same_model_and_time_give_the_same_bytes(blob):
     assert sign(_trained("logreg"), "logreg@60", KEY, created_at=MADE) == blob
 
 
-def test_a_wrong_key_is_refused(blob):
-    with pytest.raises(SnapshotRejected, match="bad signature"):
+def test_a_snapshot_of_another_key_is_refused_naming_both_keys(blob):
+    """Issue 16: a snapshot from an unexpected producer key is refused by its key id, which
+    tells an operator which key made it, without showing either key."""
+    expected = f"signed with key {key_id(KEY)}, not with this worker's key {key_id(OTHER_KEY)}"
+    with pytest.raises(SnapshotRejected, match=expected):
         load(blob, OTHER_KEY)
+    assert key_id(KEY) != key_id(OTHER_KEY) and KEY.hex() not in expected
+
+
+def test_a_key_id_does_not_reveal_its_key():
+    assert len(key_id(KEY)) == 16 and key_id(KEY) == key_id(bytes(KEY))
+    assert KEY.hex()[:16] != key_id(KEY)
 
 
 @settings(max_examples=150)
@@ -81,10 +90,11 @@ def test_an_unsigned_pickle_is_refused_without_being_unpickled():
 
 
 def test_a_forged_signature_is_refused_without_unpickling(blob):
-    header_and_payload = blob[len(MAGIC) + 32 :]
+    prefix = blob[: len(MAGIC) + len(key_id(KEY)) // 2]  # the magic and the key's id
+    header_and_payload = blob[len(prefix) + 32 :]
     forged_payload = pickle.dumps(_Payload())
     length = int.from_bytes(header_and_payload[:4], "big")
-    forged = MAGIC + bytes(32) + header_and_payload[: 4 + length] + forged_payload
+    forged = prefix + bytes(32) + header_and_payload[: 4 + length] + forged_payload
     with pytest.raises(SnapshotRejected, match="bad signature"):
         load(forged, KEY)
     assert UNPICKLED == []
