@@ -4,6 +4,7 @@ Every setting has a default that works with the local broker and Redis started b
 ``deploy/local``; the README lists them all.
 """
 
+import ipaddress
 import os
 import re
 import socket
@@ -238,6 +239,23 @@ class Settings(BaseSettings):
             raise ValueError("use 16 characters or more, e.g. from: openssl rand -hex 24")
         return token
 
+    def check_worker(self) -> None:
+        """`SettingsError` if a worker would run unprotected where it should not: see
+        `check_model_key` and `check_api_token`."""
+        self.check_model_key()
+        self.check_api_token()
+
+    def check_api_token(self) -> None:
+        """`SettingsError` if the query API would answer anyone beyond this machine without a
+        token, on a machine not said to be for development."""
+        if self.api_token is None and not self.development and not _loopback(self.web_bind):
+            raise SettingsError(
+                f"RISKSTREAM_API_TOKEN: not set, and the query API would answer anyone who "
+                f"reaches {self.web_bind} (RISKSTREAM_WEB_BIND) with customers' risk: set a "
+                "token of 16 characters or more (e.g. openssl rand -hex 24), or bind to "
+                "127.0.0.1"
+            )
+
     def check_model_key(self) -> None:
         """`SettingsError` if a worker would sign model snapshots with the built-in key, which
         anyone who reads the code knows, on a machine not said to be for development."""
@@ -298,6 +316,18 @@ class Settings(BaseSettings):
     def bootstrap_servers(self) -> str:
         """The broker as aiokafka wants it: host:port[,host:port]."""
         return ",".join(bootstrap_servers(self.broker))
+
+
+def _loopback(host: str) -> bool:
+    """Whether ``host`` is this machine alone.
+
+    >>> [_loopback(host) for host in ("127.0.0.1", "::1", "localhost", "0.0.0.0", "db.example")]
+    [True, True, True, False, False]
+    """
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class SettingsError(ValueError):

@@ -40,13 +40,13 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _settings(signing: bool = False) -> Settings:
-    """The settings, or one line naming a bad one; ``signing``: for a command that signs and
-    checks model snapshots, which wants a model key of its own."""
+def _settings(serving: bool = False) -> Settings:
+    """The settings, or one line naming a bad one; ``serving``: for a worker, which signs and
+    checks model snapshots and serves the query API (`Settings.check_worker`)."""
     try:
         settings = load_settings()
-        if signing:
-            settings.check_model_key()
+        if serving:
+            settings.check_worker()
         return settings
     except SettingsError as error:
         _fail(f"bad setting {error}")
@@ -82,7 +82,7 @@ def worker(loglevel: LogLevel = "info") -> None:
     """Run a worker: consume the input topics, keep customer state, publish risk outputs."""
     from streams.worker.run import run_worker
 
-    settings = _settings(signing=True)
+    settings = _settings(serving=True)
     _topics(settings)
     run_worker(settings, loglevel)
 

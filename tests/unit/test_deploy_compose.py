@@ -48,6 +48,7 @@ def test_worker_settings_are_real_and_valid(worker: str, monkeypatch: pytest.Mon
     assert settings.broker == "kafka://kafka:9092"
     assert settings.redis_url == "redis://redis:6379/0"
     assert settings.web_port == 6066
+    settings.check_worker()  # a model key and an API token of its own: the worker starts
 
 
 def test_prometheus_scrapes_the_workers_on_their_web_port() -> None:

@@ -95,3 +95,22 @@ def test_a_worker_refuses_the_development_model_key_unless_told_it_is_developmen
     for allowed in ({"RISKSTREAM_DEVELOPMENT": "true"},
                     {"RISKSTREAM_MODEL_KEY": "a-real-secret-of-24-chars"}):  # fmt: skip
         assert "cannot use the broker" in one_line_error(worker(tmp_path, **allowed))
+
+
+@pytest.mark.parametrize("bind", ["0.0.0.0", "::", "10.1.2.3", "worker-1.internal"])
+def test_a_worker_serving_beyond_loopback_wants_an_api_token(tmp_path, bind):
+    """Issue 16: the query API answered anyone on the network with customers' risk, unless a
+    token was set by choice."""
+    key = {"RISKSTREAM_MODEL_KEY": "a-real-secret-of-24-chars", "RISKSTREAM_WEB_BIND": bind}
+    refused = one_line_error(worker(tmp_path, **key))
+    assert refused.startswith("riskstream: bad setting RISKSTREAM_API_TOKEN: ")
+    assert f"answer anyone who reaches {bind}" in refused and "openssl rand" in refused
+    for allowed in ({"RISKSTREAM_API_TOKEN": "a-token-of-24-characters"},
+                    {"RISKSTREAM_DEVELOPMENT": "true"}):  # fmt: skip
+        assert "cannot use the broker" in one_line_error(worker(tmp_path, **key, **allowed))
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.1", "::1", "localhost", "127.0.0.2"])
+def test_a_worker_serving_on_loopback_alone_may_go_without_a_token(tmp_path, bind):
+    key = {"RISKSTREAM_MODEL_KEY": "a-real-secret-of-24-chars", "RISKSTREAM_WEB_BIND": bind}
+    assert "cannot use the broker" in one_line_error(worker(tmp_path, **key))
