@@ -1,6 +1,7 @@
 """The Faust app of a worker and its topics, as the settings say."""
 
 import faust
+from aiohttp import web
 from faust.web.base import BlueprintManager
 
 from streams.settings import Settings
@@ -14,6 +15,16 @@ FAUST_PAGES_OFF = {
 }
 """Faust's own web pages (table data, routes, statistics, the dependency graph): off. The
 worker serves only the query API, health, readiness and metrics (`streams.worker.views`)."""
+SECURE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Server": "riskstream",
+}
+"""Headers of every answer: answers are JSON or metrics of the moment, never a page to frame,
+cache or sniff; and the server's software is nobody's business."""
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -37,7 +48,12 @@ def create_app(settings: Settings) -> faust.App:
     # Faust's environment variables (APP_WEB_TABLES_ENABLED, APP_DEBUG...) take precedence
     # over those settings, and its index page at / has no setting: serve no built-in page.
     app.web.blueprints = BlueprintManager()
+    app.web.web_app.on_response_prepare.append(_secure)
     return app
+
+
+async def _secure(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(SECURE_HEADERS)
 
 
 def raw_topic(app: faust.App, settings: Settings, *names: str) -> faust.TopicT:

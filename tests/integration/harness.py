@@ -9,7 +9,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,12 +149,18 @@ class Worker:
 
 def http_get(url: str, token: str | None = None) -> tuple[int, bytes]:
     """(status, body) of a GET, with a bearer token if given; URLError if nobody listens."""
+    status, _, body = http_response(url, token)
+    return status, body
+
+
+def http_response(url: str, token: str | None = None) -> tuple[int, Mapping[str, str], bytes]:
+    """(status, headers, body) of a GET, with a bearer token if given."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
         with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
-            return r.status, r.read()
+            return r.status, r.headers, r.read()
     except urllib.error.HTTPError as error:
-        return error.code, error.read()
+        return error.code, error.headers, error.read()
 
 
 async def create_topics(settings: Settings) -> None:

@@ -11,6 +11,7 @@ from schemas import CustomerProfile
 from schemas.events import InputEvent, InvoiceIssued, PaymentReceived, PaymentReversed
 from streams.cli.embedded import free_port
 from streams.cli.generate import generate_events
+from streams.worker.faust_app import SECURE_HEADERS
 from tests.integration import harness
 from tests.integration.harness import Worker, run, settings_of
 
@@ -95,6 +96,7 @@ def test_two_workers_answer_for_every_customer_with_the_token(env, redis_url, tm
                 check_against_redis(answer, redis_picture(client, prefix, customer))
                 check_customer(answer, customer, events, alerts)
             check_no_faust_page(worker, customers[0])
+            check_secure_headers(worker, customers[0])
             status, missing = worker.get("/customers/nobody", TOKEN)
             assert status == 404 and "nobody" in missing["error"]
             check_ranking(worker, client, prefix)
@@ -119,6 +121,21 @@ def check_no_faust_page(worker: Worker, customer: str) -> None:
         for token in (None, TOKEN):
             status, body = harness.http_get(worker.url(path), token)
             assert status == 404, (path, token is not None, status, body[:200])
+
+
+def check_secure_headers(worker: Worker, customer: str) -> None:
+    """Issue 16: every answer sets headers that keep browsers from sniffing, framing or caching
+    it, and says nothing of the server's software."""
+    paths = ["/health", "/ready", "/metrics", f"/customers/{customer}", "/customers", "/nowhere"]
+    for path in paths:
+        for token in (None, TOKEN):
+            status, headers, _ = harness.http_response(worker.url(path), token)
+            shown = {name: headers.get(name) for name in SECURE_HEADERS}
+            assert shown == SECURE_HEADERS, (path, status, dict(headers))
+            assert (headers["X-Content-Type-Options"], headers["Cache-Control"]) == (
+                "nosniff", "no-store"
+            )  # fmt: skip
+            assert "aiohttp" not in headers["Server"].lower(), (path, dict(headers))
 
 
 def partitions_read(worker: Worker, topic: str) -> set[str]:
