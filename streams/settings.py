@@ -27,6 +27,7 @@ from redis.connection import parse_url
 
 from detectors.rules import parse_duration
 from features import FeatureConfig
+from streams.kafka.security import KafkaClient, KafkaSecurity
 
 DEVELOPMENT_KEY = "riskstream-development-key-change-me"
 
@@ -206,6 +207,7 @@ class Settings(BaseSettings):
     session_timeout: float = Field(10.0, ge=6, description="Consumer group session, seconds")
     embedded_broker: bool = Field(False, description="Settings tuned for the embedded broker")
     topics: Topics = Field(default_factory=Topics)
+    kafka: KafkaSecurity = Field(default_factory=KafkaSecurity)
     model_name: str = Field("logreg", description="Late-payment model: logreg or arf")
     model_key: SecretStr = Field(
         SecretStr(DEVELOPMENT_KEY),
@@ -313,6 +315,11 @@ class Settings(BaseSettings):
         return socket.gethostname() if self.web_bind in ("0.0.0.0", "::") else self.web_bind
 
     @property
+    def kafka_client(self) -> KafkaClient:
+        """What every aiokafka client of riskstream is given: servers, protocol, credentials."""
+        return {"bootstrap_servers": self.bootstrap_servers, **self.kafka.client_options()}
+
+    @property
     def bootstrap_servers(self) -> str:
         """The broker as aiokafka wants it: host:port[,host:port]."""
         return ",".join(bootstrap_servers(self.broker))
@@ -351,11 +358,13 @@ def load_settings() -> Settings:
 
 def _describe(error: ValidationError) -> str:
     first = error.errors(include_url=False)[0]
-    prefixes = {model.__name__: model.model_config["env_prefix"] for model in (Settings, Topics)}
-    name = prefixes[error.title] + "_".join(str(part) for part in first["loc"]).upper()
-    field = Settings.model_fields.get(str(first["loc"][0]))
+    model = {model.__name__: model for model in (Settings, Topics, KafkaSecurity)}[error.title]
+    names = "_".join(str(part) for part in first["loc"]).upper() or "*"  # * : of several
+    name = model.model_config["env_prefix"] + names
+    field = model.model_fields.get(str(first["loc"][0])) if first["loc"] else None
     secret = field is not None and SecretStr in (get_args(field.annotation) or (field.annotation,))
-    secret = secret or first["loc"][0] == "redis_url"  # its message shows it, password masked
+    # The Redis URL's message shows it, masked; a check of several fields is given them all.
+    secret = secret or first["loc"][:1] in (("redis_url",), ())
     message = first["msg"].removeprefix("Value error, ")
     given = repr(first.get("input"))
     shown = "" if secret or given in message else f" (got {given})"  # never print a secret

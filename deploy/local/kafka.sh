@@ -14,6 +14,11 @@
 #   KAFKA_START_TIMEOUT (s), KAFKA_HEAP_OPTS, RISKSTREAM_CACHE_DIR,
 #   RISKSTREAM_RUN_DIR (base dir; the broker uses its kafka-$KAFKA_PORT/),
 #   JAVA_HOME, PYTHON.
+#   KAFKA_SECURE_PORT adds a SASL_SSL listener there: SCRAM-SHA-512 over TLS, for
+#   the user KAFKA_SCRAM_USER (default riskstream) with KAFKA_SCRAM_PASSWORD, and
+#   a certificate of a CA made for the broker (openssl), tls/ca.pem in its run
+#   dir, which clients trust. KAFKA_MTLS_PORT adds a TLS listener there that
+#   wants a client certificate (mutual TLS): tls/client.pem and tls/client.key.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,6 +32,10 @@ KAFKA_PORT=${KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}
+KAFKA_SECURE_PORT=${KAFKA_SECURE_PORT:-}
+KAFKA_SCRAM_USER=${KAFKA_SCRAM_USER:-riskstream}
+KAFKA_SCRAM_PASSWORD=${KAFKA_SCRAM_PASSWORD:-}
+KAFKA_MTLS_PORT=${KAFKA_MTLS_PORT:-}
 CACHE_DIR=${RISKSTREAM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/riskstream}
 RUN_DIR=${RISKSTREAM_RUN_DIR:-$REPO_ROOT/.run}/kafka-$KAFKA_PORT
 PYTHON=${PYTHON:-python3}
@@ -140,9 +149,9 @@ node.id=1
 process.roles=broker,controller
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT${KAFKA_SECURE_PORT:+,SASL_SSL://127.0.0.1:$KAFKA_SECURE_PORT}${KAFKA_MTLS_PORT:+,MTLS://127.0.0.1:$KAFKA_MTLS_PORT}
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT${KAFKA_SECURE_PORT:+,SASL_SSL://127.0.0.1:$KAFKA_SECURE_PORT}${KAFKA_MTLS_PORT:+,MTLS://127.0.0.1:$KAFKA_MTLS_PORT}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,MTLS:SSL
 inter.broker.listener.name=PLAINTEXT
 log.dirs=$RUN_DIR/data
 auto.create.topics.enable=false
@@ -160,21 +169,63 @@ num.io.threads=4
 num.recovery.threads.per.data.dir=1
 log.cleaner.dedupe.buffer.size=16777216
 EOF
+  if [[ -n $KAFKA_SECURE_PORT ]]; then
+    secure_config >>"$RUN_DIR/server.properties"
+  fi
+}
+
+# The broker's certificate and a client's, both of a CA of this run dir alone.
+make_certificates() {
+  local tls=$RUN_DIR/tls name
+  [[ -f $tls/broker-keystore.pem ]] && return
+  require openssl "install openssl (apt-get install openssl) to make the broker's certificate"
+  mkdir -p "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=riskstream-local-ca \
+    -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null || die "openssl could not make a CA"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+  for name in broker client; do
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$tls/$name.key" \
+      -out "$tls/$name.csr" 2>/dev/null &&
+      openssl x509 -req -days 7 -in "$tls/$name.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+        -CAcreateserial -extfile "$tls/san.ext" -out "$tls/$name.pem" 2>/dev/null ||
+      die "openssl could not make the $name certificate"
+  done
+  cat "$tls/broker.key" "$tls/broker.pem" >"$tls/broker-keystore.pem"
+}
+
+secure_config() {
+  local tls=$RUN_DIR/tls
+  cat <<EOF
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PEM
+ssl.keystore.location=$tls/broker-keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.pem
+ssl.client.auth=requested
+listener.name.mtls.ssl.client.auth=required
+EOF
 }
 
 format_storage() {
   [[ -f $RUN_DIR/data/meta.properties ]] && return
   local cluster_id
   cluster_id=$("$PYTHON" -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
+  local scram=()
+  if [[ -n $KAFKA_SECURE_PORT ]]; then
+    [[ -n $KAFKA_SCRAM_PASSWORD ]] || die "KAFKA_SECURE_PORT wants KAFKA_SCRAM_PASSWORD"
+    scram=(--add-scram "SCRAM-SHA-512=[name=$KAFKA_SCRAM_USER,password=$KAFKA_SCRAM_PASSWORD]")
+  fi
   "${JAVA_CMD[@]}" kafka.tools.StorageTool format --config "$RUN_DIR/server.properties" \
-    --cluster-id "$cluster_id" >&2 || die "formatting $RUN_DIR/data failed"
+    --cluster-id "$cluster_id" "${scram[@]}" >&2 || die "formatting $RUN_DIR/data failed"
 }
 
 launch() {
   local port
-  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+  for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" $KAFKA_SECURE_PORT $KAFKA_MTLS_PORT; do
     port_in_use "$port" && die "port $port is already in use by another process"
   done
+  [[ -z $KAFKA_SECURE_PORT ]] || make_certificates
   write_config
   format_storage
   # setsid: the broker must outlive this script and not get the signals sent

@@ -273,7 +273,7 @@ class History:
             if self.end is None or self.end <= self.start:
                 raise ConfigError("--end must be after --start")
             try:
-                return kafka_source(settings.bootstrap_servers, settings.topics.inputs(),
+                return kafka_source(settings.kafka_client, settings.topics.inputs(),
                                     settings.partitions, self.start, self.end, reject)  # fmt: skip
             except (KafkaError, ValueError) as error:
                 raise ConfigError(f"cannot read the input topics: {error}") from None

@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaError
 from pydantic import BaseModel
 
 from schemas.outputs import Alert, CreditAction, DeadLetter, ModelDrift, OrderDecision, RiskChange
+from streams.kafka.security import KafkaClient
 from streams.kafka.topics import create_topics
 from streams.settings import Settings
 
@@ -102,16 +103,16 @@ class TopicSink:
         specs = [(name, settings.partitions, {}) for name in self.names.values()]
         try:
             self.loop.run_until_complete(
-                create_topics(settings.bootstrap_servers, specs, settings.replication)
+                create_topics(settings.kafka_client, specs, settings.replication)
             )
-            self.producer = self.loop.run_until_complete(self._start(settings.bootstrap_servers))
+            self.producer = self.loop.run_until_complete(self._start(settings.kafka_client))
         except KafkaError as error:
             self.loop.close()
             raise ConfigError(f"cannot write the output topics: {error}") from None
 
     @staticmethod
-    async def _start(bootstrap: str) -> AIOKafkaProducer:
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    async def _start(client: KafkaClient) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(**client, acks="all", linger_ms=20)
         await producer.start()
         return producer
 

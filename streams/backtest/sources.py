@@ -47,6 +47,7 @@ from streams.backtest.importers import (
     load_accounts_receivable,
 )
 from streams.engine.deadletter import dead_letter
+from streams.kafka.security import KafkaClient
 
 Reject = Callable[[DeadLetter], None]
 FETCH = 2_000
@@ -154,7 +155,7 @@ def _csv_events(imported: Imported, name: str, reject: Reject) -> Iterator[Locat
 
 
 def kafka_source(
-    bootstrap: str,
+    client: KafkaClient,
     families: dict[str, str],
     partitions: int,
     start: datetime,
@@ -163,7 +164,7 @@ def kafka_source(
 ) -> Source:
     """The events of the input topics (name -> event family, each with ``partitions``) written
     from ``start`` until ``end`` (message timestamps, end excluded), sought by timestamp."""
-    reader = _TopicReader(bootstrap, families)
+    reader = _TopicReader(client, families)
     try:
         ranges = reader.open(start, end, partitions)
     except BaseException:
@@ -185,8 +186,8 @@ def _closing(events: Iterator[Located], reader: "_TopicReader") -> Iterator[Loca
 class _TopicReader:
     """A consumer outside any group, driven from synchronous code on a loop of its own."""
 
-    def __init__(self, bootstrap: str, families: dict[str, str]) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, client: KafkaClient, families: dict[str, str]) -> None:
+        self.client = client
         self.families = families
         self.loop = asyncio.new_event_loop()
         self.consumer: AIOKafkaConsumer
@@ -201,7 +202,7 @@ class _TopicReader:
         self, start: datetime, end: datetime, count: int
     ) -> dict[TopicPartition, tuple[int, int]]:
         consumer = self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+            **self.client, enable_auto_commit=False, auto_offset_reset="earliest"
         )
         await consumer.start()
         missing = sorted(set(self.families) - await consumer.topics())

@@ -119,12 +119,12 @@ async def _read_log(settings: Settings) -> ControlLog:
     async def take(record: ConsumerRecord) -> None:
         log.read(record.key, record.value)
 
-    await follow_topic(settings.bootstrap_servers, settings.topics.control, take, forever=False)
+    await follow_topic(settings.kafka_client, settings.topics.control, take, forever=False)
     return log
 
 
 async def _send(settings: Settings, records: list[Record]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(**settings.kafka_client, acks="all")
     try:
         await producer.start()
         for key, value in records:

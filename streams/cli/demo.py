@@ -103,7 +103,7 @@ class Demo:
     async def _print_alerts(self, settings: Settings) -> None:
         # Partitions assigned directly: no consumer-group join to wait for.
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.bootstrap_servers,
+            **settings.kafka_client,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
         )

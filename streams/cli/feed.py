@@ -18,7 +18,7 @@ async def send_events(settings: Settings, events: Iterable[InputEvent], rate: fl
     orders events only within one partition of one topic.
     """
     topic_of = {family: name for name, family in settings.topics.inputs().items()}
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=5)
+    producer = AIOKafkaProducer(**settings.kafka_client, linger_ms=5)
     sent, started = 0, time.monotonic()
     try:
         await producer.start()

@@ -24,7 +24,7 @@ import orjson
 from schemas.events import KNOWN_FIELDS, PERSONAL_FIELDS
 from schemas.ids import derive_id
 from schemas.outputs import DeadLetter
-from schemas.validation import InvalidEvent
+from schemas.validation import InvalidEvent, Tick
 
 MAX_PAYLOAD = 16 * 1024
 """Bytes of an input a dead letter keeps at most: even escaped as JSON (six bytes for a control
@@ -53,6 +53,8 @@ _TOKEN = re.compile(
 )
 _NAME_ENDS = re.compile(rb"\s*[:=]")
 _SEPARATOR = re.compile(rb"\s*[:=]\s*")
+_SHOWN = KNOWN_FIELDS | set(Tick.model_fields)
+"""The fields whose values a dead letter shows: of input events, their money, and ticks."""
 _HARMLESS = re.compile(rb"[^A-Za-z\x80-\xff]+")
 """A bare word of no letter (ASCII, or any byte of a character beyond): no name in it."""
 _LITERAL = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
@@ -126,7 +128,7 @@ def _strip(value: Any, taken: set[str], known: bool = False) -> Any:
             if name in PERSONAL_FIELDS:
                 taken.add(name)
                 continue
-            stripped[name] = _strip(item, taken, name in KNOWN_FIELDS)
+            stripped[name] = _strip(item, taken, name in _SHOWN)
             if isinstance(item, str) and stripped[name] != item:
                 taken.add(name[:64])
         return stripped
@@ -145,7 +147,7 @@ def _redact_unparsed(data: bytes, taken: set[str]) -> bytes:
         name = text.strip(b"\"'").decode(errors="replace")
         keep = _LITERAL.fullmatch(text) is not None or _HARMLESS.fullmatch(text) is not None
         if _NAME_ENDS.match(data, token.end()):  # a field's name
-            keep, shown = name in KNOWN_FIELDS, name in KNOWN_FIELDS - PERSONAL_FIELDS
+            keep, shown = name in _SHOWN, name in _SHOWN - PERSONAL_FIELDS
             if name in PERSONAL_FIELDS:
                 taken.add(name)
         else:

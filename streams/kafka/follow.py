@@ -8,23 +8,24 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from streams.kafka.security import KafkaClient
+
 
 async def follow_topic(
-    bootstrap: str,
+    client: KafkaClient,
     topic: str,
     on_record: Callable[[ConsumerRecord], Awaitable[None]],
     *,
     on_caught_up: Callable[[], None] | None = None,
     forever: bool = True,
 ) -> None:
-    """Hand every record of partition 0 of ``topic`` to ``on_record``, from the first.
+    """Hand every record of partition 0 of ``topic`` to ``on_record``, from the first
+    (``client``: the consumer's servers and security, `Settings.kafka_client`).
 
-    ``on_caught_up`` is called once every record there was at the start has been handed
-    over; with ``forever`` off the reading stops there.
+        ``on_caught_up`` is called once every record there was at the start has been handed
+        over; with ``forever`` off the reading stops there.
     """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
+    consumer = AIOKafkaConsumer(**client, enable_auto_commit=False, auto_offset_reset="earliest")
     await consumer.start()
     try:
         partition = TopicPartition(topic, 0)

@@ -11,6 +11,7 @@ import time
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from streams.kafka.security import KafkaClient
 from streams.settings import Settings
 
 
@@ -21,7 +22,7 @@ class TopicMismatch(RuntimeError):
 async def ensure_topics(settings: Settings) -> list[str]:
     """Create the missing topics; returns the names created. Checks the existing ones."""
     specs = settings.topic_specs()
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**settings.kafka_client)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -35,10 +36,10 @@ async def ensure_topics(settings: Settings) -> list[str]:
 
 
 async def create_topics(
-    bootstrap: str, specs: list[tuple[str, int, dict[str, str]]], replication: int
+    client: KafkaClient, specs: list[tuple[str, int, dict[str, str]]], replication: int
 ) -> list[str]:
     """Create the topics of ``specs`` (name, partitions, config) that are missing."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client)
     await admin.start()
     try:
         return await _create_missing(admin, specs, replication, set(await admin.list_topics()))

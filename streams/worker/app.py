@@ -120,7 +120,7 @@ class RiskApp:
                           redis=self.redis, not_ready=self.not_ready)  # fmt: skip
 
     async def _follow_control(self) -> None:
-        await self.control.run(self.settings.bootstrap_servers, self.settings.topics.control)
+        await self.control.run(self.settings.kafka_client, self.settings.topics.control)
 
     def not_ready(self) -> str | None:
         """What the worker still waits for before it can answer for its customers, if anything."""

@@ -18,6 +18,7 @@ from streams.engine.control import apply_document
 from streams.engine.control_log import Activated, ControlLog, Rejected
 from streams.engine.deadletter import dead_letter
 from streams.kafka.follow import follow_topic
+from streams.kafka.security import KafkaClient
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +38,9 @@ class ControlFollower:
         self.log = ControlLog()
         self.ready = asyncio.Event()
 
-    async def run(self, bootstrap: str, topic: str) -> None:
+    async def run(self, client: KafkaClient, topic: str) -> None:
         """Read the control topic from its start, forever."""
-        await follow_topic(bootstrap, topic, self.take, on_caught_up=self.ready.set)
+        await follow_topic(client, topic, self.take, on_caught_up=self.ready.set)
 
     async def take(self, record: ConsumerRecord) -> None:
         outcome = self.log.read(record.key, record.value)

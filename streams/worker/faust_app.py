@@ -38,6 +38,7 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         web_bind=settings.web_bind,
         web_host=settings.advertised_web_host,
+        broker_credentials=settings.kafka.faust_credentials(),
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication,
         consumer_auto_offset_reset="earliest",

@@ -19,6 +19,7 @@ from detectors.snapshots import SnapshotRejected, load, sign
 from sinks.metrics import Metrics
 from streams.engine import Engine
 from streams.kafka.follow import follow_topic
+from streams.kafka.security import KafkaClient
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class Trainer:
 
 
 async def follow_snapshots(
-    bootstrap: str,
+    client: KafkaClient,
     topic: str,
     key: bytes,
     on_model: Callable[[LatePaymentModel], None],
@@ -74,7 +75,7 @@ async def follow_snapshots(
         log.info("scoring with model %s", version)
         on_model(model)
 
-    await follow_topic(bootstrap, topic, take)
+    await follow_topic(client, topic, take)
 
 
 class ModelFollowing:
@@ -128,7 +129,7 @@ class ModelFollowing:
             self.metrics.model_loaded(model.version)
 
         await follow_snapshots(
-            self.settings.bootstrap_servers,
+            self.settings.kafka_client,
             self.settings.topics.models,
             self.settings.model_key.get_secret_value().encode(),
             use,

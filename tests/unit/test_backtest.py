@@ -141,7 +141,7 @@ def test_malformed_lines_go_to_the_dead_letter_file_and_the_rest_goes_on(history
     # Not JSON: its words could be anything, a name too; its size and place say what it was.
     assert (letters[0]["payload"], letters[0]["payload_size"]) == (
         "<redacted> " * 3 + "<redacted>",
-        16,
+        15,
     )
     assert "3 rejected" in err
     assert len(lines(tmp_path / "out", "invoices")) == sum(
@@ -276,7 +276,11 @@ def test_a_csv_row_that_cannot_be_read_is_a_dead_letter_and_the_rest_is_replayed
     assert [(d["source_topic"], d["source_offset"], d["reason_code"]) for d in letters] == [
         ("ar.csv", 3, "invalid"), ("ar.csv", 5, "invalid"),
     ]  # fmt: skip
-    assert "InvoiceAmount 'lots'" in letters[0]["reason"] and letters[0]["payload"] == bad
+    assert "InvoiceAmount 'lots'" in letters[0]["reason"]
+    # Not JSON: its numbers and dates are kept, its words masked; its size says what it was.
+    kept = [cell if not cell.isalpha() and "-" not in cell else "<redacted>"
+            for cell in bad.split(",")]  # fmt: skip
+    assert (letters[0]["payload"], letters[0]["payload_size"]) == (",".join(kept), len(bad))
     assert "repeated" in letters[1]["reason"] and "line 4" in letters[1]["reason"]
     invoices = {i["invoice_id"] for i in lines(tmp_path / "out", "invoices")}
     assert invoices == {"0000000002", "0000000003"}
