@@ -145,7 +145,7 @@ def _drift(engine: "Engine", example: LabelledExample, cause: str) -> ModelDrift
         labels_seen=monitor.n,
         error_rate=round(monitor.error_rate, 4),
         error_rate_before=round(monitor.error_rate_before, 4),
-        auc=monitor.snapshot()["auc"],
+        auc=monitor.auc(),
         source_event_id=cause,
     )
 
