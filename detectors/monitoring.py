@@ -8,8 +8,8 @@ exact ROC AUC and log loss over the last N labels, and ADWIN on the model's erro
 >>> monitor = ModelMonitor(window=4)
 >>> for probability, late in [(0.9, True), (0.2, False), (0.6, False), (0.6, True)]:
 ...     drifted = monitor.update(probability, late)
->>> monitor.snapshot()["auc"]
-0.875
+>>> monitor.snapshot()["auc"], monitor.auc()
+(0.875, 0.875)
 >>> roc_auc([0.3, 0.7], [True, True]) is None
 True
 """
@@ -94,6 +94,14 @@ class ModelMonitor:
         """The share of wrong predictions in ADWIN's window (since the last drift)."""
         return self._adwin.estimation
 
+    def auc(self) -> float | None:
+        """ROC AUC over the window, as in `snapshot` (None until it can be computed), alone."""
+        return roc_auc(*self._columns())
+
+    def _columns(self) -> tuple[list[float], list[bool]]:
+        """The window's probabilities and labels."""
+        return [p for p, _ in self._window], [label for _, label in self._window]
+
     def snapshot(self) -> dict[str, float | int | bool | None]:
         """The figures now: ``auc`` and ``log_loss`` over the window (None until they can be
         computed), ``drift_detected`` by the last update, ``drifts_total`` and ``n`` labels.
@@ -101,8 +109,7 @@ class ModelMonitor:
         It sorts the window (about 1 ms for 1,000 labels): call it when metrics are read, not
         on every label.
         """
-        probabilities = [probability for probability, _ in self._window]
-        labels = [label for _, label in self._window]
+        probabilities, labels = self._columns()
         return {
             "auc": roc_auc(probabilities, labels),
             "log_loss": log_loss(probabilities, labels),

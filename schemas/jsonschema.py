@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel
 
+from detectors.delayed_labels import LabelledExample
 from schemas.events import ALL_INPUT_EVENTS
 from schemas.outputs import ALL_OUTPUT_EVENTS
 
@@ -23,7 +24,9 @@ def _file_name(model: type[BaseModel]) -> str:
 def generate() -> dict[str, bytes]:
     """File name -> JSON Schema document, for every input and output event."""
     documents = {}
-    for model in (*ALL_INPUT_EVENTS, *ALL_OUTPUT_EVENTS):
+    # A labelled example is an output too, for the trainer (its contract lives beside the
+    # predictions it labels).
+    for model in (*ALL_INPUT_EVENTS, *ALL_OUTPUT_EVENTS, LabelledExample):
         schema = {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": f"riskstream/{_file_name(model)}",

@@ -30,6 +30,7 @@ from pydantic import BaseModel
 from schemas.codec import dumps
 from schemas.outputs import Alert, CreditAction, CustomerRisk, RiskChange, Tier
 from sinks.base import Sink
+from streams.engine.kinds import REDIS_KINDS
 
 try:
     import redis.asyncio as aioredis
@@ -115,11 +116,14 @@ class RedisSink(Sink):
 
     async def write(self, batch: Sequence[BaseModel]) -> None:
         for output in batch:
-            if isinstance(output, CustomerRisk):
-                self._pictures.pop(output.customer_id, None)
-                self._pictures[output.customer_id] = output
-            elif isinstance(output, Event):
-                self._events.append(output)
+            kind = REDIS_KINDS.get(output.type)  # type: ignore[attr-defined]
+            if kind is None:
+                continue
+            if kind.redis == "picture":
+                self._pictures.pop(output.customer_id, None)  # type: ignore[attr-defined]
+                self._pictures[output.customer_id] = output  # type: ignore[attr-defined,assignment]
+            else:
+                self._events.append(output)  # type: ignore[arg-type]
         await self.flush()
 
     async def flush(self) -> bool:
@@ -173,9 +177,9 @@ class RedisSink(Sink):
                     client=pipe,
                 )
             for event in events:
-                if isinstance(event, RiskChange):
+                if REDIS_KINDS[event.type].redis == "published":
                     await self._publish_once(
-                        keys=[self.key("seen", event.change_id)],
+                        keys=[self.key("seen", event.change_id)],  # type: ignore[union-attr]
                         args=[self.seen_ttl, f"{self.prefix}:risk-changes", dumps(event)],
                         client=pipe,
                     )

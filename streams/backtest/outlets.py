@@ -16,18 +16,15 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel
 
-from schemas.outputs import Alert, CreditAction, DeadLetter, ModelDrift, OrderDecision, RiskChange
+from streams.engine.kinds import OUTPUT_KINDS
 from streams.kafka.security import KafkaClient
 from streams.kafka.topics import create_topics
 from streams.settings import Settings
 
 OUTPUTS: dict[type[BaseModel], str] = {
-    Alert: "alerts",
-    RiskChange: "changes",
-    OrderDecision: "decisions",
-    CreditAction: "actions",
-    ModelDrift: "model_health",
-    DeadLetter: "deadletter",
+    kind.contract: kind.topic
+    for name, kind in OUTPUT_KINDS.items()
+    if name not in ("customer_risk", "labelled_example")  # pictures and examples: not as such
 }
 """Output type -> the name of its file (``alerts.jsonl``...) and, with hyphens for
 underscores, of its topic (``<prefix>alerts``, ``<prefix>model-health``)."""

@@ -18,18 +18,10 @@ import faust
 
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
-from schemas.outputs import (
-    Alert,
-    CreditAction,
-    CustomerRisk,
-    DeadLetter,
-    ModelDrift,
-    OrderDecision,
-    RiskChange,
-)
 from sinks.metrics import Metrics, install_metrics_page
 from sinks.redis import RedisSink
 from streams.engine import Engine
+from streams.engine.kinds import OUTPUT_KINDS, REDIS_KINDS
 from streams.settings import Settings
 from streams.worker.control import ControlFollower
 from streams.worker.faust_app import create_app, raw_topic
@@ -58,14 +50,8 @@ class RiskApp:
         families = topics.inputs()
         self.emitter = Emitter(
             {
-                Alert: self._topic(topics.alerts),
-                RiskChange: self._topic(topics.changes),
-                OrderDecision: self._topic(topics.decisions),
-                CreditAction: self._topic(topics.actions),
-                DeadLetter: self._topic(topics.deadletter),
-                LabelledExample: self._topic(topics.training),
-                CustomerRisk: self._topic(topics.customers_out),
-                ModelDrift: self._topic(topics.model_health),
+                kind.contract: self._topic(getattr(topics, kind.topic))
+                for kind in OUTPUT_KINDS.values()
             },
             metrics,
         )
@@ -111,8 +97,8 @@ class RiskApp:
         app.task(self.models.follow_snapshots)
         app.task(self._follow_control)
         app.timer(settings.overdue_check_interval)(self.deadlines.send_due_ticks)
-        app.agent(self._topic(topics.alerts, topics.changes, topics.customers_out, topics.actions),
-                  name="redis")(self.redis_writer.write)  # fmt: skip
+        redis_topics = (getattr(topics, kind.topic) for kind in REDIS_KINDS.values())
+        app.agent(self._topic(*redis_topics), name="redis")(self.redis_writer.write)
         app.task(self.redis.setup)
         self.rebalancing.connect()
         install_metrics_page(app, self.metrics)

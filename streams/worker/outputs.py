@@ -9,18 +9,18 @@ from pydantic import BaseModel
 
 from detectors.delayed_labels import LabelledExample
 from schemas.codec import dumps
-from schemas.outputs import Alert, CreditAction, CustomerRisk, DeadLetter, ModelDrift, RiskChange
+from schemas.outputs import DeadLetter, ModelDrift
 from schemas.validation import InvalidEvent, parse_output
 from sinks.metrics import Metrics
 from sinks.redis import RedisSink
 from streams.engine.deadletter import dead_letter
+from streams.engine.kinds import REDIS_KINDS
 from streams.worker.batches import in_batches
 
 REDIS_BATCH = 500
 REDIS_OUTPUTS: dict[str, type[BaseModel]] = {
-    "alert": Alert, "risk_change": RiskChange, "customer_risk": CustomerRisk,
-    "credit_action": CreditAction,
-}  # fmt: skip
+    name: kind.contract for name, kind in REDIS_KINDS.items()
+}
 
 
 class Emitter:
