@@ -21,6 +21,7 @@ from streams.settings import (
     SettingsError,
     bootstrap_servers,
     load_settings,
+    topic_name,
 )
 from streams.settings import redis_url as valid_redis_url
 
@@ -174,6 +175,33 @@ def create_topics(broker: Broker = None) -> None:
     """Create every topic riskstream uses, with RISKSTREAM_PARTITIONS partitions."""
     created = _topics(_settings(broker=broker))
     typer.echo(f"created {len(created)} topics: {', '.join(created) or '-'}")
+
+
+@topics_app.command("list")
+def list_topics(broker: Broker = None) -> None:
+    """riskstream's topics: partitions, cleanup, retention and each consumer group's lag."""
+    from streams.cli.topics import inspect, listing
+
+    settings = _settings(broker=broker)
+    names = [name for name, _partitions, _config in settings.topic_specs()]
+    with _using_broker(settings.broker):
+        typer.echo(listing(settings, asyncio.run(inspect(settings, names))))
+
+
+@topics_app.command("describe")
+def describe_topic(
+    topic: Annotated[str, typer.Argument(help="A topic's name", callback=_checked(topic_name))],
+    broker: Broker = None,
+) -> None:
+    """A topic's settings, partitions, and each consumer group's offsets and lag on them."""
+    from streams.cli.topics import description, inspect
+
+    settings = _settings(broker=broker)
+    with _using_broker(settings.broker):
+        found = asyncio.run(inspect(settings, [topic]))
+    if not found:
+        _fail(f"no topic {topic} on the broker {settings.broker}")
+    typer.echo(description(found[0]))
 
 
 ControlFile = Annotated[Path, typer.Argument(help="A control document, YAML or JSON")]
