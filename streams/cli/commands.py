@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, NoReturn
 import typer
 from dotenv import load_dotenv
 
+from schemas.outputs import ReasonCode
 from streams.cli.usage import OneLineUsage, help_when_bare
 from streams.settings import (
     ModelName,
@@ -43,6 +44,12 @@ control_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(control_app, name="control")
+deadletter_app = typer.Typer(
+    help="Inputs that could not be processed: list them, send them back once fixed.",
+    callback=help_when_bare,
+    invoke_without_command=True,
+)
+app.add_typer(deadletter_app, name="deadletter")
 
 _SETTINGS = "Settings (options over environment variables over --env-file)"
 
@@ -202,6 +209,73 @@ def describe_topic(
     if not found:
         _fail(f"no topic {topic} on the broker {settings.broker}")
     typer.echo(description(found[0]))
+
+
+@deadletter_app.command("list")
+def deadletter_list(
+    reason: Annotated[
+        ReasonCode | None, typer.Option(help="Only dead letters of this reason")
+    ] = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="Only those written from this moment, ISO 8601")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(help="Only those written before this moment, ISO 8601")
+    ] = None,
+    json: Annotated[
+        bool, typer.Option("--json", help="The records, one JSON object a line, to fix and replay")
+    ] = False,
+    broker: Broker = None,
+) -> None:
+    """The dead letters on the dead-letter topic, oldest first: when, why, where from."""
+    from streams.cli.deadletter import Choice, read_letters, table
+
+    settings = _settings(broker=broker)
+    choice = Choice(reason, _utc(since), _utc(until))
+    with _using_broker(settings.broker):
+        try:
+            letters = asyncio.run(read_letters(settings, choice))
+        except LookupError as error:
+            _fail(str(error))
+    if json:
+        sys.stdout.buffer.writelines(letter.value + b"\n" for letter in letters)
+    elif letters:
+        typer.echo(table(letters))
+    typer.echo(f"{len(letters)} dead letters", err=True)
+
+
+@deadletter_app.command("replay")
+def deadletter_replay(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="Dead letters as list --json writes them, fixed"
+        ),
+    ],
+    dry_run: Annotated[bool, typer.Option(help="Check every one, send none")] = False,
+    broker: Broker = None,
+) -> None:
+    """Send fixed dead letters back to their input topics, with their keys; all or none."""
+    from streams.cli.deadletter import Refused, check, send
+
+    settings = _settings(broker=broker)
+    replays, refused = [], 0
+    for number, line in enumerate(file.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            replays.append(check(settings, line))
+        except Refused as error:
+            refused += 1
+            typer.echo(f"{file}:{number}: refused: {error}", err=True)
+    if refused:
+        _fail(f"{refused} of {refused + len(replays)} dead letters refused: none sent")
+    for replay in replays:
+        typer.echo(f"{replay.topic} {replay.key.decode() if replay.key else '-'}: {replay.event}")
+    if not dry_run:
+        with _using_broker(settings.broker):
+            asyncio.run(send(settings, replays))
+    typer.echo(f"{'checked' if dry_run else 'sent'} {len(replays)} inputs", err=True)
 
 
 ControlFile = Annotated[Path, typer.Argument(help="A control document, YAML or JSON")]
