@@ -136,3 +136,21 @@ def test_the_typed_choices_are_those_the_code_knows():
     assert set(get_args(ModelName)) == set(MODELS)
     refused = one_line_error(CliRunner().invoke(app, ["control", "show", "x"]))
     assert re.findall(r"'(\w+)'", refused.split("; see")[0])[1:] == list(KINDS)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["deadletter", "list", "--reason", "lost"], "--reason: 'lost' is not one of"),
+        (["deadletter", "list", "--since", "noon"], "--since: must be a valid datetime or date"),
+        (["deadletter", "replay", "no-such.jsonl"], "FILE: file 'no-such.jsonl' does not exist"),
+        (["topics", "describe", "a b"], "TOPIC: 'a b' is not a Kafka topic name"),
+        (["topics", "list", "--broker", "nowhere"], "--broker: 'nowhere' is not a Kafka"),
+        (["--versions"], "--versions (Possible options: --version); see riskstream --help"),
+    ],
+)  # fmt: skip
+def test_a_bad_argument_in_a_process_of_its_own_is_one_line_and_exit_code_2(arguments, message):
+    done = riskstream(*arguments)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith("riskstream: ") and done.stderr.count("\n") == 1, done.stderr
+    assert message in done.stderr
