@@ -98,6 +98,13 @@ class CreditAction(OutputEvent):
     versions: Versions = Field(default_factory=Versions)
 
 
+ReasonCode = Literal[
+    "undecodable", "invalid", "unknown_type", "wrong_topic", "key_mismatch", "too_late",
+    "inconsistent", "from_future", "failed",
+]  # fmt: skip
+"""Why an input is a dead letter."""
+
+
 class DeadLetter(BaseModel):
     """An input that could not be processed, with the reason: kept without personal data and
     cut to its first 16 KiB, with its size and digest."""
@@ -106,10 +113,7 @@ class DeadLetter(BaseModel):
 
     type: Literal["dead_letter"] = "dead_letter"
     dead_letter_id: str
-    reason_code: Literal[
-        "undecodable", "invalid", "unknown_type", "wrong_topic", "key_mismatch", "too_late",
-        "inconsistent", "from_future", "failed",
-    ]  # fmt: skip
+    reason_code: ReasonCode
     reason: str
     source_topic: str
     source_partition: int | None = None

@@ -31,6 +31,9 @@ from streams.kafka.security import KafkaClient, KafkaSecurity
 
 DEVELOPMENT_KEY = "riskstream-development-key-change-me"
 
+ModelName = Literal["logreg", "arf"]
+"""The late-payment models a worker can learn (``detectors.late_payment.MODELS``)."""
+
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
 _BROKER = re.compile(
     r"(?:kafka://)?(?P<server>(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5}))"
@@ -176,7 +179,10 @@ class Settings(BaseSettings):
 
     app_id: str = Field("riskstream", description="Faust app id: consumer group and table prefix")
     broker: str = Field("kafka://127.0.0.1:19092", description="Kafka bootstrap, kafka://host:port")
-    redis_url: RedisUrl = "redis://127.0.0.1:16379/0"
+    redis_url: RedisUrl = Field(
+        "redis://127.0.0.1:16379/0",
+        description="Redis URL, redis://host:port/db (rediss:// for TLS)",
+    )
     redis_prefix: str = Field("riskstream", description="Prefix of every Redis key")
     partitions: int = Field(4, ge=1, description="Partitions of every topic riskstream creates")
     replication: int = Field(1, ge=1)
@@ -208,7 +214,7 @@ class Settings(BaseSettings):
     embedded_broker: bool = Field(False, description="Settings tuned for the embedded broker")
     topics: Topics = Field(default_factory=Topics)
     kafka: KafkaSecurity = Field(default_factory=KafkaSecurity)
-    model_name: str = Field("logreg", description="Late-payment model: logreg or arf")
+    model_name: ModelName = Field("logreg", description="Late-payment model: logreg or arf")
     model_key: SecretStr = Field(
         SecretStr(DEVELOPMENT_KEY),
         min_length=16,
@@ -341,10 +347,11 @@ class SettingsError(ValueError):
     """Settings that cannot be used; the message says which and how to fix it."""
 
 
-def load_settings() -> Settings:
-    """The settings of the environment; `SettingsError` names a bad variable and what is wrong."""
+def load_settings(**given: Any) -> Settings:
+    """The settings ``given`` (by their field names) over those of the environment;
+    `SettingsError` names a bad variable and what is wrong."""
     try:
-        return Settings()
+        return Settings(**given)
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
     except UnreadableSetting as error:

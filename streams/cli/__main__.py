@@ -2,4 +2,4 @@
 
 from streams.cli.commands import app
 
-app()
+app(prog_name="riskstream")

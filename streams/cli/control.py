@@ -54,7 +54,6 @@ def listing(settings: Settings) -> str:
 
 def show(settings: Settings, kind: str, version: str | None = None) -> str:
     """A document as YAML: the version in force, or ``version``."""
-    _check_kind(kind)
     log = _run(settings, _read_log(settings))
     wanted = version or log.active_version(kind)
     if wanted is None:
@@ -69,7 +68,6 @@ def show(settings: Settings, kind: str, version: str | None = None) -> str:
 def rollback(settings: Settings, kind: str, to: str | None = None) -> str:
     """Put back the version in force before the active one, or ``to`` (``default``: the
     built-in default)."""
-    _check_kind(kind)
     return _run(settings, _rollback(settings, kind, to))
 
 
@@ -82,11 +80,6 @@ async def _rollback(settings: Settings, kind: str, to: str | None) -> str:
     assert isinstance(now, Activated)  # the log made the record from what it has read
     default = " (the built-in default)" if log.active_version(kind) is None else ""
     return f"{kind} {now.document.version}{default} in force (was {was})"
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise ControlError(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}")
 
 
 def _read(path: Path) -> ControlDocument:

@@ -3,6 +3,11 @@
 Typer would print a usage line, a hint and the error in a box; riskstream says it in one
 line on standard error and exits with code 2, as it does for any other bad argument.
 
+Only public interfaces are used: click's `Command.make_context` and `Command.invoke`, which
+Typer's `TyperGroup` keeps, and what every usage error of click's carries (its ``exit_code``
+2, ``format_message()``, ``ctx``, and a bad value's ``param``), whichever copy of click
+raised it.
+
 >>> from typing import Annotated
 >>> from typer.testing import CliRunner
 >>> app = typer.Typer(name="riskstream", cls=OneLineUsage)
@@ -20,15 +25,14 @@ line on standard error and exits with code 2, as it does for any other bad argum
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import typer
 from pydantic import ValidationError
-
-# Typer carries its own copy of click: its exceptions are these, not the click package's.
-from typer._click import Context
-from typer._click.exceptions import BadParameter, MissingParameter, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
+
+USAGE_ERROR = 2
+"""The exit code of click's usage errors, and of riskstream's."""
 
 _BOUNDS = {
     "Input should be greater than or equal to": "must be at least",
@@ -37,27 +41,44 @@ _BOUNDS = {
 }
 
 
+@runtime_checkable
+class UsageError(Protocol):
+    """What a usage error of click's (or of Typer's copy of click) says about itself."""
+
+    exit_code: int
+    ctx: Any
+
+    def format_message(self) -> str: ...
+
+
 class OneLineUsage(TyperGroup):
     """The command group whose usage errors, of any command in it, are one line each."""
 
-    def make_context(self, *args: Any, **options: Any) -> Context:
+    def make_context(self, *args: Any, **options: Any) -> Any:
         with _one_line():
             return super().make_context(*args, **options)
 
-    def invoke(self, ctx: Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         with _one_line():
             return super().invoke(ctx)
+
+
+def help_when_bare(ctx: typer.Context) -> None:
+    """A group's callback: the group's help when no command of it is given."""
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
 
 
 @contextmanager
 def _one_line() -> Iterator[None]:
     try:
         yield
-    except NoArgsIsHelpError:
-        raise  # no arguments: the help, as the command was asked for
-    except UsageError as error:
+    except Exception as error:
+        if not (isinstance(error, UsageError) and error.exit_code == USAGE_ERROR):
+            raise
         typer.echo(f"riskstream: {describe(error)}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(USAGE_ERROR) from None
 
 
 def describe(error: UsageError) -> str:
@@ -67,21 +88,31 @@ def describe(error: UsageError) -> str:
 
 
 def _what(error: UsageError) -> str:
-    bad_value = isinstance(error, BadParameter) and not isinstance(error, MissingParameter)
-    if bad_value and error.param is not None:
-        name = "/".join(error.param.opts or [error.param.display_name_raw])
-        return f"{name}: {_reason(error)}"
-    message = error.format_message().rstrip(".")
+    # A missing value is a BadParameter too, but without a message of its own.
+    if isinstance(error, typer.BadParameter) and error.message and error.param is not None:
+        return f"{_given_by(error)}: {_reason(error)}"
+    message = " ".join(error.format_message().split()).rstrip(".")
     return message[:1].lower() + message[1:]
 
 
-def _reason(error: BadParameter) -> str:
-    reason = error.message.rstrip(".")
+def _given_by(error: typer.BadParameter) -> str:
+    """The option, argument or environment variable that gave the bad value."""
+    param = error.param
+    source = error.ctx.get_parameter_source(param.name) if error.ctx is not None else None
+    if source is not None and source.name == "ENVIRONMENT" and isinstance(param.envvar, str):
+        return param.envvar
+    return "/".join(param.opts) if param.param_type_name == "option" else param.name.upper()
+
+
+def _reason(error: typer.BadParameter) -> str:
+    reason = error.message.rstrip(".").removeprefix("Value error, ")
     for said, meant in _BOUNDS.items():
         if reason.startswith(said):
             reason = meant + reason.removeprefix(said)
             break
     cause = error.__cause__
     if isinstance(cause, ValidationError):
-        reason += f" (got {cause.errors()[0]['input']})"
+        given = str(cause.errors()[0]["input"])
+        if given not in reason:
+            reason += f" (got {given})"
     return reason

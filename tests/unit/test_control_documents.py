@@ -237,8 +237,8 @@ def test_validate_says_a_good_document_is_valid(tmp_path: Path):
         (["control", "validate", "{dir}/bad.yaml"], "bad.yaml: body.medium: Input should be"),
         (["control", "validate", "{dir}/none.yaml"], "none.yaml: cannot read it"),
         (["control", "publish", "{dir}/bad.yaml"], "bad.yaml: body.medium: Input should be"),
-        (["control", "show", "weights"], "unknown kind 'weights': use one of rules, scorecard"),
-        (["control", "rollback", "weights"], "unknown kind 'weights'"),
+        (["control", "show", "weights"], "KIND: 'weights' is not one of 'rules', 'scorecard'"),
+        (["control", "rollback", "weights"], "KIND: 'weights' is not one of"),
     ],
 )
 def test_bad_files_and_arguments_get_one_line_and_exit_code_2(tmp_path, arguments, message):

@@ -93,7 +93,10 @@ def test_the_history_is_streamed_not_built_in_memory_first():
 @pytest.mark.parametrize(
     ("args", "complaint"),
     [
-        (("--end", "soon"), "--end 'soon' is not a date or time"),
+        (
+            ("--end", "soon"),
+            "--end: must be a valid datetime or date, input is too short (got soon)",
+        ),
         (("--output", "x.jsonl", "--to-topics"), "give one of them"),
         (("--output", "no/such/folder/x.jsonl"), "cannot write no/such/folder/x.jsonl"),
     ],

@@ -44,7 +44,7 @@ def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, variable, va
         load_settings()
     assert message in str(refused.value)
     result = CliRunner().invoke(app, ["control", "list"])
-    assert f"riskstream: bad setting {refused.value}" == one_line_error(result).strip()
+    assert str(refused.value) in one_line_error(result)  # as an option's or a bad setting
     assert "short-secret" not in result.stderr
 
 
