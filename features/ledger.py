@@ -222,7 +222,7 @@ class Ledger:
         changes: list[Change] = []
         tolerance = config.late_tolerance_days
         invoices = self.invoices
-        for invoice_id in looked_at:
+        for invoice_id in self.changed:
             invoice = invoices[invoice_id]
             paid = run.settled.get(invoice_id)
             settlement = None
@@ -465,6 +465,9 @@ class _Allocation:
         """What each credit paid, invoice by invoice: a reversal takes it back."""
         self.settled: dict[str, tuple[int, str]] = {}
         self.order: dict[str, int] = {}
+        """When the money first reached each invoice, in turns of the pass (never reused: an
+        invoice forgotten leaves its turn empty)."""
+        self.turns = 0
         for invoice in ledger.invoices.values():
             invoice.remaining = invoice.disputed = invoice.paid_early = 0
             invoice.shut_by, invoice.acted = {}, set()
@@ -588,7 +591,9 @@ class _Allocation:
         paid[invoice_id] = paid.get(invoice_id, 0) + amount
         if time < invoice.deadline(self.grace):
             invoice.paid_early += amount
-        self.order.setdefault(invoice_id, len(self.order))
+        if invoice_id not in self.order:
+            self.order[invoice_id] = self.turns
+            self.turns += 1
         if not invoice.remaining:
             self.settled[invoice_id] = (time, event_id)
             self._stop_owing(invoice_id, invoice)

@@ -1,5 +1,8 @@
 """The exposure ledger and payment behaviour, scenario by scenario, with hand-worked figures."""
 
+import os
+import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
@@ -266,3 +269,33 @@ def test_a_new_state_has_no_features_worth_mentioning():
     features = CustomerState.new("c1").features(day(0))
     assert (features.exposure, features.limit_use, features.days_past_due) == (0, None, 0)
     assert all(isinstance(value, float) for value in model_features(features).values())
+
+
+ONE_PAYMENT_SETTLING_TWO = """
+from test_features_support import Events, apply_all, day, due
+events = Events()
+history = [
+    events.invoice("i1", "100", due(30), day(0)),
+    events.invoice("i2", "100", due(30), day(1)),
+    events.payment("p1", "100", day(2), "i1"),
+    events.payment("p2", "40", day(3), "i2"),
+    events.invoice("i3", "100", due(90), day(60)),  # i1 and p1 are forgotten by then
+    events.payment("p3", "160", day(61)),  # settles i2 and i3
+]
+print([t.details["invoice_id"] for t in apply_all(history)[1] if t.kind == "invoice_settled"])
+"""
+
+
+def test_one_event_settling_several_invoices_fires_them_in_one_order_whatever_the_hash_seed():
+    """The settlements of one event come in the order the money reached the invoices, the
+    same in every process (string hashing, and so set order, differs from one to another)."""
+    outputs = set()
+    for seed in range(6):
+        done = subprocess.run(
+            [sys.executable, "-c", ONE_PAYMENT_SETTLING_TWO],
+            capture_output=True, check=True, text=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed),
+                 "PYTHONPATH": os.pathsep.join(sys.path)},
+        )  # fmt: skip
+        outputs.add(done.stdout)
+    assert outputs == {"['i1', 'i2', 'i3']\n"}
