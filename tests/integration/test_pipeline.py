@@ -125,7 +125,7 @@ def test_malformed_events_go_to_dead_letters_and_the_stream_goes_on(env, worker)
     ], worker.log_tail()
     by_code = {letter["reason_code"]: letter for letter in letters}
     assert "not floats" in by_code["invalid"]["reason"]
-    assert by_code["undecodable"]["payload"] == "{not json"
+    assert by_code["undecodable"]["payload"] == "{<redacted> <redacted>"  # its words masked
     assert by_code["wrong_topic"]["source_topic"] == topics.orders
     assert [alert["customer_id"] for alert in late_alerts(alerts)] == ["bolt"]
 
@@ -155,7 +155,7 @@ def test_restarted_worker_keeps_its_table_state(env, tmp_path):
 
 
 def test_messages_that_break_the_agents_are_dead_letters_and_both_go_on(env, worker, redis_url):
-    """A type that is a list, a tick without its time (the worker fails on it: a bug shows so),
+    """A type that is a list, a tick without its time (once a KeyError in the worker),
     foreign messages on an output topic the Redis writer follows, an event id used again for
     other content: each is a dead letter, and the good events after them, on the same
     partitions, still come out (once, though redelivered) and reach Redis."""
@@ -184,7 +184,7 @@ def test_messages_that_break_the_agents_are_dead_letters_and_both_go_on(env, wor
 
     by_topic = {(letter["source_topic"], letter["reason_code"]): letter for letter in letters}
     assert sorted((letter["source_topic"], letter["reason_code"]) for letter in letters) == sorted([
-        (topics.payments, "invalid"), (topics.ticks, "failed"), (topics.alerts, "undecodable"),
+        (topics.payments, "invalid"), (topics.ticks, "invalid"), (topics.alerts, "undecodable"),
         (topics.alerts, "unknown_type"), (topics.alerts, "invalid"),
         (topics.payments, "inconsistent"),
     ]), worker.log_tail()  # fmt: skip
@@ -192,9 +192,9 @@ def test_messages_that_break_the_agents_are_dead_letters_and_both_go_on(env, wor
         "event id nova-p1 was seen with different content"
     )
     assert by_topic[topics.payments, "invalid"]["reason"].startswith("type: must be a string")
-    assert by_topic[topics.ticks, "failed"]["reason"] == "KeyError: 'now'"
+    assert by_topic[topics.ticks, "invalid"]["reason"] == "now: Field required"
     assert "alert_id: Field required" in by_topic[topics.alerts, "invalid"]["reason"]
-    assert by_topic[topics.alerts, "undecodable"]["payload"] == "not json"
+    assert by_topic[topics.alerts, "undecodable"]["payload"] == "<redacted> <redacted>"
     assert isinstance(by_topic[topics.alerts, "undecodable"]["source_offset"], int)
     [alert] = [alert for alert in late_alerts(alerts) if alert["customer_id"] == "nova"]
     assert alert["details"]["days_late"] == 20
@@ -203,10 +203,10 @@ def test_messages_that_break_the_agents_are_dead_letters_and_both_go_on(env, wor
     in_redis = wait_for(lambda: alert["alert_id"] in [e["alert_id"] for _, e in client.xrange(key)])
     assert in_redis, worker.log_tail()
     counted = wait_for(
-        lambda: worker.metric("riskstream_dead_letters_total", "reason").get(("failed",))
+        lambda: worker.metric("riskstream_dead_letters_total", "reason").get(("invalid",)) == 3.0
     )
-    assert counted == 1.0
-    assert worker.metric("riskstream_dead_letters_total", "reason")[("invalid",)] == 2.0
-    assert "Traceback" in worker.log_path.read_text() and "KeyError: 'now'" in worker.log_tail(400)
+    assert counted, worker.metric("riskstream_dead_letters_total", "reason")
+    assert worker.metric("riskstream_dead_letters_total", "reason").get(("failed",), 0.0) == 0.0
+    assert "Traceback" not in worker.log_path.read_text()
     worker.stop(timeout=60)
     assert worker.process.returncode != -signal.SIGKILL, "the worker did not stop by itself"
