@@ -12,6 +12,10 @@ Keys (``prefix`` defaults to ``riskstream``):
 - ``{prefix}:actions:{customer_id}``: stream of the credit actions proposed for the customer,
   trimmed and appended once by ``action_id`` in the same way.
 - ``{prefix}:risk-changes``: pub/sub channel; each risk change is published once, as JSON.
+- ``{prefix}:feed:alerts``, ``{prefix}:feed:actions``, ``{prefix}:feed:risk-changes``: the
+  portfolio's change feed, a stream of each kind trimmed to about ``feed_length`` entries,
+  each output appended once: a subscriber that restarts (a consumer group) reads on from its
+  last id instead of losing what pub/sub sent meanwhile.
 
 Writes are pipelined. When Redis is down or slow the outputs wait (newest customer picture
 per customer, events in order) and are retried with backoff; the worker's ``redis`` agent
@@ -61,17 +65,15 @@ end
 return 1
 """
 
+# KEYS: seen, portfolio feed, and the customer's stream if it has one; ARGV: seen ttl, stream
+# length, feed length, channel to publish the last field on (or ''), fields.
 _APPEND_ONCE = """
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))
-  return 1
-end
-return 0
-"""
-
-_PUBLISH_ONCE = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 5))
+  if KEYS[3] then
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 5))
+  end
+  if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[#ARGV]) end
   return 1
 end
 return 0
@@ -88,12 +90,14 @@ class RedisSink(Sink):
         *,
         prefix: str = "riskstream",
         stream_length: int = 1000,
+        feed_length: int = 100_000,
         seen_ttl: int = 7 * 24 * 3600,
         max_backoff: float = 5.0,
     ) -> None:
         self.url = url
         self.prefix = prefix
         self.stream_length = stream_length
+        self.feed_length = feed_length
         self.seen_ttl = seen_ttl
         self.max_backoff = max_backoff
         self._pictures: OrderedDict[str, CustomerRisk] = OrderedDict()
@@ -108,7 +112,6 @@ class RedisSink(Sink):
         self._client = aioredis.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._put_if_newer = self._client.register_script(_PUT_IF_NEWER)
         self._append_once = self._client.register_script(_APPEND_ONCE)
-        self._publish_once = self._client.register_script(_PUBLISH_ONCE)
 
     @property
     def pending(self) -> int:
@@ -177,17 +180,21 @@ class RedisSink(Sink):
                     client=pipe,
                 )
             for event in events:
-                if REDIS_KINDS[event.type].redis == "published":
-                    await self._publish_once(
-                        keys=[self.key("seen", event.change_id)],  # type: ignore[union-attr]
-                        args=[self.seen_ttl, f"{self.prefix}:risk-changes", dumps(event)],
-                        client=pipe,
-                    )
-                    continue
+                published = REDIS_KINDS[event.type].redis == "published"
                 stream, event_id, fields = _stream_entry(event)
                 await self._append_once(
-                    keys=[self.key(stream, event.customer_id), self.key("seen", event_id)],
-                    args=[self.stream_length, self.seen_ttl, *fields],
+                    keys=[
+                        self.key("seen", event_id),
+                        self.key("feed", stream),
+                        *([] if published else [self.key(stream, event.customer_id)]),
+                    ],
+                    args=[
+                        self.seen_ttl,
+                        self.stream_length,
+                        self.feed_length,
+                        f"{self.prefix}:risk-changes" if published else "",
+                        *fields,
+                    ],
                     client=pipe,
                 )
             await pipe.execute()
@@ -241,13 +248,16 @@ def _picture_of(customer_id: str, fields: dict[bytes, bytes]) -> CustomerRisk:
     return CustomerRisk.model_validate(document)
 
 
-def _stream_entry(event: Alert | CreditAction) -> tuple[str, str, list[Any]]:
-    """The stream an alert or an action goes to, its id, and the fields of its entry."""
+def _stream_entry(event: Event) -> tuple[str, str, list[Any]]:
+    """The stream an output goes to, its id, and the fields of its entry (its JSON last)."""
     if isinstance(event, Alert):
         stream, event_id = "alerts", event.alert_id
         named = {"alert_id": event_id, "kind": event.kind, "severity": event.severity}
-    else:
+    elif isinstance(event, CreditAction):
         stream, event_id = "actions", event.action_id
         named = {"action_id": event_id, "kind": event.kind}
+    else:
+        stream, event_id = "risk-changes", event.change_id
+        named = {"change_id": event_id, "customer_id": event.customer_id, "tier": event.tier}
     named |= {"event_time": event.event_time.isoformat(), "json": dumps(event)}
     return stream, event_id, [item for pair in named.items() for item in pair]

@@ -210,6 +210,9 @@ class Settings(BaseSettings):
     overdue_grace: Duration = Field(timedelta(0), description="Due date + grace = overdue")
     overdue_check_interval: float = Field(5.0, gt=0, description="Seconds between overdue sweeps")
     alert_stream_length: int = Field(1000, ge=1, description="Alerts kept per customer in Redis")
+    redis_feed_length: int = Field(
+        100_000, ge=1, description="Entries kept in each of Redis' portfolio-wide change feeds"
+    )
     session_timeout: float = Field(10.0, ge=6, description="Consumer group session, seconds")
     embedded_broker: bool = Field(False, description="Settings tuned for the embedded broker")
     topics: Topics = Field(default_factory=Topics)

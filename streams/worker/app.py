@@ -69,6 +69,7 @@ class RiskApp:
             settings.redis_url,
             prefix=settings.redis_prefix,
             stream_length=settings.alert_stream_length,
+            feed_length=settings.redis_feed_length,
         )
         metrics.watch_redis(self.redis)
         self.redis_writer = RedisWriter(self.redis, self.emitter)
