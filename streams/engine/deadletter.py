@@ -54,7 +54,9 @@ _TOKEN = re.compile(
 _NAME_ENDS = re.compile(rb"\s*[:=]")
 _SEPARATOR = re.compile(rb"\s*[:=]\s*")
 _SHOWN = KNOWN_FIELDS | set(Tick.model_fields)
-"""The fields whose values a dead letter shows: of input events, their money, and ticks."""
+"""The fields a dead letter names: of input events, their money, and ticks."""
+_SHOWN_VALUES = _SHOWN - PERSONAL_FIELDS
+"""The fields whose values a dead letter shows."""
 _HARMLESS = re.compile(rb"[^A-Za-z\x80-\xff]+")
 """A bare word of no letter (ASCII, or any byte of a character beyond): no name in it."""
 _LITERAL = re.compile(rb"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
@@ -145,13 +147,16 @@ def _redact_unparsed(data: bytes, taken: set[str]) -> bytes:
     for token in _TOKEN.finditer(data):
         text, start = token.group(), token.start()
         name = text.strip(b"\"'").decode(errors="replace")
-        keep = _LITERAL.fullmatch(text) is not None or _HARMLESS.fullmatch(text) is not None
         if _NAME_ENDS.match(data, token.end()):  # a field's name
-            keep, shown = name in _SHOWN, name in _SHOWN - PERSONAL_FIELDS
+            keep, shown = name in _SHOWN, name in _SHOWN_VALUES
             if name in PERSONAL_FIELDS:
                 taken.add(name)
         else:
-            keep = keep or (shown and _SEPARATOR.fullmatch(data, end, start) is not None)
+            keep = (
+                _LITERAL.fullmatch(text) is not None
+                or _HARMLESS.fullmatch(text) is not None
+                or (shown and _SEPARATOR.fullmatch(data, end, start) is not None)
+            )
             shown = False
         quote = text[:1] if text[:1] in (b'"', b"'") else b""
         pieces += [data[end:start], text if keep else quote + MASK.encode() + quote]
