@@ -95,8 +95,11 @@ class RedisSink(Sink):
         feed_length: int = 100_000,
         seen_ttl: int = 7 * 24 * 3600,
         max_backoff: float = 5.0,
+        options: dict[str, str] | None = None,
     ) -> None:
         self.url = url
+        self.options = options or {}
+        """More for the client: TLS files (``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``)."""
         self.prefix = prefix
         self.stream_length = stream_length
         self.feed_length = feed_length
@@ -111,7 +114,9 @@ class RedisSink(Sink):
         self.retries = 0
 
     async def setup(self) -> None:
-        self._client = aioredis.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._client = aioredis.from_url(
+            self.url, socket_timeout=2.0, socket_connect_timeout=2.0, **self.options
+        )
         self._put_if_newer = self._client.register_script(_PUT_IF_NEWER)
         self._append_once = self._client.register_script(_APPEND_ONCE)
 
