@@ -52,6 +52,17 @@ def _plain(text: str) -> str:
 _NO_CONTROL = r"\u0000-\u001f\u007f-\u009f"
 
 
+def _plain_note(text: str) -> str:
+    """``text`` unless it has a control character other than a line break or a tab, or a
+    format, private or unassigned character: what a person typed, shown as typed."""
+    odd = next(
+        (c for c in text if unicodedata.category(c).startswith("C") and c not in "\n\r\t"), None
+    )
+    if odd is not None:
+        raise ValueError(f"must not contain the character U+{ord(odd):04X}")
+    return text
+
+
 def _label(max_length: int, spaces: bool = True, **extra: Any) -> Any:
     """A string of 1 to ``max_length`` characters without control characters (nor whitespace
     unless ``spaces``), in Unicode NFC."""
@@ -142,7 +153,7 @@ class InputEvent(BaseModel):
 
     @property
     def family(self) -> str:
-        """The topic family of the event: order, invoice, payment or customer."""
+        """The topic family of the event: order, invoice, payment, customer or review."""
         return self.type.split(".", 1)[0]  # type: ignore[attr-defined]
 
 
@@ -252,24 +263,104 @@ class PaymentTermsUpdated(InputEvent):
     terms_days: int = Field(ge=0, le=365, strict=True)
 
 
+Note = Annotated[
+    str,
+    Field(max_length=2000, strict=True, description="Free text, may be empty"),
+    AfterValidator(_plain_note),
+]
+Actor = _label(100, description="A staff user id: 1 to 100 characters, no control characters")
+
+
+class ReviewEvent(InputEvent):
+    """A person's action: who (``actor``), when (``event_time``) and why (``note``). Review
+    events travel on the reviews topic whatever their type's first word."""
+
+    actor: Actor
+    note: Note = ""
+
+    @property
+    def family(self) -> str:
+        return "review"
+
+
+class CaseAcknowledged(ReviewEvent):
+    type: Literal["case.acknowledged"] = "case.acknowledged"
+    case_id: Identifier
+
+
+class CaseAssigned(ReviewEvent):
+    type: Literal["case.assigned"] = "case.assigned"
+    case_id: Identifier
+    assignee: Actor
+
+
+class CaseSnoozed(ReviewEvent):
+    type: Literal["case.snoozed"] = "case.snoozed"
+    case_id: Identifier
+    until: EventTime
+
+
+class CaseResolved(ReviewEvent):
+    type: Literal["case.resolved"] = "case.resolved"
+    case_id: Identifier
+    note: Annotated[Note, Field(min_length=1, description="Required: how it was resolved")]
+
+
+class OrderReleased(ReviewEvent):
+    type: Literal["order.released"] = "order.released"
+    decision_id: Identifier
+    order_id: Identifier
+
+
+class OrderRejected(ReviewEvent):
+    type: Literal["order.rejected"] = "order.rejected"
+    decision_id: Identifier
+    order_id: Identifier
+
+
+class ProposalAccepted(ReviewEvent):
+    type: Literal["proposal.accepted"] = "proposal.accepted"
+    action_id: Identifier
+
+
+class ProposalDeclined(ReviewEvent):
+    type: Literal["proposal.declined"] = "proposal.declined"
+    action_id: Identifier
+
+
+CaseAction = CaseAcknowledged | CaseAssigned | CaseSnoozed | CaseResolved
+OrderReview = OrderReleased | OrderRejected
+ProposalReview = ProposalAccepted | ProposalDeclined
+
 ALL_INPUT_EVENTS: tuple[type[InputEvent], ...] = (
     OrderPlaced, OrderCancelled, OrderFulfilled,
     InvoiceIssued, InvoiceCancelled, InvoiceDisputed, DisputeResolved, InvoiceWrittenOff,
     PaymentReceived, PaymentReversed,
     CustomerProfile, CreditLimitUpdated, PaymentTermsUpdated,
+    CaseAcknowledged, CaseAssigned, CaseSnoozed, CaseResolved,
+    OrderReleased, OrderRejected, ProposalAccepted, ProposalDeclined,
 )  # fmt: skip
 
 AnyInputEvent = Annotated[
     OrderPlaced | OrderCancelled | OrderFulfilled
     | InvoiceIssued | InvoiceCancelled | InvoiceDisputed | DisputeResolved | InvoiceWrittenOff
     | PaymentReceived | PaymentReversed
-    | CustomerProfile | CreditLimitUpdated | PaymentTermsUpdated,
+    | CustomerProfile | CreditLimitUpdated | PaymentTermsUpdated
+    | CaseAcknowledged | CaseAssigned | CaseSnoozed | CaseResolved
+    | OrderReleased | OrderRejected | ProposalAccepted | ProposalDeclined,
     Field(discriminator="type"),
 ]  # fmt: skip
 
 EVENT_TYPES: frozenset[str] = frozenset(
     cls.model_fields["type"].default for cls in ALL_INPUT_EVENTS
 )
+FAMILY_OF: dict[str, str] = {
+    cls.model_fields["type"].default: (
+        "review" if issubclass(cls, ReviewEvent) else cls.model_fields["type"].default.split(".")[0]
+    )
+    for cls in ALL_INPUT_EVENTS
+}
+"""Event type -> the family of the topic it travels on."""
 
 PERSONAL_FIELDS: frozenset[str] = frozenset(
     name

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.events import SCHEMA_VERSION, Identifier
+from schemas.money import Money
 
 Severity = Literal["info", "warning", "critical"]
 Tier = Literal["low", "medium", "high"]
@@ -79,6 +80,10 @@ class OrderDecision(OutputEvent):
     versions: Versions = Field(default_factory=Versions)
 
 
+HELD: tuple[str, ...] = ("review", "prepay")
+"""The outcomes of an order decision that hold the order until a person releases or rejects it."""
+
+
 class CreditAction(OutputEvent):
     """A credit action proposed to the credit team; riskstream never applies it.
 
@@ -98,9 +103,83 @@ class CreditAction(OutputEvent):
     versions: Versions = Field(default_factory=Versions)
 
 
+CaseStatus = Literal["open", "acknowledged", "assigned", "snoozed", "resolved"]
+CaseStep = Literal[
+    "opened", "alerted", "acknowledged", "assigned", "snoozed", "resolved", "reopened"
+]  # fmt: skip
+ENGINE_ACTOR = "riskstream"
+"""The actor of what the engine does to a case (opening it, adding an alert, reopening it)."""
+
+
+class CaseEntry(BaseModel):
+    """One step of a case's history: who did what, when and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: AwareDatetime = Field(description="Event time of the step")
+    actor: str = Field(description=f"The staff user id, or {ENGINE_ACTOR!r} for the engine")
+    action: CaseStep
+    note: str = ""
+    alert_id: str | None = Field(None, description="The alert of an opened/alerted/reopened step")
+
+
+class Case(OutputEvent):
+    """A revision of a case: the alerts of one customer that are open at the same time, and
+    what people did about them. A new revision replaces the previous one of the same case."""
+
+    type: Literal["case"] = "case"
+    case_id: str
+    revision: int = Field(ge=1, description="1 when opened, +1 per change")
+    status: CaseStatus
+    opened_at: AwareDatetime = Field(description="Event time of its first alert")
+    updated_at: AwareDatetime = Field(description="Event time of this revision's change")
+    assignee: str | None = None
+    snoozed_until: AwareDatetime | None = None
+    severity: Severity = Field(description="The highest severity of its alerts")
+    alert_count: int = Field(ge=1)
+    alert_ids: list[str] = Field(description="Its last 50 alerts, oldest first")
+    alert_kinds: dict[str, int] = Field(description="Alert kind -> how many")
+    money_at_risk: Money = Field(description="The customer's exposure when last alerted")
+    probability_of_loss: float = Field(ge=0, le=1)
+    priority: float = Field(ge=0, description="money_at_risk amount x probability_of_loss")
+    score: float | None = None
+    tier: Tier | None = None
+    history: list[CaseEntry] = Field(description="Its last 50 steps, oldest first")
+    source_event_id: str = Field(description="The input that made this revision")
+    versions: Versions = Field(default_factory=Versions)
+
+
+class OrderReview(OutputEvent):
+    """A person released or rejected an order decided ``review`` or ``prepay``."""
+
+    type: Literal["order_review"] = "order_review"
+    review_id: str
+    decision_id: str
+    order_id: Identifier
+    outcome: Literal["released", "rejected"]
+    actor: str
+    note: str = ""
+    source_event_id: str
+    versions: Versions = Field(default_factory=Versions)
+
+
+class ProposalReview(OutputEvent):
+    """A person accepted or declined a proposed credit action."""
+
+    type: Literal["proposal_review"] = "proposal_review"
+    review_id: str
+    action_id: str
+    outcome: Literal["accepted", "declined"]
+    actor: str
+    note: str = ""
+    source_event_id: str
+    versions: Versions = Field(default_factory=Versions)
+
+
 ReasonCode = Literal[
     "undecodable", "invalid", "unknown_type", "wrong_topic", "key_mismatch", "too_late",
-    "inconsistent", "from_future", "failed",
+    "inconsistent", "from_future", "failed", "unknown_case", "unknown_decision",
+    "unknown_action",
 ]  # fmt: skip
 """Why an input is a dead letter."""
 
@@ -135,7 +214,8 @@ class DeadLetter(BaseModel):
 
 
 AnyOutputEvent = Annotated[
-    Alert | RiskChange | OrderDecision | CreditAction, Field(discriminator="type")
+    Alert | RiskChange | OrderDecision | CreditAction | Case | OrderReview | ProposalReview,
+    Field(discriminator="type"),
 ]
 
 
@@ -182,4 +262,5 @@ class ModelDrift(BaseModel):
 
 ALL_OUTPUT_EVENTS: tuple[type[BaseModel], ...] = (
     Alert, RiskChange, OrderDecision, CreditAction, DeadLetter, CustomerRisk, ModelDrift,
+    Case, OrderReview, ProposalReview,
 )  # fmt: skip

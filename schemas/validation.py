@@ -6,10 +6,17 @@ from typing import Any, Final
 import orjson
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from schemas.events import EVENT_TYPES, AnyInputEvent, EventTime, Identifier, InputEvent
+from schemas.events import (
+    EVENT_TYPES,
+    FAMILY_OF,
+    AnyInputEvent,
+    EventTime,
+    Identifier,
+    InputEvent,
+)
 
 _ADAPTER: Final[TypeAdapter[InputEvent]] = TypeAdapter(AnyInputEvent)
-FAMILIES: Final = ("order", "invoice", "payment", "customer")
+FAMILIES: Final = ("order", "invoice", "payment", "customer", "review")
 
 
 class InvalidEvent(ValueError):
@@ -24,7 +31,8 @@ class InvalidEvent(ValueError):
 def parse_event(raw: bytes, *, family: str | None = None, key: bytes | None = None) -> InputEvent:
     """Decode and validate one message value.
 
-    ``family`` is the event family the topic carries (order, invoice, payment, customer);
+    ``family`` is the event family the topic carries (order, invoice, payment, customer,
+    review);
     ``key`` is the Kafka message key, which must be the customer id when present.
 
     >>> raw = b'{"type": "payment.reversed", "event_id": "e1", "customer_id": "c1",'
@@ -40,7 +48,7 @@ def parse_event(raw: bytes, *, family: str | None = None, key: bytes | None = No
     event_type = type_of(document)
     if event_type not in EVENT_TYPES:
         raise InvalidEvent("unknown_type", f"unknown event type {event_type!r}")
-    if family is not None and not event_type.startswith(family + "."):
+    if family is not None and FAMILY_OF[event_type] != family:
         raise InvalidEvent("wrong_topic", f"{event_type} does not belong on the {family} topic")
     try:
         event = _ADAPTER.validate_python(document)

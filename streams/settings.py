@@ -137,10 +137,16 @@ class Topics(BaseSettings):
     invoices: TopicName = "crm.invoices"
     payments: TopicName = "crm.payments"
     customers: TopicName = "crm.customers"
+    reviews: TopicName = Field(
+        "risk.reviews", description="People's actions on cases, held orders and proposals"
+    )
     alerts: TopicName = "risk.alerts"
     changes: TopicName = "risk.changes"
     decisions: TopicName = "risk.decisions"
-    actions: TopicName = Field("risk.actions", description="Proposed credit actions")
+    actions: TopicName = Field(
+        "risk.actions", description="Proposed credit actions and their reviews"
+    )
+    cases: TopicName = Field("risk.cases", description="Case revisions")
     deadletter: TopicName = "risk.deadletter"
     customers_out: TopicName = Field("risk.customers", description="Current risk per customer")
     ticks: TopicName = Field("risk.ticks", description="Internal: time passing, per customer")
@@ -158,6 +164,7 @@ class Topics(BaseSettings):
             self.invoices: "invoice",
             self.payments: "payment",
             self.customers: "customer",
+            self.reviews: "review",
         }
 
     def per_customer(self) -> list[str]:
@@ -168,6 +175,7 @@ class Topics(BaseSettings):
             self.changes,
             self.decisions,
             self.actions,
+            self.cases,
             self.deadletter,
             self.customers_out,
             self.ticks,
