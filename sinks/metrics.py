@@ -8,7 +8,8 @@ from faust's ``PrometheusMonitor`` writing to the same registry) and the process
 base units in the name, ``_total`` counters.
 
 Labels only ever take values from closed sets (topics we subscribe to, event types that
-passed validation, reason codes, kinds, tiers): never customer ids or raw input.
+passed validation, reason codes, kinds, tiers, the ids of the rules in the published rule
+sets): never customer ids or raw input.
 
 >>> metrics = Metrics(CollectorRegistry())
 >>> metrics.event_received("crm.orders", "order.placed")
@@ -135,7 +136,13 @@ class Metrics:
         self.dead_letters = counter(
             "dead_letters", "Inputs sent to the dead-letter topic, by reason code", "reason"
         )
-        self.alerts = counter("alerts", "Alerts emitted, by kind and severity", "kind", "severity")
+        self.alerts = counter(
+            "alerts",
+            "Alerts emitted, by kind, severity and rule (the rule id of a rule alert, else empty)",
+            "kind",
+            "severity",
+            "rule",
+        )
         self.decisions = counter("decisions", "Order decisions emitted, by outcome", "outcome")
         self.credit_actions = counter(
             "credit_actions", "Credit actions proposed (never applied), by kind", "kind"
@@ -198,7 +205,8 @@ class Metrics:
         for reason in _values(DeadLetter, "reason_code"):
             self.dead_letters.labels(reason)
         for kind, severity in product(_values(Alert, "kind"), _values(Alert, "severity")):
-            self.alerts.labels(kind, severity)
+            if kind != "rule":  # rule alerts' series come with their rule ids
+                self.alerts.labels(kind, severity, "")
         for outcome in _values(OrderDecision, "outcome"):
             self.decisions.labels(outcome)
         for kind in _values(CreditAction, "kind"):
@@ -234,7 +242,7 @@ class Metrics:
             latency = max(0.0, (time.time() if now is None else now) - kafka_timestamp)
         for output in outputs:
             if isinstance(output, Alert):
-                self.alerts.labels(output.kind, output.severity).inc()
+                self.alerts.labels(output.kind, output.severity, _rule_id(output)).inc()
             elif isinstance(output, RiskChange):
                 self._count_risk_change(output)
             elif isinstance(output, OrderDecision):
@@ -353,6 +361,12 @@ class Metrics:
         for labels in self._lag_labels - seen:
             self.consumer_lag.remove(*labels)
         self._lag_labels = seen
+
+
+def _rule_id(alert: Alert) -> str:
+    """The id of the rule that raised ``alert`` (a control document's, from a closed set that
+    operators publish), or ``""`` for the other kinds."""
+    return str(alert.details.get("rule_id", "")) if alert.kind == "rule" else ""
 
 
 def _values(model: type[BaseModel], field: str) -> tuple[str, ...]:

@@ -68,6 +68,8 @@ except ImportError as error:  # pragma: no cover - redis is a core dependency
 log = logging.getLogger(__name__)
 
 TIERS = get_args(Tier)
+RankCursor = tuple[float, str]
+"""Where a page of a ranking ends: the score and customer id of its last customer."""
 _JSON_FIELDS = {"reasons", "versions"}
 Event = Alert | CreditAction | RiskChange | ProposalReview | Case | OrderDecision | OrderReview
 """An output that happens once: appended to its customer's stream, or published; or a case
@@ -155,8 +157,11 @@ class RedisSink(Sink):
         feed_length: int = 100_000,
         seen_ttl: int = 7 * 24 * 3600,
         max_backoff: float = 5.0,
+        options: dict[str, str] | None = None,
     ) -> None:
         self.url = url
+        self.options = options or {}
+        """More for the client: TLS files (``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``)."""
         self.prefix = prefix
         self.stream_length = stream_length
         self.feed_length = feed_length
@@ -171,7 +176,9 @@ class RedisSink(Sink):
         self.retries = 0
 
     async def setup(self) -> None:
-        self._client = aioredis.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._client = aioredis.from_url(
+            self.url, socket_timeout=2.0, socket_connect_timeout=2.0, **self.options
+        )
         self._put_if_newer = self._client.register_script(_PUT_IF_NEWER)
         self._append_once = self._client.register_script(_APPEND_ONCE)
         self._put_case = self._client.register_script(_PUT_CASE)
@@ -333,19 +340,59 @@ class RedisSink(Sink):
         """The sorted set of customers by score: all of them, or those of one tier."""
         return f"{self.prefix}:scores" + (f":{tier}" if tier else "")
 
-    async def top(self, tier: str | None, limit: int) -> list[CustomerRisk]:
-        """The current pictures of the ``limit`` customers of highest score (in ``tier``)."""
-        assert self._client is not None, "setup() first"
-        ids = await self._client.zrevrange(self.ranking(tier), 0, limit - 1)
-        async with self._client.pipeline(transaction=False) as pipe:
-            for customer_id in ids:
-                pipe.hgetall(self.key("customer", customer_id.decode()))
+    async def ranking_page(
+        self, tier: str | None, limit: int, after: RankCursor | None = None
+    ) -> tuple[list[CustomerRisk], RankCursor | None]:
+        """The current pictures of the ``limit`` customers of highest score (in ``tier``) that
+        rank below ``after``, and the cursor of the next page (None after the last).
+
+        A cursor is the (score, customer id) of the last customer of a page, so a page does
+        not shift when customers above it change score meanwhile.
+        """
+        client = self._connected()
+        ranking = self.ranking(tier)
+        if after is None:
+            ranked = await client.zrevrange(ranking, 0, limit, withscores=True)
+        else:
+            score, customer_id = after
+            tied = await client.zrevrangebyscore(ranking, score, score, withscores=True)
+            below = [(member, s) for member, s in tied if member.decode() < customer_id]
+            ranked = below[: limit + 1]
+            if len(ranked) <= limit:
+                ranked += await client.zrevrangebyscore(
+                    ranking, f"({score}", "-inf", start=0, num=limit + 1 - len(ranked),
+                    withscores=True,
+                )  # fmt: skip
+        page = [(member.decode(), float(score)) for member, score in ranked[:limit]]
+        async with client.pipeline(transaction=False) as pipe:
+            for customer_id, _ in page:
+                pipe.hgetall(self.key("customer", customer_id))
             hashes = await pipe.execute()
-        return [
-            _picture_of(customer_id.decode(), fields)
-            for customer_id, fields in zip(ids, hashes, strict=True)
+        pictures = [
+            _picture_of(customer_id, fields)
+            for (customer_id, _), fields in zip(page, hashes, strict=True)
             if fields  # gone since the ranking was read
         ]
+        last_id, last_score = page[-1] if page else ("", 0.0)
+        return pictures, ((last_score, last_id) if len(ranked) > limit else None)
+
+    async def stream_page(
+        self, stream: str, customer_id: str, limit: int, before: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The customer's newest ``limit`` entries of ``stream`` (``alerts``, ``actions``)
+        older than the entry id ``before``, as the events they hold, newest first; and the
+        entry id to ask ``before`` for the next page (None after the last)."""
+        client = self._connected()
+        entries = await client.xrevrange(
+            self.key(stream, customer_id), f"({before}" if before else "+", "-", count=limit + 1
+        )
+        page = entries[:limit]
+        events = [orjson.loads(fields[b"json"]) for _, fields in page]
+        return events, (page[-1][0].decode() if len(entries) > limit else None)
+
+    def _connected(self) -> aioredis.Redis:
+        assert self._client is not None, "setup() first"
+        return self._client
 
     def _note_failure(self, error: Exception) -> None:
         self.errors += 1

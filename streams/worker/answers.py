@@ -23,15 +23,17 @@ profile.
 ['overdue']
 """
 
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
+from pydantic import BaseModel, Field
 from pydantic_core import to_jsonable_python
 
 from features import CustomerState
 from features.eventtime import DAY, day_to_date, from_micros
 from features.units import to_decimal
 from schemas.money import money_text
-from schemas.outputs import CustomerRisk
+from schemas.outputs import Alert, CreditAction, CustomerRisk, Tier
 from streams.engine import CustomerRecord, Engine, picture
 
 
@@ -46,7 +48,7 @@ def current_picture(engine: Engine, record: CustomerRecord) -> CustomerRisk:
 
 
 def customer_answer(engine: Engine, record: CustomerRecord) -> dict[str, Any]:
-    """``GET /customers/{id}``: the current picture, open items and recent alerts."""
+    """``GET /v1/customers/{id}``: the current picture, open items and recent alerts."""
     answer = current_picture(engine, record).model_dump(mode="json", exclude={"type"})
     answer["open_items"] = open_items(record.state)
     answer["recent_alerts"] = [
@@ -73,3 +75,75 @@ def open_items(state: CustomerState) -> list[dict[str, Any]]:
         }
         for invoice_id, invoice in state.open_invoices()
     ]
+
+
+class OpenItem(BaseModel):
+    """An open invoice of the customer, aged as of the customer's clock."""
+
+    invoice_id: str
+    amount: str = Field(description="Decimal string")
+    outstanding: str = Field(description="Decimal string: what is still to be paid")
+    currency: str | None
+    issued: date
+    due_date: date
+    days_past_due: int = Field(ge=0)
+    overdue: bool
+    disputed: str = Field(description="Decimal string: the part in dispute")
+
+
+class AlertSummary(BaseModel):
+    """One of the customer's latest alerts, as the customer's answer lists them."""
+
+    alert_id: str
+    kind: str
+    severity: str
+    event_time: datetime
+    message: str
+
+
+class CustomerAnswer(CustomerRisk):
+    """``GET /v1/customers/{customer_id}``: the picture (without its ``type``), its open
+    invoices and its latest alerts, newest first."""
+
+    open_items: list[OpenItem]
+    recent_alerts: list[AlertSummary]
+
+
+class CustomerPage(BaseModel):
+    """A page of the ranking by score; ``next`` asks for the following page."""
+
+    tier: Tier | None
+    limit: int
+    customers: list[CustomerRisk]
+    next: str | None = Field(description="The cursor of the next page; null after the last")
+
+
+class AlertPage(BaseModel):
+    """A page of the customer's alerts, newest first, as on the alerts topic."""
+
+    customer_id: str
+    alerts: list[Alert]
+    next: str | None = Field(description="The cursor of the next page; null after the last")
+
+
+class ActionPage(BaseModel):
+    """A page of the credit actions proposed for the customer, newest first."""
+
+    customer_id: str
+    actions: list[CreditAction]
+    next: str | None = Field(description="The cursor of the next page; null after the last")
+
+
+class ErrorAnswer(BaseModel):
+    """Every answer of status 400 and above: what went wrong, and what to do."""
+
+    error: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    ready: bool
+    waiting_for: str | None = Field(None, description="What the worker still waits for")

@@ -70,6 +70,7 @@ class RiskApp:
             prefix=settings.redis_prefix,
             stream_length=settings.alert_stream_length,
             feed_length=settings.redis_feed_length,
+            options=settings.redis_options(),
         )
         metrics.watch_redis(self.redis)
         self.redis_writer = RedisWriter(self.redis, self.emitter)

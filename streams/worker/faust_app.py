@@ -1,7 +1,9 @@
 """The Faust app of a worker and its topics, as the settings say."""
 
 import faust
+import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from faust.web.base import BlueprintManager
 
 from streams.settings import Settings
@@ -50,7 +52,25 @@ def create_app(settings: Settings) -> faust.App:
     # over those settings, and its index page at / has no setting: serve no built-in page.
     app.web.blueprints = BlueprintManager()
     app.web.web_app.on_response_prepare.append(_secure)
+    app.web.web_app.middlewares.append(_json_errors)
     return app
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own errors (no such path, no such method) as JSON, like the API's."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        headers = {name: value for name, value in error.headers.items()
+                   if name.lower() not in ("content-type", "content-length")}  # fmt: skip
+        message = f"{error.reason.lower()}: {request.method} {request.path}"
+        if error.status == 405:
+            message += f"; it answers {headers.get('Allow', 'nothing')}"
+        return web.json_response({"error": message}, status=error.status, headers=headers,
+                                 dumps=lambda value: orjson.dumps(value).decode())  # fmt: skip
 
 
 async def _secure(request: web.Request, response: web.StreamResponse) -> None:

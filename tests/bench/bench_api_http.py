@@ -87,14 +87,14 @@ def main() -> None:
             rounds = iter(range(10**9))
 
             def customer_of(pool: list[str]) -> Callable[[], tuple[int, object]]:
-                return lambda: first.get(f"/customers/{pool[next(rounds) % len(pool)]}")
+                return lambda: first.get(f"/v1/customers/{pool[next(rounds) % len(pool)]}")
 
             print(f"{len(revisions)} customers, {len(events)} events, {args.requests} requests "
                   f"each, one worker asked ({len(mine)} customers its own)")  # fmt: skip
             took = timed_ms({
                 "GET /customers/{id}, own": customer_of(mine),
                 "GET /customers/{id}, forwarded": customer_of(theirs),
-                "GET /customers?limit=20": lambda: first.get("/customers?limit=20"),
+                "GET /customers?limit=20": lambda: first.get("/v1/customers?limit=20"),
             }, args.requests)  # fmt: skip
             for name, times in took.items():
                 print(summary(name, times))

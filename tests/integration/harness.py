@@ -11,6 +11,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from schemas.codec import dumps
 from schemas.events import InputEvent
 from streams.cli.embedded import free_port
+from streams.cli.generate import generate_events
 from streams.kafka.topics import ensure_topics
 from streams.settings import Settings, Topics
 
@@ -231,3 +233,23 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30, interval: float 
     while not (result := condition()) and time.monotonic() < deadline:
         time.sleep(interval)
     return result
+
+
+def check_pictures_written(env: dict[str, str], log: Path, reader: Any) -> str:
+    """Run a worker of ``env`` over a generated history of four customers and check that it
+    writes every customer's picture and ranking to Redis, as ``reader`` (a redis.Redis with
+    decoded answers) sees them; returns the tail of the worker's log."""
+    prefix = env["RISKSTREAM_REDIS_PREFIX"]
+    events = list(generate_events(customers=4, days=60, end=datetime.now(UTC), seed=3))
+    worker = Worker(env, log).start()
+    try:
+        run(send(settings_of(env), events))
+        customers = {event.customer_id for event in events}
+        pictures = wait_for(
+            lambda: all(reader.exists(f"{prefix}:customer:{c}") for c in customers), timeout=90
+        )
+        assert pictures, worker.log_tail()
+        assert reader.zcard(f"{prefix}:scores") == len(customers)
+        return worker.log_tail(400)
+    finally:
+        worker.stop()

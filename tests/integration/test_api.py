@@ -4,6 +4,8 @@ import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
+import jsonschema
+import orjson
 import pytest
 import redis
 
@@ -87,19 +89,21 @@ def test_two_workers_answer_for_every_customer_with_the_token(env, redis_url, tm
         for worker in workers:
             assert worker.get("/health") == (200, {"status": "ok"})
             assert worker.get("/ready") == (200, {"ready": True})
-            assert worker.get(f"/customers/{customers[0]}")[0] == 401
-            assert worker.get(f"/customers/{customers[0]}", "wrong-token-wrong-token")[0] == 401
-            assert worker.get("/customers")[0] == 401
+            assert worker.get(f"/v1/customers/{customers[0]}")[0] == 401
+            assert worker.get(f"/v1/customers/{customers[0]}", "wrong-token-wrong-token")[0] == 401
+            assert worker.get("/v1/customers")[0] == 401
             for customer in customers:  # half of them live on the other worker
-                status, answer = worker.get(f"/customers/{customer}", TOKEN)
+                status, answer = worker.get(f"/v1/customers/{customer}", TOKEN)
                 assert status == 200, (answer, worker.log_tail())
                 check_against_redis(answer, redis_picture(client, prefix, customer))
                 check_customer(answer, customer, events, alerts)
             check_no_faust_page(worker, customers[0])
             check_secure_headers(worker, customers[0])
-            status, missing = worker.get("/customers/nobody", TOKEN)
+            status, missing = worker.get("/v1/customers/nobody", TOKEN)
             assert status == 404 and "nobody" in missing["error"]
             check_ranking(worker, client, prefix)
+            check_pages(worker, client, prefix, customers)
+        check_as_documented(workers[0], customers)
     finally:
         for worker in workers:
             worker.stop()
@@ -126,7 +130,8 @@ def check_no_faust_page(worker: Worker, customer: str) -> None:
 def check_secure_headers(worker: Worker, customer: str) -> None:
     """Issue 16: every answer sets headers that keep browsers from sniffing, framing or caching
     it, and says nothing of the server's software."""
-    paths = ["/health", "/ready", "/metrics", f"/customers/{customer}", "/customers", "/nowhere"]
+    paths = ["/health", "/ready", "/metrics", f"/v1/customers/{customer}", "/v1/customers",
+             "/nowhere"]  # fmt: skip
     for path in paths:
         for token in (None, TOKEN):
             status, headers, _ = harness.http_response(worker.url(path), token)
@@ -165,21 +170,77 @@ def check_customer(answer: dict, customer: str, events: list, alerts: list[dict]
 
 
 def check_ranking(worker: Worker, client: redis.Redis, prefix: str) -> None:
-    status, top = worker.get("/customers?limit=3", TOKEN)
+    status, top = worker.get("/v1/customers?limit=3", TOKEN)
     assert status == 200, top
     ranked = client.zrevrange(f"{prefix}:scores", 0, 2)
     assert [customer["customer_id"] for customer in top["customers"]] == ranked
     scores = [customer["score"] for customer in top["customers"]]
     assert scores == sorted(scores, reverse=True)
     for tier in ("low", "medium", "high"):
-        status, listed = worker.get(f"/customers?tier={tier}&limit=1000", TOKEN)
+        status, listed = worker.get(f"/v1/customers?tier={tier}&limit=1000", TOKEN)
         assert status == 200, listed
         in_tier = {key.rsplit(":", 1)[1] for key in client.keys(f"{prefix}:customer:*")
                    if client.hget(key, "tier") == tier}  # fmt: skip
         assert {customer["customer_id"] for customer in listed["customers"]} == in_tier
     for bad in ("tier=huge", "limit=0", "limit=many"):
-        status, error = worker.get(f"/customers?{bad}", TOKEN)
+        status, error = worker.get(f"/v1/customers?{bad}", TOKEN)
         assert status == 400 and bad.split("=")[1] in error["error"]
+
+
+def every_page(worker: Worker, path: str, items: str) -> list[dict]:
+    """The items of every page of ``path``, following ``next``, two at a time."""
+    found, cursor = [], None
+    while True:
+        query = "limit=2" + (f"&cursor={cursor}" if cursor else "")
+        status, page = worker.get(f"{path}{'&' if '?' in path else '?'}{query}", TOKEN)
+        assert status == 200, page
+        assert len(page[items]) <= 2
+        found += page[items]
+        if (cursor := page["next"]) is None:
+            return found
+
+
+def check_pages(worker: Worker, client: redis.Redis, prefix: str, customers: list[str]) -> None:
+    """Pages of two, followed by their cursors, are the whole list, in order, once each."""
+    ranked = client.zrevrange(f"{prefix}:scores", 0, -1)
+    paged = every_page(worker, "/v1/customers", "customers")
+    assert [customer["customer_id"] for customer in paged] == ranked
+    high = client.zrevrange(f"{prefix}:scores:high", 0, -1)
+    paged = every_page(worker, "/v1/customers?tier=high", "customers")
+    assert [customer["customer_id"] for customer in paged] == high
+    for stream, id_field in (("alerts", "alert_id"), ("actions", "action_id")):
+        for customer in customers:
+            kept = client.xrevrange(f"{prefix}:{stream}:{customer}", "+", "-")
+            paged = every_page(worker, f"/v1/customers/{customer}/{stream}", stream)
+            assert [item[id_field] for item in paged] == [e[id_field] for _, e in kept]
+            assert all(item["customer_id"] == customer for item in paged)
+    assert sum(1 for c in customers if client.xlen(f"{prefix}:alerts:{c}") > 2) >= 2
+    status, error = worker.get("/v1/customers?cursor=not-a-cursor", TOKEN)
+    assert status == 400 and "cursor" in error["error"]
+
+
+def check_as_documented(worker: Worker, customers: list[str]) -> None:
+    """Every route of the OpenAPI document answers, in each status asked, a body its
+    document's schema for that status accepts."""
+    status, document = worker.get("/v1/openapi.json")
+    assert status == 200 and document["openapi"].startswith("3.1")
+    filled = {"customer_id": customers[0]}
+    asked = []
+    for template in document["paths"]:
+        path = template.format(**filled)
+        asked += [(template, path, TOKEN), (template, path + "?limit=0", TOKEN)]
+        asked += [(template, path, None), (template, template.format(customer_id="nobody"), TOKEN)]
+    seen = set()
+    for template, path, token in asked:
+        status, _headers, body = harness.http_response(worker.url(path), token)
+        answers = document["paths"][template]["get"]["responses"]
+        assert str(status) in answers, (path, status, body[:200])
+        content = answers[str(status)].get("content")
+        if content is not None:
+            schema = {**content["application/json"]["schema"], "components": document["components"]}
+            jsonschema.validate(orjson.loads(body), schema)
+        seen.add((template, status))
+    assert {status for _, status in seen} == {200, 400, 401, 404}, seen
 
 
 def test_without_a_token_the_api_is_open(env, tmp_path):
@@ -190,10 +251,10 @@ def test_without_a_token_the_api_is_open(env, tmp_path):
         run(harness.send(settings, stream()[:40]))
         customer = stream()[1].customer_id
         answer = harness.wait_for(
-            lambda: worker.get(f"/customers/{customer}")[0] == 200, timeout=60
+            lambda: worker.get(f"/v1/customers/{customer}")[0] == 200, timeout=60
         )
         assert answer, worker.log_tail()
-        assert worker.get(f"/customers/{customer}", "any-token-at-all-here")[0] == 200
-        assert worker.get("/customers?limit=5")[0] == 200
+        assert worker.get(f"/v1/customers/{customer}", "any-token-at-all-here")[0] == 200
+        assert worker.get("/v1/customers?limit=5")[0] == 200
     finally:
         worker.stop()

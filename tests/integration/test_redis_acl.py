@@ -4,16 +4,13 @@ riskstream's prefix: the least a shared Redis should give it."""
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import redis
 
 from streams.cli.embedded import free_port
-from streams.cli.generate import generate_events
 from tests.integration import harness
-from tests.integration.harness import Worker, run, settings_of
 
 pytestmark = pytest.mark.integration
 
@@ -68,21 +65,10 @@ def test_a_worker_keeps_to_its_prefix_as_a_user_of_its_own(env, tmp_path, acl_re
         **env,
         "RISKSTREAM_REDIS_URL": f"redis://riskstream:{WORKER_PASSWORD}@127.0.0.1:{port}/0",
     }
-    events = list(generate_events(customers=4, days=60, end=datetime.now(UTC), seed=3))
     admin = redis.Redis(port=port, username="admin", password=ADMIN_PASSWORD,
                         decode_responses=True)  # fmt: skip
-    worker = Worker(env, tmp_path / "worker.log").start()
-    try:
-        run(harness.send(settings_of(env), events))
-        customers = {event.customer_id for event in events}
-        pictures = harness.wait_for(
-            lambda: all(admin.exists(f"{prefix}:customer:{c}") for c in customers), timeout=90
-        )
-        assert pictures, worker.log_tail()
-        assert admin.zcard(f"{prefix}:scores") == len(customers)
-        assert "NOPERM" not in worker.log_tail(400) and "NoPermission" not in worker.log_tail(400)
-    finally:
-        worker.stop()
+    log = harness.check_pictures_written(env, tmp_path / "worker.log", admin)
+    assert "NOPERM" not in log and "NoPermission" not in log
     assert set(admin.keys("*")) == set(admin.keys(f"{prefix}:*"))
 
     as_worker = redis.Redis(port=port, username="riskstream", password=WORKER_PASSWORD)

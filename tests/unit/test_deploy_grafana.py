@@ -94,12 +94,41 @@ def test_every_expression_parses(tmp_path: Path) -> None:
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
-def test_dashboards_use_the_provisioned_datasource() -> None:
+WORKERS_CHOSEN = 'instance=~"$instance"'
+
+
+def test_dashboards_choose_the_data_source_and_the_workers() -> None:
+    """A data source variable, defaulting to the provisioned Prometheus, that every panel and
+    query uses; a worker variable (all by default) that every metric of every query filters on."""
     provisioned = DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
-    uid = yaml.safe_load(provisioned.read_text())["datasources"][0]["uid"]
+    (source,) = yaml.safe_load(provisioned.read_text())["datasources"]
+    chosen = {"type": "prometheus", "uid": "${datasource}"}
     for path in DASHBOARDS:
         dashboard = json.loads(path.read_text())
+        variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+        assert variables["datasource"]["type"] == "datasource"
+        assert variables["datasource"]["query"] == source["type"]
+        assert variables["datasource"]["current"]["value"] == source["uid"]
+        instance = variables["instance"]
+        assert instance["datasource"] == chosen
+        assert instance["includeAll"] and instance["current"]["value"] == "$__all"
+        assert instance["query"]["query"] == 'label_values(up{job="riskstream"}, instance)'
         panels = dashboard["panels"]
         assert len({panel["id"] for panel in panels}) == len(panels), path.name
         for panel in panels:
-            assert panel["datasource"]["uid"] == uid, f"{path.name}: {panel['title']}"
+            where = f"{path.name}: {panel['title']}"
+            assert panel["datasource"] == chosen, where
+            for target in panel["targets"]:
+                assert target["datasource"] == chosen, where
+                selectors = re.findall(r"([a-zA-Z_:][\w:]*)(\{[^}]*\})?(?=[\[)\s]|$)",
+                                       target["expr"])  # fmt: skip
+                filtered = {name for name, matchers in selectors if WORKERS_CHOSEN in matchers}
+                assert metric_names(target["expr"]) <= filtered, where
+
+
+def test_rule_alerts_have_panels_by_rule_id() -> None:
+    risk = json.loads((DEPLOY / "grafana" / "dashboards" / "risk.json").read_text())
+    by_rule = [panel for panel in risk["panels"] for target in panel["targets"]
+               if re.search(r"by \(rule\)", target["expr"]) and 'kind="rule"' in target["expr"]
+               and target["legendFormat"] == "{{rule}}"]  # fmt: skip
+    assert len(by_rule) >= 2

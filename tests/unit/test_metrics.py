@@ -53,12 +53,29 @@ def test_counters_go_up_by_what_was_recorded(metrics: Metrics) -> None:
     received = "riskstream_events_received_total"
     assert value(metrics, received, topic="crm.payments", type="payment.received") == 3
     assert value(metrics, received, topic="crm.orders", type="invalid") == 1
-    assert value(metrics, "riskstream_alerts_total", kind="late_payment", severity="warning") == 2
-    assert value(metrics, "riskstream_alerts_total", kind="overdue", severity="critical") == 0
+    alerts = "riskstream_alerts_total"
+    assert value(metrics, alerts, kind="late_payment", severity="warning", rule="") == 2
+    assert value(metrics, alerts, kind="overdue", severity="critical", rule="") == 0
     assert value(metrics, "riskstream_decisions_total", outcome="review") == 1
     assert value(metrics, "riskstream_decisions_total", outcome="approve") == 0
     assert value(metrics, "riskstream_dead_letters_total", reason="invalid") == 1
     assert value(metrics, "riskstream_dead_letters_total", reason="too_late") == 0
+
+
+def test_rule_alerts_are_counted_by_rule_id(metrics: Metrics) -> None:
+    def rule_alert(rule_id: str) -> Alert:
+        return Alert(customer_id="c1", event_time=WHEN, alert_id=rule_id, kind="rule",
+                     severity="critical", message="m", source_event_id="e1",
+                     details={"rule_id": rule_id, "exposure": 9000})  # fmt: skip
+
+    metrics.outputs_emitted([rule_alert("big-order"), rule_alert("big-order")], None)
+    metrics.outputs_emitted([rule_alert("no-payment"), alert(kind="overdue")], None)
+
+    alerts = "riskstream_alerts_total"
+    assert value(metrics, alerts, kind="rule", severity="critical", rule="big-order") == 2
+    assert value(metrics, alerts, kind="rule", severity="critical", rule="no-payment") == 1
+    assert value(metrics, alerts, kind="overdue", severity="warning", rule="") == 1
+    assert value(metrics, alerts, kind="rule", severity="critical", rule="") is None
 
 
 def test_risk_changes_move_customers_between_tiers(metrics: Metrics) -> None:

