@@ -18,6 +18,7 @@ from pydantic import (
     BeforeValidator,
     Field,
     FilePath,
+    HttpUrl,
     SecretStr,
     ValidationError,
     field_validator,
@@ -29,6 +30,7 @@ from redis.connection import parse_url
 
 from detectors.rules import parse_duration
 from features import FeatureConfig
+from schemas.outputs import Severity, Tier
 from streams.kafka.security import KafkaClient, KafkaSecurity
 
 DEVELOPMENT_KEY = "riskstream-development-key-change-me"
@@ -182,6 +184,79 @@ class Topics(BaseSettings):
         ]
 
 
+class NotifySettings(BaseSettings):
+    """Where and when ``riskstream notify`` tells the credit team of cases.
+    ``RISKSTREAM_NOTIFY_WEBHOOK_URL=https://hooks.slack.com/...`` sets ``webhook_url``."""
+
+    model_config = SettingsConfigDict(env_prefix="RISKSTREAM_NOTIFY_", frozen=True)
+
+    webhook_url: HttpUrl | None = Field(
+        None, description="A Slack-compatible incoming webhook to post cases to"
+    )
+    smtp_url: str | None = Field(
+        None,
+        description="SMTP server to e-mail cases through: smtp://[user:password@]host:port "
+        "(STARTTLS when offered) or smtps://... (TLS)",
+    )
+    email_from: str | None = Field(None, description="The sender of the e-mails")
+    email_to: str | None = Field(None, description="Their recipients, separated by commas")
+    min_severity: Severity = Field("warning", description="Cases of lower severity: no word")
+    at_once: str = Field(
+        "critical,high",
+        description="Severities and tiers told at once (the rest wait for the digest), "
+        "separated by commas",
+    )
+    per_minute: int = Field(20, ge=1, description="Messages told at once in a minute at most")
+    digest_every: Duration = Field(
+        timedelta(hours=1), description="Between digests; PT0S: no digest, all at once"
+    )
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp(cls, url: str | None) -> str | None:
+        if url is not None and urlsplit(url).scheme not in ("smtp", "smtps"):
+            raise ValueError("use smtp://[user:password@]host:port or smtps://...")
+        return url
+
+    @field_validator("at_once")
+    @classmethod
+    def _known(cls, words: str) -> str:
+        known = {*get_args(Severity), *get_args(Tier)}
+        unknown = sorted(set(_listed(words)) - known)
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: use severities and tiers of "
+                             f"{', '.join(sorted(known))}")  # fmt: skip
+        return words
+
+    @model_validator(mode="after")
+    def _addressed(self) -> Self:
+        if self.smtp_url and not (self.email_from and self.email_to):
+            raise ValueError(
+                "e-mail wants a sender and recipients: set RISKSTREAM_NOTIFY_EMAIL_FROM and "
+                "RISKSTREAM_NOTIFY_EMAIL_TO"
+            )
+        return self
+
+    def check_addressed(self) -> None:
+        """`SettingsError` unless a channel is set."""
+        if self.webhook_url is None and self.smtp_url is None:
+            raise SettingsError(
+                "RISKSTREAM_NOTIFY_WEBHOOK_URL or RISKSTREAM_NOTIFY_SMTP_URL: neither is set, so "
+                "there is nobody to tell: set a webhook, an SMTP server, or both"
+            )
+
+    def at_once_words(self) -> set[str]:
+        """The severities and tiers told at once."""
+        return set(_listed(self.at_once))
+
+    def recipients(self) -> list[str]:
+        return _listed(self.email_to or "")
+
+
+def _listed(words: str) -> list[str]:
+    return [word.strip() for word in words.split(",") if word.strip()]
+
+
 class Settings(BaseSettings):
     """One worker's settings. ``RISKSTREAM_BROKER=kafka://host:9092`` sets ``broker``."""
 
@@ -234,6 +309,7 @@ class Settings(BaseSettings):
     embedded_broker: bool = Field(False, description="Settings tuned for the embedded broker")
     topics: Topics = Field(default_factory=Topics)
     kafka: KafkaSecurity = Field(default_factory=KafkaSecurity)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     model_name: ModelName = Field("logreg", description="Late-payment model: logreg or arf")
     model_key: SecretStr = Field(
         SecretStr(DEVELOPMENT_KEY),
@@ -411,13 +487,15 @@ def load_settings(**given: Any) -> Settings:
 
 def _describe(error: ValidationError) -> str:
     first = error.errors(include_url=False)[0]
-    model = {model.__name__: model for model in (Settings, Topics, KafkaSecurity)}[error.title]
+    models = (Settings, Topics, KafkaSecurity, NotifySettings)
+    model = {model.__name__: model for model in models}[error.title]
     names = "_".join(str(part) for part in first["loc"]).upper() or "*"  # * : of several
     name = model.model_config["env_prefix"] + names
     field = model.model_fields.get(str(first["loc"][0])) if first["loc"] else None
     secret = field is not None and SecretStr in (get_args(field.annotation) or (field.annotation,))
-    # The Redis URL's message shows it, masked; a check of several fields is given them all.
-    secret = secret or first["loc"][:1] in (("redis_url",), ())
+    # The Redis URL's message shows it, masked; URLs with credentials or tokens in them (SMTP,
+    # a webhook's) are not shown; a check of several fields is given them all.
+    secret = secret or first["loc"][:1] in (("redis_url",), ("smtp_url",), ("webhook_url",), ())
     message = first["msg"].removeprefix("Value error, ")
     given = repr(first.get("input"))
     shown = "" if secret or given in message else f" (got {given})"  # never print a secret

@@ -177,6 +177,22 @@ def worker(
     run_worker(settings, loglevel)
 
 
+@app.command()
+def notify(broker: Broker = None, app_id: AppId = None, loglevel: LogLevel = "info") -> None:
+    """Tell the credit team of cases: a chat webhook and e-mail (RISKSTREAM_NOTIFY_*)."""
+    from streams.cli.notify import run
+
+    settings = _settings(broker=broker, app_id=app_id)
+    try:
+        settings.notify.check_addressed()
+    except SettingsError as error:
+        _fail(f"bad setting {error}")
+    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    _topics(settings)
+    with _using_broker(settings.broker):
+        run(settings)
+
+
 @topics_app.command("create")
 def create_topics(broker: Broker = None) -> None:
     """Create every topic riskstream uses, with RISKSTREAM_PARTITIONS partitions."""
