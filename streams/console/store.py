@@ -1,0 +1,106 @@
+"""What the console reads from Redis: the keys of docs/redis.md, read-only."""
+
+import hashlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from streams.console.tables import customer_row
+
+PAGE = 200
+"""Rows a queue shows (and exports) at most."""
+FEEDS = {"cases": "cases", "alerts": "alerts", "actions": "actions", "risk-changes": "customers"}
+"""A portfolio change feed -> the live event it raises on the console's pages."""
+
+
+class Store:
+    """Reads of one Redis (``client`` decodes responses) under one key prefix."""
+
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    async def customers(self) -> list[dict[str, Any]]:
+        """Every customer's picture (its hash), in no particular order."""
+        names = [name async for name in self.client.scan_iter(self.key("customer", "*"), 1000)]
+        start = len(self.key("customer", ""))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(name)
+            hashes = await pipe.execute()
+        return [
+            customer_row(name[start:], fields)
+            for name, fields in zip(names, hashes, strict=True)
+            if fields
+        ]
+
+    async def customer(self, customer_id: str) -> dict[str, Any] | None:
+        fields = await self.client.hgetall(self.key("customer", customer_id))
+        return customer_row(customer_id, fields) if fields else None
+
+    async def stream(self, kind: str, customer_id: str, count: int = 20) -> list[dict[str, Any]]:
+        """The customer's latest ``alerts`` or ``actions``, newest first."""
+        entries = await self.client.xrevrange(self.key(kind, customer_id), count=count)
+        return [orjson.loads(fields["json"]) for _, fields in entries]
+
+    async def _documents(self, kind: str, ids: list[str]) -> list[dict[str, Any]]:
+        """The JSON documents ``{prefix}:{kind}:{id}`` of ``ids``, in order, those gone left
+        out."""
+        if not ids:
+            return []
+        found = await self.client.mget([self.key(kind, one) for one in ids])
+        return [orjson.loads(document) for document in found if document]
+
+    async def open_cases(self) -> list[dict[str, Any]]:
+        """The open cases, highest priority first."""
+        ids = await self.client.zrevrange(self.key("cases", "open"), 0, PAGE - 1)
+        return await self._documents("case", ids)
+
+    async def customer_cases(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's cases, latest opened first."""
+        ids = await self.client.zrevrange(self.key("cases", "customer", customer_id), 0, 49)
+        return await self._documents("case", ids)
+
+    async def pending_reviews(self) -> list[dict[str, Any]]:
+        """Order decisions waiting for release or rejection, oldest first."""
+        ids = await self.client.zrange(self.key("reviews", "pending"), 0, PAGE - 1)
+        return await self._documents("decision", ids)
+
+    async def case_probabilities(self) -> dict[str, float]:
+        """Customer -> the highest probability of loss of its open cases."""
+        probabilities: dict[str, float] = {}
+        for case in await self.open_cases():
+            customer, probability = case["customer_id"], case.get("probability_of_loss", 0.0)
+            probabilities[customer] = max(probability, probabilities.get(customer, 0.0))
+        return probabilities
+
+    async def _pending_fingerprint(self) -> str:
+        shown = await self.client.zrange(self.key("reviews", "pending"), 0, PAGE - 1)
+        return hashlib.blake2b("\x1f".join(shown).encode(), digest_size=8).hexdigest()
+
+    async def changes(self, block_ms: int = 1000) -> AsyncIterator[set[str]]:
+        """The live events of what changed from now on: ``cases``, ``alerts``, ``actions``,
+        ``customers`` (a risk change), ``reviews`` (the pending orders); an empty set when
+        nothing changed for ``block_ms`` (a heartbeat)."""
+        feeds = {}
+        for feed in FEEDS:
+            last = await self.client.xrevrange(self.key("feed", feed), count=1)
+            feeds[self.key("feed", feed)] = last[0][0] if last else "0-0"
+        start = len(self.key("feed", ""))
+        pending = await self._pending_fingerprint()
+        while True:
+            read = await self.client.xread(feeds, block=block_ms)
+            changed = set()
+            for name, entries in read:
+                feeds[name] = entries[-1][0]
+                changed.add(FEEDS[name[start:]])
+            now_pending = await self._pending_fingerprint()
+            if now_pending != pending:
+                pending = now_pending
+                changed.add("reviews")
+            yield changed
