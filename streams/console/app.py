@@ -137,7 +137,8 @@ class Console:
             "here": request.path_qs,
             "token_needed": self.settings.api_token is not None,
         }
-        if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "content":
+        refresh = request.headers.get("HX-Target") == "content" and "content" in template.blocks
+        if request.headers.get("HX-Request") and refresh:
             body = "".join(template.blocks["content"](template.new_context(context)))
         else:
             body = template.render(context)
@@ -166,8 +167,9 @@ async def guard(
 ) -> web.StreamResponse:
     """Sessions, CSRF and same-origin POSTs."""
     console = request.app[CONSOLE]
-    origin = request.headers.get("Origin")
-    if request.method == "POST" and origin and origin.split("://", 1)[-1] != request.host:
+    # "null": the pages send no referrer, so browsers send no origin with their forms either.
+    origin = request.headers.get("Origin", "null")
+    if request.method == "POST" and origin != "null" and origin.split("://", 1)[-1] != request.host:
         return web.Response(status=403, text="cross-origin request refused")
     if not request.path.startswith(OPEN_PATHS):
         cookie = request.cookies.get(auth.COOKIE, "")

@@ -243,7 +243,7 @@ def review_table(decisions: Iterable[Mapping[str, Any]]) -> Table:
 
     >>> table = review_table([{"decision_id": "d1", "order_id": "o1", "customer_id": "c1",
     ...     "outcome": "review", "reasons": ["limit_breach"], "event_time": "2026-03-01T00:00Z",
-    ...     "figures": {"amount": "120.00", "currency": "EUR"}}])
+    ...     "figures": {"order_amount": "120.00", "currency": "EUR"}}])
     >>> table.rows[0]["reason_text"], table.rows[0]["amount"]
     ('limit_breach', Decimal('120.00'))
     """
@@ -254,7 +254,7 @@ def review_table(decisions: Iterable[Mapping[str, Any]]) -> Table:
             {
                 **decision,
                 "reason_text": ", ".join(decision.get("reasons") or ()),
-                "amount": _decimal(str(figures.get("amount") or figures.get("order_amount") or "")),
+                "amount": _decimal(str(figures.get("order_amount") or "")),
                 "currency": figures.get("currency") or "",
             }
         )

@@ -1,0 +1,304 @@
+"""The console in a real browser: sign in, every page, actions that arrive on the reviews topic
+with their actor and note, and a change that a second browser sees arrive without reloading.
+
+Redis is seeded through the workers' own Redis sink (pictures, alerts, credit actions); cases
+and held orders are written under the keys of the cases contract, as a worker keeps them.
+Each page's screenshot goes to docs/console/.
+"""
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from playwright.sync_api import BrowserContext, Page, expect
+
+from schemas.codec import dumps
+from schemas.money import Money
+from schemas.outputs import (
+    Alert,
+    Case,
+    CaseEntry,
+    CreditAction,
+    CustomerRisk,
+    OrderDecision,
+    Reason,
+)
+from sinks.redis import RedisSink
+from tests.browser.browsing import TOKEN, Console, off_loop
+from tests.integration import harness
+
+pytestmark = pytest.mark.integration
+
+SHOTS = harness.REPO / "docs" / "console"
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def picture(
+    customer_id: str,
+    currency: str,
+    exposure: str,
+    overdue: str,
+    score: float | None,
+    limit: str | None = None,
+    reasons: tuple[tuple[str, float, float], ...] = (),
+) -> CustomerRisk:
+    tier = None if score is None else "high" if score >= 70 else "medium" if score >= 40 else "low"
+    return CustomerRisk(
+        customer_id=customer_id, as_of=NOW, revision=3, currency=currency, exposure=exposure,
+        credit_limit=limit, limit_use=None if limit is None else float(exposure) / float(limit),
+        open_invoices=2, overdue_balance=overdue, days_past_due=12 if overdue != "0" else 0,
+        score=score, tier=tier,
+        reasons=[Reason(indicator=name, value=value, contribution=points)
+                 for name, value, points in reasons],
+    )  # fmt: skip
+
+
+CUSTOMERS = [
+    picture("c-eur-1", "EUR", "12000.00", "3000.00", 81.0, "10000.00",
+            (("days_past_due", 0.4, 20.0), ("limit_use", 0.9, 13.5))),
+    picture("c-eur-2", "EUR", "500.00", "0", 22.0),
+    picture("c-usd-1", "USD", "9000.00", "4000.00", 55.0),
+    picture("c-usd-2", "USD", "100.00", "100.00", None),
+]  # fmt: skip
+
+
+def case(case_id: str, customer_id: str, revision: int, status: str, **extra: Any) -> Case:
+    return Case(
+        case_id=case_id, customer_id=customer_id, event_time=NOW, revision=revision,
+        status=status, opened_at=NOW - timedelta(hours=2), updated_at=NOW, severity="critical",
+        alert_count=2, alert_ids=["a-1", "a-2"], alert_kinds={"overdue": 1, "limit_breach": 1},
+        money_at_risk=Money(amount=Decimal("12000.00"), currency="EUR"),
+        probability_of_loss=0.6, priority=7200.0, score=81.0, tier="high",
+        history=[CaseEntry(at=NOW, actor="riskstream", action="opened", alert_id="a-1")],
+        source_event_id=f"src-{revision}", **extra,
+    )  # fmt: skip
+
+
+async def put_case(settings, revision: Case) -> None:
+    """Keep a case revision in Redis as the cases contract says a worker does."""
+    prefix, client = settings.redis_prefix, aioredis.from_url(settings.redis_url)
+    try:
+        await client.set(f"{prefix}:case:{revision.case_id}", dumps(revision))
+        if revision.status == "resolved":
+            await client.zrem(f"{prefix}:cases:open", revision.case_id)
+        else:
+            await client.zadd(f"{prefix}:cases:open", {revision.case_id: revision.priority})
+        await client.zadd(f"{prefix}:cases:customer:{revision.customer_id}",
+                          {revision.case_id: revision.opened_at.timestamp()})  # fmt: skip
+        await client.xadd(f"{prefix}:feed:cases", {
+            "case_id": revision.case_id, "customer_id": revision.customer_id,
+            "status": revision.status, "revision": revision.revision, "json": dumps(revision),
+        })  # fmt: skip
+    finally:
+        await client.aclose()
+
+
+async def hold_order(settings, decision: OrderDecision | None, released: str | None = None) -> None:
+    """An order decision waiting for review, or (``released``) one a review took away."""
+    prefix, client = settings.redis_prefix, aioredis.from_url(settings.redis_url)
+    try:
+        if decision is not None:
+            await client.set(f"{prefix}:decision:{decision.decision_id}", dumps(decision))
+            await client.zadd(f"{prefix}:reviews:pending",
+                              {decision.decision_id: decision.event_time.timestamp()})  # fmt: skip
+        if released is not None:
+            await client.zrem(f"{prefix}:reviews:pending", released)
+    finally:
+        await client.aclose()
+
+
+async def seed(settings) -> None:
+    sink = RedisSink(settings.redis_url, prefix=settings.redis_prefix)
+    await sink.setup()
+    await sink.write([
+        *CUSTOMERS,
+        Alert(alert_id="a-1", customer_id="c-eur-1", event_time=NOW - timedelta(hours=2),
+              kind="overdue", severity="critical", message="invoice inv-1 is 12 days overdue",
+              source_event_id="tick-1"),
+        Alert(alert_id="a-2", customer_id="c-eur-1", event_time=NOW - timedelta(hours=1),
+              kind="limit_breach", severity="warning", message="exposure above the limit",
+              source_event_id="o-1"),
+        CreditAction(action_id="p-1", customer_id="c-eur-1", event_time=NOW, kind="shorten_terms",
+                     reasons=["late_payments"], terms_days=15, source_event_id="inv-1"),
+    ])  # fmt: skip
+    await sink.close()
+    await put_case(settings, case("k-1", "c-eur-1", 1, "open"))
+    await hold_order(settings, OrderDecision(
+        decision_id="d-1", customer_id="c-usd-1", order_id="o-77", outcome="review",
+        reasons=["limit_use_high"], event_time=NOW - timedelta(minutes=30), source_event_id="o-77",
+        figures={"order_amount": "2500.00", "currency": "USD"},
+    ))  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def seeded(console: Console) -> Console:
+    off_loop(seed(console.settings))
+    return console
+
+
+def sign_in(context: BrowserContext, console: Console, actor: str, path: str = "/") -> Page:
+    page = context.new_page()
+    page.goto(console.url + path)
+    expect(page).to_have_url(re.compile(r"/signin\?next="))
+    page.fill("input[name=actor]", actor)
+    page.fill("input[name=token]", TOKEN)
+    page.click("button:text('Sign in')")
+    expect(page).to_have_url(console.url + path)
+    return page
+
+
+def shoot(page: Page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def reviews_on_topic(console: Console, kind: str, timeout: float = 30) -> list[dict[str, Any]]:
+    """The review events of type ``kind`` on the reviews topic, once there is one (or after
+    ``timeout`` seconds)."""
+    events = off_loop(harness.collect(
+        console.settings, console.settings.topics.reviews,
+        lambda found: any(event["type"] == kind for event in found), timeout=timeout,
+    ))  # fmt: skip
+    return [event for event in events if event["type"] == kind]
+
+
+def cells(page: Page, table: str, column: str) -> list[str]:
+    return page.locator(f"#table-{table} td.{column}").all_inner_texts()
+
+
+def test_signing_in_wants_the_token_and_the_session_is_a_strict_http_only_cookie(
+    seeded: Console, person: BrowserContext
+):
+    page = person.new_page()
+    answer = page.goto(seeded.url + "/cases")
+    expect(page).to_have_url(re.compile(r"/signin\?next=/cases$"))
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
+    assert answer.headers["x-frame-options"] == "DENY"
+    page.fill("input[name=actor]", "ana.k")
+    page.fill("input[name=token]", "not-the-token-at-all")
+    page.click("button:text('Sign in')")
+    expect(page.locator(".problem")).to_have_text("that is not the token")
+    assert person.cookies() == []
+    page.fill("input[name=actor]", "ana.k")
+    page.fill("input[name=token]", TOKEN)
+    page.click("button:text('Sign in')")
+    expect(page).to_have_url(seeded.url + "/cases")
+    [cookie] = person.cookies()
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert TOKEN not in cookie["value"]
+    shoot(page, "signed-in-cases")
+    # A POST without the session's CSRF token is refused, though the cookie goes with it.
+    refused = page.request.post(seeded.url + "/act", form={
+        "action": "acknowledge", "customer_id": "c-eur-1", "case_id": "k-1", "nonce": "x",
+    })  # fmt: skip
+    assert refused.status == 403
+
+
+def test_the_portfolio_totals_money_per_currency_and_ranks_customers(
+    seeded: Console, person: BrowserContext
+):
+    page = sign_in(person, seeded, "ana.k")
+    assert cells(page, "currencies", "currency") == ["EUR", "USD"]
+    assert cells(page, "currencies", "exposure") == ["12,500.00", "9,100.00"]
+    assert cells(page, "currencies", "overdue") == ["3,000.00", "4,100.00"]
+    assert cells(page, "tiers", "tier") == ["high", "medium", "low", "unscored"]
+    assert cells(page, "top-score", "customer_id") == ["c-eur-1", "c-usd-1", "c-eur-2", "c-usd-2"]
+    shoot(page, "portfolio")
+    export = page.request.get(seeded.url + "/export/portfolio/currencies.csv")
+    assert export.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(export.text())))
+    assert [(row["currency"], row["exposure"]) for row in rows] == [
+        ("EUR", "12500.00"), ("USD", "9100.00")
+    ]  # fmt: skip
+
+
+def test_the_worklist_ranks_overdue_money_by_probability_of_loss(
+    seeded: Console, person: BrowserContext
+):
+    page = sign_in(person, seeded, "ana.k", "/worklist")
+    # c-usd-1: 4000 x 0.55 (score); c-eur-1: 3000 x 0.6 (its case); c-usd-2: 100, no score.
+    assert cells(page, "worklist", "customer_id") == ["c-usd-1", "c-eur-1", "c-usd-2"]
+    assert cells(page, "worklist", "expected_loss") == ["2,200.00", "1,800.00", "100.00"]
+    shoot(page, "worklist")
+    export = page.request.get(seeded.url + "/export/worklist/worklist.csv")
+    assert export.text().splitlines()[1].startswith("c-usd-1,USD,4000.00,")
+
+
+def test_a_case_acknowledged_in_one_browser_reaches_the_topic_and_shows_in_another(
+    seeded: Console, browser
+):
+    ana, bo = browser.new_context(), browser.new_context()
+    try:
+        watching = sign_in(bo, seeded, "bo.r", "/cases")
+        expect(watching.locator("#table-cases td.status")).to_have_text(["open"])
+        acting = sign_in(ana, seeded, "ana.k", "/cases")
+        row = acting.locator("#table-cases tr[data-id='k-1']")
+        row.locator("summary").click()
+        row.locator("textarea[name=note]").fill("called the customer, payment promised")
+        row.locator("button[value=acknowledge]").click()
+        expect(acting.locator("#flash")).to_contain_text("Sent case.acknowledged")
+        shoot(acting, "cases")
+        [event] = reviews_on_topic(seeded, "case.acknowledged")
+        assert (event["customer_id"], event["case_id"], event["actor"], event["note"]) == (
+            "c-eur-1", "k-1", "ana.k", "called the customer, payment promised"
+        )  # fmt: skip
+        # The worker applies it: a new revision of the case; the other browser shows it live.
+        off_loop(put_case(seeded.settings, case("k-1", "c-eur-1", 2, "acknowledged")))
+        expect(watching.locator("#table-cases td.status")).to_have_text(["acknowledged"])
+    finally:
+        ana.close()
+        bo.close()
+
+
+def test_an_order_released_with_a_note_reaches_the_topic_and_leaves_the_queue(
+    seeded: Console, person: BrowserContext
+):
+    page = sign_in(person, seeded, "ana.k", "/reviews")
+    row = page.locator("#table-reviews tr[data-id='d-1']")
+    expect(row.locator("td.amount")).to_have_text("2,500.00")
+    shoot(page, "reviews")
+    row.locator("summary").click()
+    row.locator("textarea[name=note]").fill("prepayment received by wire")
+    row.locator("button[value=release]").click()
+    expect(page.locator("#flash")).to_contain_text("Sent order.released")
+    released = reviews_on_topic(seeded, "order.released")
+    assert [(e["decision_id"], e["order_id"], e["actor"], e["note"]) for e in released] == [
+        ("d-1", "o-77", "ana.k", "prepayment received by wire")
+    ]
+    off_loop(hold_order(seeded.settings, None, released="d-1"))
+    expect(page.locator("#table-reviews .empty")).to_have_text("No order waits for review.")
+
+
+def test_the_customer_page_shows_its_picture_and_accepts_a_proposal(
+    seeded: Console, person: BrowserContext
+):
+    page = sign_in(person, seeded, "ana.k", "/customers/c-eur-1")
+    expect(page.locator("dd.tier")).to_have_text("high")
+    expect(page.locator(".reasons li")).to_have_count(2)
+    assert cells(page, "alerts", "kind") == ["limit_breach", "overdue"]
+    expect(page.locator("#table-proposals td.proposal")).to_have_text("terms 15 days")
+    shoot(page, "customer")
+    row = page.locator("#table-proposals tr[data-id='p-1']")
+    row.locator("summary").click()
+    row.locator("button[value=accept]").click()
+    expect(page.locator("#flash")).to_contain_text("Sent proposal.accepted")
+    accepted = reviews_on_topic(seeded, "proposal.accepted")
+    assert [(e["action_id"], e["customer_id"], e["actor"]) for e in accepted] == [
+        ("p-1", "c-eur-1", "ana.k")
+    ]
+
+
+def test_a_resolution_without_a_note_is_refused_and_nothing_is_sent(
+    seeded: Console, person: BrowserContext
+):
+    page = sign_in(person, seeded, "ana.k", "/customers/c-eur-1")
+    row = page.locator("#table-customer-cases tr[data-id='k-1']")
+    row.locator("summary").click()
+    row.locator("button[value=resolve]").click()
+    expect(page.locator("#flash .problem")).to_contain_text("a resolution needs a note")
+    assert reviews_on_topic(seeded, "case.resolved", timeout=3) == []
