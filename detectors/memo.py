@@ -12,6 +12,9 @@ customer's partition and survives restarts.
 ...     customer_id="c1", event_time=datetime(2026, 3, 2, tzinfo=UTC), source_event_id="e1")])
 >>> RiskMemo.from_bytes(memo.to_bytes()).recent_alerts[0].kind
 'overdue'
+>>> memo.note_review("r1")
+>>> memo.has_reviewed("r1"), memo.has_reviewed("r2"), memo.review_count
+(True, False, 1)
 """
 
 from collections.abc import Iterable
@@ -22,7 +25,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from detectors.delayed_labels import PendingPredictions
-from schemas.outputs import Alert, Tier
+from schemas.outputs import Alert, CreditAction, OrderDecision, Tier
 
 MAX_PENDING_PER_CUSTOMER = 1_000
 MAX_RECENT_ANOMALIES = 16
@@ -30,6 +33,15 @@ DSO_MARK_EVERY_DAYS = 7
 DSO_MARKS = 10
 """Weekly DSO marks kept: ten weeks, enough to look 30 days back (and a gap) at any time."""
 MAX_RECENT_ALERTS = 5
+MAX_HELD_ORDERS = 100
+"""Orders held for review (or prepayment) remembered, awaiting a person's release or
+rejection; the oldest are forgotten beyond it (a late review of one is an unknown decision)."""
+MAX_PROPOSALS = 16
+"""Credit proposals remembered, awaiting a person's acceptance or refusal."""
+MAX_REVIEWS = 64
+"""Ids of the latest review events applied: a redelivered one changes nothing."""
+REVIEWED = ("review", "prepay")
+"""The outcomes of an order decision that wait for a person's release or rejection."""
 
 
 class RecentAlert(NamedTuple):
@@ -60,6 +72,19 @@ class RiskMemo:
     (`detectors.credit_actions.COMPARED`), while it is still proposed."""
     recent_alerts: list[RecentAlert] = field(default_factory=list)
     """The customer's latest alerts, newest last, bounded."""
+    case: dict[str, Any] | None = None
+    """The JSON of the latest revision of the customer's current case (`detectors.cases`),
+    resolved or not; None before its first alert."""
+    held: dict[str, str] = field(default_factory=dict)
+    """Decision id -> order id of the orders held for review or prepayment, oldest first."""
+    proposals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Action id -> kind, terms_days, new_limit and currency of the credit proposals not yet
+    reviewed, oldest first."""
+    reviews: list[str] = field(default_factory=list)
+    """Event ids of the latest review events applied, newest last."""
+    review_count: int = 0
+    """Review events applied: grows with each, so a step that applied one is seen to change
+    the record."""
 
     @classmethod
     def new(cls) -> "RiskMemo":
@@ -95,6 +120,35 @@ class RiskMemo:
         new = [RecentAlert(a.alert_id, a.kind, a.severity, a.event_time, a.message) for a in alerts]
         self.recent_alerts = [*self.recent_alerts, *new][-MAX_RECENT_ALERTS:]
 
+    def note_decisions(self, decisions: Iterable[OrderDecision]) -> None:
+        """Hold the orders decided ``review`` or ``prepay`` until a person reviews them."""
+        for decision in decisions:
+            if decision.outcome in REVIEWED:
+                self.held[decision.decision_id] = decision.order_id
+        while len(self.held) > MAX_HELD_ORDERS:
+            del self.held[next(iter(self.held))]
+
+    def note_proposals(self, actions: Iterable[CreditAction], currency: str | None) -> None:
+        """Remember the credit proposals, with what accepting them would change."""
+        for action in actions:
+            self.proposals[action.action_id] = {
+                "kind": action.kind,
+                "terms_days": action.terms_days,
+                "new_limit": action.new_limit,
+                "currency": currency,
+            }
+        while len(self.proposals) > MAX_PROPOSALS:
+            del self.proposals[next(iter(self.proposals))]
+
+    def has_reviewed(self, event_id: str) -> bool:
+        """Whether the review event ``event_id`` is one of the latest applied."""
+        return event_id in self.reviews
+
+    def note_review(self, event_id: str) -> None:
+        """Count the review event ``event_id`` as applied."""
+        self.reviews = [*self.reviews, event_id][-MAX_REVIEWS:]
+        self.review_count += 1
+
     def to_bytes(self) -> bytes:
         return orjson.dumps(
             {
@@ -106,6 +160,11 @@ class RiskMemo:
                 "dso": self.dso_marks,
                 "actions": self.actions,
                 "alerts": [tuple(alert) for alert in self.recent_alerts],
+                "case": self.case,
+                "held": self.held,
+                "proposals": self.proposals,
+                "reviews": self.reviews,
+                "review_count": self.review_count,
             }
         )
 
@@ -126,4 +185,9 @@ class RiskMemo:
                 RecentAlert(id_, kind, severity, datetime.fromisoformat(at), message)
                 for id_, kind, severity, at, message in document.get("alerts", ())
             ],
+            case=document.get("case"),
+            held=document.get("held", {}),
+            proposals=document.get("proposals", {}),
+            reviews=document.get("reviews", []),
+            review_count=document.get("review_count", 0),
         )

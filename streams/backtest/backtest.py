@@ -18,8 +18,8 @@ byte-identical outputs.
 >>> tally.events > 0 and tally.alerts > 0 and tally.actions > 0 and tally.invoices > 0
 True
 >>> sorted(path.name for path in folder.iterdir())  # doctest: +NORMALIZE_WHITESPACE
-['actions.jsonl', 'alerts.jsonl', 'changes.jsonl', 'deadletter.jsonl', 'decisions.jsonl',
- 'invoices.jsonl', 'model_health.jsonl']
+['actions.jsonl', 'alerts.jsonl', 'cases.jsonl', 'changes.jsonl', 'customers.jsonl',
+ 'deadletter.jsonl', 'decisions.jsonl', 'invoices.jsonl', 'model_health.jsonl']
 """
 
 import time
@@ -36,7 +36,7 @@ from detectors.delayed_labels import LabelledExample, Prediction
 from detectors.late_payment import MODELS, LatePaymentModel
 from features import FeatureConfig
 from schemas.codec import dumps
-from schemas.outputs import DeadLetter
+from schemas.outputs import DeadLetter, ModelDrift
 from schemas.validation import InvalidEvent
 from streams.backtest.outlets import OUTPUTS, ConfigError, FileSink, Sink, Tee, TopicSink
 from streams.backtest.progress import ProgressBar
@@ -88,6 +88,10 @@ class Tally:
     changes: int = 0
     decisions: int = 0
     actions: int = 0
+    cases: int = 0
+    """Case revisions."""
+    customers: int = 0
+    """Customer updates of accepted credit proposals."""
     model_health: int = 0
     deadletter: int = 0
     invoices: int = 0
@@ -111,7 +115,8 @@ class Tally:
             f"{self.refused:,} refused by the engine, {self.failed:,} failed, "
             f"{self.clock_steps:,} clock steps\n"
             f"{self.alerts:,} alerts, {self.changes:,} risk changes, {self.decisions:,} "
-            f"decisions, {self.actions:,} credit actions, {self.model_health:,} model drifts, "
+            f"decisions, {self.actions:,} credit actions, {self.cases:,} case revisions, "
+            f"{self.model_health:,} model drifts, "
             f"{self.invoices:,} invoices\n"
             f"{self.seconds:.2f} s, {rate:,.0f} events/s; engine {engine:.0%} of the CPU time, "
             f"reading, merging and writing {1 - engine:.0%}"
@@ -169,8 +174,9 @@ class Backtest:
             if step.failed is not None:
                 self.tally.failed += 1
                 self._emit(clock_letter(step, step.failed), key)
-            for output in (*outputs.decisions, *outputs.alerts, *outputs.changes, *outputs.actions):
-                self._emit(output, key)
+            for output in outputs.events():
+                if not isinstance(output, ModelDrift | LabelledExample):
+                    self._emit(output, key)
             for drift in outputs.drifts:  # keyed by model, as the workers key them
                 self._emit(drift, drift.model)
             for example in outputs.examples:

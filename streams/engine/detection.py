@@ -11,10 +11,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from detectors.alerts import transition_alerts
 from detectors.anomaly import Anomaly
+from detectors.cases import Risk, fold_alerts
 from detectors.delayed_labels import LabelledExample
 from detectors.memo import RiskMemo
 from detectors.rules import RuleInputs
@@ -24,9 +26,10 @@ from features.catalog import FEATURES, model_features
 from features.eventtime import to_micros
 from schemas.events import InputEvent, OrderPlaced
 from schemas.ids import derive_id
-from schemas.money import money_text
+from schemas.money import Money, money_text
 from schemas.outputs import (
     Alert,
+    Case,
     CreditAction,
     CustomerRisk,
     ModelDrift,
@@ -40,7 +43,7 @@ from schemas.outputs import (
 if TYPE_CHECKING:
     from streams.engine.engine import CustomerRecord, Engine
 
-Found = Alert | OrderDecision | RiskChange | CreditAction | LabelledExample | ModelDrift
+Found = Alert | OrderDecision | RiskChange | CreditAction | LabelledExample | ModelDrift | Case
 """An output event a detector returns (or the customer's `Standing`, from scoring)."""
 
 
@@ -51,7 +54,7 @@ class Step:
     ``before`` is the customer before an order (to decide it), ``usual`` its amounts of the
     event's kind before an order or a payment (to judge how usual the amount is); ``cause``
     is the id every output of the step names as its source; ``versions`` are the engine's at
-    the step's start.
+    the step's start; ``alerts`` and ``standing`` are what the detectors before found.
     """
 
     engine: "Engine"
@@ -63,6 +66,8 @@ class Step:
     event: InputEvent | None = None
     before: Features | None = None
     usual: Summary | None = None
+    alerts: list[Alert] = field(default_factory=list)
+    standing: "Standing | None" = None
     _features: Features | None = field(default=None, repr=False)
 
     @property
@@ -300,6 +305,47 @@ class OrderDecisions:
         return (decision.order_decision(event, step.engine.versions),)
 
 
+NO_CURRENCY = "XXX"
+"""ISO 4217's code for no currency: the money at risk of a customer whose currency is unknown."""
+
+
+class Cases:
+    """Every alert of the step folds into the customer's case (`detectors.cases`), which
+    carries the customer's exposure, score and tier, and the probability of loss: the highest
+    late-payment probability of its open invoices, else its score / 100. A snoozed case whose
+    time has come is reopened. The case's new revision, if any, is the output."""
+
+    def detect(self, step: Step) -> Iterable[Found]:
+        memo = step.record.memo
+        if not step.alerts and not _snooze_over(memo.case, step.now):
+            return ()
+        case = None if memo.case is None else Case.model_validate(memo.case)
+        standing = step.standing
+        score, tier = (None, None) if standing is None else (standing.score, standing.tier)
+        probability = memo.pending.highest_probability()
+        if probability is None:
+            probability = 0.0 if score is None else score / 100
+        features = step.features
+        at_risk = Money(
+            amount=max(features.exposure, Decimal(0)), currency=features.currency or NO_CURRENCY
+        )
+        risk = Risk(at_risk, probability, score, tier)
+        revised = fold_alerts(case, step.alerts, risk, step.now, step.cause, step.engine.versions)
+        if revised is None:
+            return ()
+        memo.case = revised.model_dump(mode="json")
+        return (revised,)
+
+
+def _snooze_over(case: dict[str, Any] | None, now: datetime) -> bool:
+    """Whether the case (as kept) is snoozed and its time has come at ``now``."""
+    return (
+        case is not None
+        and case["status"] == "snoozed"
+        and datetime.fromisoformat(case["snoozed_until"]) <= now
+    )
+
+
 def on_prepayment_terms(features: Features) -> bool:
     """Payment terms of 0 days: the customer pays before delivery."""
     return features.payment_terms_days == 0
@@ -406,5 +452,6 @@ DETECTORS: tuple[Detector, ...] = (
     RuleAlerts(),
     Scoring(),
     OrderDecisions(),
+    Cases(),
 )
 """The detectors of every step, in the order they run."""

@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from detectors.anomaly import AnomalyDetector, HalfSpaceTreesDetector, ZScoreDetector
+from detectors.cases import apply_action
 from detectors.credit_actions import CreditPolicy
 from detectors.decisions import DecisionPolicy
 from detectors.delayed_labels import LabelledExample
@@ -41,9 +42,24 @@ from detectors.scorecard import Scorecard
 from detectors.tiers import TierPolicy
 from features import CustomerState, FeatureConfig, Features, Summary, Transition
 from features.eventtime import from_micros, to_micros
-from schemas.events import InputEvent, OrderPlaced, PaymentReceived
+from schemas.events import (
+    CaseAction,
+    CreditLimitUpdated,
+    InputEvent,
+    OrderPlaced,
+    OrderReleased,
+    OrderReview,
+    PaymentReceived,
+    PaymentTermsUpdated,
+    ProposalAccepted,
+    ProposalReview,
+    ReviewEvent,
+)
+from schemas.ids import derive_id
+from schemas.money import Money
 from schemas.outputs import (
     Alert,
+    Case,
     CreditAction,
     CustomerRisk,
     ModelDrift,
@@ -53,6 +69,9 @@ from schemas.outputs import (
     Tier,
     Versions,
 )
+from schemas.outputs import OrderReview as OrderReviewed
+from schemas.outputs import ProposalReview as ProposalReviewed
+from schemas.validation import InvalidEvent
 from streams.engine.detection import DETECTORS, Detector, Found, Standing, Step, score_inputs
 
 _LENGTH = struct.Struct(">I")
@@ -72,6 +91,12 @@ class CustomerRecord:
     @property
     def customer_id(self) -> str:
         return self.state.customer_id
+
+    @property
+    def stamp(self) -> tuple[int, int]:
+        """Changes whenever the record does: by an event or time passing (the state's
+        revision), or by a person's review (the memo's count of them)."""
+        return self.state.revision, self.memo.review_count
 
     def to_bytes(self) -> bytes:
         state = self.state.to_bytes()
@@ -116,6 +141,10 @@ class Outputs:
     actions: list[CreditAction] = field(default_factory=list)
     examples: list[LabelledExample] = field(default_factory=list)
     drifts: list[ModelDrift] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)
+    reviews: list[OrderReviewed | ProposalReviewed] = field(default_factory=list)
+    updates: list[InputEvent] = field(default_factory=list)
+    """Input events for the customers topic: what an accepted credit proposal changes."""
     standing: "Standing | None" = None
 
     def add(self, found: Iterable[Found | Standing]) -> None:
@@ -132,26 +161,29 @@ class Outputs:
         return None if self.standing is None else self.standing.picture()
 
     def all(self) -> list[BaseModel]:
-        """The outputs that leave the engine: decisions, alerts, changes, actions, examples,
-        drifts, picture."""
+        """The outputs that leave the engine: decisions, alerts, cases, changes, actions,
+        examples, drifts, reviews, customer updates, picture."""
         return [*self.events(), *filter(None, [self.picture])]
 
     def events(self) -> list[BaseModel]:
-        """The outputs of this step alone, all but the picture: decisions, alerts, changes,
-        actions, examples, drifts."""
+        """The outputs of this step alone, all but the picture: decisions, alerts, cases,
+        changes, actions, examples, drifts, reviews, customer updates."""
         return [
             *self.decisions,
             *self.alerts,
+            *self.cases,
             *self.changes,
             *self.actions,
             *self.examples,
             *self.drifts,
+            *self.reviews,
+            *self.updates,
         ]
 
 
 _LIST_OF: dict[type, str] = {
     Alert: "alerts", OrderDecision: "decisions", RiskChange: "changes", CreditAction: "actions",
-    LabelledExample: "examples", ModelDrift: "drifts",
+    LabelledExample: "examples", ModelDrift: "drifts", Case: "cases",
 }  # fmt: skip
 """Which list of `Outputs` keeps each type of output."""
 
@@ -218,6 +250,8 @@ class Engine:
 
     def process(self, record: CustomerRecord, event: InputEvent) -> Outputs:
         """Apply one event; raises ``InvalidEvent`` (record unchanged) if it cannot be."""
+        if isinstance(event, ReviewEvent):
+            return self.review(record, event)
         state = record.state
         before = self._before_order(state, event)
         usual = self._usual_amounts(state, event, before)
@@ -243,12 +277,88 @@ class Engine:
         return Step(self, record, transitions, now, cause, self.versions)
 
     def _react(self, step: Step) -> Outputs:
-        """What the detectors find in ``step``; the customer's alerts are remembered."""
+        """What the detectors find in ``step``; the customer's alerts are remembered, and so
+        are the orders held and the credit actions proposed, for people to review."""
         outputs = Outputs()
         for detector in self.detectors:
             outputs.add(detector.detect(step))
-        step.record.memo.note_alerts(outputs.alerts)
+            step.alerts, step.standing = outputs.alerts, outputs.standing
+        memo = step.record.memo
+        memo.note_alerts(outputs.alerts)
+        memo.note_decisions(outputs.decisions)
+        if outputs.actions:
+            memo.note_proposals(outputs.actions, step.features.currency)
         return outputs
+
+    def review(self, record: CustomerRecord, event: ReviewEvent) -> Outputs:
+        """Apply a person's action: on the customer's case (its next revision), on an order
+        held for review (an order review) or on a credit proposal (a proposal review, and the
+        customer update an accepted one implies). A redelivered one changes nothing; one on
+        what the customer does not have raises ``InvalidEvent`` (record unchanged)."""
+        memo, outputs = record.memo, Outputs()
+        if memo.has_reviewed(event.event_id):
+            return outputs
+        if isinstance(event, CaseAction):
+            case = None if memo.case is None else Case.model_validate(memo.case)
+            revised = apply_action(case, event, self.versions)
+            memo.case = revised.model_dump(mode="json")
+            outputs.cases.append(revised)
+        elif isinstance(event, OrderReview):
+            outputs.reviews.append(self._order_review(memo, event))
+        else:
+            assert isinstance(event, ProposalReview)
+            reviewed, update = self._proposal_review(memo, event)
+            outputs.reviews.append(reviewed)
+            outputs.updates += update
+        memo.note_review(event.event_id)
+        return outputs
+
+    def _order_review(self, memo: RiskMemo, event: OrderReview) -> OrderReviewed:
+        order_id = memo.held.get(event.decision_id)
+        if order_id != event.order_id:
+            raise InvalidEvent(
+                "unknown_decision",
+                f"decision {event.decision_id} is no order {event.order_id} of customer "
+                f"{event.customer_id} waiting for review (unknown, already reviewed, or of "
+                "another order)",
+            )
+        del memo.held[event.decision_id]
+        return OrderReviewed(
+            review_id=derive_id("order_review", event.event_id),
+            decision_id=event.decision_id,
+            order_id=event.order_id,
+            customer_id=event.customer_id,
+            event_time=event.event_time,
+            outcome="released" if isinstance(event, OrderReleased) else "rejected",
+            actor=event.actor,
+            note=event.note,
+            source_event_id=event.event_id,
+            versions=self.versions,
+        )
+
+    def _proposal_review(
+        self, memo: RiskMemo, event: ProposalReview
+    ) -> tuple[ProposalReviewed, list[InputEvent]]:
+        proposal = memo.proposals.pop(event.action_id, None)
+        if proposal is None:
+            raise InvalidEvent(
+                "unknown_action",
+                f"action {event.action_id} is no credit proposal to customer "
+                f"{event.customer_id} waiting for review (unknown, or already reviewed)",
+            )
+        accepted = isinstance(event, ProposalAccepted)
+        reviewed = ProposalReviewed(
+            review_id=derive_id("proposal_review", event.event_id),
+            action_id=event.action_id,
+            customer_id=event.customer_id,
+            event_time=event.event_time,
+            outcome="accepted" if accepted else "declined",
+            actor=event.actor,
+            note=event.note,
+            source_event_id=event.event_id,
+            versions=self.versions,
+        )
+        return reviewed, implied_update(event, proposal) if accepted else []
 
     def score(
         self, record: CustomerRecord, features: Features, now: datetime
@@ -276,6 +386,24 @@ class Engine:
         if isinstance(event, PaymentReceived):
             return state.payment_amount_stats(self.config)
         return None
+
+
+def implied_update(event: ReviewEvent, proposal: dict) -> list[InputEvent]:
+    """The customer update that accepting ``proposal`` (as the memo keeps it) implies: a new
+    credit limit, or new payment terms (0 days for prepayment); none for a review."""
+    common = {
+        "event_id": derive_id("customer_update", event.event_id),
+        "customer_id": event.customer_id,
+        "event_time": event.event_time,
+    }
+    kind = proposal["kind"]
+    if kind == "limit_increase" and proposal["currency"]:
+        limit = Money(amount=proposal["new_limit"], currency=proposal["currency"])
+        return [CreditLimitUpdated(credit_limit=limit, **common)]
+    if kind in ("shorten_terms", "prepayment"):
+        days = proposal["terms_days"] if kind == "shorten_terms" else 0
+        return [PaymentTermsUpdated(terms_days=days, **common)]
+    return []
 
 
 def _not_before_watermark(state: CustomerState, moment: datetime) -> datetime:

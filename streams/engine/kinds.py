@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from detectors.delayed_labels import LabelledExample
+from schemas.events import CreditLimitUpdated, PaymentTermsUpdated
 from schemas.outputs import (
     Alert,
     Case,
@@ -60,6 +61,9 @@ OUTPUT_KINDS: dict[str, OutputKind] = {
     "labelled_example": OutputKind(LabelledExample, "training"),
     "model_drift": OutputKind(ModelDrift, "model_health"),
     "dead_letter": OutputKind(DeadLetter, "deadletter"),
+    # What an accepted credit proposal changes goes back in as the customer's input event.
+    "customer.credit_limit": OutputKind(CreditLimitUpdated, "customers"),
+    "customer.payment_terms": OutputKind(PaymentTermsUpdated, "customers"),
 }
 """Every kind of output, by its ``type``."""
 

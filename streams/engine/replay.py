@@ -69,7 +69,7 @@ class Replay:
         """
         yield from self.advance(event.event_time)
         record = self.records.get(event.customer_id) or CustomerRecord.new(event.customer_id)
-        revision = record.state.revision
+        stamp = record.stamp
         try:
             outputs = self._run(self.engine.process, record, event)
         except InvalidEvent:
@@ -78,7 +78,7 @@ class Replay:
             log.exception("the engine failed on event %s; it is a dead letter", event.event_id)
             raise failure(error) from error
         finally:
-            if record.state.revision != revision:
+            if record.stamp != stamp:
                 self.records[event.customer_id] = record
                 self._schedule(record)
         yield Step(record.customer_id, event, event.event_time, outputs)

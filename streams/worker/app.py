@@ -98,7 +98,7 @@ class RiskApp:
         app.task(self.models.follow_snapshots)
         app.task(self._follow_control)
         app.timer(settings.overdue_check_interval)(self.deadlines.send_due_ticks)
-        redis_topics = (getattr(topics, kind.topic) for kind in REDIS_KINDS.values())
+        redis_topics = dict.fromkeys(getattr(topics, kind.topic) for kind in REDIS_KINDS.values())
         app.agent(self._topic(*redis_topics), name="redis")(self.redis_writer.write)
         app.task(self.redis.setup)
         self.rebalancing.connect()

@@ -160,13 +160,13 @@ class Ingest:
         self._not_ahead(parsed.event_time, f"event {parsed.event_id} is dated")
         self.metrics.event_received(message.topic, parsed.type)  # type: ignore[attr-defined]
         record = self._load(parsed.customer_id, batch)
-        revision = record.state.revision
+        stamp = record.stamp
         try:
             return self.engine.process(record, parsed)
         finally:
             # Even when the step failed half-way: the record keeps what it changed, as in a
             # backtest, and the table keeps what the worker goes on with.
-            if record.state.revision != revision:
+            if record.stamp != stamp:
                 batch.records[record.customer_id] = (record, event)
 
     def _not_ahead(self, moment: datetime, what: str) -> datetime:
