@@ -390,9 +390,16 @@ def demo(
         demo.run(duration)
 
 
+def _port(port: object) -> int:
+    """``port`` if a server can listen on it, else a `ValueError` saying what it takes."""
+    if not 1 <= int(str(port)) <= 65535:
+        raise ValueError(f"{port} is not a port: use 1 to 65535")
+    return int(str(port))
+
+
 @app.command()
 def console(
-    port: Annotated[int | None, _setting("console_port", None, "--port")] = None,
+    port: Annotated[int | None, _setting("console_port", _port, "--port")] = None,
     bind: Annotated[str | None, _setting("console_bind", None, "--bind")] = None,
     broker: Broker = None,
     redis_url: RedisUrl = None,

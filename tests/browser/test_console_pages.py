@@ -179,6 +179,7 @@ def test_signing_in_wants_the_token_and_the_session_is_a_strict_http_only_cookie
     expect(page).to_have_url(re.compile(r"/signin\?next=/cases$"))
     assert "script-src 'self'" in answer.headers["content-security-policy"]
     assert answer.headers["x-frame-options"] == "DENY"
+    shoot(page, "signin")
     page.fill("input[name=actor]", "ana.k")
     page.fill("input[name=token]", "not-the-token-at-all")
     page.click("button:text('Sign in')")
@@ -191,7 +192,6 @@ def test_signing_in_wants_the_token_and_the_session_is_a_strict_http_only_cookie
     [cookie] = person.cookies()
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert TOKEN not in cookie["value"]
-    shoot(page, "signed-in-cases")
     # A POST without the session's CSRF token is refused, though the cookie goes with it.
     refused = page.request.post(seeded.url + "/act", form={
         "action": "acknowledge", "customer_id": "c-eur-1", "case_id": "k-1", "nonce": "x",
