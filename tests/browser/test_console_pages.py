@@ -302,3 +302,20 @@ def test_a_resolution_without_a_note_is_refused_and_nothing_is_sent(
     row.locator("button[value=resolve]").click()
     expect(page.locator("#flash .problem")).to_contain_text("a resolution needs a note")
     assert reviews_on_topic(seeded, "case.resolved", timeout=3) == []
+
+
+def test_every_page_runs_its_scripts_within_the_content_security_policy(
+    seeded: Console, person: BrowserContext
+):
+    problems: list[str] = []
+    page = sign_in(person, seeded, "ana.k")
+    page.on("console", lambda message: problems.append(message.text)
+            if message.type in ("error", "warning") else None)  # fmt: skip
+    # Leaving a page aborts its live connection (/live): any other failed request is a problem.
+    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}")
+            if not request.url.endswith("/live") else None)  # fmt: skip
+    for path in ("/", "/cases", "/reviews", "/worklist", "/customers/c-eur-1"):
+        page.goto(seeded.url + path)
+        assert page.evaluate("typeof htmx.version") == "string"
+        page.wait_for_timeout(300)
+    assert problems == []
