@@ -250,6 +250,17 @@ def test_a_case_acknowledged_in_one_browser_reaches_the_topic_and_shows_in_anoth
         # The worker applies it: a new revision of the case; the other browser shows it live.
         off_loop(put_case(seeded.settings, case("k-1", "c-eur-1", 2, "acknowledged")))
         expect(watching.locator("#table-cases td.status")).to_have_text(["acknowledged"])
+        expect(acting.locator("#table-cases td.status")).to_have_text(["acknowledged"])
+        # A change while someone fills in a form waits until the form is closed.
+        form = watching.locator("#table-cases tr[data-id='k-1']")
+        form.locator("summary").click()
+        form.locator("input[name=assignee]").fill("cy.d")
+        off_loop(put_case(seeded.settings, case("k-1", "c-eur-1", 3, "assigned", assignee="ana.k")))
+        expect(acting.locator("#table-cases td.assignee")).to_have_text(["ana.k"])
+        expect(form.locator("input[name=assignee]")).to_have_value("cy.d")
+        expect(watching.locator("#table-cases td.status")).to_have_text(["acknowledged"])
+        form.locator("summary").click()
+        expect(watching.locator("#table-cases td.status")).to_have_text(["assigned"])
     finally:
         ana.close()
         bo.close()
