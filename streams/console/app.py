@@ -33,6 +33,7 @@ from streams.console.tables import (
     alert_table,
     case_table,
     csv_text,
+    history_table,
     proposal_table,
     review_table,
     shown,
@@ -86,10 +87,12 @@ async def worklist_tables(store: Store, _: str) -> list[Table]:
 
 
 async def customer_tables(store: Store, customer_id: str) -> list[Table]:
+    cases = await store.customer_cases(customer_id)
     return [
         alert_table(await store.stream("alerts", customer_id)),
         proposal_table(await store.stream("actions", customer_id)),
-        case_table("customer-cases", await store.customer_cases(customer_id)),
+        case_table("customer-cases", cases),
+        history_table(cases),
     ]
 
 

@@ -238,6 +238,35 @@ def case_table(name: str, cases: Iterable[Mapping[str, Any]]) -> Table:
     return Table(name, CASE_COLUMNS, [case_row(case) for case in cases])
 
 
+def history_table(cases: Iterable[Mapping[str, Any]]) -> Table:
+    """What happened to each case, newest step first: who did what, when and why.
+
+    >>> table = history_table([{"case_id": "k1", "history": [
+    ...     {"at": "2026-03-01T09:00:00Z", "actor": "riskstream", "action": "opened"},
+    ...     {"at": "2026-03-01T10:00:00Z", "actor": "ana.k", "action": "acknowledged",
+    ...      "note": "called"}]}])
+    >>> [(row["actor"], row["action"], row["note"]) for row in table.rows]
+    [('ana.k', 'acknowledged', 'called'), ('riskstream', 'opened', '')]
+    """
+    steps = [
+        {"case_id": case["case_id"], "note": "", **step}
+        for case in cases
+        for step in case.get("history") or ()
+    ]
+    steps.sort(key=lambda step: step["at"], reverse=True)
+    return Table(
+        "case-history",
+        (
+            Column("at", "when", "time"),
+            Column("case_id", "case"),
+            Column("actor", "who"),
+            Column("action", "did"),
+            Column("note", "note"),
+        ),
+        steps,
+    )
+
+
 def review_table(decisions: Iterable[Mapping[str, Any]]) -> Table:
     """Order decisions waiting for a person (``review`` or ``prepay``), oldest first.
 

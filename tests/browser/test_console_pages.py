@@ -67,14 +67,18 @@ CUSTOMERS = [
 ]  # fmt: skip
 
 
-def case(case_id: str, customer_id: str, revision: int, status: str, **extra: Any) -> Case:
+def case(case_id: str, customer_id: str, revision: int, status: str, *steps: CaseEntry,
+         **extra: Any) -> Case:  # fmt: skip
+    """A revision of a case opened two hours ago, its ``steps`` since in its history."""
+    opened = CaseEntry(at=NOW - timedelta(hours=2), actor="riskstream", action="opened",
+                       alert_id="a-1")  # fmt: skip
     return Case(
         case_id=case_id, customer_id=customer_id, event_time=NOW, revision=revision,
         status=status, opened_at=NOW - timedelta(hours=2), updated_at=NOW, severity="critical",
         alert_count=2, alert_ids=["a-1", "a-2"], alert_kinds={"overdue": 1, "limit_breach": 1},
         money_at_risk=Money(amount=Decimal("12000.00"), currency="EUR"),
         probability_of_loss=0.6, priority=7200.0, score=81.0, tier="high",
-        history=[CaseEntry(at=NOW, actor="riskstream", action="opened", alert_id="a-1")],
+        history=[opened, *steps],
         source_event_id=f"src-{revision}", **extra,
     )  # fmt: skip
 
@@ -248,14 +252,17 @@ def test_a_case_acknowledged_in_one_browser_reaches_the_topic_and_shows_in_anoth
             "c-eur-1", "k-1", "ana.k", "called the customer, payment promised"
         )  # fmt: skip
         # The worker applies it: a new revision of the case; the other browser shows it live.
-        off_loop(put_case(seeded.settings, case("k-1", "c-eur-1", 2, "acknowledged")))
+        step = CaseEntry(at=NOW, actor=event["actor"], action="acknowledged", note=event["note"])
+        off_loop(put_case(seeded.settings, case("k-1", "c-eur-1", 2, "acknowledged", step)))
         expect(watching.locator("#table-cases td.status")).to_have_text(["acknowledged"])
         expect(acting.locator("#table-cases td.status")).to_have_text(["acknowledged"])
         # A change while someone fills in a form waits until the form is closed.
         form = watching.locator("#table-cases tr[data-id='k-1']")
         form.locator("summary").click()
         form.locator("input[name=assignee]").fill("cy.d")
-        off_loop(put_case(seeded.settings, case("k-1", "c-eur-1", 3, "assigned", assignee="ana.k")))
+        assigned = CaseEntry(at=NOW + timedelta(minutes=1), actor="ana.k", action="assigned")
+        revision = case("k-1", "c-eur-1", 3, "assigned", step, assigned, assignee="ana.k")
+        off_loop(put_case(seeded.settings, revision))
         expect(acting.locator("#table-cases td.assignee")).to_have_text(["ana.k"])
         expect(form.locator("input[name=assignee]")).to_have_value("cy.d")
         expect(watching.locator("#table-cases td.status")).to_have_text(["acknowledged"])
@@ -292,6 +299,15 @@ def test_the_customer_page_shows_its_picture_and_accepts_a_proposal(
     expect(page.locator("dd.tier")).to_have_text("high")
     expect(page.locator(".reasons li")).to_have_count(2)
     assert cells(page, "alerts", "kind") == ["limit_breach", "overdue"]
+    assert [
+        (who, did, note)
+        for who, did, note in zip(
+            cells(page, "case-history", "actor"),
+            cells(page, "case-history", "action"),
+            cells(page, "case-history", "note"),
+            strict=True,
+        )
+    ][-1] == ("riskstream", "opened", "-")
     expect(page.locator("#table-proposals td.proposal")).to_have_text("terms 15 days")
     shoot(page, "customer")
     row = page.locator("#table-proposals tr[data-id='p-1']")
