@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from detectors.delayed_labels import PendingPredictions
-from schemas.outputs import Alert, CreditAction, OrderDecision, Tier
+from schemas.outputs import HELD, Alert, CreditAction, OrderDecision, Tier
 
 MAX_PENDING_PER_CUSTOMER = 1_000
 MAX_RECENT_ANOMALIES = 16
@@ -36,12 +36,11 @@ MAX_RECENT_ALERTS = 5
 MAX_HELD_ORDERS = 100
 """Orders held for review (or prepayment) remembered, awaiting a person's release or
 rejection; the oldest are forgotten beyond it (a late review of one is an unknown decision)."""
-MAX_PROPOSALS = 16
-"""Credit proposals remembered, awaiting a person's acceptance or refusal."""
+MAX_PROPOSALS_PER_KIND = 3
+"""Credit proposals of each kind remembered, awaiting a person's acceptance or refusal: the
+latest, which supersede the older ones."""
 MAX_REVIEWS = 64
 """Ids of the latest review events applied: a redelivered one changes nothing."""
-REVIEWED = ("review", "prepay")
-"""The outcomes of an order decision that wait for a person's release or rejection."""
 
 
 class RecentAlert(NamedTuple):
@@ -123,7 +122,7 @@ class RiskMemo:
     def note_decisions(self, decisions: Iterable[OrderDecision]) -> None:
         """Hold the orders decided ``review`` or ``prepay`` until a person reviews them."""
         for decision in decisions:
-            if decision.outcome in REVIEWED:
+            if decision.outcome in HELD:
                 self.held[decision.decision_id] = decision.order_id
         while len(self.held) > MAX_HELD_ORDERS:
             del self.held[next(iter(self.held))]
@@ -137,8 +136,13 @@ class RiskMemo:
                 "new_limit": action.new_limit,
                 "currency": currency,
             }
-        while len(self.proposals) > MAX_PROPOSALS:
-            del self.proposals[next(iter(self.proposals))]
+        kinds = [proposal["kind"] for proposal in self.proposals.values()]
+        if len(kinds) > len(set(kinds)) * MAX_PROPOSALS_PER_KIND:
+            self.proposals = {
+                action_id: proposal
+                for n, (action_id, proposal) in enumerate(self.proposals.items())
+                if kinds[n + 1 :].count(proposal["kind"]) < MAX_PROPOSALS_PER_KIND
+            }
 
     def has_reviewed(self, event_id: str) -> bool:
         """Whether the review event ``event_id`` is one of the latest applied."""

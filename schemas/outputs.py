@@ -80,6 +80,10 @@ class OrderDecision(OutputEvent):
     versions: Versions = Field(default_factory=Versions)
 
 
+HELD: tuple[str, ...] = ("review", "prepay")
+"""The outcomes of an order decision that hold the order until a person releases or rejects it."""
+
+
 class CreditAction(OutputEvent):
     """A credit action proposed to the credit team; riskstream never applies it.
 

@@ -11,11 +11,23 @@ Keys (``prefix`` defaults to ``riskstream``):
   remembers it for ``seen_ttl`` seconds).
 - ``{prefix}:actions:{customer_id}``: stream of the credit actions proposed for the customer,
   trimmed and appended once by ``action_id`` in the same way.
+- ``{prefix}:proposal-reviews:{customer_id}``: stream of the reviews (accepted, declined) of
+  the customer's credit proposals, trimmed and appended once by ``review_id`` likewise.
 - ``{prefix}:risk-changes``: pub/sub channel; each risk change is published once, as JSON.
-- ``{prefix}:feed:alerts``, ``{prefix}:feed:actions``, ``{prefix}:feed:risk-changes``: the
-  portfolio's change feed, a stream of each kind trimmed to about ``feed_length`` entries,
-  each output appended once: a subscriber that restarts (a consumer group) reads on from its
+- ``{prefix}:feed:alerts``, ``{prefix}:feed:actions``, ``{prefix}:feed:risk-changes``,
+  ``{prefix}:feed:proposal-reviews``, ``{prefix}:feed:cases``: the portfolio's change feed, a
+  stream of each kind trimmed to about ``feed_length`` entries, each output (each case
+  revision) appended once: a subscriber that restarts (a consumer group) reads on from its
   last id instead of losing what pub/sub sent meanwhile.
+- ``{prefix}:case:{case_id}``: JSON of the case's latest revision (an older one is ignored);
+  ``{prefix}:cases:open``: sorted set of the cases not resolved, by priority;
+  ``{prefix}:cases:customer:{customer_id}``: sorted set of the customer's cases, by the time
+  they opened (epoch seconds).
+- ``{prefix}:reviews:pending``: sorted set of the decision ids of orders decided ``review``
+  or ``prepay`` and not yet released or rejected, by event time (epoch seconds);
+  ``{prefix}:decision:{decision_id}``: JSON of such an order decision. Its order review takes
+  it out of the set (and lets the decision's JSON expire after ``seen_ttl``), and
+  ``{prefix}:reviewed:{decision_id}`` (for ``seen_ttl``) keeps a redelivered decision out.
 
 Writes are pipelined. When Redis is down or slow the outputs wait (newest customer picture
 per customer, events in order) and are retried with backoff; the worker's ``redis`` agent
@@ -32,7 +44,18 @@ import orjson
 from pydantic import BaseModel
 
 from schemas.codec import dumps
-from schemas.outputs import Alert, CreditAction, CustomerRisk, RiskChange, Tier
+from schemas.outputs import (
+    HELD,
+    Alert,
+    Case,
+    CreditAction,
+    CustomerRisk,
+    OrderDecision,
+    OrderReview,
+    ProposalReview,
+    RiskChange,
+    Tier,
+)
 from sinks.base import Sink
 from streams.engine.kinds import REDIS_KINDS
 
@@ -46,8 +69,9 @@ log = logging.getLogger(__name__)
 
 TIERS = get_args(Tier)
 _JSON_FIELDS = {"reasons", "versions"}
-Event = Alert | CreditAction | RiskChange
-"""An output that happens once: appended to its customer's stream, or published."""
+Event = Alert | CreditAction | RiskChange | ProposalReview | Case | OrderDecision | OrderReview
+"""An output that happens once: appended to its customer's stream, or published; or a case
+revision, or an order decision or review: kept as its kind says (`streams.engine.kinds`)."""
 
 # KEYS: hash, scores, scores of each tier; ARGV: revision, customer id, score, tier, fields.
 _PUT_IF_NEWER = """
@@ -80,9 +104,47 @@ return 0
 """
 
 
+# KEYS: case, open cases, the customer's cases, case feed, seen (of this revision); ARGV:
+# revision, case id, priority, opened at (epoch s), status, seen ttl, feed length, fields
+# (the JSON last).
+_PUT_CASE = """
+local stored = redis.call('GET', KEYS[1])
+if not stored or tonumber(ARGV[1]) > tonumber(cjson.decode(stored)['revision']) then
+  redis.call('SET', KEYS[1], ARGV[#ARGV])
+  if ARGV[5] == 'resolved' then
+    redis.call('ZREM', KEYS[2], ARGV[2])
+  else
+    redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+  end
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+end
+if redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[6]) then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', unpack(ARGV, 8))
+end
+return 1
+"""
+
+# KEYS: decision, pending reviews, reviewed; ARGV: decision id, event time (epoch s), JSON.
+_HOLD = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 1
+"""
+
+# KEYS: decision, pending reviews, reviewed; ARGV: decision id, ttl.
+_RELEASE = """
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
 class RedisSink(Sink):
-    """Writes :class:`CustomerRisk` pictures, :class:`Alert`, :class:`CreditAction` and
-    :class:`RiskChange` events."""
+    """Writes :class:`CustomerRisk` pictures, :class:`Alert`, :class:`CreditAction`,
+    :class:`RiskChange` and :class:`ProposalReview` events, :class:`Case` revisions, and
+    :class:`OrderDecision` and :class:`OrderReview` events for the orders held for review."""
 
     def __init__(
         self,
@@ -112,6 +174,9 @@ class RedisSink(Sink):
         self._client = aioredis.from_url(self.url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._put_if_newer = self._client.register_script(_PUT_IF_NEWER)
         self._append_once = self._client.register_script(_APPEND_ONCE)
+        self._put_case = self._client.register_script(_PUT_CASE)
+        self._hold = self._client.register_script(_HOLD)
+        self._release = self._client.register_script(_RELEASE)
 
     @property
     def pending(self) -> int:
@@ -180,8 +245,18 @@ class RedisSink(Sink):
                     client=pipe,
                 )
             for event in events:
-                published = REDIS_KINDS[event.type].redis == "published"
-                stream, event_id, fields = _stream_entry(event)
+                how = REDIS_KINDS[event.type].redis
+                if how == "case":
+                    await self._write_case(event, pipe)  # type: ignore[arg-type]
+                    continue
+                if how == "decision":
+                    await self._write_decision(event, pipe)  # type: ignore[arg-type]
+                    continue
+                if how == "review":
+                    await self._write_review(event, pipe)  # type: ignore[arg-type]
+                    continue
+                published = how == "published"
+                stream, event_id, fields = _stream_entry(event)  # type: ignore[arg-type]
                 await self._append_once(
                     keys=[
                         self.key("seen", event_id),
@@ -198,6 +273,58 @@ class RedisSink(Sink):
                     client=pipe,
                 )
             await pipe.execute()
+
+    async def _write_case(self, case: Case, pipe: Any) -> None:
+        named = {
+            "case_id": case.case_id,
+            "customer_id": case.customer_id,
+            "status": case.status,
+            "revision": case.revision,
+            "json": dumps(case),
+        }
+        await self._put_case(
+            keys=[
+                self.key("case", case.case_id),
+                f"{self.prefix}:cases:open",
+                self.key("cases:customer", case.customer_id),
+                self.key("feed", "cases"),
+                self.key("seen", f"case:{case.case_id}:{case.revision}"),
+            ],
+            args=[
+                case.revision,
+                case.case_id,
+                case.priority,
+                case.opened_at.timestamp(),
+                case.status,
+                self.seen_ttl,
+                self.feed_length,
+                *(item for pair in named.items() for item in pair),
+            ],
+            client=pipe,
+        )
+
+    async def _write_decision(self, decision: OrderDecision, pipe: Any) -> None:
+        if decision.outcome not in HELD:
+            return
+        await self._hold(
+            keys=self._decision_keys(decision.decision_id),
+            args=[decision.decision_id, decision.event_time.timestamp(), dumps(decision)],
+            client=pipe,
+        )
+
+    async def _write_review(self, review: OrderReview, pipe: Any) -> None:
+        await self._release(
+            keys=self._decision_keys(review.decision_id),
+            args=[review.decision_id, self.seen_ttl],
+            client=pipe,
+        )
+
+    def _decision_keys(self, decision_id: str) -> list[str]:
+        return [
+            self.key("decision", decision_id),
+            f"{self.prefix}:reviews:pending",
+            self.key("reviewed", decision_id),
+        ]
 
     def key(self, kind: str, name: str) -> str:
         return f"{self.prefix}:{kind}:{name}"
@@ -248,14 +375,20 @@ def _picture_of(customer_id: str, fields: dict[bytes, bytes]) -> CustomerRisk:
     return CustomerRisk.model_validate(document)
 
 
-def _stream_entry(event: Event) -> tuple[str, str, list[Any]]:
+def _stream_entry(
+    event: Alert | CreditAction | RiskChange | ProposalReview,
+) -> tuple[str, str, list[Any]]:
     """The stream an output goes to, its id, and the fields of its entry (its JSON last)."""
+    named: dict[str, Any]
     if isinstance(event, Alert):
         stream, event_id = "alerts", event.alert_id
         named = {"alert_id": event_id, "kind": event.kind, "severity": event.severity}
     elif isinstance(event, CreditAction):
         stream, event_id = "actions", event.action_id
         named = {"action_id": event_id, "kind": event.kind}
+    elif isinstance(event, ProposalReview):
+        stream, event_id = "proposal-reviews", event.review_id
+        named = {"review_id": event_id, "action_id": event.action_id, "outcome": event.outcome}
     else:
         stream, event_id = "risk-changes", event.change_id
         named = {"change_id": event_id, "customer_id": event.customer_id, "tier": event.tier}

@@ -1,8 +1,9 @@
 """The engine's detectors: the interface a new one plugs into, and every output held to the
 JSON Schema file of its type."""
 
+import itertools
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import orjson
@@ -11,7 +12,18 @@ from jsonschema import Draft202012Validator
 
 from features import Features
 from schemas.codec import dumps
-from schemas.events import OrderPlaced
+from schemas.events import (
+    CaseAcknowledged,
+    CaseAssigned,
+    CaseResolved,
+    CaseSnoozed,
+    OrderPlaced,
+    OrderRejected,
+    OrderReleased,
+    ProposalAccepted,
+    ProposalDeclined,
+    ReviewEvent,
+)
 from schemas.ids import derive_id
 from schemas.jsonschema import SCHEMA_DIR
 from schemas.money import Money
@@ -91,13 +103,42 @@ def test_every_detector_of_a_step_reads_the_same_features():
 
 @pytest.fixture(scope="module")
 def published() -> list[dict]:
-    """Every output of a year of a few generated customers, as published (JSON)."""
+    """Every output of a year of a few generated customers, as published (JSON), and of
+    people's actions on their cases, held orders and credit proposals after it."""
     replay = Replay(Engine())
     documents = []
-    for event in generate_events(8, 365, datetime(2026, 1, 1, tzinfo=UTC), seed=3):
+    history = generate_events(8, 365, datetime(2026, 1, 1, tzinfo=UTC), seed=3)
+    reviews = people_acting_on(replay, datetime(2027, 1, 15, tzinfo=UTC))  # once history is in
+    for event in itertools.chain(history, reviews):
         for step in replay.feed(event):
             documents += [orjson.loads(dumps(output)) for output in step.outputs.all()]
     return documents
+
+
+def people_acting_on(replay: Replay, at: datetime) -> Iterable[ReviewEvent]:
+    """Each customer's case acknowledged, assigned, snoozed and resolved; its held orders
+    released and rejected in turn; its credit proposals accepted, but reviews declined."""
+    for customer_id, record in sorted(replay.records.items()):
+        memo, said = record.memo, {"customer_id": customer_id, "actor": "ann", "event_time": at}
+        if memo.case is not None:
+            case_id = memo.case["case_id"]
+            yield CaseAcknowledged(event_id=f"{customer_id}-ack", case_id=case_id, **said)
+            yield CaseAssigned(
+                event_id=f"{customer_id}-assign", case_id=case_id, assignee="bob", **said
+            )
+            yield CaseSnoozed(
+                event_id=f"{customer_id}-snooze", case_id=case_id, until=at + timedelta(days=2),
+                **said,
+            )  # fmt: skip
+            yield CaseResolved(event_id=f"{customer_id}-resolve", case_id=case_id,
+                               **said | {"note": "paid"})  # fmt: skip
+        for n, (decision_id, order_id) in enumerate(list(memo.held.items())):
+            review = OrderReleased if n % 2 else OrderRejected
+            yield review(event_id=f"{customer_id}-order-{n}", decision_id=decision_id,
+                         order_id=order_id, **said)  # fmt: skip
+        for n, (action_id, proposal) in enumerate(list(memo.proposals.items())):
+            review = ProposalDeclined if proposal["kind"] == "review" else ProposalAccepted
+            yield review(event_id=f"{customer_id}-proposal-{n}", action_id=action_id, **said)
 
 
 def test_every_output_is_valid_under_the_json_schema_file_of_its_type(published):
@@ -113,5 +154,5 @@ def test_every_output_is_valid_under_the_json_schema_file_of_its_type(published)
         checked.add(document["type"])
     assert checked >= {
         "alert", "risk_change", "order_decision", "credit_action", "customer_risk",
-        "labelled_example",
+        "labelled_example", "case", "order_review", "proposal_review", "customer.credit_limit",
     }  # fmt: skip
