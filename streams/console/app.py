@@ -90,7 +90,10 @@ async def customer_tables(store: Store, customer_id: str) -> list[Table]:
     cases = await store.customer_cases(customer_id)
     return [
         alert_table(await store.stream("alerts", customer_id)),
-        proposal_table(await store.stream("actions", customer_id)),
+        proposal_table(
+            await store.stream("actions", customer_id),
+            await store.stream("proposal-reviews", customer_id, count=100),
+        ),
         case_table("customer-cases", cases),
         history_table(cases),
     ]

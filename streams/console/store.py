@@ -11,7 +11,13 @@ from streams.console.tables import customer_row
 
 PAGE = 200
 """Rows a queue shows (and exports) at most."""
-FEEDS = {"cases": "cases", "alerts": "alerts", "actions": "actions", "risk-changes": "customers"}
+FEEDS = {
+    "cases": "cases",
+    "alerts": "alerts",
+    "actions": "actions",
+    "proposal-reviews": "actions",
+    "risk-changes": "customers",
+}
 """A portfolio change feed -> the live event it raises on the console's pages."""
 
 
@@ -44,7 +50,8 @@ class Store:
         return customer_row(customer_id, fields) if fields else None
 
     async def stream(self, kind: str, customer_id: str, count: int = 20) -> list[dict[str, Any]]:
-        """The customer's latest ``alerts`` or ``actions``, newest first."""
+        """The customer's latest ``alerts``, ``actions`` or ``proposal-reviews``, newest
+        first."""
         entries = await self.client.xrevrange(self.key(kind, customer_id), count=count)
         return [orjson.loads(fields["json"]) for _, fields in entries]
 

@@ -316,11 +316,24 @@ def alert_table(alerts: Iterable[Mapping[str, Any]]) -> Table:
     )
 
 
-def proposal_table(actions: Iterable[Mapping[str, Any]]) -> Table:
-    """A customer's proposed credit actions, newest first."""
+def proposal_table(
+    actions: Iterable[Mapping[str, Any]], reviews: Iterable[Mapping[str, Any]] = ()
+) -> Table:
+    """A customer's proposed credit actions, newest first, with what people decided (the
+    latest of their ``reviews``); ``reviewed`` tells the page which to offer for review.
+
+    >>> table = proposal_table([{"action_id": "p1", "kind": "review"}],
+    ...     [{"action_id": "p1", "outcome": "accepted", "actor": "ana.k"}])
+    >>> table.rows[0]["decided"], table.rows[0]["reviewed"]
+    ('accepted by ana.k', True)
+    """
+    decided: dict[str, str] = {}
+    for review in reviews:  # newest first: the first one of each proposal counts
+        decided.setdefault(review["action_id"], f"{review['outcome']} by {review['actor']}")
     rows = [
         {**action, "reason_text": ", ".join(action.get("reasons") or ()),
-         "proposal": _proposal(action)}
+         "proposal": _proposal(action), "decided": decided.get(action["action_id"], ""),
+         "reviewed": action["action_id"] in decided}
         for action in actions
     ]  # fmt: skip
     return Table(
@@ -330,6 +343,7 @@ def proposal_table(actions: Iterable[Mapping[str, Any]]) -> Table:
             Column("kind", "kind"),
             Column("proposal", "proposal"),
             Column("reason_text", "reasons"),
+            Column("decided", "decided"),
         ),
         rows,
     )

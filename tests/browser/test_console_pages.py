@@ -1,8 +1,8 @@
 """The console in a real browser: sign in, every page, actions that arrive on the reviews topic
 with their actor and note, and a change that a second browser sees arrive without reloading.
 
-Redis is seeded through the workers' own Redis sink (pictures, alerts, credit actions); cases
-and held orders are written under the keys of the cases contract, as a worker keeps them.
+Redis is seeded through the workers' own Redis sink (pictures, alerts, credit actions, cases,
+held orders), and what a worker would write once it applied an action is written so too.
 Each page's screenshot goes to docs/console/.
 """
 
@@ -14,10 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 from playwright.sync_api import BrowserContext, Page, expect
 
-from schemas.codec import dumps
 from schemas.money import Money
 from schemas.outputs import (
     Alert,
@@ -26,6 +24,8 @@ from schemas.outputs import (
     CreditAction,
     CustomerRisk,
     OrderDecision,
+    OrderReview,
+    ProposalReview,
     Reason,
 )
 from sinks.redis import RedisSink
@@ -83,43 +83,17 @@ def case(case_id: str, customer_id: str, revision: int, status: str, *steps: Cas
     )  # fmt: skip
 
 
-async def put_case(settings, revision: Case) -> None:
-    """Keep a case revision in Redis as the cases contract says a worker does."""
-    prefix, client = settings.redis_prefix, aioredis.from_url(settings.redis_url)
-    try:
-        await client.set(f"{prefix}:case:{revision.case_id}", dumps(revision))
-        if revision.status == "resolved":
-            await client.zrem(f"{prefix}:cases:open", revision.case_id)
-        else:
-            await client.zadd(f"{prefix}:cases:open", {revision.case_id: revision.priority})
-        await client.zadd(f"{prefix}:cases:customer:{revision.customer_id}",
-                          {revision.case_id: revision.opened_at.timestamp()})  # fmt: skip
-        await client.xadd(f"{prefix}:feed:cases", {
-            "case_id": revision.case_id, "customer_id": revision.customer_id,
-            "status": revision.status, "revision": revision.revision, "json": dumps(revision),
-        })  # fmt: skip
-    finally:
-        await client.aclose()
-
-
-async def hold_order(settings, decision: OrderDecision | None, released: str | None = None) -> None:
-    """An order decision waiting for review, or (``released``) one a review took away."""
-    prefix, client = settings.redis_prefix, aioredis.from_url(settings.redis_url)
-    try:
-        if decision is not None:
-            await client.set(f"{prefix}:decision:{decision.decision_id}", dumps(decision))
-            await client.zadd(f"{prefix}:reviews:pending",
-                              {decision.decision_id: decision.event_time.timestamp()})  # fmt: skip
-        if released is not None:
-            await client.zrem(f"{prefix}:reviews:pending", released)
-    finally:
-        await client.aclose()
+async def keep(settings, *outputs: Any) -> None:
+    """Write ``outputs`` to Redis as a worker does: through its Redis sink."""
+    sink = RedisSink(settings.redis_url, prefix=settings.redis_prefix)
+    await sink.setup()
+    await sink.write(outputs)
+    await sink.close()
 
 
 async def seed(settings) -> None:
-    sink = RedisSink(settings.redis_url, prefix=settings.redis_prefix)
-    await sink.setup()
-    await sink.write([
+    await keep(
+        settings,
         *CUSTOMERS,
         Alert(alert_id="a-1", customer_id="c-eur-1", event_time=NOW - timedelta(hours=2),
               kind="overdue", severity="critical", message="invoice inv-1 is 12 days overdue",
@@ -129,14 +103,12 @@ async def seed(settings) -> None:
               source_event_id="o-1"),
         CreditAction(action_id="p-1", customer_id="c-eur-1", event_time=NOW, kind="shorten_terms",
                      reasons=["late_payments"], terms_days=15, source_event_id="inv-1"),
-    ])  # fmt: skip
-    await sink.close()
-    await put_case(settings, case("k-1", "c-eur-1", 1, "open"))
-    await hold_order(settings, OrderDecision(
-        decision_id="d-1", customer_id="c-usd-1", order_id="o-77", outcome="review",
-        reasons=["limit_use_high"], event_time=NOW - timedelta(minutes=30), source_event_id="o-77",
-        figures={"order_amount": "2500.00", "currency": "USD"},
-    ))  # fmt: skip
+        case("k-1", "c-eur-1", 1, "open"),
+        OrderDecision(decision_id="d-1", customer_id="c-usd-1", order_id="o-77", outcome="review",
+                      reasons=["limit_use_high"], event_time=NOW - timedelta(minutes=30),
+                      source_event_id="o-77",
+                      figures={"order_amount": "2500.00", "currency": "USD"}),
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +225,7 @@ def test_a_case_acknowledged_in_one_browser_reaches_the_topic_and_shows_in_anoth
         )  # fmt: skip
         # The worker applies it: a new revision of the case; the other browser shows it live.
         step = CaseEntry(at=NOW, actor=event["actor"], action="acknowledged", note=event["note"])
-        off_loop(put_case(seeded.settings, case("k-1", "c-eur-1", 2, "acknowledged", step)))
+        off_loop(keep(seeded.settings, case("k-1", "c-eur-1", 2, "acknowledged", step)))
         expect(watching.locator("#table-cases td.status")).to_have_text(["acknowledged"])
         expect(acting.locator("#table-cases td.status")).to_have_text(["acknowledged"])
         # A change while someone fills in a form waits until the form is closed.
@@ -262,7 +234,7 @@ def test_a_case_acknowledged_in_one_browser_reaches_the_topic_and_shows_in_anoth
         form.locator("input[name=assignee]").fill("cy.d")
         assigned = CaseEntry(at=NOW + timedelta(minutes=1), actor="ana.k", action="assigned")
         revision = case("k-1", "c-eur-1", 3, "assigned", step, assigned, assignee="ana.k")
-        off_loop(put_case(seeded.settings, revision))
+        off_loop(keep(seeded.settings, revision))
         expect(acting.locator("#table-cases td.assignee")).to_have_text(["ana.k"])
         expect(form.locator("input[name=assignee]")).to_have_value("cy.d")
         expect(watching.locator("#table-cases td.status")).to_have_text(["acknowledged"])
@@ -288,7 +260,10 @@ def test_an_order_released_with_a_note_reaches_the_topic_and_leaves_the_queue(
     assert [(e["decision_id"], e["order_id"], e["actor"], e["note"]) for e in released] == [
         ("d-1", "o-77", "ana.k", "prepayment received by wire")
     ]
-    off_loop(hold_order(seeded.settings, None, released="d-1"))
+    off_loop(keep(seeded.settings, OrderReview(
+        review_id="r-1", decision_id="d-1", order_id="o-77", customer_id="c-usd-1",
+        outcome="released", actor="ana.k", event_time=NOW, source_event_id="e-1",
+    )))  # fmt: skip
     expect(page.locator("#table-reviews .empty")).to_have_text("No order waits for review.")
 
 
@@ -318,6 +293,12 @@ def test_the_customer_page_shows_its_picture_and_accepts_a_proposal(
     assert [(e["action_id"], e["customer_id"], e["actor"]) for e in accepted] == [
         ("p-1", "c-eur-1", "ana.k")
     ]
+    off_loop(keep(seeded.settings, ProposalReview(
+        review_id="pr-1", action_id="p-1", customer_id="c-eur-1", outcome="accepted",
+        actor="ana.k", event_time=NOW, source_event_id=accepted[0]["event_id"],
+    )))  # fmt: skip
+    expect(row.locator("td.decided")).to_have_text("accepted by ana.k")
+    expect(row.locator("details")).to_have_count(0)
 
 
 def test_a_resolution_without_a_note_is_refused_and_nothing_is_sent(
