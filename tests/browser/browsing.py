@@ -1,6 +1,7 @@
 """What the browser tests share besides their fixtures: the console they run, its token."""
 
 import asyncio
+import re
 import shutil
 import uuid
 from collections.abc import Coroutine
@@ -8,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from playwright.sync_api import BrowserContext, Page, expect
 
 from streams.settings import Settings
 
@@ -33,3 +36,15 @@ class Console:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+def sign_in(context: BrowserContext, console: Console, actor: str, path: str = "/") -> Page:
+    """A new page of ``context`` signed in as ``actor`` through the sign-in form, at ``path``."""
+    page = context.new_page()
+    page.goto(console.url + path)
+    expect(page).to_have_url(re.compile(r"/signin\?next="))
+    page.fill("input[name=actor]", actor)
+    page.fill("input[name=token]", TOKEN)
+    page.click("button:text('Sign in')")
+    expect(page).to_have_url(console.url + path)
+    return page

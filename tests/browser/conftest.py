@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
@@ -16,11 +17,21 @@ from tests.integration import harness
 
 
 @pytest.fixture(scope="module")
-def console(kafka_bootstrap: str, redis_url: str, tmp_path_factory) -> Iterator[Console]:
-    """A console of this module alone: its own Redis prefix and topics, a token."""
-    folder = tmp_path_factory.mktemp("console")
+def folder(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("console")
+
+
+@pytest.fixture(scope="module")
+def console_env(kafka_bootstrap: str, redis_url: str, folder: Path) -> dict[str, str]:
+    """Settings of this module alone: its own Redis prefix and topics, a token."""
     env = harness.isolated_env(kafka_bootstrap, redis_url, folder / "data")
-    env |= {"RISKSTREAM_API_TOKEN": TOKEN, "RISKSTREAM_CONSOLE_PORT": str(free_port())}
+    return env | {"RISKSTREAM_API_TOKEN": TOKEN, "RISKSTREAM_CONSOLE_PORT": str(free_port())}
+
+
+@pytest.fixture(scope="module")
+def console(console_env: dict[str, str], folder: Path) -> Iterator[Console]:
+    """``riskstream console`` with the module's settings."""
+    env = console_env
     settings = harness.settings_of(env)
     log = folder / "console.log"
     with log.open("wb") as out:

@@ -29,7 +29,7 @@ from schemas.outputs import (
     Reason,
 )
 from sinks.redis import RedisSink
-from tests.browser.browsing import TOKEN, Console, off_loop
+from tests.browser.browsing import TOKEN, Console, off_loop, sign_in
 from tests.integration import harness
 
 pytestmark = pytest.mark.integration
@@ -115,17 +115,6 @@ async def seed(settings) -> None:
 def seeded(console: Console) -> Console:
     off_loop(seed(console.settings))
     return console
-
-
-def sign_in(context: BrowserContext, console: Console, actor: str, path: str = "/") -> Page:
-    page = context.new_page()
-    page.goto(console.url + path)
-    expect(page).to_have_url(re.compile(r"/signin\?next="))
-    page.fill("input[name=actor]", actor)
-    page.fill("input[name=token]", TOKEN)
-    page.click("button:text('Sign in')")
-    expect(page).to_have_url(console.url + path)
-    return page
 
 
 def shoot(page: Page, name: str) -> None:
