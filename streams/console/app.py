@@ -56,6 +56,8 @@ HEADERS = {**SECURE_HEADERS, "Content-Security-Policy": CSP}
 served from this origin, and nothing else."""
 OPEN_PATHS = ("/signin", "/health", "/static/")
 TOP = 20
+FAILED_SIGNIN_DELAY = 1.0
+"""Seconds a failed sign-in waits before its answer."""
 
 Loader = Callable[[Store, str], Awaitable[list[Table]]]
 
@@ -214,6 +216,7 @@ async def signin(request: web.Request) -> web.Response:
     if not auth.token_matches(console.settings.api_token, str(form.get("token", ""))):
         problem = "that is not the token"
     if problem:
+        await asyncio.sleep(FAILED_SIGNIN_DELAY)  # guessing the token takes its time
         return console.page(request, "signin.html", 401, next=target, problem=problem,
                             proxy_user=console.actor_of(request, None) or "")  # fmt: skip
     response = web.HTTPSeeOther(target)
