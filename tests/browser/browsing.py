@@ -47,4 +47,5 @@ def sign_in(context: BrowserContext, console: Console, actor: str, path: str = "
     page.fill("input[name=token]", TOKEN)
     page.click("button:text('Sign in')")
     expect(page).to_have_url(console.url + path)
+    page.wait_for_load_state()
     return page

@@ -309,8 +309,8 @@ def test_every_page_runs_its_scripts_within_the_content_security_policy(
     page.on("console", lambda message: problems.append(message.text)
             if message.type in ("error", "warning") else None)  # fmt: skip
     # Leaving a page aborts its live connection (/live): any other failed request is a problem.
-    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}")
-            if not request.url.endswith("/live") else None)  # fmt: skip
+    page.on("requestfailed", lambda request: None if request.url.endswith("/live")
+            else problems.append(f"failed: {request.url} {request.failure}"))  # fmt: skip
     for path in ("/", "/cases", "/reviews", "/worklist", "/customers/c-eur-1"):
         page.goto(seeded.url + path)
         assert page.evaluate("typeof htmx.version") == "string"
