@@ -214,7 +214,7 @@ def _revise(
 ) -> Case:
     """``case`` with ``update`` and ``entries`` added to its history: its next revision, or
     the same revision when not ``bump`` (a case opened in this very step)."""
-    fresh = case.model_copy(
+    return case.model_copy(
         update={
             **update,
             "revision": case.revision + bump,
@@ -225,4 +225,3 @@ def _revise(
             "versions": versions,
         }
     )
-    return Case.model_validate(fresh.model_dump())

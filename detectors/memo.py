@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from detectors.delayed_labels import PendingPredictions
-from schemas.outputs import HELD, Alert, CreditAction, OrderDecision, Tier
+from schemas.outputs import HELD, Alert, Case, CreditAction, OrderDecision, Tier
 
 MAX_PENDING_PER_CUSTOMER = 1_000
 MAX_RECENT_ANOMALIES = 16
@@ -71,9 +71,13 @@ class RiskMemo:
     (`detectors.credit_actions.COMPARED`), while it is still proposed."""
     recent_alerts: list[RecentAlert] = field(default_factory=list)
     """The customer's latest alerts, newest last, bounded."""
-    case: dict[str, Any] | None = None
+    case_wakes: datetime | None = None
+    """When the current case, snoozed, is due back: known without reading the case."""
+    _case_json: str | None = field(default=None, repr=False)
     """The JSON of the latest revision of the customer's current case (`detectors.cases`),
-    resolved or not; None before its first alert."""
+    resolved or not, as stored; None before its first alert (or until first stored)."""
+    _case: Case | None = field(default=None, repr=False, compare=False)
+    """The same, read from its JSON when first asked for (and not written until stored)."""
     held: dict[str, str] = field(default_factory=dict)
     """Decision id -> order id of the orders held for review or prepayment, oldest first."""
     proposals: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -118,6 +122,25 @@ class RiskMemo:
         """Remember the customer's new alerts, dropping the oldest beyond the bound."""
         new = [RecentAlert(a.alert_id, a.kind, a.severity, a.event_time, a.message) for a in alerts]
         self.recent_alerts = [*self.recent_alerts, *new][-MAX_RECENT_ALERTS:]
+
+    @property
+    def case(self) -> Case | None:
+        """The latest revision of the customer's current case, read once when first asked."""
+        if self._case is None and self._case_json is not None:
+            self._case = Case.model_validate_json(self._case_json)
+        return self._case
+
+    @property
+    def case_json(self) -> str | None:
+        """The JSON of `case`, written once per revision when first asked for."""
+        if self._case_json is None and self._case is not None:
+            self._case_json = self._case.model_dump_json()
+        return self._case_json
+
+    def keep_case(self, case: Case) -> None:
+        """Keep ``case`` as the customer's current case."""
+        self._case, self._case_json = case, None
+        self.case_wakes = case.snoozed_until if case.status == "snoozed" else None
 
     def note_decisions(self, decisions: Iterable[OrderDecision]) -> None:
         """Hold the orders decided ``review`` or ``prepay`` until a person reviews them."""
@@ -164,7 +187,8 @@ class RiskMemo:
                 "dso": self.dso_marks,
                 "actions": self.actions,
                 "alerts": [tuple(alert) for alert in self.recent_alerts],
-                "case": self.case,
+                "case": self.case_json,
+                "case_wakes": self.case_wakes,
                 "held": self.held,
                 "proposals": self.proposals,
                 "reviews": self.reviews,
@@ -189,9 +213,14 @@ class RiskMemo:
                 RecentAlert(id_, kind, severity, datetime.fromisoformat(at), message)
                 for id_, kind, severity, at, message in document.get("alerts", ())
             ],
-            case=document.get("case"),
+            _case_json=document.get("case"),
+            case_wakes=_moment(document.get("case_wakes")),
             held=document.get("held", {}),
             proposals=document.get("proposals", {}),
             reviews=document.get("reviews", []),
             review_count=document.get("review_count", 0),
         )
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

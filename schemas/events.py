@@ -268,7 +268,7 @@ Note = Annotated[
     Field(max_length=2000, strict=True, description="Free text, may be empty"),
     AfterValidator(_plain_note),
 ]
-Actor = _label(100, spaces=False, description="The staff user id who acted")
+Actor = _label(100, description="A staff user id: 1 to 100 characters, no control characters")
 
 
 class ReviewEvent(InputEvent):

@@ -317,9 +317,8 @@ class Cases:
 
     def detect(self, step: Step) -> Iterable[Found]:
         memo = step.record.memo
-        if not step.alerts and not _snooze_over(memo.case, step.now):
+        if not step.alerts and not (memo.case_wakes is not None and memo.case_wakes <= step.now):
             return ()
-        case = None if memo.case is None else Case.model_validate(memo.case)
         standing = step.standing
         score, tier = (None, None) if standing is None else (standing.score, standing.tier)
         probability = memo.pending.highest_probability()
@@ -330,20 +329,12 @@ class Cases:
             amount=max(features.exposure, Decimal(0)), currency=features.currency or NO_CURRENCY
         )
         risk = Risk(at_risk, probability, score, tier)
-        revised = fold_alerts(case, step.alerts, risk, step.now, step.cause, step.engine.versions)
+        versions = step.engine.versions
+        revised = fold_alerts(memo.case, step.alerts, risk, step.now, step.cause, versions)
         if revised is None:
             return ()
-        memo.case = revised.model_dump(mode="json")
+        memo.keep_case(revised)
         return (revised,)
-
-
-def _snooze_over(case: dict[str, Any] | None, now: datetime) -> bool:
-    """Whether the case (as kept) is snoozed and its time has come at ``now``."""
-    return (
-        case is not None
-        and case["status"] == "snoozed"
-        and datetime.fromisoformat(case["snoozed_until"]) <= now
-    )
 
 
 def on_prepayment_terms(features: Features) -> bool:

@@ -299,9 +299,8 @@ class Engine:
         if memo.has_reviewed(event.event_id):
             return outputs
         if isinstance(event, CaseAction):
-            case = None if memo.case is None else Case.model_validate(memo.case)
-            revised = apply_action(case, event, self.versions)
-            memo.case = revised.model_dump(mode="json")
+            revised = apply_action(memo.case, event, self.versions)
+            memo.keep_case(revised)
             outputs.cases.append(revised)
         elif isinstance(event, OrderReview):
             outputs.reviews.append(self._order_review(memo, event))

@@ -121,7 +121,7 @@ def people_acting_on(replay: Replay, at: datetime) -> Iterable[ReviewEvent]:
     for customer_id, record in sorted(replay.records.items()):
         memo, said = record.memo, {"customer_id": customer_id, "actor": "ann", "event_time": at}
         if memo.case is not None:
-            case_id = memo.case["case_id"]
+            case_id = memo.case.case_id
             yield CaseAcknowledged(event_id=f"{customer_id}-ack", case_id=case_id, **said)
             yield CaseAssigned(
                 event_id=f"{customer_id}-assign", case_id=case_id, assignee="bob", **said
