@@ -46,15 +46,15 @@ def actor_problem(actor: str) -> str | None:
     """Why ``actor`` cannot name who acts (as the review events' ``actor`` field takes it),
     or None.
 
-    >>> actor_problem("ana.k"), actor_problem(""), actor_problem("ana k")
-    (None, 'give your user id', 'a user id is 1 to 100 characters, no spaces')
+    >>> actor_problem("ana.k"), actor_problem(""), actor_problem("ana\\tk")
+    (None, 'give your user id', 'a user id is 1 to 100 characters, no control characters')
     """
     if not actor:
         return "give your user id"
     try:
         _ACTOR.validate_python(actor)
     except ValidationError:
-        return "a user id is 1 to 100 characters, no spaces"
+        return "a user id is 1 to 100 characters, no control characters"
     return None
 
 
