@@ -56,6 +56,9 @@ HEADERS = {**SECURE_HEADERS, "Content-Security-Policy": CSP}
 served from this origin, and nothing else."""
 OPEN_PATHS = ("/signin", "/health", "/static/")
 TOP = 20
+LIVE_PACE = 1.0
+"""Seconds between two live events of one page, at least: a busy portfolio refreshes it once a
+second, not at every change."""
 FAILED_SIGNIN_DELAY = 1.0
 """Seconds a failed sign-in waits before its answer."""
 
@@ -331,6 +334,8 @@ async def live(request: web.Request) -> web.StreamResponse:
         async for changed in console.store.changes():
             lines = [f"event: {name}\ndata: {name}\n\n" for name in sorted(changed)]
             await response.write("".join(lines or [": quiet\n\n"]).encode())
+            if changed:  # what changes meanwhile comes in one go: a page at most once a second
+                await asyncio.sleep(LIVE_PACE)
     except (ConnectionResetError, RedisError, OSError):
         pass  # the page went away, or Redis did: the browser reconnects
     return response

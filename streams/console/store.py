@@ -90,21 +90,25 @@ class Store:
         shown = await self.client.zrange(self.key("reviews", "pending"), 0, PAGE - 1)
         return hashlib.blake2b("\x1f".join(shown).encode(), digest_size=8).hexdigest()
 
+    async def _last_id(self, stream: str) -> str:
+        last = await self.client.xrevrange(stream, count=1)
+        return last[0][0] if last else "0-0"
+
     async def changes(self, block_ms: int = 1000) -> AsyncIterator[set[str]]:
         """The live events of what changed from now on: ``cases``, ``alerts``, ``actions``,
         ``customers`` (a risk change), ``reviews`` (the pending orders); an empty set when
-        nothing changed for ``block_ms`` (a heartbeat)."""
-        feeds = {}
-        for feed in FEEDS:
-            last = await self.client.xrevrange(self.key("feed", feed), count=1)
-            feeds[self.key("feed", feed)] = last[0][0] if last else "0-0"
+        nothing changed for ``block_ms`` (a heartbeat). Only that something changed is read,
+        never the entries themselves: a busy feed costs a page nothing more."""
+        feeds = {self.key("feed", feed): "" for feed in FEEDS}
+        for stream in feeds:
+            feeds[stream] = await self._last_id(stream)
         start = len(self.key("feed", ""))
         pending = await self._pending_fingerprint()
         while True:
-            read = await self.client.xread(feeds, block=block_ms)
+            read = await self.client.xread(feeds, count=1, block=block_ms)
             changed = set()
-            for name, entries in read:
-                feeds[name] = entries[-1][0]
+            for name, _ in read:
+                feeds[name] = await self._last_id(name)
                 changed.add(FEEDS[name[start:]])
             now_pending = await self._pending_fingerprint()
             if now_pending != pending:
