@@ -1,6 +1,8 @@
 """What the console reads from Redis: the keys of docs/redis.md, read-only."""
 
+import asyncio
 import hashlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,6 +13,8 @@ from streams.console.tables import customer_row
 
 PAGE = 200
 """Rows a queue shows (and exports) at most."""
+FRESH = 2.0
+"""Seconds the portfolio's pictures, read whole, serve every page."""
 FEEDS = {
     "cases": "cases",
     "alerts": "alerts",
@@ -27,12 +31,26 @@ class Store:
     def __init__(self, client: aioredis.Redis, prefix: str) -> None:
         self.client = client
         self.prefix = prefix
+        self._portfolio: tuple[float, list[dict[str, Any]]] = (0.0, [])
+        self._reading = asyncio.Lock()
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
 
     async def customers(self) -> list[dict[str, Any]]:
-        """Every customer's picture (its hash), in no particular order."""
+        """Every customer's picture (its hash), in no particular order; read at most once in
+        ``FRESH`` seconds (or four times as long as the last read took, for a large
+        portfolio), however many pages want it."""
+        async with self._reading:
+            fresh_until, rows = self._portfolio
+            if time.monotonic() >= fresh_until:
+                started = time.monotonic()
+                rows = await self._read_customers()
+                took = time.monotonic() - started
+                self._portfolio = (time.monotonic() + max(FRESH, 4 * took), rows)
+            return rows
+
+    async def _read_customers(self) -> list[dict[str, Any]]:
         names = [name async for name in self.client.scan_iter(self.key("customer", "*"), 1000)]
         start = len(self.key("customer", ""))
         async with self.client.pipeline(transaction=False) as pipe:
