@@ -3,7 +3,7 @@
 Pages are rendered on the server (Jinja2); htmx sends the actions and refreshes a page's
 content when the change feeds of Redis say something it shows has changed (server-sent
 events on ``/live``). Everything but the sign-in page, ``/health`` and the static files
-wants a signed-in session; every POST wants the session's CSRF token.
+wants a sign-in cookie; every POST wants the CSRF token that goes with it.
 """
 
 import asyncio
@@ -117,11 +117,11 @@ that refresh it."""
 
 
 class Console:
-    """What the handlers share: settings, Redis, the Kafka producer, templates, session key."""
+    """What the handlers share: settings, Redis, the Kafka producer, templates, signing key."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.key = auth.session_key(settings.api_token)
+        self.key = auth.signing_key(settings.api_token)
         self.redis = aioredis.from_url(
             settings.redis_url, decode_responses=True, socket_timeout=5, socket_connect_timeout=3
         )
@@ -155,10 +155,10 @@ class Console:
             body = template.render(context)
         return web.Response(text=body, status=status, content_type="text/html")
 
-    def actor_of(self, request: web.Request, session_actor: str | None) -> str | None:
-        """Who acts: the sign-in proxy's header if one is configured, else the session's."""
+    def actor_of(self, request: web.Request, cookie_actor: str | None) -> str | None:
+        """Who acts: the sign-in proxy's header if one is configured, else the sign-in cookie's."""
         header = self.settings.console_user_header
-        return (request.headers.get(header) if header else None) or session_actor
+        return (request.headers.get(header) if header else None) or cookie_actor
 
 
 def _local(target: str | None) -> str:
@@ -176,7 +176,7 @@ def _local(target: str | None) -> str:
 async def guard(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Sessions, CSRF and same-origin POSTs."""
+    """Sign-in, CSRF and same-origin POSTs."""
     console = request.app[CONSOLE]
     # "null": the pages send no referrer, so browsers send no origin with their forms either.
     origin = request.headers.get("Origin", "null")
@@ -184,7 +184,7 @@ async def guard(
         return web.Response(status=403, text="cross-origin request refused")
     if not request.path.startswith(OPEN_PATHS):
         cookie = request.cookies.get(auth.COOKIE, "")
-        signed_in = auth.session_actor(console.key, cookie)
+        signed_in = auth.cookie_actor(console.key, cookie)
         if signed_in is None:
             if request.headers.get("HX-Request"):
                 return web.Response(status=401, headers={"HX-Redirect": "/signin"})
@@ -225,7 +225,7 @@ async def signin(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther(target)
     response.set_cookie(
         auth.COOKIE,
-        auth.session_cookie(console.key, actor),
+        auth.signin_cookie(console.key, actor),
         httponly=True,
         samesite="Strict",
         secure=request.secure or request.headers.get("X-Forwarded-Proto") == "https",

@@ -136,7 +136,7 @@ def cells(page: Page, table: str, column: str) -> list[str]:
     return page.locator(f"#table-{table} td.{column}").all_inner_texts()
 
 
-def test_signing_in_wants_the_token_and_the_session_is_a_strict_http_only_cookie(
+def test_signing_in_wants_the_token_and_the_signin_cookie_is_strict_and_http_only(
     seeded: Console, person: BrowserContext
 ):
     page = person.new_page()
@@ -157,7 +157,7 @@ def test_signing_in_wants_the_token_and_the_session_is_a_strict_http_only_cookie
     [cookie] = person.cookies()
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert TOKEN not in cookie["value"]
-    # A POST without the session's CSRF token is refused, though the cookie goes with it.
+    # A POST without the CSRF token of the sign-in is refused, though the cookie goes with it.
     refused = page.request.post(seeded.url + "/act", form={
         "action": "acknowledge", "customer_id": "c-eur-1", "case_id": "k-1", "nonce": "x",
     })  # fmt: skip

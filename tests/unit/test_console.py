@@ -1,4 +1,4 @@
-"""The console's pure parts: sessions and CSRF tokens, the events its forms make, its tables;
+"""The console's pure parts: sign-in cookies and CSRF tokens, the events its forms make, its tables;
 and its command's errors."""
 
 from datetime import UTC, datetime
@@ -22,21 +22,21 @@ def form(**fields: str) -> dict[str, str]:
     return {"customer_id": "c-1", "nonce": "n-1", **TARGETS, **fields}
 
 
-def test_a_session_is_signed_with_the_token_and_ends_when_the_token_changes():
-    key = auth.session_key(SecretStr("the-first-token-of-16"))
-    cookie = auth.session_cookie(key, "ana.k")
-    assert auth.session_actor(key, cookie) == "ana.k"
-    assert auth.session_actor(auth.session_key(SecretStr("the-other-token-of-16")), cookie) is None
-    forged = auth.session_cookie(auth.session_key(SecretStr("a-guessed-token-of-16")), "boss")
-    assert auth.session_actor(key, forged) is None
-    # Another session's CSRF token does not pass for this one.
-    other = auth.session_cookie(key, "bo.r")
+def test_a_signin_cookie_is_signed_with_the_token_and_ends_when_the_token_changes():
+    key = auth.signing_key(SecretStr("the-first-token-of-16"))
+    cookie = auth.signin_cookie(key, "ana.k")
+    assert auth.cookie_actor(key, cookie) == "ana.k"
+    assert auth.cookie_actor(auth.signing_key(SecretStr("the-other-token-of-16")), cookie) is None
+    forged = auth.signin_cookie(auth.signing_key(SecretStr("a-guessed-token-of-16")), "boss")
+    assert auth.cookie_actor(key, forged) is None
+    # Another person's CSRF token does not pass for this one.
+    other = auth.signin_cookie(key, "bo.r")
     assert not auth.checked_csrf(key, cookie, auth.csrf_token(key, other))
     assert not auth.checked_csrf(key, cookie, "")
 
 
-def test_without_a_token_sessions_last_as_long_as_the_process():
-    assert auth.session_key(None) != auth.session_key(None)
+def test_without_a_token_signin_cookies_last_as_long_as_the_process():
+    assert auth.signing_key(None) != auth.signing_key(None)
     assert auth.token_matches(None, "")
     assert not auth.token_matches(SecretStr("the-first-token-of-16"), "the-first-token-of-1")
 
