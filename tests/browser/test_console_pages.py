@@ -158,10 +158,18 @@ def test_signing_in_wants_the_token_and_the_signin_cookie_is_strict_and_http_onl
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert TOKEN not in cookie["value"]
     # A POST without the CSRF token of the sign-in is refused, though the cookie goes with it.
-    refused = page.request.post(seeded.url + "/act", form={
-        "action": "acknowledge", "customer_id": "c-eur-1", "case_id": "k-1", "nonce": "x",
-    })  # fmt: skip
-    assert refused.status == 403
+    form = {"action": "acknowledge", "customer_id": "c-eur-1", "case_id": "k-1", "nonce": "x"}
+    assert page.request.post(seeded.url + "/act", form=form).status == 403
+    # With it, but from a page of another site: refused too.
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    assert csrf
+    foreign = page.request.post(seeded.url + "/act", form=form | {"csrf": csrf},
+                                headers={"Origin": "https://elsewhere.example"})  # fmt: skip
+    assert foreign.status == 403
+    # Signed out, the cookie is gone and the pages want a sign-in again.
+    page.click("button:text('Sign out')")
+    expect(page).to_have_url(re.compile(r"/signin$"))
+    assert person.cookies() == []
 
 
 def test_the_portfolio_totals_money_per_currency_and_ranks_customers(
@@ -274,6 +282,11 @@ def test_the_customer_page_shows_its_picture_and_accepts_a_proposal(
     ][-1] == ("riskstream", "opened", "-")
     expect(page.locator("#table-proposals td.proposal")).to_have_text("terms 15 days")
     shoot(page, "customer")
+    export = page.request.get(seeded.url + "/export/customer/alerts.csv?customer=c-eur-1")
+    assert [row["kind"] for row in csv.DictReader(io.StringIO(export.text()))] == [
+        "limit_breach", "overdue"
+    ]  # fmt: skip
+    assert page.request.get(seeded.url + "/customers/nobody").status == 404
     row = page.locator("#table-proposals tr[data-id='p-1']")
     row.locator("summary").click()
     row.locator("button[value=accept]").click()
