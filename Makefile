@@ -14,7 +14,10 @@ $(BIN)/riskstream: pyproject.toml constraints.txt
 demo: $(BIN)/riskstream
 	$(BIN)/riskstream demo
 
+# The browser tests drive Debian's chromium (Playwright downloads no browser): installed once.
 test: $(BIN)/riskstream
+	@command -v chromium >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

@@ -290,6 +290,13 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         None, description="Bearer token the query API asks for (none: open)"
     )
+    console_port: int = Field(6070, ge=1, le=65535, description="Port of riskstream console")
+    console_bind: str = Field("127.0.0.1", description="Address the console listens on")
+    console_user_header: str | None = Field(
+        None,
+        description="Header naming the signed-in user, set by a sign-in proxy in front of the "
+        "console (e.g. X-Forwarded-User); none: people give their user id when signing in",
+    )
     store: Literal["rocksdb://", "memory://"] = Field(
         "rocksdb://", description="Tables on disk (with changelogs), or in memory for experiments"
     )
@@ -384,6 +391,17 @@ class Settings(BaseSettings):
                 f"reaches {self.web_bind} (RISKSTREAM_WEB_BIND) with customers' risk: set a "
                 "token of 16 characters or more (e.g. openssl rand -hex 24), or bind to "
                 "127.0.0.1"
+            )
+
+    def check_console(self) -> None:
+        """`SettingsError` if the console would let anyone who reaches it act without a token,
+        on a machine not said to be for development."""
+        if self.api_token is None and not self.development and not _loopback(self.console_bind):
+            raise SettingsError(
+                f"RISKSTREAM_API_TOKEN: not set, and the console would let anyone who reaches "
+                f"{self.console_bind} (RISKSTREAM_CONSOLE_BIND) see customers' risk and act on "
+                "it: set a token of 16 characters or more (e.g. openssl rand -hex 24), or bind "
+                "to 127.0.0.1"
             )
 
     def check_model_key(self) -> None:

@@ -406,6 +406,42 @@ def demo(
         demo.run(duration)
 
 
+def _port(port: object) -> int:
+    """``port`` if a server can listen on it, else a `ValueError` saying what it takes."""
+    if not 1 <= int(str(port)) <= 65535:
+        raise ValueError(f"{port} is not a port: use 1 to 65535")
+    return int(str(port))
+
+
+@app.command()
+def console(
+    port: Annotated[int | None, _setting("console_port", _port, "--port")] = None,
+    bind: Annotated[str | None, _setting("console_bind", None, "--bind")] = None,
+    broker: Broker = None,
+    redis_url: RedisUrl = None,
+) -> None:
+    """Serve the credit team's web console: portfolio, cases, order reviews, customers."""
+    from aiokafka.errors import KafkaError
+
+    from streams.console.app import serve
+
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("streams.console").setLevel(logging.INFO)  # who did what
+    settings = _settings(broker=broker, redis_url=redis_url, console_port=port, console_bind=bind)
+    try:
+        settings.check_console()
+    except SettingsError as error:
+        _fail(f"bad setting {error}")
+    _topics(settings)
+    try:
+        serve(settings, lambda address: typer.echo(f"riskstream console: {address}"))
+    except KafkaError as error:
+        _fail(f"cannot use the broker {settings.broker}: {error}; check --broker")
+    except OSError as error:
+        where = f"{settings.console_bind}:{settings.console_port}"
+        _fail(f"cannot serve on {where}: {error.strerror or error}; check --bind and --port")
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     """A moment given without a time zone, taken as UTC."""
     if moment is None or moment.tzinfo is not None:

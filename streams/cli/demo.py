@@ -1,8 +1,9 @@
 """``riskstream demo``: the whole pipeline on one machine, with nothing installed by hand.
 
 Starts the embedded broker and a local Redis (unless given others), creates the topics,
-starts a worker process, feeds it a generated history of orders, invoices and payments
-ending now, and prints the alerts as they arrive on the alerts topic.
+starts a worker process and the console (whose address it prints), feeds the worker a
+generated history of orders, invoices and payments ending now, and prints the alerts as they
+arrive on the alerts topic.
 """
 
 import asyncio
@@ -57,6 +58,7 @@ class Demo:
                 "RISKSTREAM_REDIS_URL": redis_url,
                 "RISKSTREAM_DATA_DIR": str(workdir / "worker"),
                 "RISKSTREAM_WEB_PORT": str(free_port()),
+                "RISKSTREAM_CONSOLE_PORT": str(free_port()),
                 "RISKSTREAM_EMBEDDED_BROKER": "false" if self.broker else "true",
                 "RISKSTREAM_APP_ID": "riskstream-demo",
                 # The built-in model key, on this machine only.
@@ -71,17 +73,24 @@ class Demo:
                 **{k.removeprefix("RISKSTREAM_").lower(): v for k, v in env.items()}
             )
             asyncio.run(ensure_topics(settings))
-            stack.callback(stop_process, self._start_worker(env, workdir / "worker.log"))
+            stack.callback(stop_process, self._start(env, workdir / "worker.log", "worker"))
+            stack.callback(stop_process, self._start(env, workdir / "console.log", "console"))
+            print(
+                f"console http://127.0.0.1:{settings.console_port}/ (sign in with any user id)",
+                flush=True,
+            )
             print("worker started; feeding events (Ctrl-C to stop)", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 asyncio.run(self._feed_and_watch(settings, duration))
             print(f"\nstopping: {self.alerts} alerts seen", flush=True)
 
     @staticmethod
-    def _start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    def _start(env: dict[str, str], log_path: Path, command: str) -> subprocess.Popen[bytes]:
+        """A ``riskstream`` ``command`` (worker, console) in a process of its own."""
+        options = ["--loglevel", "warning"] if command == "worker" else []
         with log_path.open("wb") as log:
             return subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "worker", "--loglevel", "warning"],
+                [sys.executable, "-m", "streams.cli", command, *options],
                 env={**os.environ, **env},
                 stdout=log,
                 stderr=subprocess.STDOUT,

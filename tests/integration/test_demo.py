@@ -1,11 +1,12 @@
-"""The demo on its embedded broker and Redis: it prints alerts, and a SIGTERM stops it as
-Ctrl-C does, taking its worker, broker and Redis with it."""
+"""The demo on its embedded broker and Redis: it prints alerts and the address of its console,
+and a SIGTERM stops it as Ctrl-C does, taking its worker, console, broker and Redis with it."""
 
 import os
 import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,9 @@ def test_a_sigterm_stops_the_demo_and_everything_it_started(tmp_path):
         workdir = lines[0].rsplit(" ", 1)[1]
         broker, redis_url = (part.split(" ", 1)[1] for part in lines[1].split(", "))
         assert listening(broker) and listening(redis_url)
+        console = next(line.split()[1] for line in lines if line.startswith("console "))
+        assert wait_for(lambda: listening(console), 30), (workdir, log.read_text())
+        assert urllib.request.urlopen(console + "health", timeout=5).status == 200
         demo.send_signal(signal.SIGTERM)
         assert demo.wait(90) == 0, log.read_text()
     finally:

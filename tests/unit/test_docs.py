@@ -25,6 +25,7 @@ NOT_SETTINGS = {
     "RISKSTREAM_TEST_BROKER": "tests/conftest.py",
     "RISKSTREAM_TEST_REDIS": "tests/conftest.py",
     "RISKSTREAM_RUN_DIR": "deploy/local/kafka.sh",
+    "RISKSTREAM_SCREENSHOTS": "tests/browser/test_console_pages.py",
 }
 
 _NAME = re.compile(r"\bRISKSTREAM_[A-Z0-9_]+(?![A-Za-z0-9])(\*?)")

@@ -1,0 +1,135 @@
+"""What the console reads from Redis: the keys of docs/redis.md, read-only."""
+
+import asyncio
+import hashlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+
+from streams.console.tables import customer_row
+
+PAGE = 200
+"""Rows a queue shows (and exports) at most."""
+FRESH = 2.0
+"""Seconds the portfolio's pictures, read whole, serve every page."""
+FEEDS = {
+    "cases": "cases",
+    "alerts": "alerts",
+    "actions": "actions",
+    "proposal-reviews": "actions",
+    "risk-changes": "customers",
+}
+"""A portfolio change feed -> the live event it raises on the console's pages."""
+
+
+class Store:
+    """Reads of one Redis (``client`` decodes responses) under one key prefix."""
+
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+        self._portfolio: tuple[float, list[dict[str, Any]]] = (0.0, [])
+        self._reading = asyncio.Lock()
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    async def customers(self) -> list[dict[str, Any]]:
+        """Every customer's picture (its hash), in no particular order; read at most once in
+        ``FRESH`` seconds (or four times as long as the last read took, for a large
+        portfolio), however many pages want it."""
+        async with self._reading:
+            fresh_until, rows = self._portfolio
+            if time.monotonic() >= fresh_until:
+                started = time.monotonic()
+                rows = await self._read_customers()
+                took = time.monotonic() - started
+                self._portfolio = (time.monotonic() + max(FRESH, 4 * took), rows)
+            return rows
+
+    async def _read_customers(self) -> list[dict[str, Any]]:
+        names = [name async for name in self.client.scan_iter(self.key("customer", "*"), 1000)]
+        start = len(self.key("customer", ""))
+        async with self.client.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(name)
+            hashes = await pipe.execute()
+        return [
+            customer_row(name[start:], fields)
+            for name, fields in zip(names, hashes, strict=True)
+            if fields
+        ]
+
+    async def customer(self, customer_id: str) -> dict[str, Any] | None:
+        fields = await self.client.hgetall(self.key("customer", customer_id))
+        return customer_row(customer_id, fields) if fields else None
+
+    async def stream(self, kind: str, customer_id: str, count: int = 20) -> list[dict[str, Any]]:
+        """The customer's latest ``alerts``, ``actions`` or ``proposal-reviews``, newest
+        first."""
+        entries = await self.client.xrevrange(self.key(kind, customer_id), count=count)
+        return [orjson.loads(fields["json"]) for _, fields in entries]
+
+    async def _documents(self, kind: str, ids: list[str]) -> list[dict[str, Any]]:
+        """The JSON documents ``{prefix}:{kind}:{id}`` of ``ids``, in order, those gone left
+        out."""
+        if not ids:
+            return []
+        found = await self.client.mget([self.key(kind, one) for one in ids])
+        return [orjson.loads(document) for document in found if document]
+
+    async def open_cases(self) -> list[dict[str, Any]]:
+        """The open cases, highest priority first."""
+        ids = await self.client.zrevrange(self.key("cases", "open"), 0, PAGE - 1)
+        return await self._documents("case", ids)
+
+    async def customer_cases(self, customer_id: str) -> list[dict[str, Any]]:
+        """The customer's cases, latest opened first."""
+        ids = await self.client.zrevrange(self.key("cases", "customer", customer_id), 0, 49)
+        return await self._documents("case", ids)
+
+    async def pending_reviews(self) -> list[dict[str, Any]]:
+        """Order decisions waiting for release or rejection, oldest first."""
+        ids = await self.client.zrange(self.key("reviews", "pending"), 0, PAGE - 1)
+        return await self._documents("decision", ids)
+
+    async def case_probabilities(self) -> dict[str, float]:
+        """Customer -> the highest probability of loss of its open cases."""
+        probabilities: dict[str, float] = {}
+        for case in await self.open_cases():
+            customer, probability = case["customer_id"], case.get("probability_of_loss", 0.0)
+            probabilities[customer] = max(probability, probabilities.get(customer, 0.0))
+        return probabilities
+
+    async def _pending_fingerprint(self) -> str:
+        shown = await self.client.zrange(self.key("reviews", "pending"), 0, PAGE - 1)
+        return hashlib.blake2b("\x1f".join(shown).encode(), digest_size=8).hexdigest()
+
+    async def _last_id(self, stream: str) -> str:
+        last = await self.client.xrevrange(stream, count=1)
+        return last[0][0] if last else "0-0"
+
+    async def changes(self, block_ms: int = 1000) -> AsyncIterator[set[str]]:
+        """The live events of what changed from now on: ``cases``, ``alerts``, ``actions``,
+        ``customers`` (a risk change), ``reviews`` (the pending orders); an empty set when
+        nothing changed for ``block_ms`` (a heartbeat). Only that something changed is read,
+        never the entries themselves: a busy feed costs a page nothing more."""
+        feeds = {self.key("feed", feed): "" for feed in FEEDS}
+        for stream in feeds:
+            feeds[stream] = await self._last_id(stream)
+        start = len(self.key("feed", ""))
+        pending = await self._pending_fingerprint()
+        while True:
+            read = await self.client.xread(feeds, count=1, block=block_ms)
+            changed = set()
+            for name, _ in read:
+                feeds[name] = await self._last_id(name)
+                changed.add(FEEDS[name[start:]])
+            now_pending = await self._pending_fingerprint()
+            if now_pending != pending:
+                pending = now_pending
+                changed.add("reviews")
+            yield changed
