@@ -67,6 +67,17 @@ except ImportError as error:  # pragma: no cover - redis is a core dependency
 
 log = logging.getLogger(__name__)
 
+Client = aioredis.Redis | aioredis.RedisCluster
+
+
+def connect(url: str, *, cluster: bool = False, **options: Any) -> Client:
+    """A client of the Redis at ``url``, or of the Redis Cluster it is a node of; ``options``
+    as redis-py takes them (TLS files, timeouts, ``decode_responses``)."""
+    if cluster:
+        return aioredis.RedisCluster.from_url(url, **options)
+    return aioredis.from_url(url, **options)
+
+
 TIERS = get_args(Tier)
 RankCursor = tuple[float, str]
 """Where a page of a ranking ends: the score and customer id of its last customer."""
@@ -158,10 +169,14 @@ class RedisSink(Sink):
         seen_ttl: int = 7 * 24 * 3600,
         max_backoff: float = 5.0,
         options: dict[str, str] | None = None,
+        cluster: bool = False,
     ) -> None:
         self.url = url
         self.options = options or {}
         """More for the client: TLS files (``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``)."""
+        self.cluster = cluster
+        """``url`` is a node of a Redis Cluster: ``prefix`` must then be a hash tag, so that
+        every key a script writes together is in one slot."""
         self.prefix = prefix
         self.stream_length = stream_length
         self.feed_length = feed_length
@@ -171,19 +186,28 @@ class RedisSink(Sink):
         self._events: deque[Event] = deque()
         self._failures = 0
         self._retry_at = 0.0
-        self._client: aioredis.Redis | None = None
+        self._client: Client | None = None
         self.errors = 0
         self.retries = 0
 
     async def setup(self) -> None:
-        self._client = aioredis.from_url(
-            self.url, socket_timeout=2.0, socket_connect_timeout=2.0, **self.options
-        )
+        self._client = connect(self.url, cluster=self.cluster, socket_timeout=2.0,
+                               socket_connect_timeout=2.0, **self.options)  # fmt: skip
         self._put_if_newer = self._client.register_script(_PUT_IF_NEWER)
         self._append_once = self._client.register_script(_APPEND_ONCE)
         self._put_case = self._client.register_script(_PUT_CASE)
         self._hold = self._client.register_script(_HOLD)
         self._release = self._client.register_script(_RELEASE)
+        self._scripts_loaded = not self.cluster
+
+    async def _load_scripts(self) -> None:
+        """A cluster's pipelines call scripts by their digest alone, without loading them as a
+        plain pipeline does: load them on every primary first, and again after a node said it
+        has not got one (it restarted, or a replica took over)."""
+        client = self._connected()
+        for script in (_PUT_IF_NEWER, _APPEND_ONCE, _PUT_CASE, _HOLD, _RELEASE):
+            await client.script_load(script)
+        self._scripts_loaded = True
 
     @property
     def pending(self) -> int:
@@ -209,8 +233,11 @@ class RedisSink(Sink):
         if self._failures:
             self.retries += 1
         try:
+            if not self._scripts_loaded:
+                await self._load_scripts()
             await self._send(pictures, events)
         except (RedisError, OSError) as error:
+            self._scripts_loaded = not self.cluster
             self._note_failure(error)
             return False
         self._failures = 0
@@ -390,7 +417,7 @@ class RedisSink(Sink):
         events = [orjson.loads(fields[b"json"]) for _, fields in page]
         return events, (page[-1][0].decode() if len(entries) > limit else None)
 
-    def _connected(self) -> aioredis.Redis:
+    def _connected(self) -> Client:
         assert self._client is not None, "setup() first"
         return self._client
 

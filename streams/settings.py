@@ -269,6 +269,11 @@ class Settings(BaseSettings):
         description="Redis URL, redis://host:port/db (rediss:// for TLS)",
     )
     redis_prefix: str = Field("riskstream", description="Prefix of every Redis key")
+    redis_cluster: bool = Field(
+        False,
+        description="RISKSTREAM_REDIS_URL is a node of a Redis Cluster; the prefix must then be a "
+        "hash tag such as {riskstream}",
+    )
     redis_ca_file: FilePath | None = Field(
         None, description="CA certificates to trust for rediss:// URLs, PEM (default: the system's)"
     )
@@ -351,6 +356,17 @@ class Settings(BaseSettings):
         return token
 
     @model_validator(mode="after")
+    def _one_slot_in_a_cluster(self) -> Self:
+        prefix = self.redis_prefix
+        if self.redis_cluster and not re.fullmatch(r"\{[^{}]+\}", prefix):
+            raise ValueError(
+                f"RISKSTREAM_REDIS_PREFIX: {prefix!r} is not a hash tag, and in a Redis Cluster "
+                "the keys riskstream writes together must be in one hash slot: use one, e.g. "
+                f"{{{prefix.strip('{}') or 'riskstream'}}}"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _redis_tls_complete(self) -> Self:
         if (self.redis_cert_file is None) != (self.redis_key_file is None):
             raise ValueError(
@@ -365,6 +381,13 @@ class Settings(BaseSettings):
                 "make it rediss://..."
             )
         return self
+
+    def redis_client(self, **options: Any) -> Any:
+        """A Redis client as the settings say (cluster, TLS), with ``options`` for redis-py."""
+        from sinks.redis import connect
+
+        return connect(self.redis_url, cluster=self.redis_cluster, **self.redis_options(),
+                       **options)  # fmt: skip
 
     def redis_options(self) -> dict[str, str]:
         """What a Redis client is given besides its URL: the TLS files, for rediss://.

@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
-import redis.asyncio as aioredis
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -122,8 +121,8 @@ class Console:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.key = auth.signing_key(settings.api_token)
-        self.redis = aioredis.from_url(
-            settings.redis_url, decode_responses=True, socket_timeout=5, socket_connect_timeout=3
+        self.redis = settings.redis_client(
+            decode_responses=True, socket_timeout=5, socket_connect_timeout=3
         )
         self.store = Store(self.redis, settings.redis_prefix)
         self.producer: AIOKafkaProducer | None = None

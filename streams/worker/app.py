@@ -71,6 +71,7 @@ class RiskApp:
             stream_length=settings.alert_stream_length,
             feed_length=settings.redis_feed_length,
             options=settings.redis_options(),
+            cluster=settings.redis_cluster,
         )
         metrics.watch_redis(self.redis)
         self.redis_writer = RedisWriter(self.redis, self.emitter)

