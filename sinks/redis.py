@@ -82,7 +82,9 @@ TIERS = get_args(Tier)
 RankCursor = tuple[float, str]
 """Where a page of a ranking ends: the score and customer id of its last customer."""
 _JSON_FIELDS = {"reasons", "versions"}
-Event = Alert | CreditAction | RiskChange | ProposalReview | Case | OrderDecision | OrderReview
+StreamEvent = Alert | CreditAction | RiskChange | ProposalReview | OrderDecision | OrderReview
+"""An output appended to its customer's stream and the portfolio's feed once (or published)."""
+Event = StreamEvent | Case
 """An output that happens once: appended to its customer's stream, or published; or a case
 revision, or an order decision or review: kept as its kind says (`streams.engine.kinds`)."""
 
@@ -285,28 +287,30 @@ class RedisSink(Sink):
                     continue
                 if how == "decision":
                     await self._write_decision(event, pipe)  # type: ignore[arg-type]
-                    continue
-                if how == "review":
+                elif how == "review":
                     await self._write_review(event, pipe)  # type: ignore[arg-type]
-                    continue
-                published = how == "published"
-                stream, event_id, fields = _stream_entry(event)  # type: ignore[arg-type]
-                await self._append_once(
-                    keys=[
-                        self.key("seen", event_id),
-                        self.key("feed", stream),
-                        *([] if published else [self.key(stream, event.customer_id)]),
-                    ],
-                    args=[
-                        self.seen_ttl,
-                        self.stream_length,
-                        self.feed_length,
-                        f"{self.prefix}:risk-changes" if published else "",
-                        *fields,
-                    ],
-                    client=pipe,
-                )
+                await self._append(event, pipe, published=how == "published")  # type: ignore[arg-type]
             await pipe.execute()
+
+    async def _append(self, event: StreamEvent, pipe: Any, published: bool) -> None:
+        """Append ``event`` to its customer's stream and the portfolio's feed, or publish it,
+        once (its ``seen`` key says whether it was)."""
+        stream, event_id, fields = _stream_entry(event)
+        await self._append_once(
+            keys=[
+                self.key("seen", event_id),
+                self.key("feed", stream),
+                *([] if published else [self.key(stream, event.customer_id)]),
+            ],
+            args=[
+                self.seen_ttl,
+                self.stream_length,
+                self.feed_length,
+                f"{self.prefix}:risk-changes" if published else "",
+                *fields,
+            ],
+            client=pipe,
+        )
 
     async def _write_case(self, case: Case, pipe: Any) -> None:
         named = {
@@ -449,9 +453,7 @@ def _picture_of(customer_id: str, fields: dict[bytes, bytes]) -> CustomerRisk:
     return CustomerRisk.model_validate(document)
 
 
-def _stream_entry(
-    event: Alert | CreditAction | RiskChange | ProposalReview,
-) -> tuple[str, str, list[Any]]:
+def _stream_entry(event: StreamEvent) -> tuple[str, str, list[Any]]:
     """The stream an output goes to, its id, and the fields of its entry (its JSON last)."""
     named: dict[str, Any]
     if isinstance(event, Alert):
@@ -463,6 +465,12 @@ def _stream_entry(
     elif isinstance(event, ProposalReview):
         stream, event_id = "proposal-reviews", event.review_id
         named = {"review_id": event_id, "action_id": event.action_id, "outcome": event.outcome}
+    elif isinstance(event, OrderDecision):
+        stream, event_id = "decisions", event.decision_id
+        named = {"decision_id": event_id, "order_id": event.order_id, "outcome": event.outcome}
+    elif isinstance(event, OrderReview):
+        stream, event_id = "decisions", event.review_id
+        named = {"review_id": event_id, "decision_id": event.decision_id, "outcome": event.outcome}
     else:
         stream, event_id = "risk-changes", event.change_id
         named = {"change_id": event_id, "customer_id": event.customer_id, "tier": event.tier}

@@ -24,7 +24,7 @@ profile.
 """
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_core import to_jsonable_python
@@ -33,7 +33,7 @@ from features import CustomerState
 from features.eventtime import DAY, day_to_date, from_micros
 from features.units import to_decimal
 from schemas.money import money_text
-from schemas.outputs import Alert, CreditAction, CustomerRisk, Tier
+from schemas.outputs import Alert, CreditAction, CustomerRisk, OrderDecision, OrderReview, Tier
 from streams.engine import CustomerRecord, Engine, picture
 
 
@@ -131,6 +131,15 @@ class ActionPage(BaseModel):
 
     customer_id: str
     actions: list[CreditAction]
+    next: str | None = Field(description="The cursor of the next page; null after the last")
+
+
+class DecisionPage(BaseModel):
+    """A page of the decisions on the customer's orders, and people's reviews of those held,
+    newest first, as on the decisions topic."""
+
+    customer_id: str
+    decisions: list[Annotated[OrderDecision | OrderReview, Field(discriminator="type")]]
     next: str | None = Field(description="The cursor of the next page; null after the last")
 
 

@@ -37,6 +37,7 @@ from streams.worker.answers import (
     AlertPage,
     CustomerAnswer,
     CustomerPage,
+    DecisionPage,
     ErrorAnswer,
     Health,
     Readiness,
@@ -131,6 +132,18 @@ ROUTES: dict[str, Route] = {
         "/v1/customers/{customer_id}/alerts",
         "The customer's alerts, newest first, a page at a time (as many as Redis keeps)",
         {200: ("A page of alerts", AlertPage), **_BAD_QUERY, **_REFUSED, **_REDIS_DOWN},
+        (CUSTOMER_ID, LIMIT, CURSOR),
+    ),
+    "decisions": Route(
+        "/v1/customers/{customer_id}/decisions",
+        "The decisions on the customer's orders, and people's reviews of those held, newest "
+        "first, a page at a time",
+        {
+            200: ("A page of decisions and reviews", DecisionPage),
+            **_BAD_QUERY,
+            **_REFUSED,
+            **_REDIS_DOWN,
+        },
         (CUSTOMER_ID, LIMIT, CURSOR),
     ),
     "actions": Route(

@@ -8,8 +8,9 @@
   request and forwards it to that one once (the partition assignment says which it is).
 - ``GET /v1/customers?tier=high&limit=20&cursor=...``: customers by score, from Redis' score
   rankings, which every worker's ``redis`` agent feeds: the same answer from any worker.
-- ``GET /v1/customers/{id}/alerts`` and ``.../actions``: the customer's alerts and proposed
-  credit actions, newest first, from Redis, a page at a time.
+- ``GET /v1/customers/{id}/alerts``, ``.../actions`` and ``.../decisions``: the customer's
+  alerts, proposed credit actions, and order decisions with their reviews, newest first, from
+  Redis, a page at a time.
 
 With ``RISKSTREAM_API_TOKEN`` set, every ``/v1`` route but the document wants
 ``Authorization: Bearer <token>`` (401 otherwise); health, readiness and ``/metrics`` stay
@@ -225,6 +226,7 @@ def install_query_api(
 
     page("alerts")(stream_page("alerts"))
     page("actions")(stream_page("actions"))
+    page("decisions")(stream_page("decisions"))
 
     class Customer(web.View):
         async def get(self, request: web.Request, customer_id: str) -> web.Response:

@@ -208,13 +208,14 @@ def check_pages(worker: Worker, client: redis.Redis, prefix: str, customers: lis
     high = client.zrevrange(f"{prefix}:scores:high", 0, -1)
     paged = every_page(worker, "/v1/customers?tier=high", "customers")
     assert [customer["customer_id"] for customer in paged] == high
-    for stream, id_field in (("alerts", "alert_id"), ("actions", "action_id")):
+    for stream in ("alerts", "actions", "decisions"):
         for customer in customers:
             kept = client.xrevrange(f"{prefix}:{stream}:{customer}", "+", "-")
             paged = every_page(worker, f"/v1/customers/{customer}/{stream}", stream)
-            assert [item[id_field] for item in paged] == [e[id_field] for _, e in kept]
+            assert [orjson.loads(entry["json"]) for _, entry in kept] == paged
             assert all(item["customer_id"] == customer for item in paged)
-    assert sum(1 for c in customers if client.xlen(f"{prefix}:alerts:{c}") > 2) >= 2
+    for stream in ("alerts", "decisions"):
+        assert sum(1 for c in customers if client.xlen(f"{prefix}:{stream}:{c}") > 2) >= 2
     status, error = worker.get("/v1/customers?cursor=not-a-cursor", TOKEN)
     assert status == 400 and "cursor" in error["error"]
 
