@@ -117,8 +117,6 @@ def test_every_output_is_valid_under_the_json_schema_file_of_its_type(published)
     }  # fmt: skip
 
 
-
-
 def test_an_event_worked_on_again_after_another_makes_the_risk_change_of_the_same_id():
     # A worker killed before storing a batch's records reads its events again, each input
     # topic from its own committed offset: a customer's events of two topics may come in
