@@ -95,6 +95,12 @@ class Truth:
     """Customer -> its final state (`STATE`)."""
 
 
+def history(customers: int, days: int, settings: Settings, seed: int = 5) -> Truth:
+    """A generated history up to now, and its truth for workers of ``settings``."""
+    events = list(generate_events(customers, days, end=datetime.now(UTC), seed=seed))
+    return truth_of(events, settings)
+
+
 def truth_of(events: list[InputEvent], settings: Settings) -> Truth:
     """Replay ``events`` through the pure engine configured as a worker of ``settings``."""
     engine = Engine(
@@ -384,6 +390,17 @@ class Run:
     workers: list[Worker] = field(default_factory=list)
 
     @classmethod
+    def over(
+        cls, bootstrap: str, redis_url: str, scratch: Path, truth: Truth, partitions: int = 2
+    ) -> "Run":
+        """A run of the stream of ``truth``, on topics of its own."""
+        env = harness.isolated_env(bootstrap, redis_url, scratch / "data", partitions)
+        env["RISKSTREAM_SESSION_TIMEOUT"] = "6"  # the least: a dead worker's partitions move soon
+        harness.run(harness.create_topics(harness.settings_of(env)))
+        scratch.mkdir(parents=True, exist_ok=True)
+        return cls(env, truth, redis.Redis.from_url(redis_url, decode_responses=True), scratch)
+
+    @classmethod
     def of(
         cls,
         bootstrap: str,
@@ -392,15 +409,11 @@ class Run:
         customers: int,
         days: int,
         partitions: int = 2,
-        seed: int = 5,
     ) -> "Run":
-        env = harness.isolated_env(bootstrap, redis_url, scratch / "data", partitions)
-        env["RISKSTREAM_SESSION_TIMEOUT"] = "6"  # the least: a dead worker's partitions move soon
-        settings = harness.settings_of(env)
-        harness.run(harness.create_topics(settings))
-        events = list(generate_events(customers, days, end=datetime.now(UTC), seed=seed))
-        client = redis.Redis.from_url(redis_url, decode_responses=True)
-        return cls(env, truth_of(events, settings), client, scratch)
+        """A run of a generated history of ``customers`` over ``days``."""
+        settings = harness.settings_of(harness.isolated_env(bootstrap, redis_url, scratch))
+        truth = history(customers, days, settings)
+        return cls.over(bootstrap, redis_url, scratch, truth, partitions)
 
     @property
     def settings(self) -> Settings:
@@ -409,8 +422,14 @@ class Run:
     def send(self, events: list[InputEvent]) -> None:
         harness.run(harness.send(self.settings, events))
 
-    def start(self, name: str) -> Worker:
-        worker = Worker(self.env, self.logs / f"{name}.log").start()
+    def start(self, name: str, beside: bool = False) -> Worker:
+        """Start a worker; ``beside`` others running: with a web port and data dir of its own
+        (else those of the run, as a worker restarted in the place of a dead one)."""
+        env = self.env
+        if beside:
+            env = env | {"RISKSTREAM_WEB_PORT": str(free_port()),
+                         "RISKSTREAM_DATA_DIR": str(self.logs / f"data-{name}")}  # fmt: skip
+        worker = Worker(env, self.logs / f"{name}.log").start()
         self.workers.append(worker)
         return worker
 
@@ -497,7 +516,7 @@ def random_kills(run: Run, kills: int, rng: random.Random) -> list[float]:
 def one_of_two_killed(run: Run, rng: random.Random) -> float:
     """Two workers share the stream; one is SIGKILLed a third of the way. Returns the seconds
     until every customer not done then has moved on: the survivor took over."""
-    first, second = run.start("first"), run.start("second")
+    first, second = run.start("first", beside=True), run.start("second", beside=True)
     first.wait_serving()
     second.wait_serving()
     wait_shared = harness.wait_for(lambda: both_assigned(first, second), 60, 0.5)
@@ -516,7 +535,7 @@ def both_assigned(first: Worker, second: Worker) -> bool:
     held = [
         {
             key
-            for key in w.metric("riskstream_consumer_lag", "topic", "partition")
+            for key in w.metric("riskstream_consumer_lag_messages", "topic", "partition")
             if key[0] in inputs
         }
         for w in (first, second)

@@ -35,6 +35,7 @@ def settled(run: Run) -> Comparison:
     finally:
         run.stop()
     comparison = compare(run.truth, left)
+    print(comparison.figures())  # shown with -s: repeats and the rest, kind by kind
     # Not vacuous: the truth's alerts and decisions were there to find.
     assert comparison.tallies["alert"].expected > 100, comparison.figures()
     assert comparison.tallies["order_decision"].expected > 1000, comparison.figures()
