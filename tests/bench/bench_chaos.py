@@ -89,9 +89,10 @@ def describe(name: str, figures: dict[str, Any]) -> None:
           f"{figures['true_doubles']} (same id, other content {figures['same_id_other_content']}"
           f"; other id, same thing {figures['other_id_same_thing']}), final state "
           f"differences {figures['state_differences']}")  # fmt: skip
-    if "score_tier_differences" in figures:
-        print(f"  against the crash-free run: {figures['score_tier_differences']} scores or "
-              "tiers differ")  # fmt: skip
+    if "other_tier" in figures:
+        print(f"  against the crash-free run: {figures['other_tier']} customers of another "
+              f"tier, {figures['other_score']} of another score (at most "
+              f"{figures['largest_score_gap']} points apart)")  # fmt: skip
     for kind, tally in figures["by_kind"].items():
         print(f"  {kind:15s} " + "  ".join(f"{k} {v}" for k, v in tally.items()))
 

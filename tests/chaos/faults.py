@@ -62,8 +62,6 @@ INVOICE_ALERTS = {"late_payment", "overdue"}
 """Alerts about an invoice (their cause may be the clock)."""
 STATE = ("revision", "exposure", "open_invoices")
 """A customer's final state that the order of reading does not change."""
-ORDERED_STATE = ("score", "tier")
-"""A customer's final state that depends on it (anomalies, hysteresis of tiers)."""
 
 
 def thing(output: dict) -> tuple:
@@ -276,8 +274,9 @@ class Comparison:
     state_differences: list[str]
     """``customer field: found != expected`` for every difference from the truth's final state
     (revision, exposure, open invoices)."""
-    score_tier_differences: list[str] | None = None
-    """The same for scores and tiers, against the crash-free run (None: none to compare with)."""
+    unlike_reference: dict[str, float] | None = None
+    """Against the crash-free run (None: none to compare with): customers of another tier,
+    customers of another score, the largest difference of scores (points)."""
 
     def total(self, name: str) -> int:
         return sum(t.figures()[name] for t in self.tallies.values())
@@ -300,8 +299,8 @@ class Comparison:
             "state_differences": len(self.state_differences),
             "by_kind": {kind: tally.figures() for kind, tally in self.tallies.items()},
         }
-        if self.score_tier_differences is not None:
-            figures["score_tier_differences"] = len(self.score_tier_differences)
+        if self.unlike_reference is not None:
+            figures |= self.unlike_reference
             for kind, tally in self.tallies.items():
                 figures["by_kind"][kind]["unlike_reference"] = tally.unlike_reference
         return figures
@@ -338,13 +337,13 @@ def compare(truth: Truth, left: Left, reference: Left | None = None) -> Comparis
         for kind, (_, id_name) in KINDS.items():
             ids = [{o[id_name] for o in run.topics[kind]} for run in (left, reference)]
             tallies[kind].unlike_reference = len(ids[0] ^ ids[1])
-        comparison.score_tier_differences = [
-            f"{customer} {name}: {stored.get(name)} != {other.get(name)}"
-            for customer, stored in left.customers.items()
-            if (other := reference.customers.get(customer) or {})
-            for name in ORDERED_STATE
-            if stored.get(name) != other.get(name)
-        ]
+        pairs = [(stored, reference.customers[c]) for c, stored in left.customers.items()]
+        gaps = [abs(float(a.get("score") or 0) - float(b.get("score") or 0)) for a, b in pairs]
+        comparison.unlike_reference = {
+            "other_tier": sum(a.get("tier") != b.get("tier") for a, b in pairs),
+            "other_score": sum(gap > 0 for gap in gaps),
+            "largest_score_gap": round(max(gaps, default=0.0), 2),
+        }
     return comparison
 
 
