@@ -189,6 +189,8 @@ class Left:
     """``alerts`` / ``actions`` -> the ids in every customer's stream of the kind."""
     customers: dict[str, dict[str, str]]
     """Customer -> its picture in Redis."""
+    published: dict[str, dict]
+    """Customer -> its picture of the highest revision on the customers' topic."""
 
 
 async def read_topic(settings: Settings, topic: str) -> list[dict]:
@@ -228,7 +230,12 @@ def left_by(settings: Settings, client: redis.Redis, customers: Iterable[str]) -
         for name, id_name in (("alerts", "alert_id"), ("actions", "action_id")):
             streams[name] += [e[id_name] for _, e in client.xrange(f"{prefix}:{name}:{customer}")]
         pictures[customer] = client.hgetall(f"{prefix}:customer:{customer}")
-    return Left(topics, feeds, streams, pictures)
+    published: dict[str, dict] = {}
+    for picture in harness.run(read_topic(settings, settings.topics.customers_out)):
+        newest = published.setdefault(picture["customer_id"], picture)
+        if picture["revision"] > newest["revision"]:
+            published[picture["customer_id"]] = picture
+    return Left(topics, feeds, streams, pictures, published)
 
 
 # The comparison -----------------------------------------------------------------------------
@@ -272,8 +279,9 @@ class Tally:
 class Comparison:
     tallies: dict[str, Tally]
     state_differences: list[str]
-    """``customer field: found != expected`` for every difference from the truth's final state
-    (revision, exposure, open invoices)."""
+    """``customer field where: found != expected`` for every difference from the truth's final
+    state (revision, exposure, open invoices) of a customer's picture in Redis, and of its
+    newest on the customers' topic."""
     unlike_reference: dict[str, float] | None = None
     """Against the crash-free run (None: none to compare with): customers of another tier,
     customers of another score, the largest difference of scores (points)."""
@@ -326,12 +334,13 @@ def compare(truth: Truth, left: Left, reference: Left | None = None) -> Comparis
         tallies[kind].lost_in_redis += sorted(set(left.feeds[kind]) - set(left.streams[name]))
     differences = []
     for customer, state in truth.customers.items():
-        stored = left.customers.get(customer) or {}
-        differences += [
-            f"{customer} {name}: {stored.get(name)} != {state[name]}"
-            for name in STATE
-            if str(stored.get(name)) != str(state[name])
-        ]
+        for where, found in (("in Redis", left.customers), ("on the topic", left.published)):
+            stored = found.get(customer) or {}
+            differences += [
+                f"{customer} {name} {where}: {stored.get(name)} != {state[name]}"
+                for name in STATE
+                if str(stored.get(name)) != str(state[name])
+            ]
     comparison = Comparison(tallies, differences)
     if reference is not None:
         for kind, (_, id_name) in KINDS.items():
