@@ -247,9 +247,9 @@ class Scoring:
         if should_publish(previous_score, previous_tier, score, tier, engine.risk.min_score_change):
             found.append(
                 RiskChange(
-                    change_id=derive_id(
-                        "risk_change", record.customer_id, step.cause, record.state.revision
-                    ),
+                    # One change at most per step: its cause names it, whatever the revision
+                    # the step found (a redelivered event may come after other events).
+                    change_id=derive_id("risk_change", record.customer_id, step.cause),
                     customer_id=record.customer_id,
                     event_time=step.now,
                     score=score,
