@@ -97,9 +97,10 @@ class Calendar:
     ``payment_runs``: ``none`` (each invoice paid on its own day), ``weekly`` (each customer
     pays on one weekday), ``monthly`` (on one day of the month) or ``mixed`` (half and half):
     an invoice paid on time goes out in the last run before it is due, a late one in the first
-    run after the customer meant to pay; ``partial_share``: the share of invoices paid in two
-    parts, the rest in the next run (or two weeks later); ``season``: how much ordering swings
-    over the year (0.4: 1.4 times the mean in late November, 0.6 in late May).
+    run after the customer meant to pay; ``partial_share``: the share of customers that pay
+    every invoice in two parts, the rest in the next run (or two weeks later); ``season``: how
+    much ordering swings over the year (0.4: 1.4 times the mean in late November, 0.6 in late
+    May).
     """
 
     end_of_month: bool = False
@@ -200,6 +201,9 @@ class Customer:
             self.run = ("weekly", self.dates.randint(0, 4))
         elif runs == "monthly":
             self.run = ("monthly", self.dates.randint(1, 28))
+        self.pays_in_parts = bool(calendar.partial_share) and (
+            self.dates.random() < calendar.partial_share
+        )
         self.onset: datetime | None = None
         self.stopped_paying: datetime | None = None
         """When the first invoice was issued that the customer never meant to pay."""
@@ -216,6 +220,7 @@ class Customer:
             "terms_days": self.terms,
             "end_of_month": self.calendar.end_of_month,
             "payment_run": None if self.run is None else f"{self.run[0]}:{self.run[1]}",
+            "pays_in_parts": self.pays_in_parts,
             "deteriorates_from": self.onset if deteriorates else None,
             "stops_paying_from": self.stopped_paying,
         }
@@ -281,7 +286,7 @@ class Customer:
             return events
         payment_id = f"{self.id}-p{number}"
         parts = [(payment_id, paid_at, amount)]
-        if self.calendar.partial_share and self.dates.random() < self.calendar.partial_share:
+        if self.pays_in_parts:
             first = (amount * self.dates.randint(30, 70) / 100).quantize(Decimal("0.01"))
             gap = timedelta(days=14 if self.run is None else 1)  # without runs, two weeks on
             rest_at = self._in_run(moment, paid_at + gap, False)
