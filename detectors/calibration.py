@@ -69,7 +69,11 @@ class BetaCalibrator:
     score until then."""
 
     def __init__(
-        self, window: int = 10_000, refit_every: int = 200, min_labels: int = 300, l2: float = 1e-3
+        self,
+        window: int = 10_000,
+        refit_every: int = 1_000,
+        min_labels: int = 2_000,
+        l2: float = 1e-3,
     ) -> None:
         if window < min_labels or refit_every < 1 or min_labels < 2 or l2 < 0:
             raise ValueError("need window >= min_labels >= 2, refit_every >= 1 and l2 >= 0")
