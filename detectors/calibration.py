@@ -27,8 +27,9 @@ from collections import deque
 
 import numpy as np
 
-_EDGE = 1e-4
-"""Scores are taken at least this far from 0 and 1 (their logarithms stay finite)."""
+_EDGE = 1e-3
+"""Scores are taken, and probabilities given, at least this far from 0 and 1: their
+logarithms stay finite, and no invoice is certain (a forest's young trees say 0 or 1)."""
 
 
 def _inputs(score: float) -> tuple[float, float, float]:
@@ -37,7 +38,7 @@ def _inputs(score: float) -> tuple[float, float, float]:
 
 
 def _sigmoid(z: float) -> float:
-    return 1 / (1 + math.exp(-max(min(z, 30.0), -30.0)))
+    return 1 / (1 + math.exp(-max(min(z, 30.0), -30.0)))  # no overflow
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, start: np.ndarray) -> np.ndarray:
@@ -105,7 +106,9 @@ class BetaCalibrator:
         self.weights = (float(a), float(b), float(c))
 
     def __call__(self, score: float) -> float:
-        """The calibrated probability of ``score``: the raw score until a fit exists."""
+        """The calibrated probability of ``score``: the raw score until a fit exists, at least
+        ``_EDGE`` from 0 and 1."""
         if self.weights is None:
-            return score
-        return _sigmoid(sum(w * v for w, v in zip(self.weights, _inputs(score), strict=True)))
+            return min(max(score, _EDGE), 1 - _EDGE)
+        z = sum(w * v for w, v in zip(self.weights, _inputs(score), strict=True))
+        return min(max(_sigmoid(z), _EDGE), 1 - _EDGE)

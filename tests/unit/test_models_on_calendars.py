@@ -5,22 +5,27 @@ regression was off by far in its probabilities; now every model must rank and be
 """
 
 import statistics
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from detectors.late_payment import MODELS
+from detectors.monitoring import expected_calibration_error, roc_auc
 from streams.backtest import report
 from streams.backtest.backtest import Backtest, FileSink, build_engine
 from streams.backtest.sources import Source, in_memory
 from streams.cli.generate import B2B, generate_events
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
+DAYS = 365
+WARM_UP = timedelta(days=90)
+"""Invoices issued before the first labels come in are predicted by a model that knows
+nothing: they are counted in the report's figures, not in the bounds here."""
 
 
 @pytest.fixture(scope="module")
 def history():
-    return list(generate_events(200, 365, END, seed=11, calendar=B2B))
+    return list(generate_events(200, DAYS, END, seed=11, calendar=B2B))
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -29,14 +34,15 @@ def test_every_model_ranks_and_is_calibrated_on_a_payment_calendar(name, history
         backtest = Backtest(build_engine(name, learn=True))
         backtest.run(Source(in_memory(history, "generated")), sink)
     quality = report.summarise(tmp_path)["model"]
-    predicted = [
-        line["probability"]
-        for line in report.read_lines(tmp_path / "invoices.jsonl")
-        if line["late"] is not None
+    known = [
+        line for line in report.read_lines(tmp_path / "invoices.jsonl") if line["late"] is not None
     ]
-    assert quality["invoices"] == len(predicted) > 5_000
+    assert quality["invoices"] == len(known) > 5_000
+    assert quality["auc"] > 0.7 and quality["ece"] < 0.08
+    warm = END - timedelta(days=DAYS) + WARM_UP
+    later = [line for line in known if datetime.fromisoformat(line["issued_at"]) >= warm]
+    predicted, late = [line["probability"] for line in later], [line["late"] for line in later]
     assert statistics.pstdev(predicted) > 0.15 and len(set(predicted)) > 1_000  # no constant
-    assert quality["auc"] > AUC_BOUND
-    assert quality["ece"] < ECE_BOUND
-    late_rate = quality["late"] / quality["invoices"]
-    assert statistics.fmean(predicted) == pytest.approx(late_rate, abs=0.05)
+    assert roc_auc(predicted, late) > 0.78
+    assert expected_calibration_error(predicted, late) < 0.06
+    assert statistics.fmean(predicted) == pytest.approx(statistics.fmean(late), abs=0.03)
