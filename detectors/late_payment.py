@@ -125,6 +125,16 @@ class LatePaymentModel:
         self._block_at: datetime | None = None
         self._mixing: list[Example] = []
 
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle, also a snapshot made before blocks, mixing and calibration: it goes on
+        with them from here, its calibration unfitted (its raw scores) until enough outcomes
+        come."""
+        seed = state.get("seed", 0)
+        self.__dict__.update(
+            {"seed": seed, "mix": MIX, "calibrator": BetaCalibrator(), "_rng": random.Random(seed),
+             "_block": [], "_block_at": None, "_mixing": [], **state}
+        )  # fmt: skip
+
     @property
     def version(self) -> str:
         """The model's name and how many examples it has been given, e.g. ``"logreg@1200"``."""
