@@ -19,7 +19,7 @@ calibrated.
 ...     real = rng.uniform(0, 0.5)
 ...     calibrator.update(2 * real, rng.random() < real)
 >>> round(calibrator(0.2), 2), round(calibrator(0.8), 2)
-(0.11, 0.42)
+(0.11, 0.41)
 """
 
 import math
