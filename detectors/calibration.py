@@ -41,12 +41,9 @@ def _sigmoid(z: float) -> float:
     return 1 / (1 + math.exp(-max(min(z, 30.0), -30.0)))  # no overflow
 
 
-def fit_logistic(
-    x: np.ndarray, y: np.ndarray, l2: float, start: np.ndarray, weight: np.ndarray | None = None
-) -> np.ndarray:
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, start: np.ndarray) -> np.ndarray:
     """Weights of a logistic regression of ``y`` on the columns of ``x`` (a small ridge
-    ``l2``; each row counting ``weight``, 1 by default), by damped Newton steps from
-    ``start``.
+    ``l2``), by damped Newton steps from ``start``.
 
     >>> x = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0], [3.0, 1.0]])
     >>> w = fit_logistic(x, np.array([0.0, 1.0, 0.0, 1.0]), 1e-3, np.zeros(2))
@@ -55,11 +52,10 @@ def fit_logistic(
     """
     w = start.astype(float)
     ridge = l2 * np.eye(len(w))
-    counts = np.ones(len(y)) if weight is None else weight
     for _ in range(50):
         p = 1 / (1 + np.exp(-np.clip(x @ w, -30, 30)))
-        gradient = x.T @ (counts * (p - y)) + l2 * w
-        hessian = (x * (counts * p * (1 - p))[:, None]).T @ x + ridge
+        gradient = x.T @ (p - y) + l2 * w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge
         step = np.linalg.solve(hessian, gradient)
         step /= max(1.0, float(np.abs(step).max()))  # no step longer than 1: no overshoot
         w -= step
@@ -79,14 +75,10 @@ class BetaCalibrator:
         refit_every: int = 1_000,
         min_labels: int = 2_000,
         l2: float = 1e-3,
-        half_life: float | None = 3_000,
     ) -> None:
         if window < min_labels or refit_every < 1 or min_labels < 2 or l2 < 0:
             raise ValueError("need window >= min_labels >= 2, refit_every >= 1 and l2 >= 0")
         self.refit_every, self.min_labels, self.l2 = refit_every, min_labels, l2
-        self.half_life = half_life
-        """A label counts half as much as one ``half_life`` labels newer (None: all the same):
-        the late rate moves (seasons, customers turning bad), and the window lags it."""
         self._window: deque[tuple[float, bool]] = deque(maxlen=window)
         self._since_fit = 0
         self.weights: tuple[float, float, float] | None = None
@@ -105,15 +97,11 @@ class BetaCalibrator:
         if y.min() == y.max():
             return  # one outcome only: keep what was fitted before
         x = np.array([_inputs(score) for score, _ in self._window])
-        counts = None
-        if self.half_life is not None:
-            counts = 0.5 ** (np.arange(len(y))[::-1] / self.half_life)
         start = np.array(self.weights or (1.0, 1.0, 0.0))
-        a, b, c = fit_logistic(x, y, self.l2, start, counts)
+        a, b, c = fit_logistic(x, y, self.l2, start)
         if a < 0 or b < 0:  # would not keep the order: Platt scaling of the logit instead
             logit = x[:, :2].sum(axis=1, keepdims=True)
-            platt = np.hstack([logit, x[:, 2:]])
-            slope, c = fit_logistic(platt, y, self.l2, np.array([1.0, 0]), counts)
+            slope, c = fit_logistic(np.hstack([logit, x[:, 2:]]), y, self.l2, np.array([1.0, 0]))
             a = b = max(float(slope), 0.0)
         self.weights = (float(a), float(b), float(c))
 
