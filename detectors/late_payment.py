@@ -97,7 +97,8 @@ class LatePaymentModel:
         Random seed of the models that draw random numbers, of the order within a block and of
         the mixing buffer; the same seed and the same examples give the same model.
     mix
-        Examples in the mixing buffer (1: each example is learnt at once).
+        Examples in the mixing buffer at most (1: each example is learnt at once); until it
+        has been given four times as many, a quarter of those it has been given.
     calibrator
         The calibration of the classifier's scores (default: beta calibration over the last 10,000).
 
