@@ -112,3 +112,29 @@ def test_blocks_of_one_outcome_do_not_make_the_model_say_one_constant(name):
     assert roc_auc(predictions, [late for _, late in test]) > 0.9
     assert statistics.pstdev(predictions) > 0.2
     assert expected_calibration_error(predictions, [late for _, late in test]) < 0.1
+
+
+def test_the_trainer_learns_blocks_whatever_order_the_workers_send_them_in():
+    """The trainer reads the labelled examples of every worker from one topic: the order
+    within a block of outcomes known at one moment is the workers' timing, not the model's."""
+    from detectors.delayed_labels import LabelledExample
+    from streams.worker.models import Trainer
+
+    examples = []
+    for day, block in enumerate(_blocks(_examples(900, seed=7), size=90)):
+        at = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(days=day)
+        examples.append([
+            LabelledExample(invoice_id=key, features=features, probability=0.5, label=late,
+                            issued_at=at - timedelta(days=30), due_date=at.date(), labelled_at=at)
+            for key, features, late in block
+        ])  # fmt: skip
+    first, second = (Trainer(LatePaymentModel("logreg"), snapshot_every=100) for _ in range(2))
+    rng = random.Random(3)
+    for block in examples:
+        for example in block:
+            first.learn(example)
+        for example in rng.sample(block, len(block)) + block[:5]:  # and five redelivered
+            second.learn(example)
+    assert first.model.version == second.model.version == "logreg@900"
+    probes = [features for features, _ in _examples(30, seed=11)]
+    assert [first.model.predict(x) for x in probes] == [second.model.predict(x) for x in probes]
