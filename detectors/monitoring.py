@@ -2,7 +2,8 @@
 errors drift, and whether the scores it feeds have shifted.
 
 `ModelMonitor` is updated when a label arrives, with the probability predicted at issue:
-exact ROC AUC and log loss over the last N labels, and ADWIN on the model's errors.
+exact ROC AUC, log loss and expected calibration error over the last N labels, and ADWIN on
+the model's errors.
 `ScoreMonitor` compares the latest scores with the first ones by population stability index.
 
 >>> monitor = ModelMonitor(window=4)
@@ -53,13 +54,38 @@ def log_loss(probabilities: Sequence[float], labels: Sequence[bool]) -> float | 
     return total / len(labels)
 
 
+def expected_calibration_error(
+    probabilities: Sequence[float], labels: Sequence[bool], bins: int = 10
+) -> float | None:
+    """How far predicted probabilities are from the observed rates: in ``bins`` equal bins of
+    the probability, the gap between the mean predicted and the observed share of positives,
+    weighted by the bin's share of the predictions. None when empty.
+
+    >>> expected_calibration_error([0.1, 0.1, 0.9, 0.9], [False, False, True, True])
+    0.1
+    >>> expected_calibration_error([0.5, 0.5], [True, True])
+    0.5
+    """
+    if not labels:
+        return None
+    sums = [[0.0, 0, 0] for _ in range(bins)]  # predicted, positives, count
+    for probability, label in zip(probabilities, labels, strict=True):
+        tally = sums[min(max(int(probability * bins), 0), bins - 1)]
+        tally[0] += probability
+        tally[1] += label
+        tally[2] += 1
+    gap = sum(abs(predicted - positives) for predicted, positives, _ in sums)
+    return round(gap / len(labels), 12)
+
+
 class ModelMonitor:
-    """Windowed AUC and log loss of a probabilistic classifier, and ADWIN on its errors.
+    """Windowed AUC, log loss and calibration error of a probabilistic classifier, and ADWIN on
+    its errors.
 
     Parameters
     ----------
     window
-        AUC and log loss are over the last this many labels.
+        AUC, log loss and calibration error are over the last this many labels.
     delta
         ADWIN's confidence: smaller detects fewer, surer drifts.
     threshold
@@ -103,8 +129,9 @@ class ModelMonitor:
         return [p for p, _ in self._window], [label for _, label in self._window]
 
     def snapshot(self) -> dict[str, float | int | bool | None]:
-        """The figures now: ``auc`` and ``log_loss`` over the window (None until they can be
-        computed), ``drift_detected`` by the last update, ``drifts_total`` and ``n`` labels.
+        """The figures now: ``auc``, ``log_loss`` and ``ece`` (expected calibration error, 10
+        bins) over the window (None until they can be computed), ``drift_detected`` by the
+        last update, ``drifts_total`` and ``n`` labels.
 
         It sorts the window (about 1 ms for 1,000 labels): call it when metrics are read, not
         on every label.
@@ -113,6 +140,7 @@ class ModelMonitor:
         return {
             "auc": roc_auc(probabilities, labels),
             "log_loss": log_loss(probabilities, labels),
+            "ece": expected_calibration_error(probabilities, labels),
             "drift_detected": self.drift_detected,
             "drifts_total": self.drifts_total,
             "n": self.n,

@@ -181,6 +181,9 @@ class Metrics:
         self.customers = gauge("customers", "Customers of this worker by risk tier", "tier")
         self.model_auc = gauge("model_auc", "ROC AUC of the online model (0-1)", "model")
         self.model_log_loss = gauge("model_log_loss", "Log loss of the online model", "model")
+        self.model_ece = gauge(
+            "model_calibration_error", "Expected calibration error of the online model", "model"
+        )
         self.score_psi = gauge(
             "score_psi", "Population stability index of the latest scores against the first"
         )
@@ -290,12 +293,15 @@ class Metrics:
         *,
         auc: float | None = None,
         log_loss: float | None = None,
+        ece: float | None = None,
         score_psi: float | None = None,
     ) -> None:
         if auc is not None:
             self.model_auc.labels(model).set(auc)
         if log_loss is not None:
             self.model_log_loss.labels(model).set(log_loss)
+        if ece is not None:
+            self.model_ece.labels(model).set(ece)
         if score_psi is not None:
             self.score_psi.set(score_psi)
 

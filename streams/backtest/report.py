@@ -33,12 +33,13 @@ from typing import Any
 
 import orjson
 
-from detectors.monitoring import log_loss, roc_auc
+from detectors.monitoring import expected_calibration_error, log_loss, roc_auc
 
 HORIZON = timedelta(days=30)
 """How long before an invoice was issued an alert still counts as warning of it."""
 CALIBRATION_BINS = 10
 SCORE_BINS = 10
+AB = (("a", "A"), ("b", "B"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +161,7 @@ def _model_quality(probabilities: list[float], labels: list[bool]) -> dict[str, 
         "late": sum(labels),
         "auc": roc_auc(probabilities, labels),
         "log_loss": log_loss(probabilities, labels),
+        "ece": expected_calibration_error(probabilities, labels, CALIBRATION_BINS),
         "calibration": calibration,
     }
 
@@ -206,6 +208,7 @@ def compare(folder_a: Path, folder_b: Path, report_a: dict, report_b: dict) -> d
             "examples": [{"order_id": o, "a": a, "b": b} for o, a, b in differ[:20]],
         },
         "auc": {"a": report_a["model"]["auc"], "b": report_b["model"]["auc"]},
+        "ece": {"a": report_a["model"]["ece"], "b": report_b["model"]["ece"]},
     }
 
 
@@ -360,8 +363,8 @@ def render(report: dict[str, Any], title: str) -> str:
         _bar("Customers by last published score", report["scores"]),
         "<h2>Late-payment model</h2>",
         _table(
-            ["invoices with an outcome", "late", "ROC AUC", "log loss"],
-            [[model["invoices"], model["late"], model["auc"], model["log_loss"]]],
+            ["invoices with an outcome", "late", "ROC AUC", "log loss", "calibration error"],
+            [[model["invoices"], model["late"], model["auc"], model["log_loss"], model["ece"]]],
         ),
         _calibration_chart(model["calibration"]) if model["calibration"] else "",
     ]
@@ -390,6 +393,9 @@ def render_comparison(comparison: dict[str, Any], a: str, b: str) -> str:
         _table(["A -> B", "orders"], list(decisions["changes"].items())),
         _table(["order", "A", "B"], [[e["order_id"], e["a"], e["b"]] for e in examples]),
         "<h2>Late-payment model</h2>",
-        _table(["", "ROC AUC"], [["A", comparison["auc"]["a"]], ["B", comparison["auc"]["b"]]]),
+        _table(
+            ["", "ROC AUC", "calibration error"],
+            [[name, comparison["auc"][key], comparison["ece"][key]] for key, name in AB],
+        ),
     ]
     return _page("riskstream backtest: A against B", sections)

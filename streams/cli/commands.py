@@ -470,18 +470,53 @@ def generate(
     rate: Annotated[
         float, typer.Option(min=1, help="With --to-topics: events sent per second")
     ] = 1_000,
+    end_of_month: Annotated[
+        bool, typer.Option(help="Invoices fall due at the end of the month their terms end in")
+    ] = False,
+    payment_runs: Annotated[
+        Literal["none", "weekly", "monthly", "mixed"],
+        typer.Option(help="Customers pay in runs on a fixed weekday, day of the month, or both"),
+    ] = "none",
+    partial_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of invoices paid in two parts")
+    ] = 0.0,
+    season: Annotated[
+        float, typer.Option(min=0, max=0.9, help="How much ordering swings over the year")
+    ] = 0.4,
+    truth: Annotated[
+        Path | None,
+        typer.Option(help="JSON Lines file of what each customer is meant to be, once written"),
+    ] = None,
     broker: Broker = None,
 ) -> None:
     """Generate a synthetic history of customers, orders, invoices and payments."""
     from itertools import islice
 
     from schemas.codec import dumps
-    from streams.cli.generate import generate_events
+    from streams.cli.generate import Calendar, generate_history
 
     if to_topics and output is not None:
         _fail("--output and --to-topics go to different places: give one of them")
     ending = _utc(end) or datetime.now(UTC)
-    stream = islice(generate_events(customers, days, ending, seed), events)
+    calendar = Calendar(end_of_month, payment_runs, partial_share, season)
+    try:
+        truth_file = None if truth is None else truth.open("wb")
+    except OSError as error:
+        _fail(f"cannot write {truth}: {error.strerror}")
+    history, people = generate_history(customers, days, ending, seed, calendar=calendar)
+    stream = islice(history, events)
+    with contextlib.nullcontext() if truth_file is None else truth_file:
+        _send_or_write(stream, output, to_topics, rate, broker)
+        if truth_file is not None:
+            truth_file.writelines(dumps(person.truth()) + b"\n" for person in people)
+
+
+def _send_or_write(
+    stream: Iterator[Any], output: Path | None, to_topics: bool, rate: float, broker: str | None
+) -> None:
+    """Generated events to the input topics, or as JSON Lines to ``output`` or standard output."""
+    from schemas.codec import dumps
+
     if to_topics:
         from streams.cli.feed import send_events
 

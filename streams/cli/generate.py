@@ -6,8 +6,16 @@ the year, fewer in summer). Most customers pay on time; some always pay late; so
 paying later week after week from some point on and finally not at all; a few are anomalous:
 orders far above their usual size and payments that bounce.
 
+A `Calendar` makes the history look like business-to-business payments: invoices due at the
+end of a month ("net 30 end of month"), customers that pay in payment runs on a fixed weekday
+or day of the month (so whole blocks of invoices are paid, or turn overdue, at once), invoices
+paid in two parts, and a stronger or weaker season. `truth` says what was meant: which
+customers deteriorate, from when, and which stop paying.
+
 Deterministic for a seed: every customer draws from its own generator, seeded by the seed and
-its number, so a customer's history does not depend on how many others there are. Events come
+its number, so a customer's history does not depend on how many others there are; the
+calendar draws from a second one, so the default calendar gives the same history as before
+calendars existed. Events come
 in event-time order (ties by event id), streamed: memory grows with the number of customers,
 never with the length of the history.
 
@@ -26,12 +34,13 @@ True
 True
 """
 
+import calendar as months
 import heapq
 import math
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
@@ -73,17 +82,78 @@ BASE_BOUNCE_RATE = 0.01
 DOUBLING_DAYS = 140
 """A deteriorating customer's orders grow by their usual size every 20 weeks once it turns."""
 
+PAYMENT_RUNS = ("none", "weekly", "monthly", "mixed")
+RUN_TIME = time(10, 0)
+"""The time of day every payment of a payment run is made (the same for all: a block)."""
+
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """When invoices fall due and are paid.
+
+    ``end_of_month``: an invoice falls due on the last day of the month its terms end in;
+    ``payment_runs``: ``none`` (each invoice paid on its own day), ``weekly`` (each customer
+    pays on one weekday), ``monthly`` (on one day of the month) or ``mixed`` (half and half):
+    an invoice paid on time goes out in the last run before it is due, a late one in the first
+    run after the customer meant to pay; ``partial_share``: the share of customers that pay
+    every invoice in two parts, the rest in the next run (or two weeks later); ``season``: how
+    much ordering swings over the year (0.4: 1.4 times the mean in late November, 0.6 in late
+    May).
+    """
+
+    end_of_month: bool = False
+    payment_runs: str = "none"
+    partial_share: float = 0.0
+    season: float = 0.4
+
+    def __post_init__(self) -> None:
+        if self.payment_runs not in PAYMENT_RUNS:
+            raise ValueError(f"payment runs must be one of {', '.join(PAYMENT_RUNS)}")
+        if not 0 <= self.partial_share <= 1 or not 0 <= self.season < 1:
+            raise ValueError("the partial share must be in [0, 1] and the season in [0, 1)")
+
+
+B2B = Calendar(end_of_month=True, payment_runs="mixed", partial_share=0.1)
+"""Business to business as it is: net terms to the end of the month, payment runs, part
+payments."""
+
+
 def generate_events(
-    customers: int, days: int, end: datetime, seed: int = 7, currency: str = "EUR"
+    customers: int,
+    days: int,
+    end: datetime,
+    seed: int = 7,
+    currency: str = "EUR",
+    calendar: Calendar = Calendar(),
 ) -> Iterator[InputEvent]:
     """The events of ``customers`` customers over the ``days`` days before ``end``, in order."""
+    return generate_history(customers, days, end, seed, currency, calendar)[0]
+
+
+def generate_history(
+    customers: int,
+    days: int,
+    end: datetime,
+    seed: int = 7,
+    currency: str = "EUR",
+    calendar: Calendar = Calendar(),
+) -> tuple[Iterator[InputEvent], list["Customer"]]:
+    """The events, as `generate_events`, and the customers, whose `Customer.truth` is
+    complete once the events are read."""
     start = end - timedelta(days=days)
-    return merged(
-        Customer(number, seed, currency).events(start, end) for number in range(customers)
-    )
+    people = [Customer(number, seed, currency, calendar) for number in range(customers)]
+    return merged(customer.events(start, end) for customer in people), people
+
+
+def month_end(day: date) -> date:
+    """The last day of the month of ``day``.
+
+    >>> month_end(date(2026, 2, 3)), month_end(date(2028, 2, 29))
+    (datetime.date(2026, 2, 28), datetime.date(2028, 2, 29))
+    """
+    return day.replace(day=months.monthrange(day.year, day.month)[1])
 
 
 def order_growth(days_bad: int) -> Decimal:
@@ -96,20 +166,22 @@ def order_growth(days_bad: int) -> Decimal:
     return 1 + Decimal(days_bad) / DOUBLING_DAYS
 
 
-def seasonal(moment: datetime) -> float:
+def seasonal(moment: datetime, amplitude: float = 0.4) -> float:
     """How busy ordering is at a time of year: about 1.4 in late November, 0.6 in late May.
 
     >>> round(seasonal(datetime(2026, 11, 26)), 2), round(seasonal(datetime(2026, 5, 28)), 2)
     (1.4, 0.6)
     """
     day = moment.timetuple().tm_yday
-    return 1.0 + 0.4 * math.cos(2 * math.pi * (day - 330) / 365)
+    return 1.0 + amplitude * math.cos(2 * math.pi * (day - 330) / 365)
 
 
 class Customer:
     """One synthetic customer: who it is, and a lazy stream of its events."""
 
-    def __init__(self, number: int, seed: int, currency: str) -> None:
+    def __init__(
+        self, number: int, seed: int, currency: str, calendar: Calendar = Calendar()
+    ) -> None:
         self.id = f"cust-{number:05d}"
         self.rng = random.Random(f"{seed}:{number}")
         self.currency = currency
@@ -117,6 +189,41 @@ class Customer:
         self.behaviour = _pick(self.rng, BEHAVIOURS)
         self.limit = Decimal(self.rng.choice(self.segment.limits))
         self.terms = self.rng.choice(self.segment.terms)
+        self.calendar = calendar
+        self.dates = random.Random(f"{seed}:{number}:calendar")
+        """The calendar's draws, apart, so that the default calendar changes nothing."""
+        runs = calendar.payment_runs
+        if runs == "mixed":
+            runs = self.dates.choice(("weekly", "monthly"))
+        self.run: tuple[str, int] | None = None
+        """How the customer pays: ("weekly", weekday 0-4) or ("monthly", day 1-28), or None."""
+        if runs == "weekly":
+            self.run = ("weekly", self.dates.randint(0, 4))
+        elif runs == "monthly":
+            self.run = ("monthly", self.dates.randint(1, 28))
+        self.pays_in_parts = bool(calendar.partial_share) and (
+            self.dates.random() < calendar.partial_share
+        )
+        self.onset: datetime | None = None
+        self.stopped_paying: datetime | None = None
+        """When the first invoice was issued that the customer never meant to pay."""
+
+    def truth(self) -> dict[str, object]:
+        """What the customer is meant to be: its behaviour, when it starts to deteriorate and
+        when it stops paying (None if never, or not within the history), its terms and payment
+        run. Complete once its events are read."""
+        deteriorates = self.behaviour == "deteriorating"
+        return {
+            "customer_id": self.id,
+            "behaviour": self.behaviour,
+            "segment": self.segment.name,
+            "terms_days": self.terms,
+            "end_of_month": self.calendar.end_of_month,
+            "payment_run": None if self.run is None else f"{self.run[0]}:{self.run[1]}",
+            "pays_in_parts": self.pays_in_parts,
+            "deteriorates_from": self.onset if deteriorates else None,
+            "stops_paying_from": self.stopped_paying,
+        }
 
     def events(self, start: datetime, end: datetime) -> Iterator[InputEvent]:
         """Its events from ``start`` until ``end`` in event-time order."""
@@ -132,7 +239,7 @@ class Customer:
                                 terms_days=self.terms, **common),
         ):  # fmt: skip
             heapq.heappush(later, (*event_order(event), event))
-        onset = start + (end - start) * rng.uniform(0.3, 0.8)
+        onset = self.onset = start + (end - start) * rng.uniform(0.3, 0.8)
         moment, number = start + timedelta(hours=rng.uniform(1, 48)), 0
         while moment < end:
             while later and later[0][0] <= moment:
@@ -141,7 +248,8 @@ class Customer:
             for event in self._order(number, moment, onset, end):
                 heapq.heappush(later, (*event_order(event), event))
             low, high = self.segment.days_between_orders
-            moment += timedelta(days=rng.uniform(low, high) / seasonal(moment))
+            busy = seasonal(moment, self.calendar.season)
+            moment += timedelta(days=rng.uniform(low, high) / busy)
         while later and later[0][0] < end:
             yield heapq.heappop(later)[2]
 
@@ -157,6 +265,8 @@ class Customer:
         amount = amount.quantize(Decimal("0.01"))
         order_id, invoice_id = f"{self.id}-o{number}", f"{self.id}-i{number}"
         due = moment + timedelta(days=self.terms)
+        if self.calendar.end_of_month:
+            due = datetime.combine(month_end(due.date()), moment.timetz())
         events: list[InputEvent] = [
             OrderPlaced(event_id=f"{order_id}-placed", event_time=moment, order_id=order_id,
                         amount=self._money(amount), **common),
@@ -166,19 +276,53 @@ class Customer:
         ]  # fmt: skip
         days_late = self._days_late(days_bad / 7)
         if days_late is None:
+            if self.stopped_paying is None:
+                self.stopped_paying = events[1].event_time
             return events  # never paid
-        paid_at = due + timedelta(days=days_late, hours=rng.uniform(0, 8))
+        paid_at = self._in_run(
+            moment, due + timedelta(days=days_late, hours=rng.uniform(0, 8)), days_late <= 0
+        )
         if paid_at >= end:
             return events
         payment_id = f"{self.id}-p{number}"
-        events.append(PaymentReceived(event_id=f"{payment_id}-received", event_time=paid_at,
-                                      payment_id=payment_id, invoice_id=invoice_id,
-                                      amount=self._money(amount), **common))  # fmt: skip
+        parts = [(payment_id, paid_at, amount)]
+        if self.pays_in_parts:
+            first = (amount * self.dates.randint(30, 70) / 100).quantize(Decimal("0.01"))
+            gap = timedelta(days=14 if self.run is None else 1)  # without runs, two weeks on
+            rest_at = self._in_run(moment, paid_at + gap, False)
+            parts = [(payment_id, paid_at, first)]
+            if rest_at < end:
+                parts.append((f"{payment_id}r", rest_at, amount - first))
+        for part_id, part_at, part in parts:
+            events.append(PaymentReceived(event_id=f"{part_id}-received", event_time=part_at,
+                                          payment_id=part_id, invoice_id=invoice_id,
+                                          amount=self._money(part), **common))  # fmt: skip
         if rng.random() < BOUNCE_RATE.get(self.behaviour, BASE_BOUNCE_RATE):
             bounced = paid_at + timedelta(days=2)
             events.append(PaymentReversed(event_id=f"{payment_id}-bounced", event_time=bounced,
                                           payment_id=payment_id, **common))  # fmt: skip
         return events
+
+    def _in_run(self, issued: datetime, meant: datetime, on_time: bool) -> datetime:
+        """When a payment meant for ``meant`` goes out: then, without payment runs; else on
+        time in the last run after the issue day up to then, late in the first run from then on
+        (and in that first run if there is none before)."""
+        if self.run is None:
+            return meant
+        kind, which = self.run
+
+        def runs_on(day: date) -> bool:
+            return day.weekday() == which if kind == "weekly" else day.day == which
+
+        day, earliest = meant.date(), issued.date() + timedelta(days=1)
+        if on_time:
+            while day >= earliest and not runs_on(day):
+                day -= timedelta(days=1)
+            if day < earliest:
+                day = meant.date()
+        while not runs_on(day):
+            day += timedelta(days=1)
+        return datetime.combine(day, RUN_TIME, meant.tzinfo)
 
     def _days_late(self, weeks_bad: float) -> int | None:
         """Days after the due date the invoice is paid (negative: early); None: never."""

@@ -128,7 +128,8 @@ class LatePayments:
         if example is not None:
             engine.monitor.update(example.probability, example.label)
             if engine.learn:
-                engine.model.learn(example.features, example.label)
+                engine.model.learn(example.features, example.label, example.labelled_at,
+                                   example.invoice_id)  # fmt: skip
         return example
 
 

@@ -44,7 +44,7 @@ class Trainer:
         self._learnt[example.invoice_id] = None
         if len(self._learnt) > self.remember:
             self._learnt.popitem(last=False)
-        self.model.learn(example.features, example.label)
+        self.model.learn(example.features, example.label, example.labelled_at, example.invoice_id)
         self._unpublished += 1
         return self._unpublished >= self.snapshot_every
 
@@ -117,6 +117,7 @@ class ModelFollowing:
             name,
             auc=figures["auc"],
             log_loss=figures["log_loss"],
+            ece=figures["ece"],
             score_psi=self.engine.scores.snapshot()["psi"],
         )
         for _ in range(int(figures["drifts_total"] or 0) - self._drifts_reported):

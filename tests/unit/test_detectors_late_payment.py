@@ -1,10 +1,13 @@
 """The late-payment model: choice by name, versions, learning and determinism."""
 
 import random
+import statistics
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from detectors.late_payment import MODELS, LatePaymentModel
+from detectors.monitoring import expected_calibration_error, roc_auc
 
 LATE = {"days_past_due": 45.0, "limit_use": 1.1, "on_time_share": 0.2}
 ON_TIME = {"days_past_due": 0.0, "limit_use": 0.3, "on_time_share": 0.95}
@@ -62,6 +65,76 @@ def test_same_seed_and_examples_give_the_same_predictions(name):
 
 
 def test_a_model_that_only_saw_on_time_payments_says_zero_not_one_half():
-    model = LatePaymentModel("arf")
+    model = LatePaymentModel("arf", mix=1)  # learnt at once, not kept for mixing
     model.learn(ON_TIME, False)
-    assert model.predict(ON_TIME) == 0.0
+    assert model.score(ON_TIME) == 0.0
+    assert model.predict(ON_TIME) == 0.001  # never certain
+
+
+def _blocks(examples, size: int) -> list[list[tuple[str, dict[str, float], bool]]]:
+    """The examples as a calendar delivers them: blocks of one outcome, known at one moment."""
+    keyed = [(f"inv-{i}", features, late) for i, (features, late) in enumerate(examples)]
+    late = [e for e in keyed if e[2]]
+    on_time = [e for e in keyed if not e[2]]
+    blocks = []
+    while late or on_time:
+        blocks += [on_time[:size], late[: size // 3]]
+        on_time, late = on_time[size:], late[size // 3 :]
+    return [block for block in blocks if block]
+
+
+def _learn_blocks(model: LatePaymentModel, blocks, order) -> None:
+    for day, block in enumerate(blocks):
+        at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=day)
+        for key, features, late in order(block):
+            model.learn(features, late, at, key)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_the_order_within_a_block_does_not_decide_the_model(name):
+    blocks = _blocks(_examples(1200, seed=4), size=90)
+    rng = random.Random(8)
+    first, second = LatePaymentModel(name, seed=2), LatePaymentModel(name, seed=2)
+    _learn_blocks(first, blocks, list)
+    _learn_blocks(second, blocks, lambda block: rng.sample(block, len(block)))
+    probes = [features for features, _ in _examples(50, seed=9)]
+    assert [first.predict(x) for x in probes] == [second.predict(x) for x in probes]
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_blocks_of_one_outcome_do_not_make_the_model_say_one_constant(name):
+    """Months of: a payment run's block of on-time invoices, then a month end's block of
+    overdue ones. Learnt as they came, the forest's trees restarted at every block."""
+    model = LatePaymentModel(name, seed=3)
+    _learn_blocks(model, _blocks(_examples(6000, seed=5), size=150), list)
+    test = _examples(1000, seed=6)
+    predictions = [model.predict(features) for features, _ in test]
+    assert roc_auc(predictions, [late for _, late in test]) > 0.9
+    assert statistics.pstdev(predictions) > 0.2
+    assert expected_calibration_error(predictions, [late for _, late in test]) < 0.1
+
+
+def test_the_trainer_learns_blocks_whatever_order_the_workers_send_them_in():
+    """The trainer reads the labelled examples of every worker from one topic: the order
+    within a block of outcomes known at one moment is the workers' timing, not the model's."""
+    from detectors.delayed_labels import LabelledExample
+    from streams.worker.models import Trainer
+
+    examples = []
+    for day, block in enumerate(_blocks(_examples(900, seed=7), size=90)):
+        at = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(days=day)
+        examples.append([
+            LabelledExample(invoice_id=key, features=features, probability=0.5, label=late,
+                            issued_at=at - timedelta(days=30), due_date=at.date(), labelled_at=at)
+            for key, features, late in block
+        ])  # fmt: skip
+    first, second = (Trainer(LatePaymentModel("logreg"), snapshot_every=100) for _ in range(2))
+    rng = random.Random(3)
+    for block in examples:
+        for example in block:
+            first.learn(example)
+        for example in rng.sample(block, len(block)) + block[:5]:  # and five redelivered
+            second.learn(example)
+    assert first.model.version == second.model.version == "logreg@900"
+    probes = [features for features, _ in _examples(30, seed=11)]
+    assert [first.model.predict(x) for x in probes] == [second.model.predict(x) for x in probes]

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from detectors.monitoring import (
     ModelMonitor,
     ScoreMonitor,
+    expected_calibration_error,
     log_loss,
     population_stability_index,
     roc_auc,
@@ -96,6 +97,7 @@ def test_snapshot_before_and_after_labels():
     assert monitor.snapshot() == {
         "auc": None,
         "log_loss": None,
+        "ece": None,
         "drift_detected": False,
         "drifts_total": 0,
         "n": 0,
@@ -105,6 +107,17 @@ def test_snapshot_before_and_after_labels():
     figures = monitor.snapshot()
     assert figures["auc"] == 1.0
     assert figures["log_loss"] == pytest.approx(-(math.log(0.8) + math.log(0.75)) / 2)
+    assert figures["ece"] == pytest.approx((0.2 + 0.25) / 2)  # bins of one: 0.8 and 0.25 off
+
+
+def test_the_calibration_error_weighs_each_bin_by_its_share():
+    # bin 0.1-0.2: 0.15 predicted, 1 of 4 late (0.25); bin 0.9-1: 0.95 predicted, 1 of 1
+    probabilities = [0.15, 0.15, 0.15, 0.15, 0.95]
+    labels = [True, False, False, False, True]
+    expected = (4 * abs(0.15 - 0.25) + abs(0.95 - 1)) / 5
+    assert expected_calibration_error(probabilities, labels) == pytest.approx(expected)
+    assert expected_calibration_error([1.0, 0.0], [True, False]) == 0.0  # the ends are in bins
+    assert expected_calibration_error([], []) is None
 
 
 def test_psi_by_hand():

@@ -114,3 +114,16 @@ def test_a_signed_snapshot_that_cannot_be_unpickled_here_is_refused(monkeypatch)
 def test_a_short_key_is_refused():
     with pytest.raises(ValueError, match="at least 16 bytes"):
         sign({"weights": []}, "v1", b"short")
+
+
+def test_a_snapshot_from_before_calibration_still_loads_and_learns_on():
+    """A snapshot of a model pickled before it had blocks, a mixing buffer and calibration
+    (only its name, classifier and count), as the models topic may still hold one."""
+    model = _trained("logreg")
+    old = LatePaymentModel.__new__(LatePaymentModel)
+    old.__dict__.update(name="logreg", classifier=model.classifier, n_learned=60)
+    loaded, version = load(sign(old, "logreg@60", KEY), KEY)
+    assert version == "logreg@60"
+    assert [loaded.predict(x) for x in PROBES] == [model.score(x) for x in PROBES]
+    loaded.learn(PROBES[0], True)
+    assert loaded.version == "logreg@61"

@@ -1,16 +1,25 @@
 """``riskstream generate``: a deterministic, streamed synthetic history with a mix of payers."""
 
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from itertools import islice
 
+import orjson
 import pytest
 from typer.testing import CliRunner
 
 from schemas.validation import parse_event
 from streams.cli.commands import app
-from streams.cli.generate import Customer, generate_events, order_growth
+from streams.cli.generate import (
+    B2B,
+    Calendar,
+    Customer,
+    generate_events,
+    generate_history,
+    month_end,
+    order_growth,
+)
 
 END = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -112,3 +121,74 @@ def test_a_deteriorating_customers_order_growth_is_exact():
     assert [order_growth(days) for days in (0, 7, 14, 70, 140)] == [
         Decimal("1"), Decimal("1.05"), Decimal("1.1"), Decimal("1.5"), Decimal("2"),
     ]  # fmt: skip
+
+
+def test_a_b2b_calendar_has_month_end_due_dates_payment_runs_and_part_payments():
+    history, people = generate_history(200, 365, END, seed=3, calendar=B2B)
+    events = list(history)
+    invoices = {e.invoice_id: e for e in events if e.type == "invoice.issued"}
+    assert all(month_end(i.due_date) == i.due_date for i in invoices.values())
+    runs = {person.id: person.run for person in people}
+    assert {run[0] for run in runs.values() if run} == {"weekly", "monthly"}
+    paid: dict[str, list] = defaultdict(list)
+    for e in events:
+        if e.type == "payment.received":
+            kind, which = runs[e.customer_id]
+            moment = e.event_time
+            assert moment.time() == time(10, 0)
+            assert (moment.weekday() if kind == "weekly" else moment.day) == which
+            paid[e.invoice_id].append(e)
+    in_parts = [payments for payments in paid.values() if len(payments) == 2]
+    assert 0.05 < len(in_parts) / len(paid) < 0.15
+    for first, rest in in_parts:
+        assert first.event_time < rest.event_time
+        assert first.amount.amount + rest.amount.amount == invoices[first.invoice_id].amount.amount
+    by_due: Counter = Counter(i.due_date for i in invoices.values())
+    assert len(by_due) <= 13 + 3  # a block of invoices falls due at each month end
+
+
+def test_on_time_payers_pay_in_the_run_before_the_due_date():
+    history, people = generate_history(200, 365, END, seed=3, calendar=B2B)
+    punctual = {person.id for person in people if person.behaviour == "punctual"}
+    events = list(history)
+    due = {e.invoice_id: e.due_date for e in events if e.type == "invoice.issued"}
+    days_late = [
+        (e.event_time.date() - due[e.invoice_id]).days
+        for e in events
+        if e.type == "payment.received" and e.customer_id in punctual
+    ]
+    assert sum(days <= 0 for days in days_late) / len(days_late) > 0.8
+
+
+def test_the_season_sets_how_much_ordering_swings():
+    flat = generate_events(200, 730, END, seed=2, calendar=Calendar(season=0.0))
+    months = Counter(e.event_time.month for e in flat if e.type == "order.placed")
+    assert months[11] + months[12] < 1.2 * (months[6] + months[7])
+
+
+def test_the_truth_file_names_who_deteriorates_from_when_and_who_stops_paying(tmp_path):
+    result = generate("--customers", 200, "--days", 365, "--end", "2026-06-01", "--seed", 1,
+                      "--end-of-month", "--payment-runs", "weekly", "--output",
+                      tmp_path / "h.jsonl", "--truth", tmp_path / "truth.jsonl")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    truth = [orjson.loads(line) for line in (tmp_path / "truth.jsonl").read_bytes().splitlines()]
+    assert [t["customer_id"] for t in truth] == [f"cust-{n:05d}" for n in range(200)]
+    worse = {t["customer_id"]: t for t in truth if t["deteriorates_from"] is not None}
+    assert worse and all(worse[c]["behaviour"] == "deteriorating" for c in worse)
+    stopped = {t["customer_id"]: t for t in truth if t["stops_paying_from"] is not None}
+    assert stopped and set(stopped) <= set(worse)
+    events = [parse_event(line) for line in (tmp_path / "h.jsonl").read_bytes().splitlines()]
+    paid = {e.invoice_id for e in events if e.type == "payment.received"}
+    for customer_id, t in stopped.items():
+        assert t["stops_paying_from"] > t["deteriorates_from"]
+        stops = datetime.fromisoformat(t["stops_paying_from"])
+        first_unpaid = [e for e in events if e.type == "invoice.issued"
+                        and e.customer_id == customer_id and e.event_time == stops]  # fmt: skip
+        assert len(first_unpaid) == 1 and first_unpaid[0].invoice_id not in paid
+    assert all(t["payment_run"].startswith("weekly:") for t in truth)
+
+
+def test_a_bad_calendar_gets_one_line():
+    result = generate("--payment-runs", "daily")
+    assert result.exit_code == 2 and "--payment-runs" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

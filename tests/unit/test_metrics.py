@@ -110,12 +110,13 @@ def test_histograms_observe_processing_time_and_latency(metrics: Metrics) -> Non
 
 
 def test_model_metrics(metrics: Metrics) -> None:
-    metrics.set_model_quality("late_payment", auc=0.81, log_loss=0.52)
+    metrics.set_model_quality("late_payment", auc=0.81, log_loss=0.52, ece=0.03)
     metrics.drift_detected("late_payment")
     metrics.drift_detected("late_payment")
 
     assert value(metrics, "riskstream_model_auc", model="late_payment") == 0.81
     assert value(metrics, "riskstream_model_log_loss", model="late_payment") == 0.52
+    assert value(metrics, "riskstream_model_calibration_error", model="late_payment") == 0.03
     assert value(metrics, "riskstream_model_drift_detections_total", model="late_payment") == 2
 
 

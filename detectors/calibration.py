@@ -1,0 +1,114 @@
+"""Online calibration: make a classifier's scores mean what they say, on a recent window.
+
+`BetaCalibrator` keeps the last ``window`` pairs of a raw score s and its outcome and, every
+``refit_every`` pairs, fits beta calibration (Kull, Silva Filho and Flach, 2017): the
+probability is the logistic function of a·ln(s) - b·ln(1 - s) + c, which can stretch or
+squeeze either end of the scores and shift them, and keeps their order (a, b >= 0; when the
+fit wants one negative, it falls back to a = b, Platt scaling of the logit). Three numbers, so
+it neither overfits a window nor makes ties of scores that differ, as isotonic steps would
+(which cost ranking, so AUC). Pure and bounded: the window and the three numbers are all it
+holds, and a pickle of it (the model's snapshot) carries both, so whoever loads it scores
+calibrated.
+
+>>> import random
+>>> calibrator = BetaCalibrator(window=2000, refit_every=100, min_labels=200)
+>>> calibrator(0.8)  # nothing fitted yet: the raw score as it is
+0.8
+>>> rng = random.Random(1)
+>>> for _ in range(2000):  # scores twice the real probability: an overconfident model
+...     real = rng.uniform(0, 0.5)
+...     calibrator.update(2 * real, rng.random() < real)
+>>> round(calibrator(0.2), 2), round(calibrator(0.8), 2)
+(0.11, 0.41)
+"""
+
+import math
+from collections import deque
+
+import numpy as np
+
+_EDGE = 1e-3
+"""Scores are taken, and probabilities given, at least this far from 0 and 1: their
+logarithms stay finite, and no invoice is certain (a forest's young trees say 0 or 1)."""
+
+
+def _inputs(score: float) -> tuple[float, float, float]:
+    s = min(max(score, _EDGE), 1 - _EDGE)
+    return math.log(s), -math.log(1 - s), 1.0
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-max(min(z, 30.0), -30.0)))  # no overflow
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, start: np.ndarray) -> np.ndarray:
+    """Weights of a logistic regression of ``y`` on the columns of ``x`` (a small ridge
+    ``l2``), by damped Newton steps from ``start``.
+
+    >>> x = np.array([[0.0, 1.0], [1.0, 1.0], [2.0, 1.0], [3.0, 1.0]])
+    >>> w = fit_logistic(x, np.array([0.0, 1.0, 0.0, 1.0]), 1e-3, np.zeros(2))
+    >>> bool(w[0] > 0)
+    True
+    """
+    w = start.astype(float)
+    ridge = l2 * np.eye(len(w))
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-np.clip(x @ w, -30, 30)))
+        gradient = x.T @ (p - y) + l2 * w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge
+        step = np.linalg.solve(hessian, gradient)
+        step /= max(1.0, float(np.abs(step).max()))  # no step longer than 1: no overshoot
+        w -= step
+        if float(np.abs(step).max()) < 1e-9:
+            break
+    return w
+
+
+class BetaCalibrator:
+    """Beta calibration over the last ``window`` labelled scores, refitted every
+    ``refit_every`` of them once at least ``min_labels`` with both outcomes are in; the raw
+    score until then."""
+
+    def __init__(
+        self,
+        window: int = 10_000,
+        refit_every: int = 1_000,
+        min_labels: int = 2_000,
+        l2: float = 1e-3,
+    ) -> None:
+        if window < min_labels or refit_every < 1 or min_labels < 2 or l2 < 0:
+            raise ValueError("need window >= min_labels >= 2, refit_every >= 1 and l2 >= 0")
+        self.refit_every, self.min_labels, self.l2 = refit_every, min_labels, l2
+        self._window: deque[tuple[float, bool]] = deque(maxlen=window)
+        self._since_fit = 0
+        self.weights: tuple[float, float, float] | None = None
+        """a, b, c of the last fit; None before the first."""
+
+    def update(self, score: float, outcome: bool) -> None:
+        """Add a score and what happened; refit when due."""
+        self._window.append((score, outcome))
+        self._since_fit += 1
+        if self._since_fit >= self.refit_every and len(self._window) >= self.min_labels:
+            self._fit()
+
+    def _fit(self) -> None:
+        self._since_fit = 0
+        y = np.fromiter((outcome for _, outcome in self._window), float, len(self._window))
+        if y.min() == y.max():
+            return  # one outcome only: keep what was fitted before
+        x = np.array([_inputs(score) for score, _ in self._window])
+        start = np.array(self.weights or (1.0, 1.0, 0.0))
+        a, b, c = fit_logistic(x, y, self.l2, start)
+        if a < 0 or b < 0:  # would not keep the order: Platt scaling of the logit instead
+            logit = x[:, :2].sum(axis=1, keepdims=True)
+            slope, c = fit_logistic(np.hstack([logit, x[:, 2:]]), y, self.l2, np.array([1.0, 0]))
+            a = b = max(float(slope), 0.0)
+        self.weights = (float(a), float(b), float(c))
+
+    def __call__(self, score: float) -> float:
+        """The calibrated probability of ``score``: the raw score until a fit exists, at least
+        ``_EDGE`` from 0 and 1."""
+        if self.weights is None:
+            return min(max(score, _EDGE), 1 - _EDGE)
+        z = sum(w * v for w, v in zip(self.weights, _inputs(score), strict=True))
+        return min(max(_sigmoid(z), _EDGE), 1 - _EDGE)
