@@ -215,8 +215,8 @@ def test_exchange_rates_are_published_refused_when_bad_and_rolled_back(
     bad = control(env, "validate", str(tmp_path / "bad.yaml"))
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
-        f"riskstream: {tmp_path / 'bad.yaml'}: body.rates.GBP: a rate is digits and a decimal point, "
-        "e.g. \"0.92\", not '-1.18'"
+        f"riskstream: {tmp_path / 'bad.yaml'}: body.rates.GBP: a rate is digits and a "
+        "decimal point, e.g. \"0.92\", not '-1.18'"
     ]
     assert control(env, "publish", str(tmp_path / "bad.yaml")).returncode == 2
 
