@@ -66,11 +66,14 @@ def test_an_invalid_document_is_refused_with_where_and_what(text, problem):
     assert "\n" not in str(refused.value)
 
 
-def test_the_documented_example_is_a_valid_document():
+def test_the_documented_examples_are_valid_documents():
     readme = (Path(__file__).resolve().parents[2] / "docs" / "control-plane.md").read_text()
     blocks = [block.split("```", 1)[0] for block in readme.split("```yaml\n")[1:]]
     documents = [parse_document(block) for block in blocks if block.startswith("kind:")]
-    assert [(document.kind, document.version) for document in documents] == [("rules", "strict-3")]
+    assert [(document.kind, document.version) for document in documents] == [
+        ("fx", "fx-2026-12-01"),
+        ("rules", "strict-3"),
+    ]
 
 
 def test_json_and_yaml_documents_make_the_same_part():
