@@ -127,7 +127,7 @@ def test_the_worklist_leaves_out_customers_with_nothing_overdue():
 def test_csv_cells_a_spreadsheet_would_run_are_quoted_as_text():
     rows = [customer_row("=cmd|' /C calc'!A0", {"currency": "EUR", "exposure": "1.50"})]
     lines = csv_text(totals_table("x", rows, by_tier=True)).splitlines()
-    assert lines[1] == "unscored,EUR,1,1.50,0"
+    assert lines[1] == "unscored,EUR,1,1.50,0,"
     table = worklist_table(
         [customer_row("@SUM(1)", {"overdue_balance": "1", "currency": "EUR"})], {}
     )
