@@ -345,9 +345,9 @@ def line_chart(
 
 
 def trend(samples: Iterable[Mapping[str, Any]], field: str) -> list[tuple[datetime, float]]:
-    """The ``risk_index`` or ``dso`` of the history's ``samples`` (oldest first), of the
-    currency in which the latest sample reports the most exposure (the reporting currency,
-    when one is in force); samples without a value there are left out.
+    """The ``risk_index`` or ``dso`` of the history's ``samples`` (oldest first) in one
+    currency: the latest reporting currency, or without one, the currency of the most exposure
+    in the latest sample; samples without a value there are left out.
 
     >>> samples = [{"at": "2026-03-01T00:00:00Z", "groups": {"EUR": {"risk_index": 40.0}}},
     ...            {"at": "2026-03-02T00:00:00Z", "groups": {"EUR": {"risk_index": None}}}]
@@ -355,11 +355,12 @@ def trend(samples: Iterable[Mapping[str, Any]], field: str) -> list[tuple[dateti
     [(datetime.datetime(2026, 3, 1, 0, 0, tzinfo=datetime.timezone.utc), 40.0)]
     """
     samples = list(samples)
-    if not samples:
-        return []
-    latest = samples[-1]["groups"]
-    currency = max(latest, key=lambda name: Decimal(latest[name].get("exposure") or 0),
-                   default=None)  # fmt: skip
+    currency = next((point["reporting"] for point in reversed(samples) if point.get("reporting")),
+                    None)  # fmt: skip
+    if currency is None:
+        latest = next((point["groups"] for point in reversed(samples) if point["groups"]), {})
+        currency = max(latest, key=lambda name: Decimal(latest[name].get("exposure") or 0),
+                       default=None)  # fmt: skip
     series = []
     for point in samples:
         value = (point["groups"].get(currency) or {}).get(field)
