@@ -9,6 +9,7 @@ Traceback (most recent call last):
 ValueError: the range ends before it starts: from 2026-03-31 to 2026-03-01
 """
 
+import contextlib
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -45,11 +46,13 @@ async def read_reviews(
 ) -> list[dict[str, Any]]:
     """The review events of ``topic`` whose event time is in [``start``, ``end``), oldest
     first: every partition is read from a little before ``start`` to its end now."""
-    consumer = AIOKafkaConsumer(**client, enable_auto_commit=False)
+    # Subscribed to the topic, the consumer starts once it knows its partitions; it reads
+    # them by assignment, from the offsets of the range.
+    consumer = AIOKafkaConsumer(topic, **client, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()  # the topic's partitions
         partitions = [TopicPartition(topic, n) for n in consumer.partitions_for_topic(topic) or ()]
+        consumer.unsubscribe()
         if not partitions:
             return []
         consumer.assign(partitions)
@@ -68,13 +71,18 @@ async def read_reviews(
             for partition, records in batches.items():
                 for record in records:
                     if record.offset < reading.get(partition, 0) and record.value:
-                        reviews.append(orjson.loads(record.value))
+                        with contextlib.suppress(orjson.JSONDecodeError):  # dead-lettered
+                            reviews.append(orjson.loads(record.value))
             for partition in list(reading):
                 if await consumer.position(partition) >= reading[partition]:
                     del reading[partition]
     finally:
         await consumer.stop()
-    within = [r for r in reviews if start <= _moment(r.get("event_time", "")) < end]
+    within = [
+        review for review in reviews
+        if isinstance(review, dict) and "event_id" in review
+        and start <= _moment(str(review.get("event_time", ""))) < end
+    ]  # fmt: skip
     return sorted(within, key=lambda review: (_moment(review["event_time"]), review["event_id"]))
 
 
