@@ -137,7 +137,7 @@ PAGES: dict[str, tuple[str, Loader, str]] = {
     "reviews": ("reviews.html", review_tables, "sse:reviews"),
     "worklist": ("worklist.html", worklist_tables, "sse:customers, sse:cases"),
     "customer": ("customer.html", customer_tables, "sse:alerts, sse:actions, sse:cases, "
-                 "sse:customers"),
+                 "sse:customers, sse:decisions"),
 }  # fmt: skip
 """Page -> its template, the tables it shows (each exported as CSV too) and the live events
 that refresh it."""

@@ -22,6 +22,7 @@ FEEDS = {
     "actions": "actions",
     "proposal-reviews": "actions",
     "risk-changes": "customers",
+    "decisions": "decisions",
 }
 """A portfolio change feed -> the live event it raises on the console's pages."""
 HISTORY_LENGTH = 10_000
@@ -154,7 +155,8 @@ class Store:
 
     async def changes(self, block_ms: int = 1000) -> AsyncIterator[set[str]]:
         """The live events of what changed from now on: ``cases``, ``alerts``, ``actions``,
-        ``customers`` (a risk change), ``reviews`` (the pending orders); an empty set when
+        ``customers`` (a risk change), ``decisions`` (an order decided or reviewed),
+        ``reviews`` (the pending orders); an empty set when
         nothing changed for ``block_ms`` (a heartbeat). Only that something changed is read,
         never the entries themselves: a busy feed costs a page nothing more."""
         feeds = {self.key("feed", feed): "" for feed in FEEDS}
