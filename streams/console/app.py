@@ -463,6 +463,10 @@ async def _start(app: web.Application) -> None:
     waiting.cancel()
     if console.tasks[0].done():
         console.tasks[0].result()  # the broker's error, as the producer's would be
+    if not ready.is_set():
+        log.warning(
+            "console: the control topic is not read yet: until it is, totals stay per currency"
+        )
     console.tasks.append(asyncio.create_task(_sample(console)))
 
 
