@@ -239,6 +239,24 @@ class CustomerRisk(BaseModel):
     tier: Tier | None = None
     reasons: list[Reason] = Field(default_factory=list)
     versions: Versions = Field(default_factory=Versions)
+    aging_current: str = Field("0", description="Decimal string: open balance not past due")
+    aging_1_30: str = Field("0", description="Decimal string: open balance 1-30 days past due")
+    aging_31_60: str = Field("0", description="Decimal string: open balance 31-60 days past due")
+    aging_61_90: str = Field("0", description="Decimal string: open balance 61-90 days past due")
+    aging_over_90: str = Field(
+        "0", description="Decimal string: open balance over 90 days past due"
+    )
+    dso: float | None = Field(None, description="Days sales outstanding (90 days)")
+    avg_days_late: float | None = Field(
+        None, description="Days late of the settled invoices, recent ones weighing more"
+    )
+    on_time_share: float | None = Field(None, description="Share of invoices paid on time")
+
+
+AGING_BUCKETS: tuple[str, ...] = (
+    "aging_current", "aging_1_30", "aging_31_60", "aging_61_90", "aging_over_90"
+)  # fmt: skip
+"""The fields of a `CustomerRisk` that hold its open balance by days past due."""
 
 
 class ModelDrift(BaseModel):

@@ -13,6 +13,8 @@ Keys (``prefix`` defaults to ``riskstream``):
   trimmed and appended once by ``action_id`` in the same way.
 - ``{prefix}:proposal-reviews:{customer_id}``: stream of the reviews (accepted, declined) of
   the customer's credit proposals, trimmed and appended once by ``review_id`` likewise.
+- ``{prefix}:risk-changes:{customer_id}``: stream of the customer's risk changes (its score
+  history, with the reasons of each), trimmed and appended once by ``change_id`` likewise.
 - ``{prefix}:risk-changes``: pub/sub channel; each risk change is published once, as JSON.
 - ``{prefix}:feed:alerts``, ``{prefix}:feed:actions``, ``{prefix}:feed:risk-changes``,
   ``{prefix}:feed:proposal-reviews``, ``{prefix}:feed:cases``: the portfolio's change feed, a
@@ -83,9 +85,10 @@ RankCursor = tuple[float, str]
 """Where a page of a ranking ends: the score and customer id of its last customer."""
 _JSON_FIELDS = {"reasons", "versions"}
 StreamEvent = Alert | CreditAction | RiskChange | ProposalReview | OrderDecision | OrderReview
-"""An output appended to its customer's stream and the portfolio's feed once (or published)."""
+"""An output appended to its customer's stream and the portfolio's feed once (and maybe
+published)."""
 Event = StreamEvent | Case
-"""An output that happens once: appended to its customer's stream, or published; or a case
+"""An output that happens once: appended to its customer's stream (and maybe published); or a case
 revision, or an order decision or review: kept as its kind says (`streams.engine.kinds`)."""
 
 # KEYS: hash, scores, scores of each tier; ARGV: revision, customer id, score, tier, fields.
@@ -293,14 +296,14 @@ class RedisSink(Sink):
             await pipe.execute()
 
     async def _append(self, event: StreamEvent, pipe: Any, published: bool) -> None:
-        """Append ``event`` to its customer's stream and the portfolio's feed, or publish it,
-        once (its ``seen`` key says whether it was)."""
+        """Append ``event`` to its customer's stream and the portfolio's feed, and publish it
+        if ``published``, once (its ``seen`` key says whether it was)."""
         stream, event_id, fields = _stream_entry(event)
         await self._append_once(
             keys=[
                 self.key("seen", event_id),
                 self.key("feed", stream),
-                *([] if published else [self.key(stream, event.customer_id)]),
+                self.key(stream, event.customer_id),
             ],
             args=[
                 self.seen_ttl,

@@ -11,8 +11,9 @@ import contextlib
 import logging
 import secrets
 import signal
+import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,8 +25,21 @@ from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
 from schemas.codec import dumps
+from schemas.fx import FxRates
 from streams.console import auth
 from streams.console.actions import SNOOZE_DAYS, ActionError, review_event
+from streams.console.analytics import (
+    aging_table,
+    at_risk_table,
+    audit_table,
+    decision_table,
+    line_chart,
+    migrations_table,
+    sample,
+    score_history_table,
+    trend,
+)
+from streams.console.audit import parse_range, read_reviews
 from streams.console.store import Store
 from streams.console.tables import (
     Table,
@@ -40,6 +54,8 @@ from streams.console.tables import (
     totals_table,
     worklist_table,
 )
+from streams.engine.control_log import Activated, ControlLog
+from streams.kafka.follow import follow_topic
 from streams.settings import Settings
 from streams.worker.faust_app import SECURE_HEADERS
 
@@ -60,6 +76,12 @@ LIVE_PACE = 1.0
 second, not at every change."""
 FAILED_SIGNIN_DELAY = 1.0
 """Seconds a failed sign-in waits before its answer."""
+SAMPLE_EVERY = 3600.0
+"""Seconds between two samples of the portfolio's history (one per interval, however many
+consoles run)."""
+WEEK = 7 * 24 * 3600
+CONTROL_WAIT = 60.0
+"""Seconds the console waits at start to have read the control topic (the rates in force)."""
 
 Loader = Callable[[Store, str], Awaitable[list[Table]]]
 
@@ -69,10 +91,14 @@ COOKIE_VALUE = "riskstream.cookie"
 
 
 async def portfolio_tables(store: Store, _: str) -> list[Table]:
-    customers = await store.customers()
+    customers, fx = await store.customers(), store.fx
+    changes = await store.feed_since("risk-changes", time.time() - WEEK)
     return [
-        totals_table("currencies", customers, by_tier=False),
-        totals_table("tiers", customers, by_tier=True),
+        totals_table("currencies", customers, by_tier=False, fx=fx),
+        totals_table("tiers", customers, by_tier=True, fx=fx),
+        aging_table(customers, fx),
+        migrations_table(changes),
+        at_risk_table(customers, await store.case_probabilities(), fx, TOP),
         top_table("top-score", customers, "score", TOP),
         top_table("top-exposure", customers, "exposure", TOP),
     ]
@@ -100,6 +126,8 @@ async def customer_tables(store: Store, customer_id: str) -> list[Table]:
         ),
         case_table("customer-cases", cases),
         history_table(cases),
+        score_history_table(await store.stream("risk-changes", customer_id, count=50)),
+        decision_table(await store.stream("decisions", customer_id, count=50)),
     ]
 
 
@@ -109,7 +137,7 @@ PAGES: dict[str, tuple[str, Loader, str]] = {
     "reviews": ("reviews.html", review_tables, "sse:reviews"),
     "worklist": ("worklist.html", worklist_tables, "sse:customers, sse:cases"),
     "customer": ("customer.html", customer_tables, "sse:alerts, sse:actions, sse:cases, "
-                 "sse:customers"),
+                 "sse:customers, sse:decisions"),
 }  # fmt: skip
 """Page -> its template, the tables it shows (each exported as CSV too) and the live events
 that refresh it."""
@@ -126,6 +154,7 @@ class Console:
         )
         self.store = Store(self.redis, settings.redis_prefix)
         self.producer: AIOKafkaProducer | None = None
+        self.tasks: list[asyncio.Task[None]] = []
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -256,10 +285,26 @@ async def _tables(request: web.Request, page: str, subject: str = "") -> dict[st
 def _page_handler(page: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         template, _, live = PAGES[page]
+        console = request.app[CONSOLE]
         tables = await _tables(request, page)
-        return request.app[CONSOLE].page(request, template, tables=tables, live=live, page=page)
+        charts = await _charts(console.store) if page == "portfolio" else []
+        return console.page(request, template, tables=tables, live=live, page=page,
+                            charts=charts, fx=console.store.fx)  # fmt: skip
 
     return handler
+
+
+async def _charts(store: Store) -> list[Any]:
+    """The portfolio's risk index and DSO over time, from its history's samples."""
+    try:
+        samples = await store.history()
+    except (RedisError, OSError) as error:
+        raise web.HTTPServiceUnavailable(text=f"Redis is not reachable: {error}") from None
+    return [
+        line_chart("Risk index (exposure-weighted mean score)", "score",
+                   trend(samples, "risk_index")),
+        line_chart("DSO (exposure-weighted mean, days)", "days", trend(samples, "dso")),
+    ]  # fmt: skip
 
 
 async def customer_page(request: web.Request) -> web.Response:
@@ -296,6 +341,41 @@ async def export(request: web.Request) -> web.Response:
         text=csv_text(tables[name]),
         content_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="riskstream-{name}-{stamp}.csv"'},
+    )
+
+
+async def audit_page(request: web.Request) -> web.Response:
+    """The form that exports the audit trail for a range of days."""
+    start, end = parse_range({})
+    return request.app[CONSOLE].page(
+        request, "audit.html", live="", page="audit", first=start.date(),
+        last=(end - timedelta(days=1)).date(),
+    )  # fmt: skip
+
+
+async def audit_export(request: web.Request) -> web.Response:
+    """Every review event (a person's action) of the range as CSV, with the versions in force
+    in the output that answered it: ``/export/audit.csv?from=2026-03-01&to=2026-03-31``."""
+    console = request.app[CONSOLE]
+    try:
+        start, end = parse_range(request.query)
+    except ValueError as error:
+        raise web.HTTPBadRequest(text=str(error)) from None
+    try:
+        reviews = await read_reviews(
+            console.settings.kafka_client, console.settings.topics.reviews, start, end
+        )
+    except KafkaError as error:
+        raise web.HTTPServiceUnavailable(text=f"the broker is not reachable: {error}") from None
+    try:
+        answers = await console.store.answers_since(start.timestamp())
+    except (RedisError, OSError) as error:
+        raise web.HTTPServiceUnavailable(text=f"Redis is not reachable: {error}") from None
+    name = f"riskstream-audit-{start:%Y%m%d}-{end - timedelta(days=1):%Y%m%d}.csv"
+    return web.Response(
+        text=csv_text(audit_table(reviews, answers)),
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
@@ -340,6 +420,33 @@ async def live(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def _follow_control(console: "Console", ready: asyncio.Event) -> None:
+    """Follow the control topic: the ``fx`` document in force sets the rates of the totals."""
+    log_of_control = ControlLog()
+
+    async def take(record: Any) -> None:
+        outcome = log_of_control.read(record.key, record.value)
+        if isinstance(outcome, Activated) and isinstance(outcome.document.part, FxRates):
+            console.store.fx = outcome.document.part
+            log.info("console: rates %s in force", outcome.document.version)
+
+    settings = console.settings
+    await follow_topic(settings.kafka_client, settings.topics.control, take,
+                       on_caught_up=ready.set)  # fmt: skip
+
+
+async def _sample(console: "Console") -> None:
+    """Sample the portfolio into its history every `SAMPLE_EVERY` seconds, from the start."""
+    while True:
+        try:
+            customers = await console.store.customers()
+            at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+            await console.store.sample_once(sample(customers, console.store.fx, at), SAMPLE_EVERY)
+        except (RedisError, OSError) as error:
+            log.warning("console: no sample of the portfolio: %s", error)
+        await asyncio.sleep(SAMPLE_EVERY)
+
+
 async def _start(app: web.Application) -> None:
     console = app[CONSOLE]
     console.producer = AIOKafkaProducer(**console.settings.kafka_client, acks="all")
@@ -348,10 +455,26 @@ async def _start(app: web.Application) -> None:
     except BaseException:
         await console.producer.stop()
         raise
+    ready = asyncio.Event()
+    console.tasks = [asyncio.create_task(_follow_control(console, ready))]
+    waiting = asyncio.create_task(ready.wait())
+    await asyncio.wait([waiting, *console.tasks], timeout=CONTROL_WAIT,
+                       return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+    waiting.cancel()
+    if console.tasks[0].done():
+        console.tasks[0].result()  # the broker's error, as the producer's would be
+    if not ready.is_set():
+        log.warning(
+            "console: the control topic is not read yet: until it is, totals stay per currency"
+        )
+    console.tasks.append(asyncio.create_task(_sample(console)))
 
 
 async def _stop(app: web.Application) -> None:
     console = app[CONSOLE]
+    for task in console.tasks:
+        task.cancel()
+    await asyncio.gather(*console.tasks, return_exceptions=True)
     if console.producer is not None:
         await console.producer.stop()
     await console.redis.aclose()
@@ -395,6 +518,8 @@ def create_console(settings: Settings) -> web.Application:
     app.router.add_get("/worklist", _page_handler("worklist"))
     app.router.add_get("/customers/", find_customer)
     app.router.add_get("/customers/{customer_id}", customer_page)
+    app.router.add_get("/audit", audit_page)
+    app.router.add_get("/export/audit.csv", audit_export)
     app.router.add_get("/export/{page}/{table}.csv", export)
     app.router.add_post("/act", act)
     app.router.add_get("/live", live)

@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-from streams.console.tables import customer_row
+from schemas.fx import FxRates
+from streams.console.tables import NO_RATES, customer_row
 
 PAGE = 200
 """Rows a queue shows (and exports) at most."""
@@ -21,8 +22,13 @@ FEEDS = {
     "actions": "actions",
     "proposal-reviews": "actions",
     "risk-changes": "customers",
+    "decisions": "decisions",
 }
 """A portfolio change feed -> the live event it raises on the console's pages."""
+HISTORY_LENGTH = 10_000
+"""Samples of the portfolio's history kept: over a year at one an hour."""
+ANSWERS = ("cases", "decisions", "proposal-reviews")
+"""The feeds of the outputs that answer people's review events (their ``source_event_id``)."""
 
 
 class Store:
@@ -33,6 +39,8 @@ class Store:
         self.prefix = prefix
         self._portfolio: tuple[float, list[dict[str, Any]]] = (0.0, [])
         self._reading = asyncio.Lock()
+        self.fx: FxRates = NO_RATES
+        """The ``fx`` control document in force (the console follows the control topic)."""
 
     def key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -72,6 +80,39 @@ class Store:
         first."""
         entries = await self.client.xrevrange(self.key(kind, customer_id), count=count)
         return [orjson.loads(fields["json"]) for _, fields in entries]
+
+    async def feed_since(self, feed: str, since: float) -> list[dict[str, Any]]:
+        """The outputs of the portfolio's ``feed`` written since ``since`` (epoch seconds),
+        oldest first."""
+        entries = await self.client.xrange(self.key("feed", feed), min=f"{int(since * 1000)}-0")
+        return [orjson.loads(fields["json"]) for _, fields in entries]
+
+    async def answers_since(self, since: float) -> dict[str, dict[str, Any]]:
+        """Review event id -> the versions in force in the output that answered it (a case
+        revision, an order or proposal review), of those written since ``since``."""
+        answers = {}
+        for feed in ANSWERS:
+            for output in await self.feed_since(feed, since):
+                answers[output["source_event_id"]] = output.get("versions") or {}
+        return answers
+
+    async def history(self, count: int = 1000) -> list[dict[str, Any]]:
+        """The portfolio's latest ``count`` samples (see `sample_once`), oldest first."""
+        entries = await self.client.xrevrange(self.key("history", "portfolio"), count=count)
+        samples = [orjson.loads(fields["json"]) for _, fields in entries]
+        return sorted(samples, key=lambda point: point["at"])
+
+    async def sample_once(self, sample: dict[str, Any], every: float) -> bool:
+        """Add ``sample`` to the portfolio's history unless one was added in the last
+        ``every`` seconds (by this console or another): one sample per interval, however
+        many consoles run."""
+        taken = await self.client.set(self.key("history", "taken"), "1", nx=True,
+                                      ex=max(1, int(every) - 1))  # fmt: skip
+        if taken:
+            await self.client.xadd(self.key("history", "portfolio"),
+                                   {"at": sample["at"], "json": orjson.dumps(sample).decode()},
+                                   maxlen=HISTORY_LENGTH, approximate=True)  # fmt: skip
+        return bool(taken)
 
     async def _documents(self, kind: str, ids: list[str]) -> list[dict[str, Any]]:
         """The JSON documents ``{prefix}:{kind}:{id}`` of ``ids``, in order, those gone left
@@ -114,7 +155,8 @@ class Store:
 
     async def changes(self, block_ms: int = 1000) -> AsyncIterator[set[str]]:
         """The live events of what changed from now on: ``cases``, ``alerts``, ``actions``,
-        ``customers`` (a risk change), ``reviews`` (the pending orders); an empty set when
+        ``customers`` (a risk change), ``decisions`` (an order decided or reviewed),
+        ``reviews`` (the pending orders); an empty set when
         nothing changed for ``block_ms`` (a heartbeat). Only that something changed is read,
         never the entries themselves: a busy feed costs a page nothing more."""
         feeds = {self.key("feed", feed): "" for feed in FEEDS}

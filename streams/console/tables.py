@@ -4,6 +4,10 @@ Every page shows one or more `Table`; the same table is its CSV export. Money st
 `Decimal` with its currency, and amounts of different currencies are never added up: a
 portfolio total is one row per currency.
 
+With exchange rates (`schemas.fx.FxRates`, the ``fx`` control document in force), a total is
+in the reporting currency, naming the rates' version, and what has no rate stays in its own
+currency:
+
 >>> rows = [customer_row("c-1", {"currency": "EUR", "exposure": "100.50", "tier": "high",
 ...                              "overdue_balance": "40", "score": "71.5"}),
 ...         customer_row("c-2", {"currency": "USD", "exposure": "7", "tier": "high",
@@ -12,9 +16,13 @@ portfolio total is one row per currency.
 ...  for row in totals_table("tiers", rows, by_tier=True).rows]
 [('high', 'EUR', 1, Decimal('100.50')), ('high', 'USD', 1, Decimal('7'))]
 >>> print(csv_text(totals_table("tiers", rows, by_tier=True)), end="")
-tier,currency,customers,exposure,overdue
-high,EUR,1,100.50,40
-high,USD,1,7,0
+tier,currency,customers,exposure,overdue,rates
+high,EUR,1,100.50,40,
+high,USD,1,7,0,
+>>> fx = FxRates(version="fx-1", reporting="EUR", rates={"USD": Decimal("0.92")})
+>>> print(csv_text(totals_table("tiers", rows, by_tier=True, fx=fx)), end="")
+tier,currency,customers,exposure,overdue,rates
+high,EUR,2,106.94,40.00,fx-1
 """
 
 import csv
@@ -26,6 +34,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 import orjson
+
+from schemas.fx import FxRates
+from schemas.outputs import AGING_BUCKETS
 
 TIER_ORDER = ("high", "medium", "low", None)
 """Tiers as the console lists them, riskiest first; None: not scored yet."""
@@ -90,19 +101,38 @@ def customer_row(customer_id: str, fields: Mapping[str, str]) -> dict[str, Any]:
         "revision": int(_number(fields.get("revision")) or 0),
         "reasons": reasons,
         "reason_text": ", ".join(reason["indicator"] for reason in reasons),
+        "aging": {bucket: _decimal(fields.get(bucket)) for bucket in AGING_BUCKETS},
+        "dso": _number(fields.get("dso")),
+        "avg_days_late": _number(fields.get("avg_days_late")),
+        "on_time_share": _number(fields.get("on_time_share")),
     }
 
 
-def totals_table(name: str, customers: Iterable[Mapping[str, Any]], by_tier: bool) -> Table:
+NO_RATES = FxRates()
+"""The built-in ``fx`` document: no reporting currency, so every total stays in its own."""
+
+
+def rates_of(currency: str, fx: FxRates) -> str:
+    """What a total in ``currency`` was made with: the rates' version for the reporting
+    currency, nothing for a currency of its own (no rate, or no reporting currency)."""
+    return fx.version if fx.reporting is not None and currency == fx.reporting else ""
+
+
+def totals_table(
+    name: str, customers: Iterable[Mapping[str, Any]], by_tier: bool, fx: FxRates = NO_RATES
+) -> Table:
     """Customers, exposure and overdue money by currency (and by tier, riskiest first, if
-    ``by_tier``): one row per currency, never a sum of two."""
+    ``by_tier``): one row per currency, never a sum of two; an amount whose currency has a
+    rate in ``fx`` counts in the reporting currency."""
     totals: dict[tuple[str | None, str], list[Any]] = {}
     for row in customers:
-        group = (row["tier"] if by_tier else None, row["currency"])
-        total = totals.setdefault(group, [0, Decimal(0), Decimal(0)])
+        currency, exposure = fx.convert(row["exposure"], row["currency"])
+        _, overdue = fx.convert(row["overdue_balance"], row["currency"])
+        total = totals.setdefault((row["tier"] if by_tier else None, currency),
+                                  [0, Decimal(0), Decimal(0)])  # fmt: skip
         total[0] += 1
-        total[1] += row["exposure"]
-        total[2] += row["overdue_balance"]
+        total[1] += exposure
+        total[2] += overdue
     order = sorted(totals, key=lambda key: (TIER_ORDER.index(key[0]), key[1]))
     return Table(
         name,
@@ -112,10 +142,11 @@ def totals_table(name: str, customers: Iterable[Mapping[str, Any]], by_tier: boo
             Column("customers", "customers", "number"),
             Column("exposure", "exposure", "money"),
             Column("overdue", "overdue", "money"),
+            Column("rates", "rates"),
         ),
         [
             {"tier": tier or "unscored", "currency": currency, "customers": count,
-             "exposure": exposure, "overdue": overdue}
+             "exposure": exposure, "overdue": overdue, "rates": rates_of(currency, fx)}
             for tier, currency in order
             for count, exposure, overdue in [totals[tier, currency]]
         ],
@@ -146,6 +177,23 @@ def top_table(name: str, customers: Iterable[Mapping[str, Any]], key: str, limit
     return Table(name, CUSTOMER_COLUMNS, [dict(row) for row in ranked[:limit]])
 
 
+def probability_of_loss(
+    customer: Mapping[str, Any], probabilities: Mapping[str, float]
+) -> tuple[float, str]:
+    """The customer's probability of loss and where it comes from: its open case's
+    (``probabilities``) if it has one, else its score as a share of 100, else 1 (unknown
+    counts in full).
+
+    >>> probability_of_loss({"customer_id": "a", "score": 40.0}, {})
+    (0.4, 'score')
+    """
+    case = probabilities.get(customer["customer_id"])
+    score = customer["score"]
+    if case is not None:
+        return case, "case"
+    return (score / 100, "score") if score is not None else (1.0, "none")
+
+
 def worklist_table(
     customers: Iterable[Mapping[str, Any]], probabilities: Mapping[str, float]
 ) -> Table:
@@ -165,13 +213,7 @@ def worklist_table(
     for customer in customers:
         if customer["overdue_balance"] <= 0:
             continue
-        case = probabilities.get(customer["customer_id"])
-        score = customer["score"]
-        probability, source = (
-            (case, "case") if case is not None
-            else (score / 100, "score") if score is not None
-            else (1.0, "none")
-        )  # fmt: skip
+        probability, source = probability_of_loss(customer, probabilities)
         expected = (customer["overdue_balance"] * Decimal(str(probability))).quantize(
             Decimal("0.01")
         )

@@ -12,7 +12,12 @@ kind           body                                  class
 ``tiers``      ``medium``, ``high``, ``margin``       `detectors.tiers.TierPolicy`
 ``decisions``  the order decision policy              `detectors.decisions.DecisionPolicy`
 ``credit``     the credit action policy               `detectors.credit_actions.CreditPolicy`
+``fx``         ``reporting``, ``rates``              `schemas.fx.FxRates`
 =============  ===================================  ===========================
+
+The engine decides with all but ``fx``: exchange rates only serve those who read the
+outputs (the console's totals), so an ``fx`` document leaves the engine's `RiskConfig` as it
+is (`ENGINE_KINDS` are the others).
 
 Pure: workers apply documents read from the control topic with it, and a backtest builds
 its configuration from files with `config_from_files`.
@@ -43,17 +48,22 @@ from detectors.decisions import DecisionPolicy
 from detectors.rules import RuleSet, describe_invalid
 from detectors.scorecard import Scorecard
 from detectors.tiers import TierPolicy
+from schemas.fx import FxRates
 from streams.engine import RiskConfig
 
-Kind = Literal["rules", "scorecard", "tiers", "decisions", "credit"]
-KINDS: dict[str, type[BaseModel]] = {
+Kind = Literal["rules", "scorecard", "tiers", "decisions", "credit", "fx"]
+ENGINE_KINDS: dict[str, type[BaseModel]] = {
     "rules": RuleSet,
     "scorecard": Scorecard,
     "tiers": TierPolicy,
     "decisions": DecisionPolicy,
     "credit": CreditPolicy,
 }
-"""Each kind of document, by the name of the `RiskConfig` field it sets, and its class."""
+"""The kinds the engine decides with, by the name of the `RiskConfig` field each sets."""
+READER_KINDS: dict[str, type[BaseModel]] = {"fx": FxRates}
+"""The kinds only readers of the outputs use; the class's defaults are the built-in one."""
+KINDS: dict[str, type[BaseModel]] = ENGINE_KINDS | READER_KINDS
+"""Each kind of document and its class."""
 
 BUILT_IN = "default"
 """The name ``rollback --to`` gives the built-in default of every kind; no document takes it."""
@@ -125,8 +135,10 @@ def built_in(kind: str) -> ControlDocument:
 
     >>> built_in("rules").version, built_in("tiers").body
     ('default-3', {'medium': 40.0, 'high': 70.0, 'margin': 5.0})
+    >>> built_in("fx").version, built_in("fx").body
+    ('default', {'reporting': None, 'rates': {}})
     """
-    part: BaseModel = getattr(RiskConfig(), kind)
+    part: BaseModel = getattr(RiskConfig(), kind) if kind in ENGINE_KINDS else KINDS[kind]()
     body = part.model_dump(mode="json", exclude={"version"})
     return ControlDocument(kind, part.version, body, part)
 
@@ -143,7 +155,10 @@ def is_built_in(kind: str, version: str) -> bool:
 
 
 def apply_document(config: RiskConfig, document: ControlDocument) -> RiskConfig:
-    """A new configuration: ``config`` with the part ``document`` sets replaced."""
+    """A new configuration: ``config`` with the part ``document`` sets replaced (``config``
+    itself for a kind only readers use)."""
+    if document.kind not in ENGINE_KINDS:
+        return config
     return replace(config, **{document.kind: document.part})
 
 

@@ -28,6 +28,7 @@ from schemas.events import InputEvent, OrderPlaced
 from schemas.ids import derive_id
 from schemas.money import Money, money_text
 from schemas.outputs import (
+    AGING_BUCKETS,
     Alert,
     Case,
     CreditAction,
@@ -434,6 +435,10 @@ class Standing:
             tier=self.tier,
             reasons=list(self.reasons),
             versions=self.versions,
+            **{bucket: money_text(FEATURES[bucket].read(features)) for bucket in AGING_BUCKETS},
+            dso=features.dso,
+            avg_days_late=features.avg_days_late,
+            on_time_share=features.on_time_share,
         )
 
 

@@ -33,8 +33,8 @@ from schemas.outputs import (
 
 RedisWrite = Literal["picture", "stream", "published", "case", "decision", "review"]
 """How Redis keeps an output: as the customer's picture (the newest revision wins), as an
-entry of the customer's stream of its kind (once), published to the risk changes channel
-(once), as a case (its newest revision wins, ranked while open), as an order decision (those
+entry of the customer's stream of its kind (once), that and published to the risk changes
+channel (once), as a case (its newest revision wins, ranked while open), as an order decision (those
 held for review wait in the pending set) or as the review that takes one out of it."""
 
 

@@ -194,3 +194,40 @@ def test_rolling_back_past_the_first_version_puts_the_built_in_default_back_in_f
         assert "rules: built-in default in force; versions: orders-1" in listed
     finally:
         worker.stop()
+
+
+FX = """
+kind: fx
+version: fx-{n}
+body:
+  reporting: EUR
+  rates: {{USD: "0.92", GBP: "{gbp}"}}
+"""
+
+
+def test_exchange_rates_are_published_refused_when_bad_and_rolled_back(
+    isolated: tuple[dict, Settings], tmp_path: Path
+):
+    env, _ = isolated
+    for n, gbp in ((1, "1.17"), (2, "1.18")):
+        (tmp_path / f"fx-{n}.yaml").write_text(FX.format(n=n, gbp=gbp))
+    (tmp_path / "bad.yaml").write_text(FX.format(n=3, gbp="-1.18"))
+    bad = control(env, "validate", str(tmp_path / "bad.yaml"))
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        f"riskstream: {tmp_path / 'bad.yaml'}: body.rates.GBP: a rate is digits and a "
+        "decimal point, e.g. \"0.92\", not '-1.18'"
+    ]
+    assert control(env, "publish", str(tmp_path / "bad.yaml")).returncode == 2
+
+    first = control(env, "publish", str(tmp_path / "fx-1.yaml"))
+    assert first.stdout == "fx fx-1 in force (was the built-in default)\n", first.stderr
+    assert control(env, "publish", str(tmp_path / "fx-2.yaml")).stdout == (
+        "fx fx-2 in force (was fx-1)\n"
+    )
+    assert "GBP: '1.18'" in control(env, "show", "fx").stdout
+    assert control(env, "rollback", "fx").stdout == "fx fx-1 in force (was fx-2)\n"
+    assert "fx: fx-1 in force; versions: fx-1, fx-2" in control(env, "list").stdout
+    assert control(env, "rollback", "fx", "--to", "default").stdout == (
+        "fx default (the built-in default) in force (was fx-1)\n"
+    )

@@ -97,6 +97,9 @@ def test_the_portfolio_feeds_keep_every_alert_and_risk_change_once_for_consumer_
         assert [entry["change_id"] for _, entry in read] == ["r3"]
         alerts = [entry["alert_id"] for _, entry in client.xrange(f"{prefix}:feed:alerts")]
         assert alerts == ["a1", "a2"]
+        # Each customer's own stream of risk changes is its score history, each change once.
+        history = [entry["change_id"] for _, entry in client.xrange(f"{prefix}:risk-changes:c1")]
+        assert history == ["r1", "r3"]
     finally:
         keys = client.keys(f"{prefix}:*")
         if keys:

@@ -1,7 +1,7 @@
 """The console's pure parts: sign-in cookies and CSRF tokens, the events its forms make, its tables;
 and its command's errors."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -9,10 +9,19 @@ from pydantic import SecretStr, TypeAdapter
 from typer.testing import CliRunner
 
 from schemas.events import AnyInputEvent
+from schemas.fx import FxRates
 from streams.cli.commands import app
 from streams.console import auth
 from streams.console.actions import ACTIONS, ActionError, review_event
-from streams.console.tables import csv_text, customer_row, totals_table, worklist_table
+from streams.console.analytics import sample
+from streams.console.audit import parse_range
+from streams.console.tables import (
+    NO_RATES,
+    csv_text,
+    customer_row,
+    totals_table,
+    worklist_table,
+)
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 TARGETS = {"case_id": "k-1", "decision_id": "d-1", "order_id": "o-1", "action_id": "p-1"}
@@ -127,7 +136,7 @@ def test_the_worklist_leaves_out_customers_with_nothing_overdue():
 def test_csv_cells_a_spreadsheet_would_run_are_quoted_as_text():
     rows = [customer_row("=cmd|' /C calc'!A0", {"currency": "EUR", "exposure": "1.50"})]
     lines = csv_text(totals_table("x", rows, by_tier=True)).splitlines()
-    assert lines[1] == "unscored,EUR,1,1.50,0"
+    assert lines[1] == "unscored,EUR,1,1.50,0,"
     table = worklist_table(
         [customer_row("@SUM(1)", {"overdue_balance": "1", "currency": "EUR"})], {}
     )
@@ -144,3 +153,45 @@ def test_the_console_beyond_loopback_without_a_token_stops_with_one_line(monkeyp
     result = CliRunner().invoke(app, ["console", "--port", "0"])
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("riskstream: --port: 0 is not a port: use 1 to 65535")
+
+
+def test_totals_convert_only_what_has_a_rate_exactly_and_name_the_rates():
+    fx = FxRates(version="fx-7", reporting="EUR", rates={"USD": Decimal("0.1")})
+    rows = [
+        customer_row("a", {"currency": "USD", "exposure": "0.20", "overdue_balance": "0.10"}),
+        customer_row("b", {"currency": "USD", "exposure": "0.10", "overdue_balance": "0"}),
+        customer_row("c", {"currency": "GBP", "exposure": "5.00", "overdue_balance": "5.00"}),
+        customer_row("d", {"currency": "EUR", "exposure": "1.00", "overdue_balance": "0"}),
+    ]
+    table = totals_table("currencies", rows, by_tier=False, fx=fx)
+    assert [(row["currency"], row["customers"], row["exposure"], row["overdue"], row["rates"])
+            for row in table.rows] == [
+        ("EUR", 3, Decimal("1.03"), Decimal("0.01"), "fx-7"),
+        ("GBP", 1, Decimal("5.00"), Decimal("5.00"), ""),
+    ]  # fmt: skip
+
+
+def test_the_risk_index_weighs_scores_by_exposure_in_one_currency_at_a_time():
+    fx = FxRates(version="fx-1", reporting="EUR", rates={"USD": Decimal("2")})
+    rows = [
+        customer_row("a", {"currency": "EUR", "exposure": "100", "score": "90", "dso": "10"}),
+        customer_row("b", {"currency": "USD", "exposure": "150", "score": "10"}),
+        customer_row("c", {"currency": "EUR", "exposure": "0", "score": "99"}),
+        customer_row("d", {"currency": "CHF", "exposure": "10", "score": "70"}),
+    ]
+    groups = sample(rows, fx, "2026-03-01T00:00:00Z")["groups"]
+    # (100 x 90 + 300 x 10) / 400; c weighs nothing; CHF has no rate: a group of its own.
+    assert groups["EUR"] == {"customers": 3, "exposure": "400", "risk_index": 30.0, "dso": 10.0}
+    assert groups["CHF"]["risk_index"] == 70.0
+    assert sample(rows, NO_RATES, "t")["groups"].keys() == {"EUR", "USD", "CHF"}
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [({"from": "yesterday"}, "from and to are days, like 2026-03-01"),
+     ({"from": "2026-03-02", "to": "2026-03-01"}, "the range ends before it starts")],
+)  # fmt: skip
+def test_an_audit_range_that_is_not_one_is_refused_in_one_line(query, problem):
+    with pytest.raises(ValueError, match=problem):
+        parse_range(query)
+    assert parse_range({}, today=date(2026, 3, 31))[0] == datetime(2026, 3, 2, tzinfo=UTC)

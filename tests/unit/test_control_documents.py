@@ -1,5 +1,6 @@
 """Control documents: validation, building a configuration, the topic's history, the CLI."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import orjson
@@ -8,7 +9,12 @@ from typer.testing import CliRunner
 
 from streams.cli.commands import app
 from streams.engine import RiskConfig
-from streams.engine.control import InvalidDocument, config_from_files, parse_document
+from streams.engine.control import (
+    InvalidDocument,
+    apply_document,
+    config_from_files,
+    parse_document,
+)
 from streams.engine.control_log import Activated, ControlLog, Rejected, active_key, document_key
 
 RULES = """
@@ -60,11 +66,14 @@ def test_an_invalid_document_is_refused_with_where_and_what(text, problem):
     assert "\n" not in str(refused.value)
 
 
-def test_the_documented_example_is_a_valid_document():
+def test_the_documented_examples_are_valid_documents():
     readme = (Path(__file__).resolve().parents[2] / "docs" / "control-plane.md").read_text()
     blocks = [block.split("```", 1)[0] for block in readme.split("```yaml\n")[1:]]
     documents = [parse_document(block) for block in blocks if block.startswith("kind:")]
-    assert [(document.kind, document.version) for document in documents] == [("rules", "strict-3")]
+    assert [(document.kind, document.version) for document in documents] == [
+        ("fx", "fx-2026-12-01"),
+        ("rules", "strict-3"),
+    ]
 
 
 def test_json_and_yaml_documents_make_the_same_part():
@@ -257,3 +266,37 @@ def test_an_unreachable_broker_is_one_line_too(tmp_path: Path, monkeypatch):
     assert result.exit_code == 2
     assert result.output.startswith("riskstream: cannot use the broker kafka://127.0.0.1:1")
     assert result.output.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("{reporting: EUR, rates: {USD: 0.92}}", "body.rates.USD: a rate is a decimal string"),
+        ('{reporting: EUR, rates: {USD: "-0.92"}}', "body.rates.USD: a rate is digits"),
+        ('{reporting: EUR, rates: {USD: "0"}}', "body.rates.USD: a rate must be more than 0"),
+        ('{reporting: EUR, rates: {usd: "1"}}', "body.rates.usd.[key]: String should match"),
+        ("{reporting: Euro, rates: {}}", "body.reporting: String should match pattern"),
+        ('{rates: {USD: "0.92"}}', "body: rates want a reporting currency"),
+        ('{reporting: EUR, rates: {EUR: "1"}}', "body: rates: EUR is the reporting currency"),
+        ("{reporting: EUR, rate: {}}", "body.rate: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_fx_document_is_refused_in_one_line(body: str, problem: str):
+    with pytest.raises(InvalidDocument) as raised:
+        parse_document(f"kind: fx\nversion: fx-1\nbody: {body}")
+    assert str(raised.value).startswith(problem)
+    assert "\n" not in str(raised.value)
+
+
+def test_an_fx_document_leaves_the_engine_configuration_as_it_is():
+    document = parse_document(
+        'kind: fx\nversion: fx-1\nbody: {reporting: EUR, rates: {USD: "0.92"}}'
+    )
+    config = RiskConfig()
+    assert apply_document(config, document) is config
+    assert document.part.convert(Decimal("10.00"), "USD") == ("EUR", Decimal("9.2000"))
+    log = ControlLog()
+    outcomes = [log.read(*record) for record in log.publication(document)]
+    assert isinstance(outcomes[-1], Activated) and log.active_version("fx") == "fx-1"
+    rolled_back = log.read(*log.rollback("fx"))
+    assert isinstance(rolled_back, Activated) and rolled_back.document.part.reporting is None
