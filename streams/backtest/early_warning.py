@@ -37,23 +37,20 @@ from typing import Any
 OVERALL = "overall"
 """The name of the figures of all `WARNINGS` together."""
 
-WARNINGS: frozenset[str] = frozenset(
-    {
-        "tier_high",
-        "payment_over_30_days_late",
-        "payment_over_60_days_late",
-        "payment_received_over_30_days_late",
-        "dso_worsening",
-        "dso_high",
-        "action:prepayment",
-        "action:shorten_terms",
-        "order:prepay",
-        "order:reject",
-    }
-)
-"""The signal kinds that claim a customer may not pay: its tier turning high, the rules on
-invoices far past due or paid far past due and on days sales outstanding, and what follows
-from a high tier (prepayment or shorter terms proposed, orders to be prepaid or rejected)."""
+FAMILIES: dict[str, frozenset[str]] = {
+    "tier": frozenset({"tier_high", "action:prepayment", "action:shorten_terms", "order:prepay",
+                       "order:reject"}),
+    "lateness": frozenset({"payment_over_30_days_late", "payment_over_60_days_late",
+                           "payment_received_over_30_days_late"}),
+    "dso": frozenset({"dso_worsening", "dso_high"}),
+}  # fmt: skip
+"""The signal kinds that claim a customer may not pay, in families: its tier turning high and
+what follows from it (prepayment or shorter terms proposed, orders to be prepaid or
+rejected); the rules on invoices far past due or paid far past due; the rules on days sales
+outstanding."""
+
+WARNINGS: frozenset[str] = frozenset().union(*FAMILIES.values())
+"""Every kind of signal that counts in the `OVERALL` figures."""
 
 _ORDER_WARNINGS = ("prepay", "reject")
 _LOW = ("low", None)
@@ -195,10 +192,12 @@ def measure(
 
 
 def by_kind(signals: Iterable[Signal], fates: Iterable[Fate], end: datetime) -> dict[str, Figures]:
-    """The figures of every kind of signal seen, by kind, and of all `WARNINGS` as
-    `OVERALL`."""
+    """The figures of every kind of signal seen, by kind, of each of the `FAMILIES` (as
+    ``family:tier`` and so on) and of all `WARNINGS` as `OVERALL`."""
     signals, fates = list(signals), list(fates)
     kinds = sorted({signal.kind for signal in signals})
     figures = {kind: measure(signals, fates, {kind}, end) for kind in kinds}
+    for family, members in FAMILIES.items():
+        figures[f"family:{family}"] = measure(signals, fates, members, end)
     figures[OVERALL] = measure(signals, fates, WARNINGS, end)
     return figures

@@ -59,7 +59,10 @@ def test_false_alarms_are_customers_that_never_deteriorate_and_got_the_signal():
 
 def test_by_kind_gives_every_kind_seen_and_the_warnings_together():
     figures = by_kind(SIGNALS, FATES, END)
-    assert set(figures) == {"tier_high", "dso_high", "overdue", "late_payment", OVERALL}
+    assert set(figures) == {"tier_high", "dso_high", "overdue", "late_payment", OVERALL,
+                            "family:tier", "family:lateness", "family:dso"}  # fmt: skip
+    assert figures["family:dso"].lead_days == figures["dso_high"].lead_days == [30.0, 10.0, 0.0]
+    assert figures["family:lateness"].caught == 0
     assert figures["overdue"].caught == 0  # the event itself comes after the due date
     assert figures["late_payment"].false_alarms == 1
     overall = figures[OVERALL].summary()
