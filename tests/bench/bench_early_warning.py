@@ -5,12 +5,13 @@
 Generates a history with business-to-business payment calendars (`streams.cli.generate.B2B`)
 and its truth file, backtests it with the default configuration (the `logreg` model, learning,
 exactly as ``riskstream backtest`` does), and reads from the outputs every signal about a
-customer (`streams.backtest.early_warning.signal_of`). Printed per kind of signal and overall
-(the kinds that claim a customer may not pay, `WARNINGS`): for the customers that stop paying
-within the history, the median days from the first signal (from the start of their decline)
-to the end of the due date of their first unpaid invoice, a missed one counting 0, and the
-share warned before it; for the customers that never deteriorate, the share that got the
-signal at all (false alarms); then, as the last line, one JSON object.
+customer (`streams.backtest.early_warning.signal_of`). Printed per kind of signal, per family
+of warnings and overall (the kinds that claim a customer may not pay, `WARNINGS`): for the
+customers that stop paying within the history, the median days from the first signal (from
+the start of their decline) to the end of the due date of their first unpaid invoice, a
+missed one counting 0, and the share warned before it; for the customers that never
+deteriorate, the share that got the signal at all (false alarms), and those of all warnings
+by behaviour; then, as the last line, one JSON object.
 """
 
 import argparse
