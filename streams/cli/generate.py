@@ -207,11 +207,14 @@ class Customer:
         self.onset: datetime | None = None
         self.stopped_paying: datetime | None = None
         """When the first invoice was issued that the customer never meant to pay."""
+        self.first_unpaid_due: date | None = None
+        """That invoice's due date."""
 
     def truth(self) -> dict[str, object]:
         """What the customer is meant to be: its behaviour, when it starts to deteriorate and
-        when it stops paying (None if never, or not within the history), its terms and payment
-        run. Complete once its events are read."""
+        when it stops paying (None if never, or not within the history) and the due date of
+        the first invoice it does not pay, its terms and payment run. Complete once its
+        events are read."""
         deteriorates = self.behaviour == "deteriorating"
         return {
             "customer_id": self.id,
@@ -223,6 +226,7 @@ class Customer:
             "pays_in_parts": self.pays_in_parts,
             "deteriorates_from": self.onset if deteriorates else None,
             "stops_paying_from": self.stopped_paying,
+            "first_unpaid_due": self.first_unpaid_due,
         }
 
     def events(self, start: datetime, end: datetime) -> Iterator[InputEvent]:
@@ -278,6 +282,7 @@ class Customer:
         if days_late is None:
             if self.stopped_paying is None:
                 self.stopped_paying = events[1].event_time
+                self.first_unpaid_due = due.date()
             return events  # never paid
         paid_at = self._in_run(
             moment, due + timedelta(days=days_late, hours=rng.uniform(0, 8)), days_late <= 0

@@ -185,6 +185,8 @@ def test_the_truth_file_names_who_deteriorates_from_when_and_who_stops_paying(tm
         first_unpaid = [e for e in events if e.type == "invoice.issued"
                         and e.customer_id == customer_id and e.event_time == stops]  # fmt: skip
         assert len(first_unpaid) == 1 and first_unpaid[0].invoice_id not in paid
+        assert t["first_unpaid_due"] == first_unpaid[0].due_date.isoformat()
+    assert all(t["first_unpaid_due"] is None for t in truth if t["stops_paying_from"] is None)
     assert all(t["payment_run"].startswith("weekly:") for t in truth)
 
 
