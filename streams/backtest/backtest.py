@@ -38,6 +38,7 @@ from features import FeatureConfig
 from schemas.codec import dumps
 from schemas.outputs import DeadLetter, ModelDrift
 from schemas.validation import InvalidEvent
+from streams.backtest.ledger import Ledger
 from streams.backtest.outlets import OUTPUTS, ConfigError, FileSink, Sink, Tee, TopicSink
 from streams.backtest.progress import ProgressBar
 from streams.backtest.sources import Reject, Source, csv_source, jsonl_source, kafka_source
@@ -131,6 +132,8 @@ class Backtest:
         self.replay = Replay(engine)
         self.progress = progress
         self.tally = Tally()
+        self.ledger = Ledger()
+        """The money of the history, for the report: ``ledger.jsonl``."""
         self.sink: Sink  # set by run: a source reads, and so rejects, only while it runs
 
     def reject(self, letter: DeadLetter) -> None:
@@ -155,6 +158,8 @@ class Backtest:
                     tally.count("failed" if error.code == "failed" else "refused")
                     letter = origin.reject(error)
                     self._emit(letter, letter.key)
+                else:
+                    self.ledger.feed(event)
                 if not tally.events % PROGRESS_EVERY:
                     progress.update(task, completed=tally.events + tally.rejected)
             progress.update(task, completed=tally.events + tally.rejected)
@@ -320,6 +325,8 @@ def run_backtest(
             tallies[name] = backtest.run(source, sink)
         finally:
             sink.close()
+        with (folder / "ledger.jsonl").open("wb") as ledger:
+            ledger.writelines(orjson.dumps(line) + b"\n" for line in backtest.ledger.lines())
         reports[name] = report.summarise(folder)
         report.write_json(folder / "report.json", reports[name])
         title = f"riskstream backtest: {configuration.describe()}"
