@@ -19,7 +19,7 @@ byte-identical outputs.
 True
 >>> sorted(path.name for path in folder.iterdir())  # doctest: +NORMALIZE_WHITESPACE
 ['actions.jsonl', 'alerts.jsonl', 'cases.jsonl', 'changes.jsonl', 'customers.jsonl',
- 'deadletter.jsonl', 'decisions.jsonl', 'invoices.jsonl', 'model_health.jsonl']
+ 'deadletter.jsonl', 'decisions.jsonl', 'invoices.jsonl', 'ledger.jsonl', 'model_health.jsonl']
 """
 
 import time
@@ -166,6 +166,8 @@ class Backtest:
         if tally.last is not None:
             self._take(self.replay.advance(tally.last))
         self._write_open_invoices()
+        for line in self.ledger.lines():
+            self.sink.write("ledger", line["customer_id"].encode(), orjson.dumps(line))
         tally.seconds = time.perf_counter() - started
         tally.cpu_seconds = time.thread_time() - cpu_started
         tally.engine_seconds = self.replay.engine_seconds
@@ -325,8 +327,6 @@ def run_backtest(
             tallies[name] = backtest.run(source, sink)
         finally:
             sink.close()
-        with (folder / "ledger.jsonl").open("wb") as ledger:
-            ledger.writelines(orjson.dumps(line) + b"\n" for line in backtest.ledger.lines())
         reports[name] = report.summarise(folder)
         report.write_json(folder / "report.json", reports[name])
         title = f"riskstream backtest: {configuration.describe()}"

@@ -199,7 +199,8 @@ def lead_times(
     bad: Iterable[tuple[str, datetime, datetime]], alerts: dict[str, Sequence[datetime]]
 ) -> dict[str, Any]:
     """How many days before each bad invoice went bad (``known``) the customer's first alert
-    came, counting alerts from `SEVERE` before its issue: (customer, issued, known) per invoice.
+    came, counting alerts from `SEVERE` before its issue up to, not at, the moment it went bad
+    (an alert then is the news, not a warning): (customer, issued, known) per invoice.
 
     >>> from datetime import UTC
     >>> day = lambda n: datetime(2026, 1, n, tzinfo=UTC)
@@ -215,7 +216,7 @@ def lead_times(
         total += 1
         moments = sorted(alerts.get(customer, ()))
         first = bisect.bisect_left(moments, issued - SEVERE)
-        if first < len(moments) and moments[first] <= known:
+        if first < len(moments) and moments[first] < known:
             leads.append((known - moments[first]).days)
     starts = [start for start, _ in LEAD_BUCKETS]
     counts = Counter(LEAD_BUCKETS[bisect.bisect_right(starts, d) - 1][1] for d in leads)
