@@ -93,12 +93,13 @@ class Ledger:
                 self.invoices[event.invoice_id].cancelled_at = event.event_time
 
     def invoices_of(self, customer_id: str) -> Iterator[_Invoice]:
+        """The customer's invoices, oldest first."""
         return (self.invoices[i] for i in self.open[customer_id])
 
     def _pay(self, event: PaymentReceived) -> None:
         left = event.amount.amount
         named = self.invoices.get(event.invoice_id or "")
-        targets = [named] if named else [i for i in self.invoices_of(event.customer_id)]
+        targets = [named] if named else list(self.invoices_of(event.customer_id))
         for invoice in targets:
             share = min(left, invoice.owed()) if invoice is not named else left
             if share > 0:

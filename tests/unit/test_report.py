@@ -267,3 +267,11 @@ def test_a_generated_backtest_in_two_currencies_never_adds_them_up(tmp_path):
     for heading in sections:
         assert heading in page, heading
     assert all(row["currency"] in ("EUR", "USD") for row in summary["customers"]["riskiest"])
+
+
+def test_generate_refuses_currencies_that_are_not_iso_codes(tmp_path):
+    result = CliRunner().invoke(
+        app, ["generate", "--currencies", "EUR,eu", "-o", str(tmp_path / "h")]
+    )
+    assert result.exit_code == 2 and "ISO 4217" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
