@@ -19,7 +19,7 @@ byte-identical outputs.
 True
 >>> sorted(path.name for path in folder.iterdir())  # doctest: +NORMALIZE_WHITESPACE
 ['actions.jsonl', 'alerts.jsonl', 'cases.jsonl', 'changes.jsonl', 'customers.jsonl',
- 'deadletter.jsonl', 'decisions.jsonl', 'invoices.jsonl', 'model_health.jsonl']
+ 'deadletter.jsonl', 'decisions.jsonl', 'invoices.jsonl', 'ledger.jsonl', 'model_health.jsonl']
 """
 
 import time
@@ -38,6 +38,7 @@ from features import FeatureConfig
 from schemas.codec import dumps
 from schemas.outputs import DeadLetter, ModelDrift
 from schemas.validation import InvalidEvent
+from streams.backtest.ledger import Ledger
 from streams.backtest.outlets import OUTPUTS, ConfigError, FileSink, Sink, Tee, TopicSink
 from streams.backtest.progress import ProgressBar
 from streams.backtest.sources import Reject, Source, csv_source, jsonl_source, kafka_source
@@ -131,6 +132,8 @@ class Backtest:
         self.replay = Replay(engine)
         self.progress = progress
         self.tally = Tally()
+        self.ledger = Ledger()
+        """The money of the history, for the report: ``ledger.jsonl``."""
         self.sink: Sink  # set by run: a source reads, and so rejects, only while it runs
 
     def reject(self, letter: DeadLetter) -> None:
@@ -155,12 +158,16 @@ class Backtest:
                     tally.count("failed" if error.code == "failed" else "refused")
                     letter = origin.reject(error)
                     self._emit(letter, letter.key)
+                else:
+                    self.ledger.feed(event)
                 if not tally.events % PROGRESS_EVERY:
                     progress.update(task, completed=tally.events + tally.rejected)
             progress.update(task, completed=tally.events + tally.rejected)
         if tally.last is not None:
             self._take(self.replay.advance(tally.last))
         self._write_open_invoices()
+        for line in self.ledger.lines():
+            self.sink.write("ledger", line["customer_id"].encode(), orjson.dumps(line))
         tally.seconds = time.perf_counter() - started
         tally.cpu_seconds = time.thread_time() - cpu_started
         tally.engine_seconds = self.replay.engine_seconds

@@ -28,7 +28,7 @@ OUTPUTS: dict[type[BaseModel], str] = {
 }
 """Output type -> the name of its file (``alerts.jsonl``...) and, with hyphens for
 underscores, of its topic (``<prefix>alerts``, ``<prefix>model-health``)."""
-KINDS = (*OUTPUTS.values(), "invoices")
+KINDS = (*OUTPUTS.values(), "invoices", "ledger")
 
 
 def topic_suffix(kind: str) -> str:

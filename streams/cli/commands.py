@@ -487,6 +487,9 @@ def generate(
         Path | None,
         typer.Option(help="JSON Lines file of what each customer is meant to be, once written"),
     ] = None,
+    currencies: Annotated[
+        str, typer.Option(help="Comma-separated ISO 4217 codes the customers take turns in")
+    ] = "EUR",
     broker: Broker = None,
 ) -> None:
     """Generate a synthetic history of customers, orders, invoices and payments."""
@@ -503,7 +506,10 @@ def generate(
         truth_file = None if truth is None else truth.open("wb")
     except OSError as error:
         _fail(f"cannot write {truth}: {error.strerror}")
-    history, people = generate_history(customers, days, ending, seed, calendar=calendar)
+    codes = [code.strip() for code in currencies.split(",")]
+    if not all(len(code) == 3 and code.isascii() and code.isupper() for code in codes):
+        _fail(f"--currencies {currencies!r}: give ISO 4217 codes like EUR,USD")
+    history, people = generate_history(customers, days, ending, seed, codes, calendar)
     stream = islice(history, events)
     with contextlib.nullcontext() if truth_file is None else truth_file:
         _send_or_write(stream, output, to_topics, rate, broker)

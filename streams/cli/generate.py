@@ -125,7 +125,7 @@ def generate_events(
     days: int,
     end: datetime,
     seed: int = 7,
-    currency: str = "EUR",
+    currency: str | Sequence[str] = "EUR",
     calendar: Calendar = Calendar(),
 ) -> Iterator[InputEvent]:
     """The events of ``customers`` customers over the ``days`` days before ``end``, in order."""
@@ -137,13 +137,18 @@ def generate_history(
     days: int,
     end: datetime,
     seed: int = 7,
-    currency: str = "EUR",
+    currency: str | Sequence[str] = "EUR",
     calendar: Calendar = Calendar(),
 ) -> tuple[Iterator[InputEvent], list["Customer"]]:
     """The events, as `generate_events`, and the customers, whose `Customer.truth` is
-    complete once the events are read."""
+    complete once the events are read. Several currencies take turns: customer ``n`` trades in
+    the ``n % len(currency)``-th."""
     start = end - timedelta(days=days)
-    people = [Customer(number, seed, currency, calendar) for number in range(customers)]
+    currencies = (currency,) if isinstance(currency, str) else tuple(currency)
+    people = [
+        Customer(number, seed, currencies[number % len(currencies)], calendar)
+        for number in range(customers)
+    ]
     return merged(customer.events(start, end) for customer in people), people
 
 
