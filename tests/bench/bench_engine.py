@@ -11,12 +11,15 @@ and learns every labelled example (a backtest); "model off" leaves learning off,
 worker does (it still predicts, with a model that learns nothing). Prints events/s (median
 of ``--repeat`` runs in CPU time of the process, the two set-ups alternating) and what was
 produced, then as its last line one JSON object of the rates and counts. ``--profile`` prints
-where the engine with the model on spends its time instead (and a JSON line of no rates).
+where the engine with the model on spends its time instead (and a JSON line of no rates);
+``--digest`` a SHA-256 of every output and final record of each set-up, to show that a
+change leaves every output the same.
 """
 
 import argparse
 import cProfile
 import gc
+import hashlib
 import heapq
 import pstats
 import statistics
@@ -33,12 +36,15 @@ from detectors.monitoring import ModelMonitor
 from features import CustomerState
 from features.eventtime import from_micros, to_micros
 from schemas import InputEvent
+from schemas.codec import dumps
 from streams.engine import CustomerRecord, Engine, Outputs
 from streams.engine.detection import DETECTORS, Standing
 
 
-def replay(engine: Engine, stream: list[InputEvent]) -> Counter[str]:
-    """Every event through ``engine``, the passing of event time between them; output counts."""
+def replay(engine: Engine, stream: list[InputEvent], digest: "hashlib._Hash | None" = None
+           ) -> Counter[str]:  # fmt: skip
+    """Every event through ``engine``, the passing of event time between them; output counts.
+    ``digest`` takes every output as published, in order, then every record's bytes."""
     records: dict[str, CustomerRecord] = {}
     deadlines: list[tuple[int, str]] = []
     produced: Counter[str] = Counter()
@@ -46,6 +52,8 @@ def replay(engine: Engine, stream: list[InputEvent]) -> Counter[str]:
     def count(outputs: Outputs) -> None:
         for output in outputs.all():
             produced[output.type] += 1
+            if digest is not None:
+                digest.update(dumps(output))
 
     scheduled: dict[str, int] = {}
     """Each customer's deadline in the heap: a timer per customer, as a worker keeps."""
@@ -73,6 +81,9 @@ def replay(engine: Engine, stream: list[InputEvent]) -> Counter[str]:
             record = records[event.customer_id] = CustomerRecord.new(event.customer_id)
         count(engine.process(record, event))
         schedule(record)
+    if digest is not None:
+        for _, record in sorted(records.items()):
+            digest.update(record.to_bytes())
     return produced
 
 
@@ -123,6 +134,9 @@ def main() -> None:
     parser.add_argument("--disorder", type=float, default=0.02,
                         help="share of events arriving out of order (default 0.02)")  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="profile the engine, model on")
+    parser.add_argument("--digest", action="store_true",
+                        help="print a SHA-256 of every output and record of each set-up instead "
+                             "(run with PYTHONHASHSEED=0 to compare two versions)")  # fmt: skip
     args = parser.parse_args()
 
     stream = synthetic_stream(args.events, args.customers, args.seed, args.disorder)
@@ -141,6 +155,15 @@ def main() -> None:
             print(f"  {label:56s}{share:6.1%}")
         print(orjson.dumps({"bench": "engine", "events": len(stream),
                             "customers": args.customers, "profiled": True}).decode())  # fmt: skip
+        return
+    if args.digest:
+        digests = {}
+        for name, make in SETUPS.items():
+            digest = hashlib.sha256()
+            replay(make(), stream, digest)
+            digests[KEYS[name] + "_sha256"] = digest.hexdigest()
+            print(f"{name + ':':30s}{digest.hexdigest()}")
+        print(orjson.dumps({"bench": "engine", "events": len(stream), **digests}).decode())
         return
     rates: dict[str, list[float]] = {name: [] for name in SETUPS}
     produced: dict[str, Counter[str]] = {}
