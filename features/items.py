@@ -7,7 +7,14 @@ records, what is left to pay and when an invoice was settled, is derived by
 :mod:`features.ledger`; the derived fields are not stored.
 """
 
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, NamedTuple
+
+_NO_ROWS: tuple[list[Any], ...] = ()
+_NOTHING: Any = MappingProxyType({})
+"""Shared by the invoices a derived map says nothing of, most of them: made per invoice only
+when needed, which keeps the allocations (and the garbage collector's work) down."""
 
 
 class Settlement(NamedTuple):
@@ -105,33 +112,61 @@ class Invoice:
         self.amount = amount
         self.due_day = due_day
         self.paperless = paperless
-        self.closings: list[list[Any]] = []
+        self.closings: Sequence[list[Any]] = _NO_ROWS
         """[time, event id, kind] of its cancellations and write-offs, in event-time order (a
         reversal can reopen what one shut, for another to shut again)."""
-        self.disputes: list[list[Any]] = []
+        self.disputes: Sequence[list[Any]] = _NO_ROWS
         """[time, event id, amount claimed or None for all of it], in event-time order."""
-        self.resolutions: list[list[Any]] = []
+        self.resolutions: Sequence[list[Any]] = _NO_ROWS
         """[time, event id, upheld, credited or None (what the disputes claimed)]."""
-        self.fired: list[Any] = [None, [], [], []]
+        self.fired: list[Any] = [None, _NO_ROWS, _NO_ROWS, _NO_ROWS]
         """What transitions about it fired: when it turned overdue, the events whose
         settlement of it fired (more than one when the allocation changed what settled it),
-        the closings that did, the disputes that did."""
-        # Derived by the ledger's allocation:
+        the closings that did, the disputes that did (see :meth:`remember`)."""
         self.remaining = amount
+        self.settlement: Settlement | None = None
+        """Derived: what paid it in full, if anything did."""
+        self.forget_allocation()
+
+    def forget_allocation(self) -> None:
+        """Leave what the ledger's allocation derives as before any allocation (but the
+        settlement, which it compares with what it finds)."""
         self.disputed = 0
-        self.open_disputes: dict[str, int] = {}
+        self.open_disputes: Mapping[str, int] = _NOTHING
         """The disputes of it while it owed, by event id, with what each left disputed."""
-        self.acted: set[str] = set()
-        """Derived: its closings, disputes and resolutions that came while it owed."""
-        self.shut_by: dict[str, int] = {}
-        """Derived: what each cancellation or write-off shut of it, by event id."""
+        self.acted: Mapping[str, bool] = _NOTHING
+        """Its closings, disputes and resolutions that came while it owed (as keys)."""
+        self.shut_by: Mapping[str, int] = _NOTHING
+        """What each cancellation or write-off shut of it, by event id."""
         self.credit_used = 0
         """When its credit notes last paid something."""
         self.credit_left = 0
         """What its credit notes credited that pays nothing yet."""
         self.paid_early = 0
-        self.paid_by: dict[str, int] = {}
-        self.settlement: Settlement | None = None
+        self.paid_by: dict[Any, int] = {}
+
+    def remember(self, slot: int, event_id: str) -> bool:
+        """Note that the transition of event ``event_id`` in ``fired[slot]`` (1: settlement,
+        2: closing, 3: dispute) fired; False if it had."""
+        fired = self.fired
+        if event_id in fired[slot]:
+            return False
+        fired[slot] = [*fired[slot], event_id]
+        return True
+
+    def add_row(self, name: str, row: list[Any]) -> None:
+        """Merge a closing, dispute or resolution into its rows, kept in (time, event id)
+        order."""
+        setattr(self, name, sorted([*getattr(self, name), row], key=_time_and_id))
+
+    def note(self, name: str, event_id: str, value: Any) -> None:
+        """Set ``value`` for ``event_id`` in the derived map ``name`` (``open_disputes``,
+        ``acted``, ``shut_by``), made for this invoice on its first entry."""
+        mapping = getattr(self, name)
+        if mapping is _NOTHING:
+            mapping = {}
+            setattr(self, name, mapping)
+        mapping[event_id] = value
 
     def deadline(self, grace: int) -> int:
         """When it turns overdue if still unpaid: the end of its due date, plus the grace."""
@@ -184,6 +219,10 @@ class Invoice:
         invoice = cls(event_id, issued, amount, due_day, paperless)
         invoice.closings, invoice.disputes, invoice.resolutions = closings, disputes, resolved
         return invoice_id, invoice
+
+
+def _time_and_id(row: Any) -> tuple[int, str]:
+    return row[0], row[1]
 
 
 class Payment:

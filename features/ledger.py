@@ -145,21 +145,15 @@ class Ledger:
 
     def close_invoice(self, invoice_id: str, event_id: str, time: int, kind: str) -> None:
         """A cancellation or write-off: it shuts what is owed of the invoice at its time."""
-        closings = self.invoices[invoice_id].closings
-        closings.append([time, event_id, kind])
-        closings.sort(key=_time_and_id)
+        self.invoices[invoice_id].add_row("closings", [time, event_id, kind])
 
     def dispute(self, invoice_id: str, event_id: str, time: int, amount: int | None) -> None:
-        disputes = self.invoices[invoice_id].disputes
-        disputes.append([time, event_id, amount])
-        disputes.sort(key=_time_and_id)
+        self.invoices[invoice_id].add_row("disputes", [time, event_id, amount])
 
     def resolve_dispute(
         self, invoice_id: str, event_id: str, time: int, upheld: bool, credited: int | None
     ) -> None:
-        resolutions = self.invoices[invoice_id].resolutions
-        resolutions.append([time, event_id, upheld, credited])
-        resolutions.sort(key=_time_and_id)
+        self.invoices[invoice_id].add_row("resolutions", [time, event_id, upheld, credited])
 
     def receive_payment(
         self, payment_id: str, event_id: str, time: int, amount: int, invoice_id: str | None
@@ -349,7 +343,7 @@ class Ledger:
                 )
 
             late = [row for row in invoice.resolutions if not stays(row)]
-            if not late and all(map(stays, invoice.disputes + invoice.closings)):
+            if not late and all(map(stays, [*invoice.disputes, *invoice.closings])):
                 continue
             for time, event_id, upheld, credited in late:
                 if upheld and credited:
@@ -424,10 +418,6 @@ class Ledger:
         return ledger
 
 
-def _time_and_id(row: Any) -> tuple[int, str]:
-    return row[0], row[1]
-
-
 _ISSUE, _CLOSE, _DISPUTE, _RESOLVE, _PAY, _REVERSE = range(6)
 STEP_KINDS = {
     "invoice.issued": _ISSUE,
@@ -469,10 +459,8 @@ class _Allocation:
         invoice forgotten leaves its turn empty)."""
         self.turns = 0
         for invoice in ledger.invoices.values():
-            invoice.remaining = invoice.disputed = invoice.paid_early = 0
-            invoice.shut_by, invoice.acted = {}, set()
-            invoice.credit_used = invoice.credit_left = 0
-            invoice.paid_by, invoice.open_disputes = {}, {}
+            invoice.remaining = 0
+            invoice.forget_allocation()
         for payment in ledger.payments.values():
             payment.unapplied = payment.used = 0
 
@@ -497,7 +485,7 @@ class _Allocation:
         if kind != _PAY and kind != _REVERSE:
             self.dirty.add(key)
             if kind != _ISSUE and invoices[key].remaining:
-                invoices[key].acted.add(event_id)
+                invoices[key].note("acted", event_id, True)
         if kind == _PAY:
             payment = self.ledger.payments[key]
             self._credit(key, payment.amount, payment.invoice_id, time, event_id)
@@ -505,7 +493,7 @@ class _Allocation:
             invoice = invoices[key]
             closings = invoice.closings
             if closings and (closings[0][0], closings[0][1]) < (time, event_id):
-                invoice.shut_by[closings[0][1]] = invoice.amount  # closed before it was issued
+                invoice.note("shut_by", closings[0][1], invoice.amount)  # closed before issued
                 return
             invoice.remaining = invoice.amount
             self.owed += invoice.amount
@@ -514,7 +502,7 @@ class _Allocation:
         elif kind == _CLOSE:
             invoice = invoices[key]
             if invoice.remaining:
-                invoice.shut_by[event_id] = invoice.remaining
+                invoice.note("shut_by", event_id, invoice.remaining)
                 self.owed -= invoice.remaining
                 invoice.remaining = invoice.disputed = 0
                 self._stop_owing(key, invoice)
@@ -525,7 +513,7 @@ class _Allocation:
                 invoice.disputed = min(
                     invoice.remaining, invoice.disputed + (claimed or invoice.remaining)
                 )
-                invoice.open_disputes[event_id] = invoice.disputed
+                invoice.note("open_disputes", event_id, invoice.disputed)
         elif kind == _RESOLVE:
             invoice = invoices[key]
             _, _, upheld, credited = invoice.resolutions[index]

@@ -347,11 +347,9 @@ class CustomerState:
         invoices, currency, customer = self.ledger.invoices, self.profile.currency, self.customer_id
         for invoice_id in self.ledger.changed:
             invoice = invoices[invoice_id]
-            fired = invoice.fired
             for time, event_id, kind in invoice.closings:
                 shut = invoice.shut_by.get(event_id)
-                if shut and event_id not in fired[2]:
-                    fired[2].append(event_id)
+                if shut and invoice.remember(2, event_id):
                     out.append(
                         invoice_closed(
                             kind.replace(".", "_"), customer, invoice_id, (time, event_id), shut,
@@ -359,8 +357,7 @@ class CustomerState:
                         )
                     )  # fmt: skip
             for event_id, disputed in invoice.open_disputes.items():
-                if event_id not in fired[3]:
-                    fired[3].append(event_id)
+                if invoice.remember(3, event_id):
                     time = next(row[0] for row in invoice.disputes if row[1] == event_id)
                     out.append(
                         dispute_opened(customer, invoice_id, (time, event_id), disputed, currency)
@@ -371,8 +368,7 @@ class CustomerState:
             if after is not None:
                 behaviour.record_settlement(after, half_life)
                 invoice = invoices[invoice_id]
-                if after.event_id not in invoice.fired[1]:
-                    invoice.fired[1].append(after.event_id)
+                if invoice.remember(1, after.event_id):
                     out.append(invoice_settled(customer, invoice_id, invoice, after, currency))
 
     def _step(self, fact: Fact) -> Step | None:
