@@ -24,6 +24,7 @@ calibrated.
 
 import math
 from collections import deque
+from functools import lru_cache
 
 import numpy as np
 
@@ -32,7 +33,10 @@ _EDGE = 1e-3
 logarithms stay finite, and no invoice is certain (a forest's young trees say 0 or 1)."""
 
 
+@lru_cache(maxsize=16_384)
 def _inputs(score: float) -> tuple[float, float, float]:
+    """The fit's inputs of a score: kept for a window's worth of scores, since every refit
+    reads the whole window again."""
     s = min(max(score, _EDGE), 1 - _EDGE)
     return math.log(s), -math.log(1 - s), 1.0
 

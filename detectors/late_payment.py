@@ -172,7 +172,10 @@ class LatePaymentModel:
     def _end_block(self) -> None:
         """Learn the block waiting, in the order of its draws (then of its features)."""
         block, self._block = self._block, []
-        block.sort(key=lambda drawn: (drawn[0], sorted(drawn[1][0].items())))
+        if len({draw for draw, _ in block}) == len(block):
+            block.sort(key=lambda drawn: drawn[0])  # distinct draws: the features never decide
+        else:
+            block.sort(key=lambda drawn: (drawn[0], sorted(drawn[1][0].items())))
         for _, example in block:
             self.calibrator.update(self.score(example[0]), example[1])
             self._mix(example)
