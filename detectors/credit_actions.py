@@ -36,6 +36,7 @@ import calendar
 from collections.abc import Mapping
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -224,8 +225,15 @@ class CreditPolicy(BaseModel):
     def _review(self, features: Features, tier: Tier) -> _Found:
         months = self.review_months[tier]
         why = f"{tier} risk tier: a review every {months} month{'s' if months > 1 else ''}"
-        review_date = add_months(features.as_of.date(), months).isoformat()
+        review_date = _review_date(features.as_of.date(), months)
         return "review", {"reasons": [why], "review_date": review_date}
+
+
+@lru_cache(maxsize=1024)
+def _review_date(day: date, months: int) -> str:
+    """The ISO date of a review ``months`` after ``day``: asked on every step of every
+    customer, for the few days a replay or a worker is at."""
+    return add_months(day, months).isoformat()
 
 
 COMPARED = ("terms_days", "amount", "new_limit", "review_date")

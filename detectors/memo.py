@@ -121,7 +121,8 @@ class RiskMemo:
     def note_alerts(self, alerts: Iterable[Alert]) -> None:
         """Remember the customer's new alerts, dropping the oldest beyond the bound."""
         new = [RecentAlert(a.alert_id, a.kind, a.severity, a.event_time, a.message) for a in alerts]
-        self.recent_alerts = [*self.recent_alerts, *new][-MAX_RECENT_ALERTS:]
+        if new:
+            self.recent_alerts = [*self.recent_alerts, *new][-MAX_RECENT_ALERTS:]
 
     @property
     def case(self) -> Case | None:
