@@ -171,27 +171,48 @@ def held_orders(
     >>> held_orders(held, orders, {"o2"})["review"]["EUR"]
     {'orders': 2, 'value': '14.50', 'went_bad': 1, 'value_went_bad': '4'}
     """
+    grouped = (
+        (decision["outcome"], decision["order_id"])
+        for decision in decisions
+        if decision["outcome"] in ("review", "prepay")
+    )
+    return order_values(grouped, orders, bad_orders)
+
+
+def order_values(
+    grouped: Iterable[tuple[str, str]],
+    orders: dict[str, dict[str, Any]],
+    bad_orders: set[str],
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per group and currency, of the (group, order id) pairs ``grouped``: the orders and their
+    value, and of them those whose invoice then went bad; orders not in ``orders`` left out.
+
+    >>> orders = {"o1": {"currency": "EUR", "amount": "10.50"}}
+    >>> changed = [("approve -> review", "o1"), ("approve -> review", "o9")]
+    >>> order_values(changed, orders, {"o1"})["approve -> review"]["EUR"]
+    {'orders': 1, 'value': '10.50', 'went_bad': 1, 'value_went_bad': '10.50'}
+    """
     sums: dict[str, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
     bad: dict[str, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
-    for decision in decisions:
-        order = orders.get(decision["order_id"])
-        if decision["outcome"] not in ("review", "prepay") or order is None:
+    for group, order_id in grouped:
+        order = orders.get(order_id)
+        if order is None:
             continue
         amount = Decimal(order["amount"])
-        sums[decision["outcome"]][order["currency"]].append(amount)
-        if decision["order_id"] in bad_orders:
-            bad[decision["outcome"]][order["currency"]].append(amount)
+        sums[group][order["currency"]].append(amount)
+        if order_id in bad_orders:
+            bad[group][order["currency"]].append(amount)
     return {
-        outcome: {
+        group: {
             currency: {
                 "orders": len(amounts),
                 "value": _total(amounts),
-                "went_bad": len(bad[outcome][currency]),
-                "value_went_bad": _total(bad[outcome][currency]),
+                "went_bad": len(bad[group][currency]),
+                "value_went_bad": _total(bad[group][currency]),
             }
             for currency, amounts in sorted(per_currency.items())
         }
-        for outcome, per_currency in sorted(sums.items())
+        for group, per_currency in sorted(sums.items())
     }
 
 

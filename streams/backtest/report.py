@@ -20,7 +20,8 @@ and recall against what it claims to foresee:
 
 `compare` reads two backtests over the same history and says what each would have done that
 the other would not: alerts only in A or only in B per rule, credit actions only in A or only
-in B per kind, the orders decided differently, and the AUC of each.
+in B per kind, the orders decided differently with their value per currency and how much of it
+went bad, the value each held, how early each one's first alert came, and the AUC of each.
 
 >>> from datetime import date, datetime, timedelta, UTC
 >>> day = datetime(2026, 3, 1, tzinfo=UTC)
@@ -35,7 +36,7 @@ in B per kind, the orders decided differently, and the AUC of each.
 import html
 import io
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -140,18 +141,12 @@ def summarise(folder: Path) -> dict[str, Any]:
         outcomes[invoice["customer_id"]].append(Outcome(issued, due, known, invoice["late"]))
         if invoice["late"]:
             late_invoices[invoice["invoice_id"]] = (invoice["customer_id"], issued, known)
-    orders: dict[str, dict[str, Any]] = {}
-    ledger: list[money.Invoice] = []
-    for line in read_lines(folder / "ledger.jsonl"):
-        if line["type"] == "ledger_order":
-            orders[line["order_id"]] = line
-        else:
-            ledger.append(money.from_line(line))
+    orders, ledger = _read_ledger(folder)
     end = _end(ledger)
     rules = _precision_recall(alert_times, outcomes)
     for key, figures in _escalation(overdue_alerts, ledger, end).items():
         rules[key].update(figures)
-    went_bad = {i.order_id for i in ledger if i.invoice_id in late_invoices and i.order_id}
+    went_bad = _orders_gone_bad(ledger, late_invoices.keys())
     return {
         "alerts": {
             "by_rule": _sorted_counts(severities),
@@ -168,6 +163,23 @@ def summarise(folder: Path) -> dict[str, Any]:
         | {"lead_times": money.lead_times(late_invoices.values(), by_customer)},
         "customers": _customers(last_change, ledger, end, by_customer, cases),
     }
+
+
+def _read_ledger(folder: Path) -> tuple[dict[str, dict[str, Any]], list[money.Invoice]]:
+    """The orders (by id) and the invoices of the backtest's ``ledger.jsonl``."""
+    orders: dict[str, dict[str, Any]] = {}
+    ledger: list[money.Invoice] = []
+    for line in read_lines(folder / "ledger.jsonl"):
+        if line["type"] == "ledger_order":
+            orders[line["order_id"]] = line
+        else:
+            ledger.append(money.from_line(line))
+    return orders, ledger
+
+
+def _orders_gone_bad(ledger: Sequence[money.Invoice], late_invoices: Collection[str]) -> set[str]:
+    """The orders whose invoice was paid late or not at all."""
+    return {i.order_id for i in ledger if i.invoice_id in late_invoices and i.order_id}
 
 
 ESCALATING = ("overdue",)
@@ -351,18 +363,38 @@ def compare(folder_a: Path, folder_b: Path, report_a: dict, report_b: dict) -> d
         for order in decisions_a.keys() & decisions_b.keys()
         if decisions_a[order] != decisions_b[order]
     )
+    orders, ledger = _read_ledger(folder_a)
+    late = {i["invoice_id"] for i in read_lines(folder_a / "invoices.jsonl") if i["late"]}
+    went_bad = _orders_gone_bad(ledger, late)
+    changed = ((f"{a} -> {b}", order) for order, a, b in differ)
     return {
         "alerts": per_rule,
         "actions": per_action,
+        "money": {
+            "decided_differently": money.order_values(changed, orders, went_bad),
+            **{
+                part: {"a": report_a["money"][part], "b": report_b["money"][part]}
+                for part in ("held_orders", "lead_times")
+            },
+        },
         "decisions": {
             "compared": len(decisions_a.keys() & decisions_b.keys()),
             "differ": len(differ),
             "changes": dict(sorted(Counter(f"{a} -> {b}" for _, a, b in differ).items())),
-            "examples": [{"order_id": o, "a": a, "b": b} for o, a, b in differ[:20]],
+            "examples": [
+                {"order_id": o, "a": a, "b": b, **_order_money(orders.get(o), o in went_bad)}
+                for o, a, b in differ[:20]
+            ],
         },
         "auc": {"a": report_a["model"]["auc"], "b": report_b["model"]["auc"]},
         "ece": {"a": report_a["model"]["ece"], "b": report_b["model"]["ece"]},
     }
+
+
+def _order_money(order: dict[str, Any] | None, went_bad: bool) -> dict[str, Any]:
+    if order is None:
+        return {"currency": None, "amount": None, "went_bad": None}
+    return {"currency": order["currency"], "amount": order["amount"], "went_bad": went_bad}
 
 
 def _differences(a: dict[str, set[str]], b: dict[str, set[str]]) -> dict[str, dict[str, int]]:
@@ -679,7 +711,15 @@ def render_comparison(comparison: dict[str, Any], a: str, b: str) -> str:
         "<h2>Decisions</h2>",
         f"<p>{decisions['differ']:,} of {decisions['compared']:,} orders decided differently.</p>",
         _table(["A -> B", "orders"], list(decisions["changes"].items())),
-        _table(["order", "A", "B"], [[e["order_id"], e["a"], e["b"]] for e in examples]),
+        *_decision_money(comparison["money"]),
+        _table(
+            ["order", "A", "B", "currency", "amount", "went bad"],
+            [
+                [e[k] for k in ("order_id", "a", "b", "currency", "amount", "went_bad")]
+                for e in examples
+            ],
+        ),
+        *_lead_times(comparison["money"]["lead_times"]),
         "<h2>Late-payment model</h2>",
         _table(
             ["", "ROC AUC", "calibration error"],
@@ -687,3 +727,64 @@ def render_comparison(comparison: dict[str, Any], a: str, b: str) -> str:
         ),
     ]
     return _page("riskstream backtest: A against B", sections)
+
+
+def _decision_money(figures: dict[str, Any]) -> list[str]:
+    """The orders decided differently and the orders held by each, in money per currency."""
+    held = figures["held_orders"]
+    outcomes = sorted(held["a"].keys() | held["b"].keys())
+    currencies = sorted({c for side in held.values() for per in side.values() for c in per})
+    return [
+        "<h3>Orders decided differently, in money</h3>",
+        "<p>An order one configuration held (review, prepay) and the other approved: if it then "
+        "went bad (paid late or not at all), holding it guarded against a loss; if not, it held "
+        "back a good sale. Every amount in its own currency.</p>",
+        _table(
+            ["A -> B", "currency", "orders", "value", "went bad", "value that went bad"],
+            [
+                [change, c, row["orders"], row["value"], row["went_bad"], row["value_went_bad"]]
+                for change, per_currency in figures["decided_differently"].items()
+                for c, row in per_currency.items()
+            ],
+        ),
+        "<h3>Orders held by each</h3>",
+        _table(
+            ["decision", "currency", *(f"{name}: {what}" for _, name in AB for what in HELD)],
+            [
+                [
+                    outcome,
+                    c,
+                    *(
+                        _held_row(held[key], outcome, c)[what]
+                        for key, _ in AB
+                        for what in HELD.values()
+                    ),
+                ]
+                for outcome in outcomes
+                for c in currencies
+                if any(c in held[key].get(outcome, {}) for key, _ in AB)
+            ],
+        ),
+    ]
+
+
+HELD = {"orders": "orders", "value": "value", "went bad": "value_went_bad"}
+"""The columns of each configuration's held orders: heading -> figure."""
+
+
+def _held_row(held: dict[str, Any], outcome: str, currency: str) -> dict[str, Any]:
+    nothing = {"orders": 0, "value": "0", "value_went_bad": "0"}
+    return held.get(outcome, {}).get(currency, nothing)
+
+
+def _lead_times(leads: dict[str, dict[str, Any]]) -> list[str]:
+    """How early each configuration's first alert came before invoices went bad."""
+    rows = []
+    for key, name in AB:
+        lead = leads[key]
+        median = "-" if lead["median_days"] is None else f"{lead['median_days']:.0f}"
+        rows.append([name, lead["bad_invoices"], lead["alerted_before"], median])
+    return [
+        "<h2>How early the first alert came</h2>",
+        _table(["", "invoices that went bad", "alerted before", "median days before"], rows),
+    ]

@@ -159,12 +159,12 @@ def write_folder(folder: Path) -> None:
     """A hand-made backtest output: the HISTORY above with a few alerts, cases and changes."""
     files: dict[str, list[dict]] = {
         "alerts": [
-            {"customer_id": "c2", "event_time": "2026-03-03T00:00:00Z", "kind": "rule",
-             "severity": "warning", "details": {"rule_id": "exposure_over_limit"}},
-            {"customer_id": "c2", "event_time": "2026-03-06T00:00:00Z", "kind": "overdue",
-             "severity": "warning", "details": {"invoice_id": "i2"}},
-            {"customer_id": "c1", "event_time": "2026-03-11T00:00:00Z", "kind": "overdue",
-             "severity": "warning", "details": {"invoice_id": "i1"}},
+            {"alert_id": "a1", "customer_id": "c2", "event_time": "2026-03-03T00:00:00Z",
+             "kind": "rule", "severity": "warning", "details": {"rule_id": "exposure_over_limit"}},
+            {"alert_id": "a2", "customer_id": "c2", "event_time": "2026-03-06T00:00:00Z",
+             "kind": "overdue", "severity": "warning", "details": {"invoice_id": "i2"}},
+            {"alert_id": "a3", "customer_id": "c1", "event_time": "2026-03-11T00:00:00Z",
+             "kind": "overdue", "severity": "warning", "details": {"invoice_id": "i1"}},
         ],
         "cases": [{"customer_id": "c2", "case_id": "k1"}, {"customer_id": "c2", "case_id": "k1"},
                   {"customer_id": "c1", "case_id": "k2"}],
@@ -233,6 +233,82 @@ def test_the_report_of_a_hand_made_history(tmp_path):
                     "How early the first alert came", "Exposure and overdue, EUR",
                     "Exposure and overdue, USD"):  # fmt: skip
         assert heading in page, heading
+
+
+def _decided(folder: Path, outcomes: dict[str, str]) -> None:
+    """``folder`` as `write_folder` makes it, with an order o1 (EUR 100.00, invoiced as i1)
+    and the decisions ``outcomes`` (order -> outcome)."""
+    folder.mkdir()
+    write_folder(folder)
+    o1 = {"type": "ledger_order", "order_id": "o1", "customer_id": "c1", "currency": "EUR",
+          "amount": "100.00"}  # fmt: skip
+    with (folder / "ledger.jsonl").open("ab") as ledger:
+        ledger.write(orjson.dumps(o1) + b"\n")
+    decisions = [{"order_id": order, "outcome": outcome} for order, outcome in outcomes.items()]
+    (folder / "decisions.jsonl").write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in decisions))
+
+
+def test_a_comparison_puts_money_on_the_orders_decided_differently(tmp_path):
+    # A approves o1 (EUR) and holds o2 (USD) for review; B does the opposite. Both invoices
+    # went bad (i1 paid late, i2 written off): B guarded 100.00 EUR, A 250.00 USD.
+    _decided(tmp_path / "a", {"o1": "approve", "o2": "review"})
+    _decided(tmp_path / "b", {"o1": "prepay", "o2": "approve"})
+    reports = {key: report.summarise(tmp_path / key) for key in "ab"}
+    comparison = report.compare(tmp_path / "a", tmp_path / "b", reports["a"], reports["b"])
+    figures = comparison["money"]
+    assert figures["decided_differently"] == {
+        "approve -> prepay": {"EUR": {"orders": 1, "value": "100.00", "went_bad": 1,
+                                      "value_went_bad": "100.00"}},
+        "review -> approve": {"USD": {"orders": 1, "value": "250.00", "went_bad": 1,
+                                      "value_went_bad": "250.00"}},
+    }  # fmt: skip
+    assert figures["held_orders"]["a"] == {"review": {"USD": {
+        "orders": 1, "value": "250.00", "went_bad": 1, "value_went_bad": "250.00"}}}  # fmt: skip
+    assert list(figures["held_orders"]["b"]) == ["prepay"]
+    assert figures["lead_times"]["a"] == figures["lead_times"]["b"]  # the same alerts
+    assert [(e["order_id"], e["currency"], e["amount"], e["went_bad"])
+            for e in comparison["decisions"]["examples"]] == [
+        ("o1", "EUR", "100.00", True), ("o2", "USD", "250.00", True)]  # fmt: skip
+    page = report.render_comparison(comparison, "approve", "hold")
+    assert "Orders decided differently, in money" in page and "Orders held by each" in page
+    held = page[page.index("Orders held by each") :]
+    # Each held row shows both configurations, the one that held nothing of it as 0.
+    assert "<td>review</td><td>USD</td><td>1</td><td>250.00</td><td>250.00</td><td>0</td>" in (
+        held.replace("\n", "").replace(" ", "")
+    )
+    assert "How early the first alert came" in page
+
+
+def test_two_models_compared_account_for_every_difference_in_value_held(tmp_path):
+    # What A held less what B held is, per currency, exactly what A held and B approved less
+    # what B held and A approved: the orders decided differently carry the whole difference.
+    runner = CliRunner()
+    history = tmp_path / "history.jsonl"
+    result = runner.invoke(app, ["generate", "--customers", "100", "--days", "200", "--end",
+                                 "2026-06-01T00:00:00Z", "-o", str(history)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["backtest", "--quiet", str(history), "-o", str(out),
+                                 "--compare-model", "arf"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    comparison = orjson.loads((out / "comparison.json").read_bytes())
+    figures, differ = comparison["money"], comparison["decisions"]["differ"]
+    changed = figures["decided_differently"]
+    assert differ > 0 and sum(c["orders"] for p in changed.values() for c in p.values()) == differ
+
+    def held(side: str, figure: str) -> Decimal:
+        per_outcome = figures["held_orders"][side].values()
+        return sum((Decimal(p["EUR"][figure]) for p in per_outcome if "EUR" in p), Decimal(0))
+
+    def moved(figure: str) -> Decimal:
+        total = Decimal(0)
+        for change, per_currency in changed.items():
+            a_held, b_held = (side in ("review", "prepay") for side in change.split(" -> "))
+            total += (a_held - b_held) * Decimal(per_currency.get("EUR", {}).get(figure, 0))
+        return total
+
+    for figure in ("value", "value_went_bad"):
+        assert held("a", figure) - held("b", figure) == moved(figure), figure
 
 
 def test_a_generated_backtest_in_two_currencies_never_adds_them_up(tmp_path):
