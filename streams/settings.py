@@ -105,6 +105,30 @@ def redis_url(url: str) -> str:
     return url
 
 
+def api_url(url: str) -> str:
+    """``url`` without a trailing slash if it is an http:// or https:// URL of a host, else a
+    `ValueError` saying the form it takes.
+
+    >>> api_url("http://workers.internal:6066/")
+    'http://workers.internal:6066'
+    >>> api_url("workers:6066")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: 'workers:6066' is not an http:// or https:// URL of a host: use ...
+    """
+    try:
+        split = urlsplit(url)
+        taken = (split.scheme in ("http", "https") and bool(split.hostname) and split.port != 0
+                 and not (split.query or split.fragment))  # fmt: skip
+    except ValueError:  # a port that is not one
+        taken = False
+    if not taken:
+        raise ValueError(
+            f"{url!r} is not an http:// or https:// URL of a host: use http://host:port, "
+            "e.g. http://127.0.0.1:6066"
+        )
+    return url.rstrip("/")
+
+
 def _redis_url_problem(split: SplitResult, parts: dict[str, Any]) -> str | None:
     """What parse_url lets pass but a worker would not use as meant."""
     if split.scheme == "unix":
@@ -125,6 +149,7 @@ def _duration(value: Any) -> Any:
 
 TopicName = Annotated[str, AfterValidator(topic_name)]
 RedisUrl = Annotated[str, AfterValidator(redis_url)]
+ApiUrl = Annotated[str, AfterValidator(api_url)]
 Duration = Annotated[timedelta, BeforeValidator(_duration), Field(ge=timedelta(0))]
 """An ISO 8601 duration of weeks, days, hours, minutes and seconds, as control documents
 write them (years and months have no fixed length); never negative."""
@@ -301,6 +326,12 @@ class Settings(BaseSettings):
         None,
         description="Header naming the signed-in user, set by a sign-in proxy in front of the "
         "console (e.g. X-Forwarded-User); none: people give their user id when signing in",
+    )
+    console_api_url: ApiUrl | None = Field(
+        None,
+        description="The workers' query API the console asks for a customer's open invoices, "
+        "http://host:port (default: the worker of this machine, at RISKSTREAM_WEB_BIND and "
+        "RISKSTREAM_WEB_PORT)",
     )
     store: Literal["rocksdb://", "memory://"] = Field(
         "rocksdb://", description="Tables on disk (with changelogs), or in memory for experiments"
@@ -482,6 +513,21 @@ class Settings(BaseSettings):
         if self.web_host:
             return self.web_host
         return socket.gethostname() if self.web_bind in ("0.0.0.0", "::") else self.web_bind
+
+    @property
+    def workers_api_url(self) -> str:
+        """Where the console asks the workers' query API: RISKSTREAM_CONSOLE_API_URL, else the
+        web server of this machine's worker (on loopback when it listens on every address).
+
+        >>> Settings(web_bind="0.0.0.0", web_port=7000, console_api_url=None).workers_api_url
+        'http://127.0.0.1:7000'
+        >>> Settings(web_bind="::1", web_port=7000, console_api_url=None).workers_api_url
+        'http://[::1]:7000'
+        """
+        if self.console_api_url is not None:
+            return self.console_api_url
+        host = "127.0.0.1" if self.web_bind in ("0.0.0.0", "::") else self.web_bind
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.web_port}"
 
     @property
     def kafka_client(self) -> KafkaClient:

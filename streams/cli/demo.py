@@ -1,9 +1,10 @@
 """``riskstream demo``: the whole pipeline on one machine, with nothing installed by hand.
 
 Starts the embedded broker and a local Redis (unless given others), creates the topics,
-starts a worker process and the console (whose address it prints), feeds the worker a
-generated history of orders, invoices and payments ending now, and prints the alerts as they
-arrive on the alerts topic.
+starts a worker process and the console (whose address it prints, and which asks the
+worker's query API for a customer's open invoices), feeds the worker a generated history of
+orders, invoices and payments ending now, and prints the alerts as they arrive on the alerts
+topic.
 """
 
 import asyncio
@@ -52,13 +53,16 @@ class Demo:
                 or "kafka://" + stack.enter_context(EmbeddedBroker(workdir, timeout=60)).bootstrap
             )
             redis_url = self.redis_url or stack.enter_context(LocalRedis(workdir)).url
+            web_port = free_port()
             print(f"broker {broker}, Redis {redis_url}", flush=True)
             env = {
                 "RISKSTREAM_BROKER": broker,
                 "RISKSTREAM_REDIS_URL": redis_url,
                 "RISKSTREAM_DATA_DIR": str(workdir / "worker"),
-                "RISKSTREAM_WEB_PORT": str(free_port()),
+                "RISKSTREAM_WEB_PORT": str(web_port),
                 "RISKSTREAM_CONSOLE_PORT": str(free_port()),
+                # The console asks this worker for open invoices, whatever the shell says.
+                "RISKSTREAM_CONSOLE_API_URL": f"http://127.0.0.1:{web_port}",
                 "RISKSTREAM_EMBEDDED_BROKER": "false" if self.broker else "true",
                 "RISKSTREAM_APP_ID": "riskstream-demo",
                 # The built-in model key, on this machine only.

@@ -47,6 +47,7 @@ from streams.console.tables import (
     case_table,
     csv_text,
     history_table,
+    open_items_table,
     proposal_table,
     review_table,
     shown,
@@ -54,6 +55,7 @@ from streams.console.tables import (
     totals_table,
     worklist_table,
 )
+from streams.console.workers import WorkersApi, WorkersUnavailable
 from streams.engine.control_log import Activated, ControlLog
 from streams.kafka.follow import follow_topic
 from streams.settings import Settings
@@ -154,6 +156,7 @@ class Console:
         )
         self.store = Store(self.redis, settings.redis_prefix)
         self.producer: AIOKafkaProducer | None = None
+        self.workers = WorkersApi(settings.workers_api_url, settings.api_token)
         self.tasks: list[asyncio.Task[None]] = []
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -310,13 +313,38 @@ async def _charts(store: Store) -> list[Any]:
 async def customer_page(request: web.Request) -> web.Response:
     console = request.app[CONSOLE]
     customer_id = request.match_info["customer_id"]
-    tables = await _tables(request, "customer", customer_id)
+    tables, (open_items, unavailable) = await asyncio.gather(
+        _tables(request, "customer", customer_id), _open_items(console, customer_id)
+    )
     picture = await console.store.customer(customer_id)
     if picture is None and not any(table.rows for table in tables.values()):
         raise web.HTTPNotFound(text=f"no customer {customer_id} in Redis")
     template, _, live = PAGES["customer"]
-    return console.page(request, template, tables=tables, live=live, page="customer",
-                        customer_id=customer_id, picture=picture)  # fmt: skip
+    return console.page(request, template, tables={**tables, open_items.name: open_items},
+                        live=live, page="customer", customer_id=customer_id, picture=picture,
+                        open_items_unavailable=unavailable)  # fmt: skip
+
+
+async def _open_items(console: Console, customer_id: str) -> tuple[Table, str | None]:
+    """The customer's open invoices from the workers' API, and why there are none if it did
+    not say (None if it did)."""
+    try:
+        return open_items_table(await console.workers.open_items(customer_id)), None
+    except WorkersUnavailable as error:
+        return open_items_table([]), str(error)
+
+
+async def open_items_export(request: web.Request) -> web.Response:
+    """A customer's open invoices as CSV: ``/export/customer/open-items.csv?customer=``."""
+    table, unavailable = await _open_items(request.app[CONSOLE], request.query.get("customer", ""))
+    if unavailable:
+        raise web.HTTPServiceUnavailable(text=f"open items are unavailable: {unavailable}")
+    name = f"riskstream-{table.name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.csv"
+    return web.Response(
+        text=csv_text(table),
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 async def find_customer(request: web.Request) -> web.Response:
@@ -468,6 +496,7 @@ async def _start(app: web.Application) -> None:
             "console: the control topic is not read yet: until it is, totals stay per currency"
         )
     console.tasks.append(asyncio.create_task(_sample(console)))
+    await console.workers.start()
 
 
 async def _stop(app: web.Application) -> None:
@@ -478,6 +507,7 @@ async def _stop(app: web.Application) -> None:
     if console.producer is not None:
         await console.producer.stop()
     await console.redis.aclose()
+    await console.workers.close()
 
 
 def serve(settings: Settings, announce: Callable[[str], None]) -> None:
@@ -520,6 +550,7 @@ def create_console(settings: Settings) -> web.Application:
     app.router.add_get("/customers/{customer_id}", customer_page)
     app.router.add_get("/audit", audit_page)
     app.router.add_get("/export/audit.csv", audit_export)
+    app.router.add_get("/export/customer/open-items.csv", open_items_export)
     app.router.add_get("/export/{page}/{table}.csv", export)
     app.router.add_post("/act", act)
     app.router.add_get("/live", live)

@@ -406,6 +406,54 @@ def _proposal(action: Mapping[str, Any]) -> str:
     return str(action.get("kind", ""))
 
 
+_AGING_ENDS = ((0, "current"), (30, "1-30"), (60, "31-60"), (90, "61-90"))
+
+
+def aging_bucket(days_past_due: int) -> str:
+    """The aging bucket of an invoice so many days past due, as the picture's aging counts it.
+
+    >>> [aging_bucket(days) for days in (0, 1, 30, 31, 60, 61, 90, 91)]
+    ['current', '1-30', '1-30', '31-60', '31-60', '61-90', '61-90', '90+']
+    """
+    return next((name for end, name in _AGING_ENDS if days_past_due <= end), "90+")
+
+
+def open_items_table(items: Iterable[Mapping[str, Any]]) -> Table:
+    """A customer's open invoices as the workers' API answers them (money as decimal strings),
+    oldest due first, each with its aging bucket.
+
+    >>> table = open_items_table([
+    ...     {"invoice_id": "i-2", "amount": "980.00", "outstanding": "980.00",
+    ...      "currency": "EUR", "issued": "2026-02-14", "due_date": "2026-03-16",
+    ...      "days_past_due": 0},
+    ...     {"invoice_id": "i-1", "amount": "3400.00", "outstanding": "1200.50",
+    ...      "currency": "EUR", "issued": "2026-01-25", "due_date": "2026-02-24",
+    ...      "days_past_due": 13}])
+    >>> [(row["invoice_id"], row["outstanding"], row["bucket"]) for row in table.rows]
+    [('i-1', Decimal('1200.50'), '1-30'), ('i-2', Decimal('980.00'), 'current')]
+    """
+    rows = [
+        {**item, "amount": Decimal(item["amount"]), "outstanding": Decimal(item["outstanding"]),
+         "currency": item.get("currency") or "", "bucket": aging_bucket(item["days_past_due"])}
+        for item in items
+    ]  # fmt: skip
+    rows.sort(key=lambda row: (str(row["due_date"]), row["invoice_id"]))
+    return Table(
+        "open-items",
+        (
+            Column("invoice_id", "invoice"),
+            Column("issued", "issued"),
+            Column("due_date", "due"),
+            Column("days_past_due", "days past due", "number"),
+            Column("bucket", "aging"),
+            Column("currency", "currency"),
+            Column("amount", "amount", "money"),
+            Column("outstanding", "outstanding", "money"),
+        ),
+        rows,
+    )
+
+
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 

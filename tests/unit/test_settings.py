@@ -36,6 +36,13 @@ from tests.unit.test_cli import one_line_error
         ("RISKSTREAM_REDIS_URL", "redis://redis:637900/0", "'redis://redis:637900/0' is not"),
         ("RISKSTREAM_REDIS_URL", "redis://redis:6379/zero", "'redis://redis:6379/zero' is not"),
         ("RISKSTREAM_REDIS_URL", "redis://:short-secret@redis:port", "redis://:***@redis:port"),
+        (
+            "RISKSTREAM_CONSOLE_API_URL",
+            "workers:6066",
+            "RISKSTREAM_CONSOLE_API_URL: 'workers:6066'"
+            " is not an http:// or https:// URL of a host: use http://host:port",
+        ),
+        ("RISKSTREAM_CONSOLE_API_URL", "http://workers:66066", "'http://workers:66066' is not an"),
     ],
 )
 def test_a_bad_setting_is_one_line_naming_the_variable(monkeypatch, variable, value, message):
