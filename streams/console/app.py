@@ -143,8 +143,8 @@ PAGES: dict[str, tuple[str, Loader, str]] = {
     "customer": ("customer.html", customer_tables, "sse:alerts, sse:actions, sse:cases, "
                  "sse:customers, sse:decisions"),
 }  # fmt: skip
-"""Page -> its template, the tables it shows (each exported as CSV too) and the live events
-that refresh it."""
+"""Page -> its template, the tables it shows (each exported as CSV too; a queue's page shows
+one page of its table's rows, see `QUEUE_TABLES`) and the live events that refresh it."""
 QUEUE_TABLES: dict[str, Callable[[list[dict[str, Any]]], Table]] = {
     "cases": partial(case_table, "cases"),
     "reviews": review_table,

@@ -169,7 +169,7 @@ class Store:
         return await self.queue("reviews")
 
     async def case_probabilities(self) -> dict[str, float]:
-        """Customer -> the highest probability of loss of its open cases."""
+        """Customer -> the highest probability of loss of its open cases, of every page."""
         probabilities: dict[str, float] = {}
         for case in await self.open_cases():
             customer, probability = case["customer_id"], case.get("probability_of_loss", 0.0)
