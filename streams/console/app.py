@@ -14,6 +14,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -40,7 +41,8 @@ from streams.console.analytics import (
     trend,
 )
 from streams.console.audit import parse_range, read_reviews
-from streams.console.store import Store
+from streams.console.paging import PageError, Paging, page_number
+from streams.console.store import PAGE, Store
 from streams.console.tables import (
     Table,
     alert_table,
@@ -107,10 +109,12 @@ async def portfolio_tables(store: Store, _: str) -> list[Table]:
 
 
 async def case_tables(store: Store, _: str) -> list[Table]:
+    """Every open case: the export (the page shows one `PAGE` of them)."""
     return [case_table("cases", await store.open_cases())]
 
 
 async def review_tables(store: Store, _: str) -> list[Table]:
+    """Every pending order: the export (the page shows one `PAGE` of them)."""
     return [review_table(await store.pending_reviews())]
 
 
@@ -141,8 +145,13 @@ PAGES: dict[str, tuple[str, Loader, str]] = {
     "customer": ("customer.html", customer_tables, "sse:alerts, sse:actions, sse:cases, "
                  "sse:customers, sse:decisions"),
 }  # fmt: skip
-"""Page -> its template, the tables it shows (each exported as CSV too) and the live events
-that refresh it."""
+"""Page -> its template, the tables it shows (each exported as CSV too; a queue's page shows
+one page of its table's rows, see `QUEUE_TABLES`) and the live events that refresh it."""
+QUEUE_TABLES: dict[str, Callable[[list[dict[str, Any]]], Table]] = {
+    "cases": partial(case_table, "cases"),
+    "reviews": review_table,
+}
+"""A queue's page -> its table, of the rows of one of its pages (see `Store.queue_page`)."""
 
 
 class Console:
@@ -297,6 +306,36 @@ def _page_handler(page: str) -> Callable[[web.Request], Awaitable[web.Response]]
     return handler
 
 
+def _page_asked(request: web.Request, name: str = "page") -> int:
+    """The page number of the query's ``name`` (1 without one); not one, a 400."""
+    try:
+        return page_number(request.query, name)
+    except PageError as error:
+        raise web.HTTPBadRequest(text=str(error)) from None
+
+
+def _queue_handler(page: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """A queue's page, ``?page=N``: `PAGE` of its rows, in its order, and links to the pages
+    before and after."""
+
+    async def handler(request: web.Request) -> web.Response:
+        number = _page_asked(request)
+        console = request.app[CONSOLE]
+        try:
+            rows, total = await console.store.queue_page(page, number)
+        except (RedisError, OSError) as error:
+            raise web.HTTPServiceUnavailable(text=f"Redis is not reachable: {error}") from None
+        table = QUEUE_TABLES[page](rows)
+        template, _, live = PAGES[page]
+        # The pending orders have no feed: /live watches the rows of the page shown.
+        follow = f"/live?reviews={number}" if page == "reviews" else "/live"
+        paging = Paging(number, total, PAGE)
+        return console.page(request, template, tables={table.name: table}, live=live,
+                            page=page, paging=paging, follow=follow)  # fmt: skip
+
+    return handler
+
+
 async def _charts(store: Store) -> list[Any]:
     """The portfolio's risk index and DSO over time, from its history's samples."""
     try:
@@ -433,12 +472,14 @@ async def act(request: web.Request) -> web.StreamResponse:
 
 
 async def live(request: web.Request) -> web.StreamResponse:
-    """Server-sent events: the name of each kind of thing that changed, as it changes."""
+    """Server-sent events: the name of each kind of thing that changed, as it changes;
+    ``?reviews=N`` adds what page N of the order reviews shows."""
     console = request.app[CONSOLE]
+    reviews_page = _page_asked(request, "reviews") if "reviews" in request.query else None
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
     try:
-        async for changed in console.store.changes():
+        async for changed in console.store.changes(reviews_page=reviews_page):
             lines = [f"event: {name}\ndata: {name}\n\n" for name in sorted(changed)]
             await response.write("".join(lines or [": quiet\n\n"]).encode())
             if changed:  # what changes meanwhile comes in one go: a page at most once a second
@@ -543,8 +584,8 @@ def create_console(settings: Settings) -> web.Application:
     app.router.add_post("/signout", signout)
     app.router.add_get("/health", health)
     app.router.add_get("/", _page_handler("portfolio"))
-    app.router.add_get("/cases", _page_handler("cases"))
-    app.router.add_get("/reviews", _page_handler("reviews"))
+    app.router.add_get("/cases", _queue_handler("cases"))
+    app.router.add_get("/reviews", _queue_handler("reviews"))
     app.router.add_get("/worklist", _page_handler("worklist"))
     app.router.add_get("/customers/", find_customer)
     app.router.add_get("/customers/{customer_id}", customer_page)

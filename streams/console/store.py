@@ -13,7 +13,11 @@ from schemas.fx import FxRates
 from streams.console.tables import NO_RATES, customer_row
 
 PAGE = 200
-"""Rows a queue shows (and exports) at most."""
+"""Rows a page of a queue shows; its export reads the documents this many at a time."""
+QUEUES = {"cases": ("cases:open", "case", True), "reviews": ("reviews:pending", "decision", False)}
+"""A queue -> its sorted set, the kind of document its members name, and whether it lists the
+highest score first (the case inbox: by priority) or the lowest (the order reviews: oldest
+first)."""
 FRESH = 2.0
 """Seconds the portfolio's pictures, read whole, serve every page."""
 FEEDS = {
@@ -122,10 +126,38 @@ class Store:
         found = await self.client.mget([self.key(kind, one) for one in ids])
         return [orjson.loads(document) for document in found if document]
 
+    async def _members(self, queue: str, start: int, stop: int) -> list[str]:
+        """The ids of ``queue`` from rank ``start`` to ``stop`` (both included, -1: the last),
+        in the queue's order."""
+        name, _, highest_first = QUEUES[queue]
+        read = self.client.zrevrange if highest_first else self.client.zrange
+        return await read(self.key(name), start, stop)
+
+    async def queue(self, queue: str) -> list[dict[str, Any]]:
+        """Every document of ``queue`` (``cases``, ``reviews``), in its order: the ids in one
+        read, an order that holds while the queue moves, the documents `PAGE` at a time."""
+        ids, kind = await self._members(queue, 0, -1), QUEUES[queue][1]
+        documents = []
+        for start in range(0, len(ids), PAGE):
+            documents += await self._documents(kind, ids[start : start + PAGE])
+        return documents
+
+    async def _page_members(self, queue: str, number: int) -> tuple[list[str], int]:
+        """The ids of page ``number`` (from 1, `PAGE` rows a page) of ``queue``, and how many
+        the queue has: a page beyond the last has none."""
+        total = await self.client.zcard(self.key(QUEUES[queue][0]))
+        start = (number - 1) * PAGE
+        ids = await self._members(queue, start, start + PAGE - 1) if start < total else []
+        return ids, total
+
+    async def queue_page(self, queue: str, number: int) -> tuple[list[dict[str, Any]], int]:
+        """The documents of page ``number`` of ``queue``, and how many rows the queue has."""
+        ids, total = await self._page_members(queue, number)
+        return await self._documents(QUEUES[queue][1], ids), total
+
     async def open_cases(self) -> list[dict[str, Any]]:
-        """The open cases, highest priority first."""
-        ids = await self.client.zrevrange(self.key("cases", "open"), 0, PAGE - 1)
-        return await self._documents("case", ids)
+        """Every open case, highest priority first."""
+        return await self.queue("cases")
 
     async def customer_cases(self, customer_id: str) -> list[dict[str, Any]]:
         """The customer's cases, latest opened first."""
@@ -133,44 +165,51 @@ class Store:
         return await self._documents("case", ids)
 
     async def pending_reviews(self) -> list[dict[str, Any]]:
-        """Order decisions waiting for release or rejection, oldest first."""
-        ids = await self.client.zrange(self.key("reviews", "pending"), 0, PAGE - 1)
-        return await self._documents("decision", ids)
+        """Every order decision waiting for release or rejection, oldest first."""
+        return await self.queue("reviews")
 
     async def case_probabilities(self) -> dict[str, float]:
-        """Customer -> the highest probability of loss of its open cases."""
+        """Customer -> the highest probability of loss of its open cases, of every page."""
         probabilities: dict[str, float] = {}
         for case in await self.open_cases():
             customer, probability = case["customer_id"], case.get("probability_of_loss", 0.0)
             probabilities[customer] = max(probability, probabilities.get(customer, 0.0))
         return probabilities
 
-    async def _pending_fingerprint(self) -> str:
-        shown = await self.client.zrange(self.key("reviews", "pending"), 0, PAGE - 1)
-        return hashlib.blake2b("\x1f".join(shown).encode(), digest_size=8).hexdigest()
+    async def _pending_fingerprint(self, page: int | None) -> str:
+        """What page ``page`` of the pending orders shows (nothing without a page): its ids
+        and how many there are. A change on another page changes it only as far as it
+        changes this one (rows moving in or out, the count)."""
+        if page is None:
+            return ""
+        ids, total = await self._page_members("reviews", page)
+        return hashlib.blake2b("\x1f".join([str(total), *ids]).encode(),
+                               digest_size=8).hexdigest()  # fmt: skip
 
     async def _last_id(self, stream: str) -> str:
         last = await self.client.xrevrange(stream, count=1)
         return last[0][0] if last else "0-0"
 
-    async def changes(self, block_ms: int = 1000) -> AsyncIterator[set[str]]:
+    async def changes(
+        self, block_ms: int = 1000, reviews_page: int | None = None
+    ) -> AsyncIterator[set[str]]:
         """The live events of what changed from now on: ``cases``, ``alerts``, ``actions``,
-        ``customers`` (a risk change), ``decisions`` (an order decided or reviewed),
-        ``reviews`` (the pending orders); an empty set when
-        nothing changed for ``block_ms`` (a heartbeat). Only that something changed is read,
-        never the entries themselves: a busy feed costs a page nothing more."""
+        ``customers`` (a risk change), ``decisions`` (an order decided or reviewed), and, for
+        a ``reviews_page`` of the pending orders, ``reviews`` (what that page shows); an
+        empty set when nothing changed for ``block_ms`` (a heartbeat). Only that something
+        changed is read, never the entries themselves: a busy feed costs a page nothing more."""
         feeds = {self.key("feed", feed): "" for feed in FEEDS}
         for stream in feeds:
             feeds[stream] = await self._last_id(stream)
         start = len(self.key("feed", ""))
-        pending = await self._pending_fingerprint()
+        pending = await self._pending_fingerprint(reviews_page)
         while True:
             read = await self.client.xread(feeds, count=1, block=block_ms)
             changed = set()
             for name, _ in read:
                 feeds[name] = await self._last_id(name)
                 changed.add(FEEDS[name[start:]])
-            now_pending = await self._pending_fingerprint()
+            now_pending = await self._pending_fingerprint(reviews_page)
             if now_pending != pending:
                 pending = now_pending
                 changed.add("reviews")

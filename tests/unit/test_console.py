@@ -1,5 +1,5 @@
-"""The console's pure parts: sign-in cookies and CSRF tokens, the events its forms make, its tables;
-and its command's errors."""
+"""The console's pure parts: sign-in cookies and CSRF tokens, the events its forms make, its tables,
+the pages of its queues; and its command's errors."""
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -15,6 +15,7 @@ from streams.console import auth
 from streams.console.actions import ACTIONS, ActionError, review_event
 from streams.console.analytics import sample
 from streams.console.audit import parse_range
+from streams.console.paging import PageError, Paging, page_number
 from streams.console.tables import (
     NO_RATES,
     csv_text,
@@ -24,6 +25,7 @@ from streams.console.tables import (
 )
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+DASH = "\N{EN DASH}"
 TARGETS = {"case_id": "k-1", "decision_id": "d-1", "order_id": "o-1", "action_id": "p-1"}
 
 
@@ -195,3 +197,39 @@ def test_an_audit_range_that_is_not_one_is_refused_in_one_line(query, problem):
     with pytest.raises(ValueError, match=problem):
         parse_range(query)
     assert parse_range({}, today=date(2026, 3, 31))[0] == datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def test_a_page_number_is_a_whole_number_from_1_and_1_without_one():
+    assert page_number({}) == 1
+    assert page_number({"page": "2"}) == 2
+    assert page_number({"reviews": "07"}, "reviews") == 7
+
+
+@pytest.mark.parametrize("text", ["abc", "0", "-1", "", "1.5", " 2", "+2", "\u0662", "9" * 5000])
+def test_a_page_number_that_is_not_one_is_refused_in_one_line(text):
+    with pytest.raises(PageError, match=r"^page must be a whole number from 1, not '") as refused:
+        page_number({"page": text})
+    assert len(str(refused.value)) < 80
+
+
+@pytest.mark.parametrize(
+    ("number", "total", "text", "previous", "next"),
+    [(1, 1234, f"rows 1{DASH}200 of 1,234", None, 2),
+     (2, 1234, f"rows 201{DASH}400 of 1,234", 1, 3),
+     (7, 1234, f"rows 1,201{DASH}1,234 of 1,234", 6, None),
+     (2, 400, f"rows 201{DASH}400 of 400", 1, None),
+     (1, 12, f"rows 1{DASH}12 of 12", None, None),
+     (9, 1234, "no rows on page 9: the last page is 7", 7, None),
+     (3, 0, "no rows on page 3: the last page is 1", 1, None)],
+)  # fmt: skip
+def test_a_page_says_which_rows_it_shows_of_how_many_and_links_its_neighbours(
+    number, total, text, previous, next
+):
+    paging = Paging(number, total, size=200)
+    assert (paging.text, paging.previous, paging.next) == (text, previous, next)
+    assert paging.beyond == text.startswith("no rows")
+
+
+def test_an_empty_queue_has_one_page_with_no_row_and_no_neighbour():
+    paging = Paging(1, 0, size=200)
+    assert (paging.last_page, paging.beyond, paging.previous, paging.next) == (1, False, None, None)
