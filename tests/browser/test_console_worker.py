@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, expect
 
 from schemas import CreditLimitUpdated, InvoiceIssued, Money, OrderPlaced, PaymentReceived
 from tests.browser.browsing import TOKEN, Console, off_loop, sign_in
+from tests.browser.test_console_pages import shoot
 from tests.integration import harness
 
 pytestmark = pytest.mark.integration
@@ -130,6 +131,7 @@ def test_the_customer_page_lists_the_open_invoices_the_worker_ages_oldest_due_fi
         )
         expect(table.locator("td.days_past_due")).to_have_text([str(overdue["days_past_due"]), "0"])
         expect(table.locator("td.bucket").last).to_have_text("current")
+        shoot(page, "customer-open-items")
         export = page.request.get(console.url + "/export/customer/open-items.csv?customer=ines")
         rows = list(csv.DictReader(io.StringIO(export.text())))
         assert [(row["invoice"], row["currency"], row["outstanding"]) for row in rows] == [
