@@ -378,12 +378,7 @@ async def open_items_export(request: web.Request) -> web.Response:
     table, unavailable = await _open_items(request.app[CONSOLE], request.query.get("customer", ""))
     if unavailable:
         raise web.HTTPServiceUnavailable(text=f"open items are unavailable: {unavailable}")
-    name = f"riskstream-{table.name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.csv"
-    return web.Response(
-        text=csv_text(table),
-        content_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_answer(table)
 
 
 async def find_customer(request: web.Request) -> web.Response:
@@ -403,11 +398,17 @@ async def export(request: web.Request) -> web.Response:
     tables = await _tables(request, page, request.query.get("customer", ""))
     if name not in tables:
         raise web.HTTPNotFound(text=f"no table {name} on {page}")
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return csv_answer(tables[name])
+
+
+def csv_answer(table: Table, file_name: str | None = None) -> web.Response:
+    """``table`` as a CSV file to download, named ``file_name`` (default: the table's name
+    and the time now)."""
+    name = file_name or f"riskstream-{table.name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.csv"
     return web.Response(
-        text=csv_text(tables[name]),
+        text=csv_text(table),
         content_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="riskstream-{name}-{stamp}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
@@ -439,11 +440,7 @@ async def audit_export(request: web.Request) -> web.Response:
     except (RedisError, OSError) as error:
         raise web.HTTPServiceUnavailable(text=f"Redis is not reachable: {error}") from None
     name = f"riskstream-audit-{start:%Y%m%d}-{end - timedelta(days=1):%Y%m%d}.csv"
-    return web.Response(
-        text=csv_text(audit_table(reviews, answers)),
-        content_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_answer(audit_table(reviews, answers), name)
 
 
 async def act(request: web.Request) -> web.StreamResponse:
