@@ -296,7 +296,7 @@ def deadletter_replay(
 
 ControlFile = Annotated[Path, typer.Argument(help="A control document, YAML or JSON")]
 ControlKind = Annotated[
-    Literal["rules", "scorecard", "tiers", "decisions", "credit", "fx"],
+    Literal["rules", "scorecard", "tiers", "decisions", "credit", "industry", "fx"],
     typer.Argument(help="The kind of control document"),
 ]
 

@@ -12,6 +12,7 @@ kind           body                                  class
 ``tiers``      ``medium``, ``high``, ``margin``       `detectors.tiers.TierPolicy`
 ``decisions``  the order decision policy              `detectors.decisions.DecisionPolicy`
 ``credit``     the credit action policy               `detectors.credit_actions.CreditPolicy`
+``industry``   ``levels``: code or prefix -> level   `features.industry.IndustryRisk`
 ``fx``         ``reporting``, ``rates``              `schemas.fx.FxRates`
 =============  ===================================  ===========================
 
@@ -48,16 +49,18 @@ from detectors.decisions import DecisionPolicy
 from detectors.rules import RuleSet, describe_invalid
 from detectors.scorecard import Scorecard
 from detectors.tiers import TierPolicy
+from features.industry import IndustryRisk
 from schemas.fx import FxRates
 from streams.engine import RiskConfig
 
-Kind = Literal["rules", "scorecard", "tiers", "decisions", "credit", "fx"]
+Kind = Literal["rules", "scorecard", "tiers", "decisions", "credit", "industry", "fx"]
 ENGINE_KINDS: dict[str, type[BaseModel]] = {
     "rules": RuleSet,
     "scorecard": Scorecard,
     "tiers": TierPolicy,
     "decisions": DecisionPolicy,
     "credit": CreditPolicy,
+    "industry": IndustryRisk,
 }
 """The kinds the engine decides with, by the name of the `RiskConfig` field each sets."""
 READER_KINDS: dict[str, type[BaseModel]] = {"fx": FxRates}

@@ -75,7 +75,7 @@ class Step:
     def features(self) -> Features:
         """The customer's features at ``now``, after the step: computed once, when first read."""
         if self._features is None:
-            self._features = self.record.state.features(self.now, self.engine.config)
+            self._features = self.engine.features(self.record.state, self.now)
         return self._features
 
 

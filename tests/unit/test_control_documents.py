@@ -72,6 +72,7 @@ def test_the_documented_examples_are_valid_documents():
     documents = [parse_document(block) for block in blocks if block.startswith("kind:")]
     assert [(document.kind, document.version) for document in documents] == [
         ("fx", "fx-2026-12-01"),
+        ("industry", "nace-2026-12"),
         ("rules", "strict-3"),
     ]
 

@@ -14,6 +14,8 @@ from features.catalog import FEATURES
 from features.config import FeatureConfig
 from schemas import CreditReport, InvalidEvent, Money, parse_event
 from streams.cli.commands import app
+from streams.engine import Engine, RiskConfig
+from streams.engine.control import InvalidDocument, apply_document, parse_document
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REPORT_FEATURES = (
@@ -194,3 +196,21 @@ def test_the_catalog_names_the_report_features_for_rules_and_the_scorecard():
     }
     empty = CustomerState.new("c1").features(T0, CONFIG)
     assert {FEATURES[name].read(empty) for name in REPORT_FEATURES} == {None}
+
+
+def test_the_industry_document_sets_industry_risk_by_the_longest_prefix():
+    document = parse_document(
+        "kind: industry\nversion: nace-1\nbody: {levels: {C: medium, C10: low, F41: high}}"
+    )
+    engine = Engine(risk=apply_document(RiskConfig(), document))
+    risks = [
+        engine.features(state_of([report("r1", date(2026, 3, 1), 50, industry_code=code)]), T0)
+        for code in ("C10.7", "C20", "F41.2", "A01")
+    ]
+    assert [features.industry_risk for features in risks] == [0.0, 0.5, 1.0, None]
+    assert Engine().features(state_of(REPORTS), T0).industry_risk is None  # maps nothing
+
+
+def test_an_industry_document_with_an_unknown_level_is_refused():
+    with pytest.raises(InvalidDocument, match=r"body\.levels\.C10"):
+        parse_document("kind: industry\nversion: nace-1\nbody: {levels: {C10: severe}}")
