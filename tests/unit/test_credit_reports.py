@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from features import CustomerState
 from features.catalog import FEATURES
 from features.config import FeatureConfig
-from schemas import CreditReport, InvalidEvent, Money, parse_event
+from schemas import CreditLimitUpdated, CreditReport, InvalidEvent, Money, OrderPlaced, parse_event
 from streams.cli.commands import app
-from streams.engine import Engine, RiskConfig
+from streams.engine import CustomerRecord, Engine, RiskConfig
 from streams.engine.control import InvalidDocument, apply_document, parse_document
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -214,3 +214,24 @@ def test_the_industry_document_sets_industry_risk_by_the_longest_prefix():
 def test_an_industry_document_with_an_unknown_level_is_refused():
     with pytest.raises(InvalidDocument, match=r"body\.levels\.C10"):
         parse_document("kind: industry\nversion: nace-1\nbody: {levels: {C10: severe}}")
+
+
+def test_a_bad_report_raises_the_engines_score_by_the_scorecards_weight():
+    """Over the limit (limit_use 1.2: 15 of 100 points), then a report at the bottom of its
+    scale: the bureau indicator adds its weight, 10, of 110 points."""
+    engine, record = Engine(), CustomerRecord.new("c1")
+    engine.process(record, CreditLimitUpdated(
+        event_id="l1", customer_id="c1", event_time=T0 - timedelta(days=2),
+        credit_limit=eur("1000"),
+    ))  # fmt: skip
+    over = engine.process(record, OrderPlaced(
+        event_id="o1", customer_id="c1", event_time=T0 - timedelta(days=1), order_id="o1",
+        amount=eur("1200"),
+    ))  # fmt: skip
+    assert over.picture.score == 15.0
+    reported = engine.process(record, report("r1", date(2026, 3, 1), 0))
+    assert reported.picture.score == round(100 * (15 + 10) / 110, 2)
+    assert [(r.indicator, r.contribution) for r in reported.picture.reasons] == [
+        ("limit_use", round(100 * 15 / 110, 2)),
+        ("bureau_score", round(100 * 10 / 110, 2)),
+    ]
