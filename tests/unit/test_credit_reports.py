@@ -235,3 +235,33 @@ def test_a_bad_report_raises_the_engines_score_by_the_scorecards_weight():
         ("limit_use", round(100 * 15 / 110, 2)),
         ("bureau_score", round(100 * 10 / 110, 2)),
     ]
+
+
+def downgrades(*reports: CreditReport) -> list[str]:
+    engine, record = Engine(), CustomerRecord.new("c1")
+    alerts = [alert for event in reports for alert in engine.process(record, event).alerts]
+    return [alert.message for alert in alerts if alert.details["rule_id"] == "bureau_downgrade"]
+
+
+def test_a_bureau_downgrade_alerts_once_with_its_drop():
+    assert downgrades(
+        report("r1", date(2026, 1, 1), 70),
+        report("r2", date(2026, 2, 1), 40, rating="C"),
+        report("r3", date(2026, 2, 1), 35, source="dnb"),  # another bureau: no earlier report
+    ) == ["bureau score fell by 30% of its scale, to 40%; rating C"]
+
+
+def test_a_small_drop_does_not_alert_and_a_drop_shown_late_does():
+    assert downgrades(report("r1", date(2026, 1, 1), 70), report("r2", date(2026, 2, 1), 60)) == []
+    # The report before the newest, coming late, shows the drop then.
+    assert downgrades(report("r2", date(2026, 2, 1), 70), report("r1", date(2026, 1, 1), 90)) == [
+        "bureau score fell by 20% of its scale, to 70%; rating n/a"
+    ]
+
+
+def test_a_downgrade_alerts_once_in_thirty_days():
+    assert len(downgrades(
+        report("r1", date(2026, 1, 1), 90),
+        report("r2", date(2026, 2, 1), 70),
+        report("r3", date(2026, 1, 15), 50, source="dnb"),  # creditsafe's drop still newest
+    )) == 1  # fmt: skip
