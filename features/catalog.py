@@ -122,9 +122,10 @@ _CATALOG: list[Feature] = [
         Feature(name, "text", operator.attrgetter(name), False)
         for name in ("currency", "country", "segment")
     ],
-    # From credit reports (absent without one), read by rules and the scorecard:
+    # From credit reports (absent without one):
+    Feature("has_credit_report", "number", lambda f: f.bureau.score is not None),
     *[
-        Feature(name, kind, _bureau(field), model=False)
+        Feature(name, kind, _bureau(field), model=kind == "number")
         for name, kind, field in (
             ("bureau_score", "number", "score"),
             ("report_age_days", "number", "report_age_days"),
@@ -135,7 +136,7 @@ _CATALOG: list[Feature] = [
             ("industry_code", "text", "industry_code"),
         )
     ],
-    *_numbers("industry_risk", model=False),
+    *_numbers("industry_risk"),
 ]
 
 FEATURES: dict[str, Feature] = {feature.name: feature for feature in _CATALOG}

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from features import CustomerState
-from features.catalog import FEATURES
+from features.catalog import FEATURES, model_features
 from features.config import FeatureConfig
 from schemas import CreditLimitUpdated, CreditReport, InvalidEvent, Money, OrderPlaced, parse_event
 from streams.cli.commands import app
@@ -265,3 +265,16 @@ def test_a_downgrade_alerts_once_in_thirty_days():
         report("r2", date(2026, 2, 1), 70),
         report("r3", date(2026, 1, 15), 50, source="dnb"),  # creditsafe's drop still newest
     )) == 1  # fmt: skip
+
+
+def test_the_late_payment_model_takes_the_report_numbers_absent_as_zero_beside_a_flag():
+    taken = model_features(state_of(REPORTS).features(T0, CONFIG))
+    assert (taken["has_credit_report"], taken["bureau_score"], taken["leverage"]) == (
+        1.0,
+        0.55,
+        3.0,
+    )
+    without = model_features(CustomerState.new("c1").features(T0, CONFIG))
+    names = ("has_credit_report", "bureau_score", "report_age_days", "payment_index",
+             "leverage", "bureau_score_drop", "industry_risk")  # fmt: skip
+    assert {without[name] for name in names} == {0.0}
