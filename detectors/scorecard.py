@@ -235,12 +235,12 @@ class Scorecard(_Frozen):
 
     def score(self, inputs: Mapping[str, float | None]) -> ScoreResult:
         """Score one customer from its inputs (indicator inputs by name)."""
-        weight, indicators, optional = self.plan
+        total, indicators, optional = self.plan
         if optional:
             present = tuple(part for part in optional if _present(part[2], inputs))
             indicators += present
-            weight += sum(part[1] for part in present)
-        points_per_weight = 100.0 / weight
+            total += sum(part[1] for part in present)
+        points_per_weight = 100.0 / total
         parts = [
             (weight * value * points_per_weight, name, value)
             for name, weight, terms in indicators
