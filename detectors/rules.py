@@ -154,7 +154,10 @@ so far); ``features.dso_excess_days`` (DSO minus the payment terms, None without
 amount of the last 30 days, which includes that day: at most 30; None without orders);
 ``features.dso_change_30d`` (DSO now minus the DSO of about 30 days before, from weekly marks
 kept in the customer's record: given by the engine; None with less than 30 days of
-marks).
+marks); what credit reports say (:mod:`features.bureau`), None without one:
+``features.bureau_score`` (0-1, higher is safer), ``bureau_rating``, ``report_age_days``,
+``payment_index``, ``leverage``, ``bureau_score_drop`` (since the same source's report
+before), ``industry_code`` and ``industry_risk`` (the ``industry`` control document's level).
 ``event.type``; ``event.amount`` and ``event.currency`` (of an order, invoice, payment or
 dispute); ``event.reason`` (of a reversed payment: bounced or reversed); ``event.outcome``
 (of a resolved dispute); ``event.amount_zscore`` and ``event.amount_mean``: the amount of an
@@ -660,7 +663,7 @@ def load_rulepack(name: str = "default") -> RuleSet:
     """A rule pack shipped in ``detectors/rulepacks/``.
 
     >>> load_rulepack().version
-    'default-3'
+    'default-4'
     """
     text = resources.files("detectors").joinpath("rulepacks", f"{name}.yaml").read_text()
     return RuleSet.from_yaml(text)

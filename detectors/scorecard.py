@@ -4,7 +4,10 @@ Each indicator reads one or more inputs (model probability, days past due, ...),
 each to 0-1 with a transform and takes the worst of them. The score is
 ``100 * Σ wᵢ·xᵢ / Σ wᵢ``; indicator i adds ``100 * wᵢ·xᵢ / Σ wᵢ`` points to it, and the
 indicators that add the most are the reasons. An input that is absent (missing, None or NaN,
-say no credit limit) adds nothing, while its weight still counts: absence is not risk.
+say no credit limit) adds nothing, while its weight still counts: absence is not risk. The
+weight of an *optional* indicator (one reading credit reports) counts only for customers with
+one of its inputs: customers without a report are scored as if it were not there, and a good
+report lowers a customer's score as a bad one raises it.
 
 >>> card = Scorecard()
 >>> result = card.score({"late_payment_probability": 0.8, "days_past_due": 30, "limit_use": 0.5})
@@ -104,6 +107,8 @@ class Indicator(_Frozen):
 
     weight: float = Field(ge=0)
     terms: tuple[Term, ...] = Field(min_length=1)
+    optional: bool = False
+    """Whether its weight counts only when one of its inputs is present."""
 
     def value(self, inputs: Mapping[str, float | None]) -> float:
         """The indicator's normalised value, 0-1; absent inputs count as 0."""
@@ -115,6 +120,8 @@ class Indicator(_Frozen):
 
 
 _Terms = tuple[tuple[str, float, float], ...]
+_Weighted = tuple[str, float, _Terms]
+"""An indicator's name, weight and terms."""
 
 
 def _worst(terms: _Terms, inputs: Mapping[str, float | None]) -> float:
@@ -130,9 +137,22 @@ def _worst(terms: _Terms, inputs: Mapping[str, float | None]) -> float:
     return worst
 
 
-def _indicator(weight: float, *terms: tuple[str, Identity | Ramp]) -> Indicator:
+def _present(terms: _Terms, inputs: Mapping[str, float | None]) -> bool:
+    """Whether one of the terms' inputs is present (not missing, None or NaN)."""
+    for name, _, _ in terms:
+        raw = inputs.get(name)
+        if raw is not None and not math.isnan(raw):
+            return True
+    return False
+
+
+def _indicator(
+    weight: float, *terms: tuple[str, Identity | Ramp], optional: bool = False
+) -> Indicator:
     return Indicator(
-        weight=weight, terms=tuple(Term(input=name, transform=how) for name, how in terms)
+        weight=weight,
+        terms=tuple(Term(input=name, transform=how) for name, how in terms),
+        optional=optional,
     )
 
 
@@ -148,11 +168,19 @@ DEFAULT_INDICATORS: dict[str, Indicator] = {
     "bounced_payments": _indicator(10, ("bounced_payments", Ramp(low=0, high=2))),
     "recent_anomalies": _indicator(5, ("recent_anomalies", Ramp(low=0, high=3))),
     "disputes": _indicator(5, ("dispute_rate", Ramp(low=0, high=0.3))),
+    "bureau_score": _indicator(10, ("bureau_score", Ramp(low=0.5, high=0.1)), optional=True),
+    "payment_index": _indicator(5, ("payment_index", Ramp(low=5, high=30)), optional=True),
+    "leverage": _indicator(5, ("leverage", Ramp(low=2, high=6)), optional=True),
+    "industry_risk": _indicator(5, ("industry_risk", Identity()), optional=True),
 }
-"""The default indicators; their weights add up to 100, so a weight is the most points an
-indicator can add. Full risk is reached at: a late-payment probability of 1; 60 days past due;
-120% of the credit limit used (none below 50%); paying 30 days late on average or only half
-the invoices on time; 2 bounced payments; 3 recent anomalies; 30% of invoices disputed."""
+"""The default indicators; the weights of those that always count add up to 100, so for a
+customer without a credit report a weight is the most points an indicator can add. Full risk
+is reached at: a late-payment probability of 1; 60 days past due; 120% of the credit limit
+used (none below 50%); paying 30 days late on average or only half the invoices on time; 2
+bounced payments; 3 recent anomalies; 30% of invoices disputed. The optional ones read credit
+reports: a normalised bureau score of 0.1 (none from 0.5 up); paying 30 days beyond terms
+with other suppliers (none up to 5); debt 6 times the equity (none up to 2); a high-risk
+industry (half for a medium one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +211,8 @@ class Scorecard(_Frozen):
 
     @model_validator(mode="after")
     def _some_weight(self) -> "Scorecard":
-        if not any(indicator.weight > 0 for indicator in self.indicators.values()):
-            raise ValueError("at least one indicator needs a weight above 0")
+        if not any(i.weight > 0 and not i.optional for i in self.indicators.values()):
+            raise ValueError("at least one indicator that is not optional needs a weight above 0")
         return self
 
     @cached_property
@@ -194,21 +222,25 @@ class Scorecard(_Frozen):
         return tuple(sorted(named - GIVEN_INPUTS))
 
     @cached_property
-    def plan(self) -> tuple[float, tuple[tuple[str, float, _Terms], ...]]:
-        """Points per unit of weight, and the weighted indicators as plain functions: made
-        once (a cached property, not a private attribute, which pydantic reads slowly)."""
+    def plan(self) -> tuple[float, tuple[_Weighted, ...], tuple[_Weighted, ...]]:
+        """The weight that always counts, and the weighted indicators, those always counted
+        and the optional ones, as plain functions: made once (a cached property, not a private
+        attribute, which pydantic reads slowly)."""
+        weighted = [(name, i) for name, i in self.indicators.items() if i.weight > 0]
         return (
-            100.0 / sum(i.weight for i in self.indicators.values()),
-            tuple(
-                (name, indicator.weight, indicator.plan())
-                for name, indicator in self.indicators.items()
-                if indicator.weight > 0
-            ),
+            sum(i.weight for i in self.indicators.values() if not i.optional),
+            tuple((name, i.weight, i.plan()) for name, i in weighted if not i.optional),
+            tuple((name, i.weight, i.plan()) for name, i in weighted if i.optional),
         )
 
     def score(self, inputs: Mapping[str, float | None]) -> ScoreResult:
         """Score one customer from its inputs (indicator inputs by name)."""
-        points_per_weight, indicators = self.plan
+        total, indicators, optional = self.plan
+        if optional:
+            present = tuple(part for part in optional if _present(part[2], inputs))
+            indicators += present
+            total += sum(part[1] for part in present)
+        points_per_weight = 100.0 / total
         parts = [
             (weight * value * points_per_weight, name, value)
             for name, weight, terms in indicators

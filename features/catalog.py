@@ -55,6 +55,10 @@ def _aging(bucket: str) -> Callable[[Features], Any]:
     return operator.attrgetter(f"aging.{bucket}")
 
 
+def _bureau(field: str) -> Callable[[Features], Any]:
+    return operator.attrgetter(f"bureau.{field}")
+
+
 _WINDOWS = ("1h", "1d", "30d")
 
 _CATALOG: list[Feature] = [
@@ -118,6 +122,21 @@ _CATALOG: list[Feature] = [
         Feature(name, "text", operator.attrgetter(name), False)
         for name in ("currency", "country", "segment")
     ],
+    # From credit reports (absent without one):
+    Feature("has_credit_report", "number", lambda f: f.bureau.score is not None),
+    *[
+        Feature(name, kind, _bureau(field), model=kind == "number")
+        for name, kind, field in (
+            ("bureau_score", "number", "score"),
+            ("report_age_days", "number", "report_age_days"),
+            ("payment_index", "number", "payment_index"),
+            ("leverage", "number", "leverage"),
+            ("bureau_score_drop", "number", "score_drop"),
+            ("bureau_rating", "text", "rating"),
+            ("industry_code", "text", "industry_code"),
+        )
+    ],
+    *_numbers("industry_risk"),
 ]
 
 FEATURES: dict[str, Feature] = {feature.name: feature for feature in _CATALOG}

@@ -13,7 +13,7 @@ a digest of each recent one, to tell a redelivery from an event reusing an id.
 >>> fact
 Fact(time=86400000000, event_id='e7', type='payment.received', subject='p1', amount=105000, \
 currency='EUR', link=None, due_day=None, label=None, country=None, segment=None, \
-terms_days=None, paperless=None)
+terms_days=None, paperless=None, report=None)
 >>> len(fact.digest()), fact._replace(amount=105001).digest() == fact.digest()
 (16, False)
 """
@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from features.bureau import Report
 from features.eventtime import date_to_day, to_micros
 from features.units import to_units
 from schemas import events
@@ -35,7 +36,8 @@ class Fact(NamedTuple):
     ``subject`` is the order, invoice or payment the event is about; ``amount`` is in units;
     ``link`` is the order an invoice bills or the invoice a payment names; ``label`` is a
     dispute's outcome or a reversal's reason; ``due_day`` an invoice's due date in days since
-    the epoch; ``paperless`` whether an invoice was sent electronically (None when not).
+    the epoch; ``paperless`` whether an invoice was sent electronically (None when not);
+    ``report`` a credit report's `Report` (its ``subject`` is the source).
     """
 
     time: int
@@ -51,18 +53,37 @@ class Fact(NamedTuple):
     segment: str | None = None
     terms_days: int | None = None
     paperless: bool | None = None
+    report: Report | None = None
 
     @classmethod
     def of(cls, event: events.InputEvent) -> "Fact":
         return _CONVERTERS[event.type](event, to_micros(event.event_time))
 
     def digest(self) -> str:
-        """8 bytes of BLAKE2b of the fact, in hex: the same for the same content."""
-        return blake2b(orjson.dumps(tuple(self)), digest_size=8).hexdigest()
+        """8 bytes of BLAKE2b of the fact, in hex: the same for the same content. A fact
+        without a report digests as it did before facts had reports, so that states saved
+        then still tell a redelivery."""
+        report = () if self.report is None else (tuple(self.report),)
+        content = (*self[:-1], *report)
+        return blake2b(orjson.dumps(content), digest_size=8).hexdigest()
 
 
 def _money(money: Any) -> tuple[int | None, str | None]:
     return (None, None) if money is None else (to_units(money.amount), money.currency)
+
+
+def _units(money: Any) -> int | None:
+    return None if money is None else to_units(money.amount)
+
+
+def _report(event: events.CreditReport, time: int) -> Fact:
+    report = Report(
+        date_to_day(event.as_of), event.normalised_score, event.rating, event.payment_index,
+        *map(_units, event.accounts), event.employees, event.industry_code,
+    )  # fmt: skip
+    return Fact(
+        time, event.event_id, event.type, event.source, currency=event.currency, report=report
+    )
 
 
 _CONVERTERS: dict[str, Callable[[Any, int], Fact]] = {
@@ -96,4 +117,5 @@ _CONVERTERS: dict[str, Callable[[Any, int], Fact]] = {
         t, e.event_id, e.type, None, *_money(e.credit_limit)
     ),
     "customer.payment_terms": lambda e, t: Fact(t, e.event_id, e.type, terms_days=e.terms_days),
+    "customer.credit_report": _report,
 }

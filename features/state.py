@@ -4,7 +4,8 @@ Nothing is replayed. Each event is merged into what it is about, and every part 
 is a function of the set of events taken, not of their order:
 
 * the profile's fields are registers that keep the newest value by event time
-  (:mod:`features.profile`);
+  (:mod:`features.profile`), credit reports the newest of each source by date
+  (:mod:`features.bureau`);
 * orders, invoices and payments are mergeable records (:mod:`features.items`); which money pays
   which invoice is derived from them (:mod:`features.ledger`), and so are the settlements,
   aging and days past due;
@@ -52,9 +53,11 @@ import orjson
 
 from features.activity import Activity
 from features.behaviour import PaymentBehaviour
+from features.bureau import CreditReports
 from features.config import FeatureConfig
 from features.eventtime import BEGINNING, DAY, duration_text, from_micros, to_micros
 from features.facts import Fact
+from features.industry import NO_INDUSTRY, IndustryRisk
 from features.items import Invoice
 from features.ledger import STEP_KINDS, Change, Ledger, Step
 from features.profile import Profile
@@ -139,6 +142,7 @@ class CustomerState:
         "ledger",
         "next_due",
         "profile",
+        "reports",
         "revision",
         "seen",
         "watermark",
@@ -147,6 +151,7 @@ class CustomerState:
     def __init__(self, customer_id: str) -> None:
         self.customer_id = customer_id
         self.profile = Profile()
+        self.reports = CreditReports()
         self.ledger = Ledger()
         self.behaviour = PaymentBehaviour()
         self.activity = Activity()
@@ -246,10 +251,16 @@ class CustomerState:
         deadline = self.ledger.next_deadline(config.grace_micros)
         return None if deadline is None else from_micros(deadline)
 
-    def features(self, now: datetime, config: FeatureConfig = _DEFAULT_CONFIG) -> Features:
-        """The customer's features at ``now``, or at the clock if ``now`` is before it."""
+    def features(
+        self,
+        now: datetime,
+        config: FeatureConfig = _DEFAULT_CONFIG,
+        industry: IndustryRisk = NO_INDUSTRY,
+    ) -> Features:
+        """The customer's features at ``now``, or at the clock if ``now`` is before it, the
+        industries' risk as ``industry`` says."""
         self._derive(config)
-        return Features.of(self, max(to_micros(now), self.clock), config)
+        return Features.of(self, max(to_micros(now), self.clock), config, industry)
 
     def open_invoices(self) -> list[tuple[str, Invoice]]:
         """(id, invoice) of the invoices that owe, oldest due first (as derived when the
@@ -519,6 +530,9 @@ class CustomerState:
             amount = ledger.payments[fact.subject].amount
             out.append(payment_reversed(self.customer_id, fact, amount, self.currency))
 
+    def _take_report(self, fact: Fact, config: FeatureConfig, out: list[Transition]) -> None:
+        self.reports.update(fact.subject or "", fact.time, fact.event_id, fact.report)
+
     def _nothing(self, fact: Fact, config: FeatureConfig, out: list[Transition]) -> None:
         pass
 
@@ -551,6 +565,8 @@ class CustomerState:
             "clock": self.clock,
             "first": self.first_time,
             "profile": self.profile.to_row(),
+            # Only with reports: the bytes of a state without any are as they were before.
+            **({"reports": self.reports.to_row()} if self.reports.sources else {}),
             "ledger": self.ledger.to_doc(),
             "behaviour": self.behaviour.to_row(self.clock),
             "activity": self.activity.to_row(self.clock),
@@ -571,6 +587,7 @@ class CustomerState:
         state.watermark, state.horizon = document["watermark"], document["horizon"]
         state.clock, state.first_time = document["clock"], document["first"]
         state.profile = Profile.from_row(document["profile"])
+        state.reports = CreditReports.from_row(document.get("reports", {}))
         state.ledger = Ledger.from_doc(document["ledger"], document["fired"])
         state.behaviour = PaymentBehaviour.from_row(document["behaviour"])
         state.activity = Activity.from_row(document["activity"])
@@ -602,6 +619,7 @@ _CHECKS: dict[str, _Check] = {
     "customer.profile": CustomerState._check_profile,
     "customer.credit_limit": CustomerState._check_profile,
     "customer.payment_terms": CustomerState._check_profile,
+    "customer.credit_report": CustomerState._check_profile,
 }
 _HANDLERS: dict[str, Any] = {
     "order.placed": CustomerState._place_order,
@@ -617,4 +635,5 @@ _HANDLERS: dict[str, Any] = {
     "customer.profile": CustomerState._nothing,
     "customer.credit_limit": CustomerState._nothing,
     "customer.payment_terms": CustomerState._nothing,
+    "customer.credit_report": CustomerState._take_report,
 }

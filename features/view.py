@@ -10,8 +10,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from features.aging import Aging
+from features.bureau import Bureau
 from features.config import FeatureConfig
 from features.eventtime import DAY, from_micros
+from features.industry import IndustryRisk
 from features.stats import Summary
 from features.units import UNIT, to_decimal, to_float
 
@@ -27,6 +29,8 @@ class Features:
     sales outstanding over the last 90 days (capped at 365). ``avg_days_late`` is decayed in
     event time (see ``FeatureConfig.days_late_half_life``), early payments counting as 0.
     The order windows are keyed "1h", "1d" and "30d". The ``*_stats`` give z-scores.
+    ``bureau`` is what the credit reports say (:mod:`features.bureau`), ``industry_risk`` the
+    risk of the industry they name (:mod:`features.industry`).
     """
 
     customer_id: str
@@ -61,6 +65,8 @@ class Features:
     payment_gap_stats: Summary
     days_since_last_payment: float | None
     tenure_days: float
+    bureau: Bureau
+    industry_risk: float | None
 
     @property
     def days_past_due(self) -> int:
@@ -76,8 +82,11 @@ class Features:
         return self.aging.overdue_count
 
     @classmethod
-    def of(cls, state: "CustomerState", now: int, config: FeatureConfig) -> "Features":
-        """The features of ``state`` at ``now`` (no earlier than its clock)."""
+    def of(
+        cls, state: "CustomerState", now: int, config: FeatureConfig, industry: IndustryRisk
+    ) -> "Features":
+        """The features of ``state`` at ``now`` (no earlier than its clock), the industries'
+        risk as ``industry`` says."""
         ledger, behaviour, activity, profile = (
             state.ledger,
             state.behaviour,
@@ -97,6 +106,7 @@ class Features:
                 disputed += invoice.disputed
             was_disputed += invoice.was_disputed()
         first = state.first_time
+        bureau = state.reports.view(now / DAY)
         return cls(
             customer_id=state.customer_id,
             as_of=from_micros(now),
@@ -130,4 +140,6 @@ class Features:
             payment_gap_stats=activity.gap_summary(min_count),
             days_since_last_payment=None if last_payment is None else (now - last_payment) / DAY,
             tenure_days=0.0 if first is None else (now - first) / DAY,
+            bureau=bureau,
+            industry_risk=industry.risk_of(bureau.industry_code),
         )

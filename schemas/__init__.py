@@ -3,6 +3,7 @@
 from schemas.events import (
     ALL_INPUT_EVENTS,
     CreditLimitUpdated,
+    CreditReport,
     CustomerProfile,
     DisputeResolved,
     InputEvent,
@@ -35,6 +36,7 @@ __all__ = [
     "ALL_INPUT_EVENTS",
     "Alert",
     "CreditLimitUpdated",
+    "CreditReport",
     "CustomerProfile",
     "CustomerRisk",
     "DeadLetter",

@@ -128,6 +128,9 @@ EventTime = Annotated[
     AfterValidator(_moment_in_range),
     Field(description=f"From {_RANGE}"),
 ]
+Score = Annotated[
+    float, Field(strict=True, allow_inf_nan=False, ge=-1e9, le=1e9, description="A JSON number")
+]
 EventDate = Annotated[
     date,
     _text_of(_FULL_DATE, "2026-03-31"),
@@ -263,6 +266,78 @@ class PaymentTermsUpdated(InputEvent):
     terms_days: int = Field(ge=0, le=365, strict=True)
 
 
+class CreditReport(InputEvent):
+    """What a credit bureau (``source``) says of the customer ``as_of`` a date: a score on
+    its own scale (``score_min`` to ``score_max``), and optionally a rating, its payment index
+    (days beyond terms with other suppliers) and the customer's accounts and industry.
+
+    >>> from pydantic import ValidationError
+    >>> report = CreditReport(event_id="r1", customer_id="c1", source="creditsafe",
+    ...     event_time="2026-03-02T08:00:00Z", as_of="2026-03-01", score=62, score_min=0,
+    ...     score_max=100)
+    >>> report.normalised_score
+    0.62
+    >>> try:
+    ...     report.model_validate({**report.model_dump(), "score": 120})
+    ... except ValidationError as error:
+    ...     print(error.errors()[0]["msg"])
+    Value error, score 120.0 is outside the source's scale 0.0 to 100.0
+    """
+
+    type: Literal["customer.credit_report"] = "customer.credit_report"
+    source: _label(32, spaces=False, description="The bureau, a short id (e.g. creditsafe)")
+    as_of: EventDate
+    score: Score
+    score_min: Score
+    score_max: Score
+    higher_is_safer: bool = Field(
+        True, strict=True, description="False for scales where a lower score is safer"
+    )
+    rating: _label(16, spaces=False) | None = None
+    payment_index: int | None = Field(
+        None, ge=0, le=3650, strict=True, description="Days beyond terms with other suppliers"
+    )
+    revenue: Money | None = None
+    total_debt: Money | None = None
+    equity: Money | None = None
+    employees: int | None = Field(None, ge=0, le=10_000_000, strict=True)
+    industry_code: str | None = Field(
+        None, min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.-]+$", strict=True,
+        description="NACE, SIC or another classification's code",
+    )  # fmt: skip
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.score_min >= self.score_max:
+            raise ValueError(f"score_min {self.score_min} must be below score_max {self.score_max}")
+        if not self.score_min <= self.score <= self.score_max:
+            raise ValueError(
+                f"score {self.score} is outside the source's scale {self.score_min} to "
+                f"{self.score_max}"
+            )
+        if self.as_of > self.event_time.astimezone(UTC).date():
+            raise ValueError(f"as_of {self.as_of} is after the event's date (event_time, in UTC)")
+        if len({money.currency for money in self.accounts if money is not None}) > 1:
+            raise ValueError("revenue, total_debt and equity must be in one currency")
+        return self
+
+    @property
+    def accounts(self) -> tuple[Money | None, Money | None, Money | None]:
+        """Revenue, total debt and equity."""
+        return self.revenue, self.total_debt, self.equity
+
+    @property
+    def currency(self) -> str | None:
+        """The currency of the accounts, if any is given."""
+        return next((money.currency for money in self.accounts if money is not None), None)
+
+    @property
+    def normalised_score(self) -> float:
+        """The score on a 0-1 scale where higher is safer."""
+        share = (self.score - self.score_min) / (self.score_max - self.score_min)
+        return share if self.higher_is_safer else 1.0 - share
+
+
 Note = Annotated[
     str,
     Field(max_length=2000, strict=True, description="Free text, may be empty"),
@@ -336,7 +411,7 @@ ALL_INPUT_EVENTS: tuple[type[InputEvent], ...] = (
     OrderPlaced, OrderCancelled, OrderFulfilled,
     InvoiceIssued, InvoiceCancelled, InvoiceDisputed, DisputeResolved, InvoiceWrittenOff,
     PaymentReceived, PaymentReversed,
-    CustomerProfile, CreditLimitUpdated, PaymentTermsUpdated,
+    CustomerProfile, CreditLimitUpdated, PaymentTermsUpdated, CreditReport,
     CaseAcknowledged, CaseAssigned, CaseSnoozed, CaseResolved,
     OrderReleased, OrderRejected, ProposalAccepted, ProposalDeclined,
 )  # fmt: skip
@@ -345,7 +420,7 @@ AnyInputEvent = Annotated[
     OrderPlaced | OrderCancelled | OrderFulfilled
     | InvoiceIssued | InvoiceCancelled | InvoiceDisputed | DisputeResolved | InvoiceWrittenOff
     | PaymentReceived | PaymentReversed
-    | CustomerProfile | CreditLimitUpdated | PaymentTermsUpdated
+    | CustomerProfile | CreditLimitUpdated | PaymentTermsUpdated | CreditReport
     | CaseAcknowledged | CaseAssigned | CaseSnoozed | CaseResolved
     | OrderReleased | OrderRejected | ProposalAccepted | ProposalDeclined,
     Field(discriminator="type"),

@@ -296,7 +296,7 @@ def deadletter_replay(
 
 ControlFile = Annotated[Path, typer.Argument(help="A control document, YAML or JSON")]
 ControlKind = Annotated[
-    Literal["rules", "scorecard", "tiers", "decisions", "credit", "fx"],
+    Literal["rules", "scorecard", "tiers", "decisions", "credit", "industry", "fx"],
     typer.Argument(help="The kind of control document"),
 ]
 
@@ -490,6 +490,12 @@ def generate(
     currencies: Annotated[
         str, typer.Option(help="Comma-separated ISO 4217 codes the customers take turns in")
     ] = "EUR",
+    credit_reports: Annotated[
+        bool,
+        typer.Option(
+            "--credit-reports", help="A bureau's monthly credit report on every customer too"
+        ),
+    ] = False,
     broker: Broker = None,
 ) -> None:
     """Generate a synthetic history of customers, orders, invoices and payments."""
@@ -509,7 +515,9 @@ def generate(
     codes = [code.strip() for code in currencies.split(",")]
     if not all(len(code) == 3 and code.isascii() and code.isupper() for code in codes):
         _fail(f"--currencies {currencies!r}: give ISO 4217 codes like EUR,USD")
-    history, people = generate_history(customers, days, ending, seed, codes, calendar)
+    history, people = generate_history(
+        customers, days, ending, seed, codes, calendar, credit_reports
+    )
     stream = islice(history, events)
     with contextlib.nullcontext() if truth_file is None else truth_file:
         _send_or_write(stream, output, to_topics, rate, broker)

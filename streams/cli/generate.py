@@ -4,7 +4,9 @@ Each customer has a segment (retail, wholesale, enterprise) that sets its credit
 terms, order sizes and how often it orders; orders follow the seasons (more before the end of
 the year, fewer in summer). Most customers pay on time; some always pay late; some deteriorate,
 paying later week after week from some point on and finally not at all; a few are anomalous:
-orders far above their usual size and payments that bounce.
+orders far above their usual size and payments that bounce. Asked to, a bureau reports on
+every customer monthly: a deteriorating one's score starts falling `WARNING_WEEKS` before
+its payments do.
 
 A `Calendar` makes the history look like business-to-business payments: invoices due at the
 end of a month ("net 30 end of month"), customers that pay in payment runs on a fixed weekday
@@ -15,7 +17,7 @@ customers deteriorate, from when, and which stop paying.
 Deterministic for a seed: every customer draws from its own generator, seeded by the seed and
 its number, so a customer's history does not depend on how many others there are; the
 calendar draws from a second one, so the default calendar gives the same history as before
-calendars existed. Events come
+calendars existed, and the credit reports from a third. Events come
 in event-time order (ties by event id), streamed: memory grows with the number of customers,
 never with the length of the history.
 
@@ -46,6 +48,7 @@ from typing import TypeVar
 
 from schemas.events import (
     CreditLimitUpdated,
+    CreditReport,
     CustomerProfile,
     InputEvent,
     InvoiceIssued,
@@ -83,6 +86,17 @@ DOUBLING_DAYS = 140
 """A deteriorating customer's orders grow by their usual size every 20 weeks once it turns."""
 
 PAYMENT_RUNS = ("none", "weekly", "monthly", "mixed")
+REPORT_EVERY = timedelta(days=30)
+WARNING_WEEKS = 6
+"""A deteriorating customer's bureau score starts falling this many weeks before it turns."""
+DECLINE_PER_WEEK = 4.0
+"""Points of the 0-100 bureau score a deteriorating customer loses a week once it falls."""
+BUREAU_SCORE = {"punctual": 75, "late": 55, "deteriorating": 70, "anomalous": 60}
+PAYMENT_INDEX = {"punctual": 2, "late": 20, "deteriorating": 3, "anomalous": 8}
+"""The days beyond terms a bureau sees of each behaviour with other suppliers."""
+INDUSTRIES = ("C10.7", "C25.1", "F41.2", "G46.9", "H49.4", "I56.1", "J62.0", "M70.2")
+RATINGS = ((80, "A"), (60, "B"), (40, "C"), (0, "D"))
+"""The rating of a bureau score: the letter of the first band it reaches."""
 RUN_TIME = time(10, 0)
 """The time of day every payment of a payment run is made (the same for all: a block)."""
 
@@ -127,9 +141,11 @@ def generate_events(
     seed: int = 7,
     currency: str | Sequence[str] = "EUR",
     calendar: Calendar = Calendar(),
+    credit_reports: bool = False,
 ) -> Iterator[InputEvent]:
-    """The events of ``customers`` customers over the ``days`` days before ``end``, in order."""
-    return generate_history(customers, days, end, seed, currency, calendar)[0]
+    """The events of ``customers`` customers over the ``days`` days before ``end``, in order;
+    with ``credit_reports``, a bureau's monthly report on each."""
+    return generate_history(customers, days, end, seed, currency, calendar, credit_reports)[0]
 
 
 def generate_history(
@@ -139,6 +155,7 @@ def generate_history(
     seed: int = 7,
     currency: str | Sequence[str] = "EUR",
     calendar: Calendar = Calendar(),
+    credit_reports: bool = False,
 ) -> tuple[Iterator[InputEvent], list["Customer"]]:
     """The events, as `generate_events`, and the customers, whose `Customer.truth` is
     complete once the events are read. Several currencies take turns: customer ``n`` trades in
@@ -146,7 +163,7 @@ def generate_history(
     start = end - timedelta(days=days)
     currencies = (currency,) if isinstance(currency, str) else tuple(currency)
     people = [
-        Customer(number, seed, currencies[number % len(currencies)], calendar)
+        Customer(number, seed, currencies[number % len(currencies)], calendar, credit_reports)
         for number in range(customers)
     ]
     return merged(customer.events(start, end) for customer in people), people
@@ -185,7 +202,12 @@ class Customer:
     """One synthetic customer: who it is, and a lazy stream of its events."""
 
     def __init__(
-        self, number: int, seed: int, currency: str, calendar: Calendar = Calendar()
+        self,
+        number: int,
+        seed: int,
+        currency: str,
+        calendar: Calendar = Calendar(),
+        credit_reports: bool = False,
     ) -> None:
         self.id = f"cust-{number:05d}"
         self.rng = random.Random(f"{seed}:{number}")
@@ -197,6 +219,8 @@ class Customer:
         self.calendar = calendar
         self.dates = random.Random(f"{seed}:{number}:calendar")
         """The calendar's draws, apart, so that the default calendar changes nothing."""
+        self.bureau = random.Random(f"{seed}:{number}:bureau") if credit_reports else None
+        """The credit reports' draws, apart too; None: no reports."""
         runs = calendar.payment_runs
         if runs == "mixed":
             runs = self.dates.choice(("weekly", "monthly"))
@@ -236,6 +260,14 @@ class Customer:
 
     def events(self, start: datetime, end: datetime) -> Iterator[InputEvent]:
         """Its events from ``start`` until ``end`` in event-time order."""
+        trading = self._trading(start, end)
+        if self.bureau is None:
+            return trading
+        # Trading first: its first event is drawn after the onset the reports read.
+        return merged([trading, self._reports(start, end)])
+
+    def _trading(self, start: datetime, end: datetime) -> Iterator[InputEvent]:
+        """Its profile, orders, invoices and payments from ``start`` until ``end``, in order."""
         rng, common = self.rng, {"customer_id": self.id}
         later: list[tuple[datetime, str, InputEvent]] = []  # a heap of events to come
         for event in (
@@ -312,6 +344,34 @@ class Customer:
             events.append(PaymentReversed(event_id=f"{payment_id}-bounced", event_time=bounced,
                                           payment_id=payment_id, **common))  # fmt: skip
         return events
+
+    def _reports(self, start: datetime, end: datetime) -> Iterator[CreditReport]:
+        """A bureau's report every `REPORT_EVERY` (as of the day before), on a 0-100 scale: a
+        deteriorating customer's score falls, its payment index and debt rise, from
+        `WARNING_WEEKS` before its onset."""
+        rng = self.bureau
+        assert rng is not None and self.onset is not None
+        base = BUREAU_SCORE[self.behaviour] + rng.uniform(-10, 10)
+        industry, employees = rng.choice(INDUSTRIES), rng.randint(2, 500)
+        equity = (self.limit * rng.randint(5, 20)).quantize(Decimal("0.01"))
+        falls_from = self.onset - timedelta(weeks=WARNING_WEEKS)
+        moment, number = start + timedelta(days=rng.uniform(0, 30)), 0
+        while moment < end:
+            number += 1
+            weeks = max(0.0, (moment - falls_from) / timedelta(weeks=1))
+            decline = DECLINE_PER_WEEK * weeks if self.behaviour == "deteriorating" else 0.0
+            score = min(100, max(0, round(base - decline + rng.uniform(-3, 3))))
+            leverage = Decimal(round(1 + rng.uniform(0, 1.5) + decline / 20, 2))
+            yield CreditReport(
+                event_id=f"{self.id}-report{number}", customer_id=self.id, event_time=moment,
+                source="bureau", as_of=(moment - timedelta(days=1)).date(), score=score,
+                score_min=0, score_max=100, rating=next(r for low, r in RATINGS if score >= low),
+                payment_index=max(0, round(PAYMENT_INDEX[self.behaviour] + decline / 2
+                                           + rng.uniform(-2, 2))),
+                total_debt=self._money((equity * leverage).quantize(Decimal("0.01"))),
+                equity=self._money(equity), employees=employees, industry_code=industry,
+            )  # fmt: skip
+            moment += REPORT_EVERY
 
     def _in_run(self, issued: datetime, meant: datetime, on_time: bool) -> datetime:
         """When a payment meant for ``meant`` goes out: then, without payment runs; else on

@@ -12,6 +12,7 @@ kind           body                                  class
 ``tiers``      ``medium``, ``high``, ``margin``       `detectors.tiers.TierPolicy`
 ``decisions``  the order decision policy              `detectors.decisions.DecisionPolicy`
 ``credit``     the credit action policy               `detectors.credit_actions.CreditPolicy`
+``industry``   ``levels``: code or prefix -> level   `features.industry.IndustryRisk`
 ``fx``         ``reporting``, ``rates``              `schemas.fx.FxRates`
 =============  ===================================  ===========================
 
@@ -25,7 +26,7 @@ its configuration from files with `config_from_files`.
 >>> document = parse_document("kind: tiers\\nversion: tiers-2\\nbody: {medium: 35, high: 65}")
 >>> config = apply_document(RiskConfig(), document)
 >>> config.tiers.version, config.tiers.medium, config.rules.version
-('tiers-2', 35.0, 'default-3')
+('tiers-2', 35.0, 'default-4')
 >>> try:
 ...     parse_document("kind: tiers\\nversion: t3\\nbody: {medium: 80, high: 65}")
 ... except InvalidDocument as error:
@@ -48,16 +49,18 @@ from detectors.decisions import DecisionPolicy
 from detectors.rules import RuleSet, describe_invalid
 from detectors.scorecard import Scorecard
 from detectors.tiers import TierPolicy
+from features.industry import IndustryRisk
 from schemas.fx import FxRates
 from streams.engine import RiskConfig
 
-Kind = Literal["rules", "scorecard", "tiers", "decisions", "credit", "fx"]
+Kind = Literal["rules", "scorecard", "tiers", "decisions", "credit", "industry", "fx"]
 ENGINE_KINDS: dict[str, type[BaseModel]] = {
     "rules": RuleSet,
     "scorecard": Scorecard,
     "tiers": TierPolicy,
     "decisions": DecisionPolicy,
     "credit": CreditPolicy,
+    "industry": IndustryRisk,
 }
 """The kinds the engine decides with, by the name of the `RiskConfig` field each sets."""
 READER_KINDS: dict[str, type[BaseModel]] = {"fx": FxRates}
@@ -134,7 +137,7 @@ def built_in(kind: str) -> ControlDocument:
     """The built-in default of ``kind``, in force until a document of that kind is.
 
     >>> built_in("rules").version, built_in("tiers").body
-    ('default-3', {'medium': 40.0, 'high': 70.0, 'margin': 5.0})
+    ('default-4', {'medium': 40.0, 'high': 70.0, 'margin': 5.0})
     >>> built_in("fx").version, built_in("fx").body
     ('default', {'reporting': None, 'rates': {}})
     """
@@ -146,9 +149,9 @@ def built_in(kind: str) -> ControlDocument:
 def is_built_in(kind: str, version: str) -> bool:
     """Whether ``version`` names the built-in default of ``kind``: ``default`` or its own name.
 
-    >>> is_built_in("rules", "default"), is_built_in("rules", "default-3")
+    >>> is_built_in("rules", "default"), is_built_in("rules", "default-4")
     (True, True)
-    >>> is_built_in("tiers", "default-3")
+    >>> is_built_in("tiers", "default-4")
     False
     """
     return version in (BUILT_IN, built_in(kind).version)

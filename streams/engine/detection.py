@@ -75,7 +75,7 @@ class Step:
     def features(self) -> Features:
         """The customer's features at ``now``, after the step: computed once, when first read."""
         if self._features is None:
-            self._features = self.record.state.features(self.now, self.engine.config)
+            self._features = self.engine.features(self.record.state, self.now)
         return self._features
 
 
@@ -349,7 +349,7 @@ _LOG_SCALED = (
     "disputed_balance", "aging_current", "aging_1_30", "aging_31_60", "aging_61_90",
     "aging_over_90", "overdue_balance", "payment_amount_mean", "order_amount_mean",
     "order_amount_std", "days_past_due", "avg_days_late", "dso", "days_since_last_payment",
-    "tenure_days",
+    "tenure_days", "report_age_days", "payment_index", "leverage",
 )  # fmt: skip
 """Money and day counts, heavy-tailed: the model sees sign(x) * log(1 + |x|)."""
 

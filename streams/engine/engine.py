@@ -42,6 +42,7 @@ from detectors.scorecard import Scorecard
 from detectors.tiers import TierPolicy
 from features import CustomerState, FeatureConfig, Features, Summary, Transition
 from features.eventtime import from_micros, to_micros
+from features.industry import IndustryRisk
 from schemas.events import (
     CaseAction,
     CreditLimitUpdated,
@@ -121,6 +122,7 @@ class RiskConfig:
     decisions: DecisionPolicy = field(default_factory=DecisionPolicy)
     tiers: TierPolicy = field(default_factory=TierPolicy)
     credit: CreditPolicy = field(default_factory=CreditPolicy)
+    industry: IndustryRisk = field(default_factory=IndustryRisk)
     min_score_change: float = 5.0
     anomaly_window: timedelta = timedelta(days=30)
     payment_amounts: ZScoreDetector = field(
@@ -248,6 +250,10 @@ class Engine:
             )
         return self._versions
 
+    def features(self, state: CustomerState, now: datetime) -> Features:
+        """The features of ``state`` at ``now``, with this engine's settings and industries."""
+        return state.features(now, self.config, self.risk.industry)
+
     def process(self, record: CustomerRecord, event: InputEvent) -> Outputs:
         """Apply one event; raises ``InvalidEvent`` (record unchanged) if it cannot be."""
         if isinstance(event, ReviewEvent):
@@ -374,7 +380,7 @@ class Engine:
         """The customer before an order, to decide it."""
         if not isinstance(event, OrderPlaced):
             return None
-        return state.features(_not_before_watermark(state, event.event_time), self.config)
+        return self.features(state, _not_before_watermark(state, event.event_time))
 
     def _usual_amounts(
         self, state: CustomerState, event: InputEvent, before: Features | None

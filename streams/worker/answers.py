@@ -42,7 +42,7 @@ def current_picture(engine: Engine, record: CustomerRecord) -> CustomerRisk:
     also brings the state's current account up to date after a load)."""
     state = record.state
     as_of = from_micros(max(state.watermark, state.clock))
-    features = state.features(as_of, engine.config)
+    features = engine.features(state, as_of)
     score, tier, reasons = engine.score(record, features, as_of)
     return picture(record, features, as_of, score, tier, reasons, engine.versions)
 

@@ -20,10 +20,12 @@ from detectors.rules import (
     rule_inputs,
 )
 from features import CustomerState, Features
+from features.bureau import Bureau
 from features.stats import Moments
 from features.units import UNIT, to_units
 from schemas.events import (
     EVENT_TYPES,
+    CreditReport,
     InputEvent,
     InvoiceDisputed,
     OrderPlaced,
@@ -67,6 +69,14 @@ def reversal(reason: str) -> PaymentReversed:
 
 
 DISPUTE = InvoiceDisputed(event_id="e1", customer_id="c1", event_time=T0, invoice_id="i1")
+REPORT = CreditReport(
+    event_id="e1", customer_id="c1", event_time=T0, source="creditsafe", as_of=T0.date(),
+    score=40, score_min=0, score_max=100,
+)  # fmt: skip
+
+
+def downgraded(drop: float | None) -> Features:
+    return replace(BLANK, bureau=Bureau(score=0.4, score_drop=drop))
 
 
 def stats_with(values: list[float], event_amount: float):
@@ -169,6 +179,12 @@ CASES = {
         (replace(SEASONED, payment_terms_days=45, dso=70.0), None, []),  # 25 beyond, over 60
         (replace(BLANK, payment_terms_days=30, dso=90.0), None, []),  # too new to judge
     ],
+    "bureau_downgrade": [
+        (downgraded(0.15), REPORT, ["bureau_downgrade"]),
+        (downgraded(0.14), REPORT, []),
+        (downgraded(None), REPORT, []),  # no earlier report of the source
+        (downgraded(0.3), None, []),  # only on a report
+    ],
 }  # fmt: skip
 
 
@@ -209,11 +225,11 @@ def test_every_default_rule_has_a_case():
 def test_messages_name_the_figures(features, event, message):
     hits = PACK.evaluate(rule_inputs(features, event), {}, T0).hits
     assert [hit.message for hit in hits] == [message]
-    assert hits[0].ruleset_version == "default-3"
+    assert hits[0].ruleset_version == "default-4"
 
 
 def test_the_default_pack_loads_from_yaml():
-    assert PACK.version == "default-3"
+    assert PACK.version == "default-4"
     assert [rule.severity for rule in PACK.rules if rule.id == "bounced_payment"] == ["critical"]
     assert RuleSet.model_validate_json(PACK.model_dump_json()) == PACK
 
@@ -224,7 +240,7 @@ def test_a_hit_becomes_an_alert_naming_its_rule_and_rule_set_version():
     alert = hit.alert("c1", T0, "e9", Versions(model="m3"))
     assert alert.alert_id == derive_id("alert", "rule", "exposure_over_limit", "c1", "e9")
     assert (alert.kind, alert.severity) == ("rule", "critical")
-    assert (alert.versions.model, alert.versions.ruleset) == ("m3", "default-3")
+    assert (alert.versions.model, alert.versions.ruleset) == ("m3", "default-4")
     assert alert.details == {
         "rule_id": "exposure_over_limit",
         "features.limit_use": 1.05,

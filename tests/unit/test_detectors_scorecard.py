@@ -30,8 +30,45 @@ def _reasons(result) -> list[tuple[str, float, float]]:
     return [(r.indicator, round(r.value, 9), round(r.contribution, 9)) for r in result.reasons]
 
 
-def test_default_weights_add_up_to_one_hundred_points():
-    assert sum(indicator.weight for indicator in DEFAULT_INDICATORS.values()) == 100
+def test_default_weights_that_always_count_add_up_to_one_hundred_points():
+    always = [i.weight for i in DEFAULT_INDICATORS.values() if not i.optional]
+    assert sum(always) == 100
+
+
+CREDIT_INPUTS = {"bureau_score": 0.3, "payment_index": 10, "leverage": 3.0, "industry_risk": 0.5}
+SOME_RISK = {"late_payment_probability": 0.5, "days_past_due": 15, "limit_use": 0.85}
+
+
+def test_without_a_credit_report_the_optional_indicators_change_nothing():
+    without = Scorecard(
+        indicators={k: i for k, i in DEFAULT_INDICATORS.items() if not i.optional}
+    ).score(SOME_RISK)
+    assert Scorecard().score(SOME_RISK) == without
+    assert Scorecard().score({**SOME_RISK, "bureau_score": math.nan}) == without
+
+
+def test_a_report_moves_the_score_by_the_documents_weights():
+    """The bureau score 0.3 is half-way down its ramp (0.5 to 0.1): 0.5 of its weight; the
+    payment index 10 days a fifth of its ramp (5 to 30), the leverage 3 a quarter (2 to 6)."""
+    card = Scorecard()
+    before = card.score(SOME_RISK).score  # 15 + 5 + 7.5 points of 100
+    after = card.score({**SOME_RISK, **CREDIT_INPUTS}).score
+    assert before == pytest.approx(27.5)
+    assert after == pytest.approx(100 * (27.5 + 10 * 0.5 + 5 * 0.2 + 5 * 0.25 + 5 * 0.5) / 125)
+    bureau = DEFAULT_INDICATORS["bureau_score"].model_copy(update={"weight": 40})
+    heavier = Scorecard(indicators={**DEFAULT_INDICATORS, "bureau_score": bureau})
+    only_bureau = heavier.score({**SOME_RISK, "bureau_score": 0.3}).score
+    assert only_bureau == pytest.approx(100 * (27.5 + 40 * 0.5) / 140)
+
+
+def test_a_good_report_lowers_the_score():
+    card = Scorecard()
+    assert card.score({**SOME_RISK, "bureau_score": 0.9}).score == pytest.approx(100 * 27.5 / 110)
+
+
+def test_a_scorecard_of_optional_indicators_alone_is_refused():
+    with pytest.raises(ValidationError, match="not optional"):
+        Scorecard(indicators={k: i for k, i in DEFAULT_INDICATORS.items() if i.optional})
 
 
 def test_default_scorecard_arithmetic_and_reasons():

@@ -1,7 +1,7 @@
 """``riskstream generate``: a deterministic, streamed synthetic history with a mix of payers."""
 
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from itertools import islice
 
@@ -194,3 +194,33 @@ def test_a_bad_calendar_gets_one_line():
     result = generate("--payment-runs", "daily")
     assert result.exit_code == 2 and "--payment-runs" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_credit_reports_come_only_when_asked_and_leave_the_rest_as_it_was(tmp_path):
+    plain, reported = tmp_path / "plain.jsonl", tmp_path / "reported.jsonl"
+    for path, flags in ((plain, ()), (reported, ("--credit-reports",))):
+        result = generate("--customers", 10, "--days", 120, "--end", "2026-06-01",
+                          "--output", path, *flags)  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+    lines = reported.read_bytes().splitlines(keepends=True)
+    reports = [line for line in lines if b'"customer.credit_report"' in line]
+    assert b'"customer.credit_report"' not in plain.read_bytes()
+    assert b"".join(line for line in lines if line not in reports) == plain.read_bytes()
+    assert len(reports) == 10 * 4  # monthly, each customer from a day of its first month
+    assert all(parse_event(line).as_of < parse_event(line).event_time.date() for line in reports)
+
+
+def test_a_deteriorating_customers_bureau_score_falls_weeks_before_it_turns():
+    history, people = generate_history(60, 365, END, credit_reports=True)
+    scores = defaultdict(list)
+    for event in history:
+        if event.type == "customer.credit_report":
+            scores[event.customer_id].append((event.event_time, event.score))
+    falling = [person for person in people if person.behaviour == "deteriorating"]
+    assert falling
+    for person in falling:
+        before = [score for moment, score in scores[person.id] if moment < person.onset]
+        early = [s for m, s in scores[person.id] if m < person.onset - timedelta(weeks=6)]
+        assert min(before) < min(early) - 10, person.id  # fell before its payments did
+    steady = [scores[p.id] for p in people if p.behaviour == "punctual"]
+    assert all(max(s for _, s in row) - min(s for _, s in row) <= 7 for row in steady)

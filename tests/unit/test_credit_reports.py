@@ -1,0 +1,280 @@
+"""Credit reports: the contract of ``customer.credit_report``, how the state keeps reports
+whatever their order, and the features read from them."""
+
+import itertools
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from features import CustomerState
+from features.catalog import FEATURES, model_features
+from features.config import FeatureConfig
+from schemas import CreditLimitUpdated, CreditReport, InvalidEvent, Money, OrderPlaced, parse_event
+from streams.cli.commands import app
+from streams.engine import CustomerRecord, Engine, RiskConfig
+from streams.engine.control import InvalidDocument, apply_document, parse_document
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+REPORT_FEATURES = (
+    "bureau_score", "report_age_days", "payment_index", "leverage", "bureau_score_drop",
+    "bureau_rating", "industry_code", "industry_risk",
+)  # fmt: skip
+CONFIG = FeatureConfig()
+REPORT = {
+    "type": "customer.credit_report",
+    "event_id": "r-1",
+    "customer_id": "c1",
+    "event_time": "2026-03-02T09:00:00Z",
+    "source": "creditsafe",
+    "as_of": "2026-03-01",
+    "score": 62,
+    "score_min": 0,
+    "score_max": 100,
+}
+
+
+def raw(**changes: object) -> bytes:
+    document = {**REPORT, **changes}
+    return orjson.dumps({k: v for k, v in document.items() if v is not None})
+
+
+def report(event_id: str, as_of: date, score: float, source: str = "creditsafe", **fields):
+    return CreditReport(
+        event_id=event_id, customer_id="c1", event_time=T0, source=source, as_of=as_of,
+        score=score, score_min=0, score_max=100, **fields,
+    )  # fmt: skip
+
+
+def eur(amount: str) -> Money:
+    return Money(amount=amount, currency="EUR")
+
+
+def test_a_report_is_read_with_its_score_normalised():
+    event = parse_event(
+        raw(payment_index=12, rating="B+", industry_code="C10.7"), family="customer"
+    )
+    assert isinstance(event, CreditReport)
+    assert (event.normalised_score, event.payment_index, event.rating) == (0.62, 12, "B+")
+    inverted = parse_event(raw(score=200, score_min=100, score_max=600, higher_is_safer=False))
+    assert inverted.normalised_score == 0.8
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"score": 101}, "outside the source's scale"),
+        ({"score": -1}, "outside the source's scale"),
+        ({"score_min": 100, "score_max": 100, "score": 100}, "must be below score_max"),
+        ({"score_min": 100, "score_max": 0}, "must be below score_max"),
+        ({"score": "62"}, "score"),
+        ({"score": True}, "score"),
+        ({"payment_index": -3}, "payment_index"),
+        ({"payment_index": 2.5}, "payment_index"),
+        ({"employees": -1}, "employees"),
+        ({"industry_code": "C 10"}, "industry_code"),
+        ({"industry_code": "C" * 17}, "industry_code"),
+        ({"source": "s" * 33}, "source"),
+        ({"rating": "r" * 17}, "rating"),
+        ({"as_of": "2026-03-03"}, "after the event's date"),
+        ({"equity": {"amount": 12.5, "currency": "EUR"}}, "floats"),
+        (
+            {
+                "equity": {"amount": "1.00", "currency": "EUR"},
+                "total_debt": {"amount": "1.00", "currency": "USD"},
+            },
+            "one currency",
+        ),
+    ],
+)
+def test_an_invalid_report_is_refused_saying_why(changes, words):
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(raw(**changes))
+    assert caught.value.code == "invalid"
+    assert words in str(caught.value)
+
+
+def test_an_invalid_report_is_a_dead_letter_and_the_replay_goes_on(tmp_path):
+    events = [
+        REPORT,
+        {**REPORT, "event_id": "r-2", "score": 140},
+        {**REPORT, "event_id": "r-3", "equity": {"amount": "10.00", "currency": "EUR"}},
+        {**REPORT, "event_id": "r-4", "equity": {"amount": "10.00", "currency": "USD"}},
+    ]
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in events))
+    result = CliRunner().invoke(
+        app, ["backtest", "--quiet", str(source), "--output", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.stderr
+    letters = [
+        orjson.loads(line)
+        for line in (tmp_path / "out" / "deadletter.jsonl").read_bytes().splitlines()
+    ]
+    assert [(letter["source_offset"], letter["reason_code"]) for letter in letters] == [
+        (2, "invalid"),
+        (4, "inconsistent"),  # a USD report of a customer in EUR
+    ]
+    assert "outside the source's scale" in letters[0]["reason"]
+
+
+def test_a_report_without_accounts_names_no_currency_and_with_them_names_theirs():
+    assert report("r1", date(2026, 3, 1), 50).currency is None
+    assert report("r1", date(2026, 3, 1), 50, equity=eur("10.00")).currency == "EUR"
+
+
+REPORTS = [
+    report("a1", date(2026, 1, 1), 80, rating="A", payment_index=3),
+    report("a2", date(2026, 2, 1), 55, rating="C", total_debt=eur("900"), equity=eur("300")),
+    report("a0", date(2025, 12, 1), 90),
+    report("b1", date(2026, 1, 15), 70, source="dnb", payment_index=20, industry_code="C10"),
+    report("b2", date(2026, 1, 10), 60, source="dnb", employees=12),
+]
+
+
+def state_of(events) -> CustomerState:
+    state = CustomerState.new("c1")
+    for event in events:
+        state.apply(event, CONFIG)
+    return state
+
+
+def test_the_features_read_the_newest_report_and_the_drop_since_the_one_before():
+    bureau = state_of(REPORTS).features(T0, CONFIG).bureau
+    assert bureau.score == 0.55  # creditsafe's report of February is the newest
+    assert round(bureau.score_drop, 4) == 0.25  # 0.80 in January
+    assert bureau.rating == "C"
+    assert bureau.payment_index == 20  # the newest report that gives one: dnb's of 15 January
+    assert bureau.leverage == 3.0
+    assert bureau.industry_code == "C10"
+    assert bureau.report_age_days == (T0 - datetime(2026, 2, 1, tzinfo=UTC)) / timedelta(days=1)
+
+
+def test_reports_in_any_order_make_the_same_state_and_bytes():
+    expected = state_of(REPORTS).to_bytes()
+    for order in itertools.permutations(REPORTS):
+        assert state_of(order).to_bytes() == expected
+    restored = CustomerState.from_bytes(expected)
+    assert restored.features(T0, CONFIG) == state_of(REPORTS).features(T0, CONFIG)
+
+
+def test_at_most_five_sources_are_kept_the_oldest_forgotten():
+    sources = [report(f"s{n}", date(2026, 1, n + 1), 50, source=f"s{n}") for n in range(7)]
+    random.Random(5).shuffle(sources)
+    state = state_of(sources)
+    assert sorted(state.reports.sources) == ["s2", "s3", "s4", "s5", "s6"]
+
+
+def test_without_reports_the_features_are_absent_and_the_bytes_as_before():
+    state = CustomerState.new("c1")
+    features = state.features(T0, CONFIG)
+    assert set(features.bureau) == {None}
+    assert b"reports" not in state.to_bytes()
+
+
+def test_a_report_in_another_currency_than_the_customers_is_inconsistent():
+    state = state_of([report("r1", date(2026, 3, 1), 50, equity=eur("10"))])
+    usd = report("r2", date(2026, 3, 1), 50, equity=Money(amount="10", currency="USD"))
+    with pytest.raises(InvalidEvent, match="inconsistent"):
+        state.apply(usd, CONFIG)
+
+
+def test_the_catalog_names_the_report_features_for_rules_and_the_scorecard():
+    features = state_of(REPORTS).features(T0, CONFIG)
+    read = {name: FEATURES[name].read(features) for name in REPORT_FEATURES}
+    assert read == {
+        "bureau_score": 0.55,
+        "report_age_days": features.bureau.report_age_days,
+        "payment_index": 20,
+        "leverage": 3.0,
+        "bureau_score_drop": features.bureau.score_drop,
+        "bureau_rating": "C",
+        "industry_code": "C10",
+        "industry_risk": None,  # the built-in industry document maps nothing
+    }
+    empty = CustomerState.new("c1").features(T0, CONFIG)
+    assert {FEATURES[name].read(empty) for name in REPORT_FEATURES} == {None}
+
+
+def test_the_industry_document_sets_industry_risk_by_the_longest_prefix():
+    document = parse_document(
+        "kind: industry\nversion: nace-1\nbody: {levels: {C: medium, C10: low, F41: high}}"
+    )
+    engine = Engine(risk=apply_document(RiskConfig(), document))
+    risks = [
+        engine.features(state_of([report("r1", date(2026, 3, 1), 50, industry_code=code)]), T0)
+        for code in ("C10.7", "C20", "F41.2", "A01")
+    ]
+    assert [features.industry_risk for features in risks] == [0.0, 0.5, 1.0, None]
+    assert Engine().features(state_of(REPORTS), T0).industry_risk is None  # maps nothing
+
+
+def test_an_industry_document_with_an_unknown_level_is_refused():
+    with pytest.raises(InvalidDocument, match=r"body\.levels\.C10"):
+        parse_document("kind: industry\nversion: nace-1\nbody: {levels: {C10: severe}}")
+
+
+def test_a_bad_report_raises_the_engines_score_by_the_scorecards_weight():
+    """Over the limit (limit_use 1.2: 15 of 100 points), then a report at the bottom of its
+    scale: the bureau indicator adds its weight, 10, of 110 points."""
+    engine, record = Engine(), CustomerRecord.new("c1")
+    engine.process(record, CreditLimitUpdated(
+        event_id="l1", customer_id="c1", event_time=T0 - timedelta(days=2),
+        credit_limit=eur("1000"),
+    ))  # fmt: skip
+    over = engine.process(record, OrderPlaced(
+        event_id="o1", customer_id="c1", event_time=T0 - timedelta(days=1), order_id="o1",
+        amount=eur("1200"),
+    ))  # fmt: skip
+    assert over.picture.score == 15.0
+    reported = engine.process(record, report("r1", date(2026, 3, 1), 0))
+    assert reported.picture.score == round(100 * (15 + 10) / 110, 2)
+    assert [(r.indicator, r.contribution) for r in reported.picture.reasons] == [
+        ("limit_use", round(100 * 15 / 110, 2)),
+        ("bureau_score", round(100 * 10 / 110, 2)),
+    ]
+
+
+def downgrades(*reports: CreditReport) -> list[str]:
+    engine, record = Engine(), CustomerRecord.new("c1")
+    alerts = [alert for event in reports for alert in engine.process(record, event).alerts]
+    return [alert.message for alert in alerts if alert.details["rule_id"] == "bureau_downgrade"]
+
+
+def test_a_bureau_downgrade_alerts_once_with_its_drop():
+    assert downgrades(
+        report("r1", date(2026, 1, 1), 70),
+        report("r2", date(2026, 2, 1), 40, rating="C"),
+        report("r3", date(2026, 2, 1), 35, source="dnb"),  # another bureau: no earlier report
+    ) == ["bureau score fell by 30% of its scale, to 40%; rating C"]
+
+
+def test_a_small_drop_does_not_alert_and_a_drop_shown_late_does():
+    assert downgrades(report("r1", date(2026, 1, 1), 70), report("r2", date(2026, 2, 1), 60)) == []
+    # The report before the newest, coming late, shows the drop then.
+    assert downgrades(report("r2", date(2026, 2, 1), 70), report("r1", date(2026, 1, 1), 90)) == [
+        "bureau score fell by 20% of its scale, to 70%; rating n/a"
+    ]
+
+
+def test_a_downgrade_alerts_once_in_thirty_days():
+    assert len(downgrades(
+        report("r1", date(2026, 1, 1), 90),
+        report("r2", date(2026, 2, 1), 70),
+        report("r3", date(2026, 1, 15), 50, source="dnb"),  # creditsafe's drop still newest
+    )) == 1  # fmt: skip
+
+
+def test_the_late_payment_model_takes_the_report_numbers_absent_as_zero_beside_a_flag():
+    taken = model_features(state_of(REPORTS).features(T0, CONFIG))
+    assert (taken["has_credit_report"], taken["bureau_score"], taken["leverage"]) == (
+        1.0,
+        0.55,
+        3.0,
+    )
+    without = model_features(CustomerState.new("c1").features(T0, CONFIG))
+    names = ("has_credit_report", "bureau_score", "report_age_days", "payment_index",
+             "leverage", "bureau_score_drop", "industry_risk")  # fmt: skip
+    assert {without[name] for name in names} == {0.0}
