@@ -46,7 +46,6 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
@@ -55,6 +54,7 @@ from pydantic import (
     model_validator,
 )
 
+from detectors.frozen import Frozen
 from features import Features, Summary
 from features.catalog import FEATURES
 from schemas.events import EVENT_TYPES, InputEvent
@@ -290,10 +290,6 @@ _THRESHOLDS: dict[FieldKind, Callable[[str, Any], Any]] = {
 """How a value in a rule becomes what a field of each kind is compared with, or why not."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
 @dataclass(frozen=True, slots=True)
 class _Compare:
     """A comparison ready to run: the threshold already of the field's kind."""
@@ -353,7 +349,7 @@ class _Some:
 _Check = _Compare | _Every | _Some
 
 
-class Comparison(_Frozen):
+class Comparison(Frozen):
     """``field op value``: true when the field's value compares so; see the module."""
 
     field: str
@@ -390,7 +386,7 @@ class Comparison(_Frozen):
         return (self.field,)
 
 
-class AllOf(_Frozen):
+class AllOf(Frozen):
     """True when all of its conditions are."""
 
     all: tuple["Condition", ...] = Field(min_length=1)
@@ -402,7 +398,7 @@ class AllOf(_Frozen):
         return (name for condition in self.all for name in condition.fields())
 
 
-class AnyOf(_Frozen):
+class AnyOf(Frozen):
     """True when any of its conditions is."""
 
     any: tuple["Condition", ...] = Field(min_length=1)
@@ -487,7 +483,7 @@ def _scalar(value: Any) -> Scalar:
     return money_text(value) if isinstance(value, Decimal) else value
 
 
-class Rule(_Frozen):
+class Rule(Frozen):
     """One rule; see the module for the language of ``when`` and ``message``."""
 
     id: str = Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -578,7 +574,7 @@ class RuleResult:
     cooldowns: dict[str, datetime]
 
 
-class RuleSet(_Frozen):
+class RuleSet(Frozen):
     """A versioned set of rules with unique ids; loads from a control document.
 
     `RuleSet.model_validate(document)` or `RuleSet.from_yaml(text)`; `describe_invalid` says

@@ -24,21 +24,18 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from detectors.frozen import Frozen
 from features.catalog import FEATURES
 from schemas.outputs import Reason
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 def _clip(value: float) -> float:
     return min(max(value, 0.0), 1.0)
 
 
-class Identity(_Frozen):
+class Identity(Frozen):
     """The value itself, clipped to 0-1: for probabilities and shares."""
 
     kind: Literal["identity"] = "identity"
@@ -51,7 +48,7 @@ class Identity(_Frozen):
         return 0.0, 1.0
 
 
-class Ramp(_Frozen):
+class Ramp(Frozen):
     """0 at ``low``, 1 at ``high``, linear between and flat outside.
 
     ``low`` above ``high`` makes a falling ramp, for inputs where more is better (on-time share).
@@ -84,7 +81,7 @@ GIVEN_INPUTS = frozenset({"late_payment_probability", "recent_anomalies"})
 remembers (the highest late-payment probability of its open invoices, its recent anomalies)."""
 
 
-class Term(_Frozen):
+class Term(Frozen):
     """One input of an indicator (a named feature of :mod:`features.catalog`, or one of
     `GIVEN_INPUTS`) and how it is normalised."""
 
@@ -102,7 +99,7 @@ class Term(_Frozen):
         raise ValueError(f"no numeric feature or given input is named {name!r} ({hint})")
 
 
-class Indicator(_Frozen):
+class Indicator(Frozen):
     """A weighted part of the score: the worst (highest) of its normalised terms."""
 
     weight: float = Field(ge=0)
@@ -191,7 +188,7 @@ class ScoreResult:
     reasons: tuple[Reason, ...]
 
 
-class Scorecard(_Frozen):
+class Scorecard(Frozen):
     """A weighted scorecard; `Scorecard.model_validate(a_dict)` loads one from a control document.
 
     Parameters

@@ -108,6 +108,19 @@ def test_a_scorecard_loads_from_a_dict_and_weights_are_relative():
     assert _reasons(result) == [("model", 0.5, 37.5), ("overdue", 0.5, 12.5)]
 
 
+def test_a_copy_with_other_indicators_scores_with_its_own():
+    card = Scorecard.model_validate(TWO_INDICATORS)
+    inputs = {"late_payment_probability": 0.5, "days_past_due": 5}
+    assert card.score(inputs).score == 50.0  # the plan is made, and cached
+    overdue_only = {"overdue": card.indicators["overdue"]}
+    copy = card.model_copy(update={"indicators": overdue_only})
+    assert copy.score(inputs).score == 50.0 and _reasons(copy.score(inputs)) == [
+        ("overdue", 0.5, 50.0)
+    ]
+    assert copy.inputs == ("days_past_due",)
+    assert card.score(inputs).score == 50.0 and len(card.score(inputs).reasons) == 2
+
+
 def test_values_are_clipped_to_zero_and_one():
     card = Scorecard.model_validate(TWO_INDICATORS)
     assert card.score({"late_payment_probability": 1.7, "days_past_due": -3}).score == 75.0
