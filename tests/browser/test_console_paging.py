@@ -10,16 +10,15 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from schemas.money import Money
-from schemas.outputs import Case, CaseEntry, OrderDecision, OrderReview
+from schemas.outputs import Case, OrderDecision
 from streams.console.store import PAGE
 from tests.browser.browsing import Console, off_loop, sign_in
 from tests.browser.test_console_pages import keep
+from tests.integration.queues import held_order, open_case, released
 
 pytestmark = pytest.mark.integration
 
@@ -30,27 +29,11 @@ DASH = "\N{EN DASH}"
 
 
 def case(number: int, status: str = "open") -> Case:
-    """Case ``k-{number}``: the higher the number, the lower its priority."""
-    return Case(
-        case_id=f"k-{number:03}", customer_id=f"c-{number:03}", event_time=NOW,
-        revision=1 if status == "open" else 2, status=status, opened_at=NOW, updated_at=NOW,
-        severity="warning", alert_count=1, alert_ids=[f"a-{number}"], alert_kinds={"overdue": 1},
-        money_at_risk=Money(amount=Decimal(100), currency="EUR"), probability_of_loss=0.5,
-        priority=float(10_000 - number),
-        history=[CaseEntry(at=NOW, actor="riskstream", action="opened")],
-        source_event_id=f"src-{number}-{status}",
-    )  # fmt: skip
+    return open_case(number, NOW, status)
 
 
 def held(number: int) -> OrderDecision:
-    """Order decision ``d-{number}``: the higher the number, the later it was decided."""
-    return OrderDecision(
-        decision_id=f"d-{number:03}", customer_id=f"c-{number:03}", order_id=f"o-{number:03}",
-        outcome="review", reasons=["limit_use_high"],
-        event_time=NOW - timedelta(hours=1) + timedelta(seconds=number),
-        source_event_id=f"o-{number}",
-        figures={"order_amount": "10.00", "currency": "EUR"},
-    )  # fmt: skip
+    return held_order(number, NOW - timedelta(hours=1))
 
 
 def ids(prefix: str, numbers: range) -> list[str]:
@@ -130,10 +113,7 @@ def test_a_later_page_refreshes_live_as_itself(seeded: Console, person: BrowserC
         "o", range(ORDERS)
     )
     last = ORDERS - 1
-    off_loop(keep(seeded.settings, OrderReview(
-        review_id="r-1", decision_id=f"d-{last}", order_id=f"o-{last}", customer_id=f"c-{last}",
-        outcome="released", actor="ana.k", event_time=NOW, source_event_id="e-1",
-    )))  # fmt: skip
+    off_loop(keep(seeded.settings, released(last, NOW)))
     expect(reviews.locator("nav.pager .rows").first).to_have_text(f"rows 201{DASH}249 of 249")
     expect(reviews).to_have_url(seeded.url + "/reviews?page=2")
     assert row_ids(reviews, "reviews") == ids("d", range(PAGE, last))

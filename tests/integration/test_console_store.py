@@ -5,17 +5,17 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
-from schemas.money import Money
-from schemas.outputs import Case, CaseEntry, OrderDecision, OrderReview
+from schemas.outputs import Case, OrderDecision, OrderReview
 from sinks.redis import RedisSink
 from streams.console.store import PAGE, Store
+from tests.integration.queues import held_order, open_case
+from tests.integration.queues import released as release
 
 pytestmark = pytest.mark.integration
 
@@ -25,34 +25,15 @@ CASES = PAGE + 50
 
 
 def case(number: int) -> Case:
-    """Open case ``k-{number}`` of customer ``c-{number}``: the higher the number, the lower its
-    priority and the higher its probability of loss."""
-    return Case(
-        case_id=f"k-{number}", customer_id=f"c-{number}", event_time=WHEN, revision=1,
-        status="open", opened_at=WHEN, updated_at=WHEN, severity="warning", alert_count=1,
-        alert_ids=[f"a-{number}"], alert_kinds={"overdue": 1},
-        money_at_risk=Money(amount=Decimal(100), currency="EUR"),
-        probability_of_loss=number / 1000, priority=float(10_000 - number),
-        history=[CaseEntry(at=WHEN, actor="riskstream", action="opened")],
-        source_event_id=f"src-{number}",
-    )  # fmt: skip
+    return open_case(number, WHEN)
 
 
 def held(number: int) -> OrderDecision:
-    """Order decision ``d-{number}``, held for review, decided ``number`` minutes after WHEN."""
-    return OrderDecision(
-        decision_id=f"d-{number}", customer_id=f"c-{number}", order_id=f"o-{number}",
-        outcome="review", reasons=["limit_use_high"],
-        event_time=WHEN + timedelta(minutes=number), source_event_id=f"o-{number}",
-    )  # fmt: skip
+    return held_order(number, WHEN)
 
 
 def released(number: int) -> OrderReview:
-    return OrderReview(
-        review_id=f"r-{number}", decision_id=f"d-{number}", order_id=f"o-{number}",
-        customer_id=f"c-{number}", outcome="released", actor="ana.k", event_time=WHEN,
-        source_event_id=f"e-{number}",
-    )  # fmt: skip
+    return release(number, WHEN)
 
 
 async def keep(redis_url: str, prefix: str, outputs: list[Any]) -> None:
@@ -93,7 +74,7 @@ def test_the_probabilities_of_loss_are_of_every_open_case_not_of_the_first_page(
     async def check(store: Store) -> None:
         probabilities = await store.case_probabilities()
         assert len(probabilities) == CASES
-        assert probabilities[f"c-{CASES - 1}"] == (CASES - 1) / 1000  # the lowest priority
+        assert probabilities[f"c-{CASES - 1:03}"] == (CASES - 1) / 1000  # the lowest priority
 
     with_store(redis_url, check)
 
@@ -102,10 +83,10 @@ def test_a_page_of_a_queue_is_its_rows_in_order_and_a_page_beyond_the_last_has_n
     async def check(store: Store) -> None:
         cases, total = await store.queue_page("cases", 2)
         assert total == CASES
-        assert [case["case_id"] for case in cases] == [f"k-{n}" for n in range(PAGE, CASES)]
+        assert [case["case_id"] for case in cases] == [f"k-{n:03}" for n in range(PAGE, CASES)]
         reviews, total = await store.queue_page("reviews", 1)
         assert total == CASES
-        assert [review["decision_id"] for review in reviews] == [f"d-{n}" for n in range(PAGE)]
+        assert [review["decision_id"] for review in reviews] == [f"d-{n:03}" for n in range(PAGE)]
         assert await store.queue_page("reviews", 3) == ([], CASES)
 
     with_store(redis_url, check)
@@ -114,9 +95,9 @@ def test_a_page_of_a_queue_is_its_rows_in_order_and_a_page_beyond_the_last_has_n
 def test_every_row_of_a_queue_is_read_in_its_order(redis_url):
     async def check(store: Store) -> None:
         cases = await store.open_cases()
-        assert [case["case_id"] for case in cases] == [f"k-{n}" for n in range(CASES)]
+        assert [case["case_id"] for case in cases] == [f"k-{n:03}" for n in range(CASES)]
         reviews = await store.pending_reviews()
-        assert [review["decision_id"] for review in reviews] == [f"d-{n}" for n in range(CASES)]
+        assert [review["decision_id"] for review in reviews] == [f"d-{n:03}" for n in range(CASES)]
 
     with_store(redis_url, check)
 
