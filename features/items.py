@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+NEVER = 2**62
+"""A time no event reaches: when an item that still owes or has credit left can go."""
 _NO_ROWS: tuple[list[Any], ...] = ()
 _NOTHING: Any = MappingProxyType({})
 """Shared by the invoices a derived map says nothing of, most of them: made per invoice only
@@ -200,6 +202,13 @@ class Invoice:
                     last = row[0]
         return last
 
+    def droppable_at(self) -> int:
+        """The first horizon it can be forgotten at, as it is (its group aside): once
+        nothing happened to it since; never while it owes or has credit left."""
+        if self.remaining or self.credit_left:
+            return NEVER
+        return self.last_active() + 1
+
     def to_row(self, invoice_id: str) -> list[Any]:
         return [
             invoice_id,
@@ -246,6 +255,17 @@ class Payment:
         """When the last thing about it happened: received, reversed, paying something."""
         reversed_at = self.reversed[0] if self.reversed is not None else 0
         return max(self.time, reversed_at, self.used)
+
+    def droppable_at(self, retention: int, reversible: bool) -> int:
+        """The first horizon it can be forgotten at, as it is (its group aside): once
+        nothing happened to it since and, if ``reversible``, ``retention`` after it; never
+        while it has credit left."""
+        if self.unapplied:
+            return NEVER
+        at = self.last_active() + 1
+        if reversible and self.reversed is None:
+            return max(at, self.time + retention)
+        return at
 
     def to_row(self, payment_id: str) -> list[Any]:
         reversed_ = self.reversed and list(self.reversed)

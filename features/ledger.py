@@ -42,6 +42,9 @@ its payments has credit left or can still be reversed (by an event within
 the horizon. A
 group never met anything else, so the pass over the items kept gives what the pass over
 everything gave. Ids of dropped items are remembered, the newest ``max_closed_ids`` of each.
+Looking for such groups is skipped until the first horizon one of them can go at, as derived
+at the last look and brought forward by what changed since (a change lets an item go no
+earlier than its own time).
 
 >>> from features.config import FeatureConfig
 >>> from features.eventtime import BEGINNING, DAY
@@ -62,7 +65,7 @@ from typing import Any
 
 from features.config import FeatureConfig
 from features.eventtime import BEGINNING, DAY
-from features.items import Invoice, Order, Payment, Settlement
+from features.items import NEVER, Invoice, Order, Payment, Settlement
 
 CREDIT = "credit:"
 """Prefix of the key of a credit kept among the payments (see :meth:`Ledger.credit`)."""
@@ -78,9 +81,11 @@ class Ledger:
 
     __slots__ = (
         "changed",
+        "changed_items",
         "closed_invoices",
         "closed_orders",
         "closed_payments",
+        "drop_at",
         "invoices",
         "links",
         "open_balance",
@@ -100,8 +105,13 @@ class Ledger:
         self.closed_payments: dict[str, int] = {}
         """Ids of dropped items (payments: reversed or settled), with their time."""
         self.order_total = self.open_balance = self.unapplied = 0
-        self.links: dict[Any, set[str]] = {}
-        """Derived: every invoice each credit ever paid, reversed or not (what it met)."""
+        self.links: dict[str, set[str]] = {}
+        """Derived: the items each item met (a credit and every invoice it ever paid, reversed
+        or not), both ways; a credit note's credit is its invoice."""
+        self.drop_at = BEGINNING
+        """Derived: no horizon before it lets :meth:`drop_settled` forget an invoice or a
+        payment (``BEGINNING``: not known, look), but for the ``changed_items`` since."""
+        self.changed_items: set[str] = set()
         self.run: _Allocation | None = None
         self.changed: list[str] = []
         """Derived: the invoices the last allocation may have changed, sorted."""
@@ -202,16 +212,22 @@ class Ledger:
         as the pass runs in event time); otherwise it runs again over everything kept."""
         run = self.run
         if step is not None and run is not None and step > run.last and not run.waiting:
-            run.dirty = set()
+            run.dirty, run.freed = set(), set()
             run.take(step)
             looked_at: Iterable[str] = run.dirty
+            self.changed_items |= run.dirty
+            self.changed_items |= run.freed
         else:
+            # A step merged among earlier ones changes things only from its time on, unless
+            # payments waited for an invoice (the one it issues may be theirs).
+            earliest = BEGINNING if step is None or run is None or run.waiting else step[0]
+            self.drop_at = min(self.drop_at, earliest + 1)
             run = self.run = _Allocation(self, config.grace_micros)
             for each in self._steps():
                 run.take(each)
             looked_at = self.invoices
         self.unapplied = sum(run.waiting.values()) + run.pooled
-        self.links = run.touched
+        self.links = run.met
         self.changed = sorted(looked_at)
         changes: list[Change] = []
         tolerance = config.late_tolerance_days
@@ -284,35 +300,29 @@ class Ledger:
         self._drop_orders(horizon, clock, config)
         if self._forget_after_close(config):
             self.allocate(config)  # the same money, from credits of their own now
-        invoices, payments = self.invoices, self.payments
-        done = {
-            invoice_id
-            for invoice_id, invoice in invoices.items()
-            if not (invoice.remaining or invoice.credit_left) and invoice.last_active() < horizon
-        }
-        retention = config.retention_micros
-        idle = {
-            payment_id
-            for payment_id, payment in payments.items()
-            if not payment.unapplied
-            and payment.last_active() < horizon
-            and (
-                payment.reversed is not None
-                or horizon - payment.time >= retention
-                or payment_id.startswith(CREDIT)
-            )
-        }
-        if not done and not idle:
+        if horizon < self.drop_at:
+            for key in self.changed_items:  # what else changed can only go later
+                self._note_change(key, config)
+        self.changed_items = set()
+        if horizon < self.drop_at:
             return 0
-        group = _Groups()
-        for key, touched in self.links.items():
-            credit = key if type(key) is str else key[0]
-            for invoice_id in touched:
-                group.join(credit, invoice_id)
-        staying = {group.of(key) for key in invoices if key not in done}
-        staying.update(group.of(key) for key in payments if key not in idle)
-        dropped = [key for key in done if group.of(key) not in staying]
-        gone = [key for key in idle if group.of(key) not in staying]
+        invoices, payments = self.invoices, self.payments
+        own = self._items_droppable_at(config)
+        dropped: list[str] = []
+        gone: list[str] = []
+        looked_at: set[str] = set()
+        self.drop_at = NEVER
+        for start, at in own.items():
+            if at == NEVER or start in looked_at:
+                continue  # its group stays as long as it does
+            group = self._group_of(start)
+            looked_at |= group
+            at = max(own.get(key, BEGINNING) for key in group)
+            if at <= horizon:
+                dropped += (key for key in group if key in invoices)
+                gone += (key for key in group if key in payments)
+            elif at < self.drop_at:
+                self.drop_at = at
         disputed = 0
         for invoice_id in dropped:
             disputed += invoices[invoice_id].was_disputed()
@@ -322,6 +332,54 @@ class Ledger:
         if self.run is not None and (dropped or gone):
             self.run.forget(dropped, gone)
         return disputed
+
+    def _group_of(self, key: str) -> set[str]:
+        """The items that met ``key``, directly or through others, and ``key``."""
+        links = self.links
+        group, reached = {key}, [key]
+        while reached:
+            for other in links.get(reached.pop(), ()):
+                if other not in group:
+                    group.add(other)
+                    reached.append(other)
+        return group
+
+    def _droppable_at(self, group: set[str], config: FeatureConfig) -> int:
+        """The first horizon at which ``group`` can be forgotten as it is (``NEVER`` while
+        one of it owes or has credit left)."""
+        at = BEGINNING
+        for key in group:
+            own = self._item_droppable_at(key, config)
+            if own == NEVER:
+                return NEVER
+            at = max(at, own)
+        return at
+
+    def _items_droppable_at(self, config: FeatureConfig) -> dict[str, int]:
+        """When each invoice and payment can be forgotten, their groups aside."""
+        own = {key: invoice.droppable_at() for key, invoice in self.invoices.items()}
+        retention = config.retention_micros
+        for key, payment in self.payments.items():
+            at = payment.droppable_at(retention, not key.startswith(CREDIT))
+            own[key] = max(own.get(key, BEGINNING), at)
+        return own
+
+    def _item_droppable_at(self, key: str, config: FeatureConfig) -> int:
+        """When the invoice or payment ``key`` can be forgotten, its group aside."""
+        invoice, payment = self.invoices.get(key), self.payments.get(key)
+        at = BEGINNING if invoice is None else invoice.droppable_at()
+        if payment is not None:
+            reversible = not key.startswith(CREDIT)
+            at = max(at, payment.droppable_at(config.retention_micros, reversible))
+        return at
+
+    def _note_change(self, key: str, config: FeatureConfig) -> None:
+        """Bring ``drop_at`` forward if the item ``key``, changed since it was derived, lets
+        its group go sooner."""
+        if key not in self.invoices and key not in self.payments:
+            return  # forgotten since
+        if self._item_droppable_at(key, config) < self.drop_at:  # else its group cannot
+            self.drop_at = min(self.drop_at, self._droppable_at(self._group_of(key), config))
 
     def _forget_after_close(self, config: FeatureConfig) -> bool:
         """What was said of an invoice after it closed for good (it may not owe again then)
@@ -450,7 +508,12 @@ class _Allocation:
         """The step the pass has come to."""
         self.dirty: set[str] = set()
         """The invoices the steps since it was emptied changed."""
-        self.touched: dict[Any, set[str]] = {}
+        self.freed: set[str] = set()
+        """The credits (a credit note's: its invoice) whose credit left those steps changed
+        (using a credit only makes its last use later)."""
+        self.met: dict[str, set[str]] = {}
+        """Item -> the items it met: a credit (a credit note's is its invoice) and the invoices
+        it paid."""
         self.paid: dict[Any, dict[str, int]] = {}
         """What each credit paid, invoice by invoice: a reversal takes it back."""
         self.settled: dict[str, tuple[int, str]] = {}
@@ -469,12 +532,12 @@ class _Allocation:
         kept, it is then the pass over the items kept."""
         gone = set(invoice_ids)
         for payment_id in payment_ids:
-            self.touched.pop(payment_id, None)
+            self.met.pop(payment_id, None)
             self.paid.pop(payment_id, None)
-        for credit in [key for key in self.touched if type(key) is not str and key[0] in gone]:
-            del self.touched[credit]
-            self.paid.pop(credit, None)
+        for credit in [key for key in self.paid if type(key) is not str and key[0] in gone]:
+            del self.paid[credit]
         for invoice_id in invoice_ids:
+            self.met.pop(invoice_id, None)
             self.settled.pop(invoice_id, None)
             self.order.pop(invoice_id, None)
 
@@ -558,8 +621,10 @@ class _Allocation:
             self.pool.pop(key, None)
         if type(key) is str:
             self.ledger.payments[key].unapplied = amount
+            self.freed.add(key)
         else:
             self.ledger.invoices[key[0]].credit_left += amount - before
+            self.freed.add(key[0])
 
     def _pay(
         self, key: Any, invoice_id: str, invoice: Invoice, offered: int, time: int, event_id: str
@@ -574,9 +639,12 @@ class _Allocation:
         invoice.paid_by[key] = invoice.paid_by.get(key, 0) + amount
         self.dirty.add(invoice_id)
         self._used(key, time)
-        self.touched.setdefault(key, set()).add(invoice_id)
         paid = self.paid.setdefault(key, {})
-        paid[invoice_id] = paid.get(invoice_id, 0) + amount
+        if invoice_id in paid:
+            paid[invoice_id] += amount
+        else:
+            paid[invoice_id] = amount
+            self._meet(key if type(key) is str else key[0], invoice_id)
         if time < invoice.deadline(self.grace):
             invoice.paid_early += amount
         if invoice_id not in self.order:
@@ -586,6 +654,17 @@ class _Allocation:
             self.settled[invoice_id] = (time, event_id)
             self._stop_owing(invoice_id, invoice)
         return amount
+
+    def _meet(self, credit: str, invoice_id: str) -> None:
+        met = self.met
+        if credit in met:
+            met[credit].add(invoice_id)
+        else:
+            met[credit] = {invoice_id}
+        if invoice_id in met:
+            met[invoice_id].add(credit)
+        else:
+            met[invoice_id] = {credit}
 
     def _used(self, key: Any, time: int) -> None:
         """Note when a credit last paid something: until then, what it paid may depend on it."""
@@ -618,22 +697,3 @@ class _Allocation:
         for _, _, invoice_id in list(self.owing):
             if self.pool:
                 self._pay_from_pool(invoice_id, invoices[invoice_id], time, event_id)
-
-
-class _Groups:
-    """Items that met, in groups (union-find): an item can be forgotten only with its group."""
-
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def of(self, item: str) -> str:
-        parent = self.parent
-        root = item
-        while parent.get(root, root) != root:
-            root = parent[root]
-        while item != root:
-            parent[item], item = root, parent.get(item, root)
-        return root
-
-    def join(self, one: str, other: str) -> None:
-        self.parent[self.of(one)] = self.of(other)
