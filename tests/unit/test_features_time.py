@@ -30,6 +30,17 @@ def test_an_invoice_turns_overdue_once_when_its_due_date_passes(events):
     assert state.advance(day(31), CONFIG) == []
 
 
+def test_the_next_deadline_follows_the_invoices_as_they_are_paid_and_issued(events):
+    state, _ = apply_all([events.invoice("i1", "500", due(30), day(0))])
+    assert state.next_deadline(CONFIG) == day(31)
+    state.apply(events.invoice("i2", "300", due(20), day(1)), CONFIG)  # due 21 January
+    assert state.next_deadline(CONFIG) == day(21)
+    state.apply(events.payment("p1", "300", day(2), invoice_id="i2"), CONFIG)
+    assert state.next_deadline(CONFIG) == day(31)
+    state.apply(events.payment("p2", "500", day(3), invoice_id="i1"), CONFIG)
+    assert state.next_deadline(CONFIG) is None
+
+
 def test_the_grace_delays_overdue(events):
     config = FeatureConfig(overdue_grace=timedelta(days=2))
     state, _ = apply_all([events.invoice("i1", "500", due(30), day(0))], config=config)
