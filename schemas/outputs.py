@@ -36,6 +36,7 @@ class Versions(BaseModel):
     tiers: str | None = None
     decisions: str | None = None
     credit_policy: str | None = None
+    industry: str | None = None
 
 
 class Alert(OutputEvent):

@@ -247,6 +247,7 @@ class Engine:
                 tiers=risk.tiers.version,
                 decisions=risk.decisions.version,
                 credit_policy=risk.credit.version,
+                industry=risk.industry.version,
             )
         return self._versions
 

@@ -189,6 +189,7 @@ def test_every_output_records_the_versions_it_was_made_with():
         "kind: tiers\nversion: tiers-7\nbody: {medium: 30, high: 60}",
         "kind: decisions\nversion: strict-2\nbody: {review_limit_ratio: '0.5'}",
         "kind: credit\nversion: credit-3\nbody: {short_terms_days: 10}",
+        "kind: industry\nversion: nace-2\nbody: {levels: {'47': high}}",
     ]
     risk = RiskConfig()
     for text in documents:
@@ -205,6 +206,7 @@ def test_every_output_records_the_versions_it_was_made_with():
             "credit-3",
         ), output
         assert (versions.ruleset, versions.scorecard) == ("default-4", "default")
+        assert versions.industry == "nace-2", output
 
 
 def rule_ids(outputs) -> list[str]:

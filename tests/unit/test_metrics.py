@@ -131,7 +131,7 @@ def test_credit_actions_score_stability_and_the_configuration_in_force(metrics: 
     assert value(metrics, "riskstream_credit_actions_total", kind="prepayment") == 0
     assert value(metrics, "riskstream_score_psi") == 0.31
     in_force = {"ruleset": "strict-3", "tiers": "t2", "scorecard": "", "decisions": "",
-                "credit_policy": ""}  # fmt: skip
+                "credit_policy": "", "industry": ""}  # fmt: skip
     assert value(metrics, "riskstream_configuration_info", **in_force) == 1
     metrics.set_configuration(Versions(ruleset="strict-4"))
     assert value(metrics, "riskstream_configuration_info", **in_force) is None
