@@ -344,17 +344,6 @@ class Ledger:
                     reached.append(other)
         return group
 
-    def _droppable_at(self, group: set[str], config: FeatureConfig) -> int:
-        """The first horizon at which ``group`` can be forgotten as it is (``NEVER`` while
-        one of it owes or has credit left)."""
-        at = BEGINNING
-        for key in group:
-            own = self._item_droppable_at(key, config)
-            if own == NEVER:
-                return NEVER
-            at = max(at, own)
-        return at
-
     def _items_droppable_at(self, config: FeatureConfig) -> dict[str, int]:
         """When each invoice and payment can be forgotten, their groups aside."""
         own = {key: invoice.droppable_at() for key, invoice in self.invoices.items()}
@@ -379,7 +368,9 @@ class Ledger:
         if key not in self.invoices and key not in self.payments:
             return  # forgotten since
         if self._item_droppable_at(key, config) < self.drop_at:  # else its group cannot
-            self.drop_at = min(self.drop_at, self._droppable_at(self._group_of(key), config))
+            group = self._group_of(key)  # it goes when the last of it can (NEVER is the largest)
+            at = max(self._item_droppable_at(other, config) for other in group)
+            self.drop_at = min(self.drop_at, at)
 
     def _forget_after_close(self, config: FeatureConfig) -> bool:
         """What was said of an invoice after it closed for good (it may not owe again then)
