@@ -55,18 +55,19 @@ class Rebalancing:
         self.records.forget()
         self.recovered = True
         self.deadlines.forget()
-        await self.rewind_uncommitted()
+        await rewind_uncommitted(self.app.consumer, self.rewind)
 
-    async def rewind_uncommitted(self) -> None:
-        """Read partitions with no committed offset from their start.
 
-        A rebalance drops the messages Faust had fetched but not processed, then seeks only
-        the partitions with a committed offset back to it: the others would go on from the
-        fetch position and the dropped messages would be lost. Faust seeks the committed
-        ones right after this; reading again what was processed changes nothing (event ids).
-        """
-        consumer = self.app.consumer
-        partitions = [tp for tp in consumer.assignment() if tp.topic in self.rewind]
-        if partitions:
-            for tp, offset in (await consumer.earliest_offsets(*partitions)).items():
-                await consumer.seek(tp, offset)
+async def rewind_uncommitted(consumer: faust.types.ConsumerT, topics: set[str]) -> None:
+    """Read the assigned partitions of ``topics`` that have no committed offset from their start.
+
+    A rebalance drops the messages Faust had fetched but not processed, then seeks only the
+    partitions with a committed offset back to it: the others would go on from the fetch
+    position and the dropped messages would be lost. Faust seeks the committed ones right
+    after this; reading again what was processed changes nothing (event ids). The seeks run in
+    the consumer's own thread (``seek_wait``): aiokafka is not thread-safe, and a seek from
+    the app's thread races its fetcher (a ``KeyError`` that crashes the worker).
+    """
+    partitions = [tp for tp in consumer.assignment() if tp.topic in topics]
+    if partitions:
+        await consumer.seek_wait(await consumer.earliest_offsets(*partitions))

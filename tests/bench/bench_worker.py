@@ -57,6 +57,7 @@ from faust.web import Request, Response, View
 from schemas.events import InputEvent
 from streams.cli.generate import generate_events
 from streams.settings import Settings
+from streams.worker.rebalance import rewind_uncommitted
 from tests.integration import harness
 
 BATCH, BATCH_WAIT = 200, 0.01
@@ -121,12 +122,7 @@ def serve_baseline(expected: int) -> None:
 
     @app.on_rebalance_complete.connect
     async def rewind(sender: object, **_: object) -> None:
-        # As the worker does (streams.worker): partitions with no committed offset from their
-        # start, else the messages fetched before a rebalance are lost.
-        partitions = [tp for tp in app.consumer.assignment() if tp.topic in inputs]
-        if partitions:
-            for tp, offset in (await app.consumer.earliest_offsets(*partitions)).items():
-                await app.consumer.seek(tp, offset)
+        await rewind_uncommitted(app.consumer, set(inputs))  # as the worker does
         assigned.set()
 
     loglevel = os.environ.get("WORKER_LOGLEVEL", "warning")
