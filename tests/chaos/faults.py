@@ -471,20 +471,33 @@ class Run:
 
     def settle(self, timeout: float = 240) -> None:
         """Until Redis has every customer at its final revision and every output of the truth
-        is on its topic (at most a minute: what stays missing is lost), then a little longer
-        for the clock's last outputs to reach Redis."""
+        is on its topic, then until Redis holds every output on the topics of the kinds it
+        keeps (at most a minute each: what stays missing is lost). Redis follows the topics, so
+        after kills it can be seconds behind them."""
         final = {c: s["revision"] for c, s in self.truth.customers.items()}
         assert harness.wait_for(lambda: self.revisions() == final, timeout, 0.5), self.tails()
         wanted = {kind: set(ids) for kind, ids in self.truth.outputs.items()}
 
         def all_out() -> bool:
             for kind, ids in wanted.items():
-                topic = getattr(self.settings.topics, KINDS[kind][0])
-                ids -= {o[KINDS[kind][1]] for o in harness.run(read_topic(self.settings, topic))}
+                ids -= {o[KINDS[kind][1]] for o in self._topic(kind)}
             return not any(wanted.values())
 
+        def all_in_redis() -> bool:
+            for kind, name in REDIS_STREAMS.items():
+                fed = {e[KINDS[kind][1]] for _, e in self.client.xrange(self._feed(name))}
+                if not {o[KINDS[kind][1]] for o in self._topic(kind)} <= fed:
+                    return False
+            return True
+
         harness.wait_for(all_out, 60, 1)
-        time.sleep(3)
+        harness.wait_for(all_in_redis, 60, 1)
+
+    def _topic(self, kind: str) -> list[dict]:
+        return harness.run(read_topic(self.settings, getattr(self.settings.topics, KINDS[kind][0])))
+
+    def _feed(self, name: str) -> str:
+        return f"{self.settings.redis_prefix}:feed:{name}"
 
     def left(self) -> Left:
         return left_by(self.settings, self.client, self.truth.customers)
