@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiokafka.errors import KafkaError
@@ -132,8 +133,6 @@ class Backtest:
         self.replay = Replay(engine)
         self.progress = progress
         self.tally = Tally()
-        self.ledger = Ledger()
-        """The money of the history, for the report: ``ledger.jsonl``."""
         self.sink: Sink  # set by run: a source reads, and so rejects, only while it runs
 
     def reject(self, letter: DeadLetter) -> None:
@@ -146,6 +145,8 @@ class Backtest:
         self.sink = sink
         started, cpu_started = time.perf_counter(), time.thread_time()
         tally = self.tally
+        config = self.replay.engine.config  # the money of the history, for the report
+        ledger = Ledger(self._write_ledger, max(config.payment_retention, config.lateness))
         with ProgressBar(self.progress, source.count) as (progress, task):
             for event, origin in source.events:
                 tally.events += 1
@@ -159,15 +160,14 @@ class Backtest:
                     letter = origin.reject(error)
                     self._emit(letter, letter.key)
                 else:
-                    self.ledger.feed(event)
+                    ledger.feed(event)
                 if not tally.events % PROGRESS_EVERY:
                     progress.update(task, completed=tally.events + tally.rejected)
             progress.update(task, completed=tally.events + tally.rejected)
         if tally.last is not None:
             self._take(self.replay.advance(tally.last))
         self._write_open_invoices()
-        for line in self.ledger.lines():
-            self.sink.write("ledger", line["customer_id"].encode(), orjson.dumps(line))
+        ledger.close()
         tally.seconds = time.perf_counter() - started
         tally.cpu_seconds = time.thread_time() - cpu_started
         tally.engine_seconds = self.replay.engine_seconds
@@ -194,6 +194,9 @@ class Backtest:
         kind = OUTPUTS[type(output)]
         self.sink.write(kind, key.encode() if isinstance(key, str) else key, dumps(output))
         self.tally.count(kind)
+
+    def _write_ledger(self, line: dict[str, Any]) -> None:
+        self.sink.write("ledger", line["customer_id"].encode(), orjson.dumps(line))
 
     def _write_open_invoices(self) -> None:
         """Invoices whose outcome is not known by the end: their prediction, outcome null."""

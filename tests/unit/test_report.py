@@ -1,7 +1,7 @@
 """The backtest report's figures on small hand-made histories whose answers are known, and the
 money sections of a generated backtest in two currencies."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -130,29 +130,67 @@ def test_an_alert_is_measured_only_against_invoices_not_yet_due():
     assert report.forecast_counts([at(5)], [overdue, later]) == (1, 1, 1)
 
 
+def eur(amount: str) -> Money:
+    return Money(amount=amount, currency="EUR")
+
+
+def issued(number: str, day: int, amount: str = "100") -> InvoiceIssued:
+    return InvoiceIssued(event_id=f"e-{number}", customer_id="c1", invoice_id=number,
+                         event_time=at(day), due_date=date(2026, 4, 1),
+                         amount=eur(amount))  # fmt: skip
+
+
+def paid(payment_id: str, day: int, amount: str, invoice_id: str | None = None) -> PaymentReceived:
+    return PaymentReceived(event_id=payment_id, customer_id="c1", payment_id=payment_id,
+                           event_time=at(day), amount=eur(amount),
+                           invoice_id=invoice_id)  # fmt: skip
+
+
 def test_the_ledger_allocates_unnamed_payments_oldest_first_and_takes_back_reversals():
-    ledger = Ledger()
-    eur = lambda amount: Money(amount=amount, currency="EUR")  # noqa: E731
+    lines: list[dict] = []
+    ledger = Ledger(lines.append)
     ledger.feed(OrderPlaced(event_id="e0", customer_id="c1", order_id="o1", event_time=at(1),
                             amount=eur("150")))  # fmt: skip
-    for number, day in (("i1", 1), ("i2", 2)):
-        ledger.feed(InvoiceIssued(event_id=f"e-{number}", customer_id="c1", invoice_id=number,
-                                  event_time=at(day), due_date=date(2026, 4, 1),
-                                  amount=eur("100")))  # fmt: skip
-    ledger.feed(PaymentReceived(event_id="p1", customer_id="c1", payment_id="p1",
-                                event_time=at(5), amount=eur("130")))  # fmt: skip
-    ledger.feed(PaymentReceived(event_id="p2", customer_id="c1", payment_id="p2",
-                                event_time=at(6), amount=eur("20"), invoice_id="i2"))  # fmt: skip
+    ledger.feed(issued("i1", 1))
+    ledger.feed(issued("i2", 2))
+    ledger.feed(paid("p1", 5, "130"))
+    ledger.feed(paid("p2", 6, "20", invoice_id="i2"))
     ledger.feed(PaymentReversed(event_id="p2-b", customer_id="c1", payment_id="p2",
                                 event_time=at(7)))  # fmt: skip
     ledger.feed(InvoiceWrittenOff(event_id="w", customer_id="c1", invoice_id="i2",
                                   event_time=at(9)))  # fmt: skip
-    lines = list(ledger.lines())
+    ledger.close()
     assert lines[0]["type"] == "ledger_order" and lines[0]["amount"] == "150"
     invoices = {line["invoice_id"]: money.from_line(line) for line in lines[1:]}
     assert invoices["i1"].owed(at(8)) == 0 and invoices["i1"].settled() == at(5)
     assert invoices["i2"].owed(at(8)) == Decimal("70")  # 30 of p1; p2 bounced
     assert invoices["i2"].owed(at(9)) == 0 and invoices["i2"].written_off
+
+
+def test_the_ledger_writes_an_invoice_once_nothing_can_change_it_and_keeps_no_more():
+    lines: list[dict] = []
+    ledger = Ledger(lines.append, final_after=timedelta(days=10))
+    ledger.feed(issued("i1", 1))
+    ledger.feed(issued("i2", 2))
+    ledger.feed(paid("p1", 3, "100", invoice_id="i1"))
+    ledger.feed(paid("p2", 4, "60"))  # unnamed: the oldest open invoice, i2
+    ledger.feed(PaymentReversed(event_id="p1-b", customer_id="c1", payment_id="p1",
+                                event_time=at(12)))  # fmt: skip
+    assert lines == []  # i1 reopened by the reversal within the 10 days
+    ledger.feed(paid("p3", 14, "140"))  # pays i1 again, then the rest of i2
+    ledger.feed(issued("i3", 23))
+    assert lines == []  # 9 days after the last payment
+    ledger.feed(issued("i4", 24))
+    assert [line["invoice_id"] for line in lines] == ["i1", "i2"]
+    assert list(ledger.invoices) == ["i3", "i4"] and not ledger.paid
+    # A reversal after the invoices were written changes nothing (the engine refuses it).
+    ledger.feed(PaymentReversed(event_id="p3-b", customer_id="c1", payment_id="p3",
+                                event_time=at(25)))  # fmt: skip
+    ledger.close()
+    written = {line["invoice_id"]: money.from_line(line) for line in lines}
+    assert written["i1"].settled() == at(14) and written["i2"].settled() == at(14)
+    assert [amount for _, amount in written["i2"].payments] == [Decimal(60), Decimal(40)]
+    assert written["i3"].owed(at(25)) == written["i4"].owed(at(25)) == Decimal(100)
 
 
 def write_folder(folder: Path) -> None:
