@@ -73,11 +73,10 @@ class RiskMemo:
     """The customer's latest alerts, newest last, bounded."""
     case_wakes: datetime | None = None
     """When the current case, snoozed, is due back: known without reading the case."""
-    _case_json: str | None = field(default=None, repr=False)
+    case_json: str | None = field(default=None, repr=False)
     """The JSON of the latest revision of the customer's current case (`detectors.cases`),
-    resolved or not, as stored; None before its first alert (or until first stored)."""
-    _case: Case | None = field(default=None, repr=False, compare=False)
-    """The same, read from its JSON when first asked for (and not written until stored)."""
+    resolved or not; None before its first alert. Kept as JSON, a fifth of the memory of the
+    case itself, and read only on the steps that revise it."""
     held: dict[str, str] = field(default_factory=dict)
     """Decision id -> order id of the orders held for review or prepayment, oldest first."""
     proposals: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -126,21 +125,12 @@ class RiskMemo:
 
     @property
     def case(self) -> Case | None:
-        """The latest revision of the customer's current case, read once when first asked."""
-        if self._case is None and self._case_json is not None:
-            self._case = Case.model_validate_json(self._case_json)
-        return self._case
-
-    @property
-    def case_json(self) -> str | None:
-        """The JSON of `case`, written once per revision when first asked for."""
-        if self._case_json is None and self._case is not None:
-            self._case_json = self._case.model_dump_json()
-        return self._case_json
+        """The latest revision of the customer's current case, read from its JSON."""
+        return None if self.case_json is None else Case.model_validate_json(self.case_json)
 
     def keep_case(self, case: Case) -> None:
         """Keep ``case`` as the customer's current case."""
-        self._case, self._case_json = case, None
+        self.case_json = case.model_dump_json()
         self.case_wakes = case.snoozed_until if case.status == "snoozed" else None
 
     def note_decisions(self, decisions: Iterable[OrderDecision]) -> None:
@@ -214,7 +204,7 @@ class RiskMemo:
                 RecentAlert(id_, kind, severity, datetime.fromisoformat(at), message)
                 for id_, kind, severity, at, message in document.get("alerts", ())
             ],
-            _case_json=document.get("case"),
+            case_json=document.get("case"),
             case_wakes=_moment(document.get("case_wakes")),
             held=document.get("held", {}),
             proposals=document.get("proposals", {}),
