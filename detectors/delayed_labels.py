@@ -64,21 +64,15 @@ class _Waiting:
 
     __slots__ = ("due_date", "invoice_id", "issued_at", "names", "probability", "values")
 
-    def __init__(
-        self,
-        invoice_id: str,
-        features: dict[str, float],
-        probability: float,
-        issued_at: datetime,
-        due_date: date,
-    ) -> None:
+    def __init__(self, prediction: Prediction) -> None:
+        features = prediction.features
         names = tuple(features)
         self.names = _NAMES.setdefault(names, names) if len(_NAMES) < 64 else names
         self.values = array("d", features.values())
-        self.invoice_id = invoice_id
-        self.probability = probability
-        self.issued_at = issued_at
-        self.due_date = due_date
+        self.invoice_id = prediction.invoice_id
+        self.probability = prediction.probability
+        self.issued_at = prediction.issued_at
+        self.due_date = prediction.due_date
 
     def features(self) -> dict[str, float]:
         return dict(zip(self.names, self.values, strict=True))
@@ -142,7 +136,7 @@ class PendingPredictions:
             return
         checked = Prediction(invoice_id=invoice_id, features=features, probability=probability,
                              issued_at=issued_at, due_date=due_date)  # fmt: skip
-        prediction = self._pending[invoice_id] = _Waiting(**vars(checked))
+        prediction = self._pending[invoice_id] = _Waiting(checked)
         if self._highest is None or prediction.probability > self._highest:
             self._highest = prediction.probability
 
@@ -198,10 +192,11 @@ class PendingPredictions:
         names = document["names"]
         for invoice_id, probability, issued_at, due_date, values in document["rows"]:
             features = {name: v for name, v in zip(names, values, strict=True) if v is not None}
-            pending._pending[invoice_id] = _Waiting(
-                invoice_id, features, probability, datetime.fromisoformat(issued_at),
-                date.fromisoformat(due_date),
+            stored = Prediction.model_construct(  # our own bytes: not checked again
+                invoice_id=invoice_id, features=features, probability=probability,
+                issued_at=datetime.fromisoformat(issued_at), due_date=date.fromisoformat(due_date),
             )  # fmt: skip
+            pending._pending[invoice_id] = _Waiting(stored)
         pending._highest_known = False
         return pending
 
