@@ -140,8 +140,8 @@ class Ledger:
     def _pay(self, event: PaymentReceived) -> None:
         left = event.amount.amount
         named = self.invoices.get(event.invoice_id or "")
-        invoices = self.invoices
-        targets = [named] if named else [invoices[i] for i in self.of_customer[event.customer_id]]
+        invoices, open_ = self.invoices, self.of_customer.get(event.customer_id, ())
+        targets = [named] if named else [invoices[i] for i in open_]
         for invoice in targets:
             share = min(left, invoice.owed()) if invoice is not named else left
             if share > 0:
