@@ -475,7 +475,8 @@ class Run:
         keeps (at most a minute each: what stays missing is lost). Redis follows the topics, so
         after kills it can be seconds behind them."""
         final = {c: s["revision"] for c, s in self.truth.customers.items()}
-        assert harness.wait_for(lambda: self.revisions() == final, timeout, 0.5), self.tails()
+        reached = harness.wait_for(lambda: self.revisions() == final, timeout, 0.5)
+        assert reached, f"{self.behind(final)}\n{self.tails()}"
         wanted = {kind: set(ids) for kind, ids in self.truth.outputs.items()}
 
         def all_out() -> bool:
@@ -505,6 +506,25 @@ class Run:
     def stop(self) -> None:
         for worker in self.workers:
             worker.stop()
+
+    def behind(self, final: dict[str, int]) -> str:
+        """What is missing, and whether the workers still had input to read: a worker left
+        with no lag says an event was lost, one with lag that it stalled."""
+        revisions = self.revisions()
+        late = {c: final[c] - revisions[c] for c in final if revisions[c] != final[c]}
+        lines = [f"{len(late)} customers short of their final revision, by {sum(late.values())}"]
+        inputs = set(self.settings.topics.inputs())
+        for worker in self.workers:
+            if worker.process is None or worker.process.poll() is not None:
+                continue
+            try:
+                lags = worker.metric("riskstream_consumer_lag_messages", "topic")
+            except (OSError, AssertionError) as error:
+                lines.append(f"{worker.log_path.stem} alive, metrics unreadable: {error!r}")
+                continue
+            lag = sum(value for (topic,), value in lags.items() if topic in inputs)
+            lines.append(f"{worker.log_path.stem} alive, input lag {lag:.0f}")
+        return "\n".join(lines)
 
     def tails(self) -> str:
         return "\n".join(f"--- {w.log_path.name}\n{w.log_tail(15)}" for w in self.workers)
