@@ -164,7 +164,7 @@ class Ledger:
             invoice = invoices.get(invoice_id)
             if invoice is None or invoice.changed_at + self.final_after != at:
                 continue  # written, or changed since: a later entry stands for it
-            if invoice.owed() == 0:
+            if invoice.owed() == 0:  # it may owe again after a change at the same moment
                 self._write(invoice)
 
     def _write(self, invoice: _Invoice) -> None:

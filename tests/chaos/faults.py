@@ -484,21 +484,21 @@ class Run:
                 ids -= {o[KINDS[kind][1]] for o in self._topic(kind)}
             return not any(wanted.values())
 
-        def all_in_redis() -> bool:
-            for kind, name in REDIS_STREAMS.items():
-                fed = {e[KINDS[kind][1]] for _, e in self.client.xrange(self._feed(name))}
-                if not {o[KINDS[kind][1]] for o in self._topic(kind)} <= fed:
-                    return False
-            return True
-
         harness.wait_for(all_out, 60, 1)
+        on_topics = {kind: {o[KINDS[kind][1]] for o in self._topic(kind)} for kind in REDIS_STREAMS}
+        prefix = self.settings.redis_prefix
+
+        def all_in_redis() -> bool:
+            return all(
+                ids <= {e[KINDS[kind][1]] for _, e in self.client.xrange(
+                    f"{prefix}:feed:{REDIS_STREAMS[kind]}")}
+                for kind, ids in on_topics.items()
+            )  # fmt: skip
+
         harness.wait_for(all_in_redis, 60, 1)
 
     def _topic(self, kind: str) -> list[dict]:
         return harness.run(read_topic(self.settings, getattr(self.settings.topics, KINDS[kind][0])))
-
-    def _feed(self, name: str) -> str:
-        return f"{self.settings.redis_prefix}:feed:{name}"
 
     def left(self) -> Left:
         return left_by(self.settings, self.client, self.truth.customers)
