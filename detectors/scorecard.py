@@ -167,7 +167,9 @@ DEFAULT_INDICATORS: dict[str, Indicator] = {
     "disputes": _indicator(5, ("dispute_rate", Ramp(low=0, high=0.3))),
     "bureau_score": _indicator(10, ("bureau_score", Ramp(low=0.5, high=0.1)), optional=True),
     "payment_index": _indicator(5, ("payment_index", Ramp(low=5, high=30)), optional=True),
-    "leverage": _indicator(5, ("leverage", Ramp(low=2, high=6)), optional=True),
+    "leverage": _indicator(
+        5, ("leverage", Ramp(low=2, high=6)), ("negative_equity", Identity()), optional=True
+    ),
     "industry_risk": _indicator(5, ("industry_risk", Identity()), optional=True),
 }
 """The default indicators; the weights of those that always count add up to 100, so for a
@@ -176,8 +178,8 @@ is reached at: a late-payment probability of 1; 60 days past due; 120% of the cr
 used (none below 50%); paying 30 days late on average or only half the invoices on time; 2
 bounced payments; 3 recent anomalies; 30% of invoices disputed. The optional ones read credit
 reports: a normalised bureau score of 0.1 (none from 0.5 up); paying 30 days beyond terms
-with other suppliers (none up to 5); debt 6 times the equity (none up to 2); a high-risk
-industry (half for a medium one)."""
+with other suppliers (none up to 5); debt 6 times the equity (none up to 2) or a negative
+equity; a high-risk industry (half for a medium one)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ kept; past them the source whose newest report is the oldest is forgotten (a rep
 that comes later starts it afresh).
 
 The features read the newest report of any source, each field from the newest report that
-gives it; the score is normalised to 0-1, higher is safer, whatever the source's scale.
+gives it (leverage and negative equity from the newest that gives equity); the score is
+normalised to 0-1, higher is safer, whatever the source's scale.
 
 >>> reports = CreditReports()
 >>> reports.update("creditsafe", 20, "r2", Report(20_500, 0.4, "B", 35, None, 300, 100))
@@ -17,6 +18,10 @@ gives it; the score is normalised to 0-1, higher is safer, whatever the source's
 (0.4, 30.5, 35, 3.0)
 >>> round(bureau.score_drop, 2)  # since the source's report before
 0.3
+>>> reports.update("creditsafe", 30, "r3", Report(20_520, 0.2, "C", equity=-50))
+>>> later = reports.view(now_day=20_530.5)  # liabilities over assets: no leverage to speak of
+>>> later.leverage, later.negative_equity
+(None, True)
 >>> CreditReports().view(now_day=20_530.5) == NO_REPORT
 True
 """
@@ -42,9 +47,10 @@ class Report(NamedTuple):
 class Bureau(NamedTuple):
     """What the reports say at one moment; every field None without a report.
 
-    ``leverage`` is total debt over equity (None without positive equity); ``score_drop``
-    how much the normalised score fell since the previous report of the same source
-    (negative: it rose; None without an earlier one).
+    ``leverage`` is total debt over equity (None without positive equity) and
+    ``negative_equity`` whether the equity is below 0, both of the newest report that gives
+    equity; ``score_drop`` how much the normalised score fell since the previous report of the
+    same source (negative: it rose; None without an earlier one).
     """
 
     score: float | None = None
@@ -52,6 +58,7 @@ class Bureau(NamedTuple):
     report_age_days: float | None = None
     payment_index: int | None = None
     leverage: float | None = None
+    negative_equity: bool | None = None
     score_drop: float | None = None
     industry_code: str | None = None
 
@@ -99,12 +106,14 @@ class CreditReports:
         reports = [_report(rows[0]) for rows in newest]
         latest = reports[0]
         earlier = newest[0][1:]
+        leverage, negative_equity = _balance(reports)
         return Bureau(
             score=latest.score,
             rating=_first(reports, "rating"),
             report_age_days=now_day - latest.as_of,
             payment_index=_first(reports, "payment_index"),
-            leverage=next((x for r in reports if (x := _leverage(r)) is not None), None),
+            leverage=leverage,
+            negative_equity=negative_equity,
             score_drop=_report(earlier[0]).score - latest.score if earlier else None,
             industry_code=_first(reports, "industry_code"),
         )
@@ -124,6 +133,10 @@ def _first(reports: list[Report], field: str) -> Any:
     return next((value for r in reports if (value := getattr(r, field)) is not None), None)
 
 
-def _leverage(report: Report) -> float | None:
-    debt, equity = report.total_debt, report.equity
-    return debt / equity if debt is not None and equity else None
+def _balance(reports: list[Report]) -> tuple[float | None, bool | None]:
+    """Leverage and whether the equity is negative, of the newest report that gives equity."""
+    for report in reports:
+        debt, equity = report.total_debt, report.equity
+        if equity is not None:
+            return (debt / equity if debt is not None and equity > 0 else None), equity < 0
+    return None, None

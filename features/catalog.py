@@ -131,6 +131,7 @@ _CATALOG: list[Feature] = [
             ("report_age_days", "number", "report_age_days"),
             ("payment_index", "number", "payment_index"),
             ("leverage", "number", "leverage"),
+            ("negative_equity", "number", "negative_equity"),
             ("bureau_score_drop", "number", "score_drop"),
             ("bureau_rating", "text", "rating"),
             ("industry_code", "text", "industry_code"),

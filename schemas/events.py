@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.money import Money, PositiveMoney
+from schemas.money import Money, PositiveMoney, SignedMoney
 
 
 def _plain(text: str) -> str:
@@ -269,7 +269,9 @@ class PaymentTermsUpdated(InputEvent):
 class CreditReport(InputEvent):
     """What a credit bureau (``source``) says of the customer ``as_of`` a date: a score on
     its own scale (``score_min`` to ``score_max``), and optionally a rating, its payment index
-    (days beyond terms with other suppliers) and the customer's accounts and industry.
+    (days beyond terms with other suppliers) and the customer's accounts and industry. Of the
+    accounts, ``revenue`` and ``total_debt`` are never negative; ``equity`` is below 0 when the
+    customer's liabilities exceed its assets.
 
     >>> from pydantic import ValidationError
     >>> report = CreditReport(event_id="r1", customer_id="c1", source="creditsafe",
@@ -299,7 +301,9 @@ class CreditReport(InputEvent):
     )
     revenue: Money | None = None
     total_debt: Money | None = None
-    equity: Money | None = None
+    equity: SignedMoney | None = Field(
+        None, description="Below 0 when the liabilities exceed the assets"
+    )
     employees: int | None = Field(None, ge=0, le=10_000_000, strict=True)
     industry_code: str | None = Field(
         None, min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.-]+$", strict=True,
@@ -322,7 +326,7 @@ class CreditReport(InputEvent):
         return self
 
     @property
-    def accounts(self) -> tuple[Money | None, Money | None, Money | None]:
+    def accounts(self) -> tuple[Money | None, Money | None, SignedMoney | None]:
         """Revenue, total debt and equity."""
         return self.revenue, self.total_debt, self.equity
 

@@ -5,6 +5,10 @@ Decimal('120.50')
 >>> from pydantic import TypeAdapter
 >>> TypeAdapter(PositiveMoney).validate_python({"amount": "0.01", "currency": "EUR"}).amount
 Decimal('0.01')
+>>> SignedMoney(amount="-250000.50", currency="EUR").amount
+Decimal('-250000.50')
+>>> TypeAdapter(SignedMoney).validate_python(Money(amount="10", currency="EUR"))
+SignedMoney(amount=Decimal('10'), currency='EUR')
 """
 
 import re
@@ -18,51 +22,76 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    model_validator,
 )
 
-_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+_DIGITS = r"[0-9]+(\.[0-9]+)?"
 
 
-def _exact_decimal(value: Any) -> Any:
-    """A decimal string as the JSON Schema says: ASCII digits and a point (the decimal places
-    are checked after), not what else Python's Decimal reads ("+100", " 100 ", "1_000", "1e5",
-    digits of other scripts), nor a number. Code may give a Decimal."""
-    if isinstance(value, float):
-        # A float has already lost the cents it was meant to carry.
-        raise ValueError('amounts must be strings, not floats (e.g. "120.50")')
-    if isinstance(value, str):
-        if not _AMOUNT.fullmatch(value):
-            raise ValueError(
-                f'amounts are digits and a decimal point, e.g. "120.50", not {value!r:.40}'
-            )
-    elif not isinstance(value, Decimal):
-        raise ValueError(f'amounts must be strings (e.g. "120.50"), not {type(value).__name__}')
-    return value
+def _amount(negative: bool) -> Any:
+    """An exact decimal amount (at most 19 digits, 4 of them decimals), below 0 only if
+    ``negative``, written in JSON as a decimal string."""
+    sign = "-?" if negative else ""
+    form = re.compile(sign + _DIGITS)
+    what = "digits and a decimal point" + (", after a minus sign if negative" if negative else "")
+
+    def exact_decimal(value: Any) -> Any:
+        """A decimal string as the JSON Schema says: ASCII digits and a point (the decimal
+        places are checked after), not what else Python's Decimal reads ("+100", " 100 ",
+        "1_000", "1e5", digits of other scripts), nor a number. Code may give a Decimal."""
+        if isinstance(value, float):
+            # A float has already lost the cents it was meant to carry.
+            raise ValueError('amounts must be strings, not floats (e.g. "120.50")')
+        if isinstance(value, str):
+            if not form.fullmatch(value):
+                raise ValueError(f'amounts are {what}, e.g. "120.50", not {value!r:.40}')
+        elif not isinstance(value, Decimal):
+            raise ValueError(f'amounts must be strings (e.g. "120.50"), not {type(value).__name__}')
+        return value
+
+    return Annotated[
+        Decimal,
+        BeforeValidator(exact_decimal),
+        Field(
+            ge=None if negative else 0,
+            max_digits=19,
+            decimal_places=4,
+            allow_inf_nan=False,
+            json_schema_extra={"pattern": f"^{sign}[0-9]+(\\.[0-9]{{1,4}})?$"},
+        ),
+        PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+    ]
 
 
-Amount = Annotated[
-    Decimal,
-    BeforeValidator(_exact_decimal),
-    Field(
-        ge=0,
-        max_digits=19,
-        decimal_places=4,
-        allow_inf_nan=False,
-        json_schema_extra={"pattern": r"^[0-9]+(\.[0-9]{1,4})?$"},
-    ),
-    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
-]
+Amount = _amount(negative=False)
+SignedAmount = _amount(negative=True)
 
 
 class Money(BaseModel):
     """An amount of money in one currency; the amount is a decimal string in JSON."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Signed money given for money is checked as money: never negative.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", revalidate_instances="subclass-instances"
+    )
 
     amount: Amount
     currency: str = Field(
         min_length=3, max_length=3, pattern=r"^[A-Z]{3}$", strict=True, description="ISO 4217 code"
     )
+
+
+class SignedMoney(Money):
+    """Money that may be below 0 (a company's equity, when its liabilities exceed its assets);
+    the amount is a decimal string in JSON, after a minus sign if negative."""
+
+    amount: SignedAmount
+
+    @model_validator(mode="before")
+    @classmethod
+    def _of_money(cls, value: Any) -> Any:
+        """Money, never negative, is signed money too (for events made in code)."""
+        return value.model_dump() if isinstance(value, Money) else value
 
 
 def _positive(money: Money) -> Money:

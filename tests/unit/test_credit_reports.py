@@ -4,23 +4,28 @@ whatever their order, and the features read from them."""
 import itertools
 import random
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import orjson
 import pytest
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from features import CustomerState
 from features.catalog import FEATURES, model_features
 from features.config import FeatureConfig
 from schemas import CreditLimitUpdated, CreditReport, InvalidEvent, Money, OrderPlaced, parse_event
+from schemas.jsonschema import SCHEMA_DIR
+from schemas.money import SignedMoney
 from streams.cli.commands import app
 from streams.engine import CustomerRecord, Engine, RiskConfig
 from streams.engine.control import InvalidDocument, apply_document, parse_document
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REPORT_FEATURES = (
-    "bureau_score", "report_age_days", "payment_index", "leverage", "bureau_score_drop",
-    "bureau_rating", "industry_code", "industry_risk",
+    "bureau_score", "report_age_days", "payment_index", "leverage", "negative_equity",
+    "bureau_score_drop", "bureau_rating", "industry_code", "industry_risk",
 )  # fmt: skip
 CONFIG = FeatureConfig()
 REPORT = {
@@ -52,6 +57,10 @@ def eur(amount: str) -> Money:
     return Money(amount=amount, currency="EUR")
 
 
+def negative(amount: str) -> SignedMoney:
+    return SignedMoney(amount=amount, currency="EUR")
+
+
 def test_a_report_is_read_with_its_score_normalised():
     event = parse_event(
         raw(payment_index=12, rating="B+", industry_code="C10.7"), family="customer"
@@ -80,6 +89,18 @@ def test_a_report_is_read_with_its_score_normalised():
         ({"rating": "r" * 17}, "rating"),
         ({"as_of": "2026-03-03"}, "after the event's date"),
         ({"equity": {"amount": 12.5, "currency": "EUR"}}, "floats"),
+        ({"equity": {"amount": "+12.50", "currency": "EUR"}}, "minus sign if negative"),
+        ({"equity": {"amount": "--12.50", "currency": "EUR"}}, "minus sign if negative"),
+        ({"equity": {"amount": "\u221212.50", "currency": "EUR"}}, "minus sign if negative"),
+        ({"revenue": {"amount": "-1.00", "currency": "EUR"}}, "revenue.amount"),
+        ({"total_debt": {"amount": "-1.00", "currency": "EUR"}}, "total_debt.amount"),
+        (
+            {
+                "equity": {"amount": "-1.00", "currency": "USD"},
+                "total_debt": {"amount": "1.00", "currency": "EUR"},
+            },
+            "one currency",
+        ),
         (
             {
                 "equity": {"amount": "1.00", "currency": "EUR"},
@@ -120,6 +141,48 @@ def test_an_invalid_report_is_a_dead_letter_and_the_replay_goes_on(tmp_path):
     assert "outside the source's scale" in letters[0]["reason"]
 
 
+NEGATIVE_EQUITY = {
+    "total_debt": {"amount": "1500000.00", "currency": "EUR"},
+    "equity": {"amount": "-250000.0001", "currency": "EUR"},
+}
+
+
+def test_a_negative_equity_is_accepted_and_kept_exact():
+    event = parse_event(raw(**NEGATIVE_EQUITY), family="customer")
+    assert event.equity.amount == Decimal("-250000.0001")
+    state = state_of([event])
+    equity = state.reports.sources["creditsafe"][0][8]  # as of, time, id, score, ..., equity
+    assert equity == -2_500_000_001  # in units of 1/10,000
+    assert CustomerState.from_bytes(state.to_bytes()).reports.sources == state.reports.sources
+
+
+def test_the_json_schema_allows_a_negative_equity_and_no_other_negative_amount():
+    schema = Draft202012Validator(
+        orjson.loads((SCHEMA_DIR / "customer.credit_report.schema.json").read_bytes())
+    )
+    assert schema.is_valid(orjson.loads(raw(**NEGATIVE_EQUITY)))
+    for field in ("revenue", "total_debt"):
+        assert not schema.is_valid({**REPORT, field: {"amount": "-1.00", "currency": "EUR"}})
+    for amount in ("+1.00", "--1.00", "-", "-.5"):
+        assert not schema.is_valid({**REPORT, "equity": {"amount": amount, "currency": "EUR"}})
+
+
+def test_negative_signed_money_is_refused_where_money_is_never_negative():
+    with pytest.raises(ValidationError, match=r"credit_limit\.amount"):
+        CreditLimitUpdated(
+            event_id="l1", customer_id="c1", event_time=T0,
+            credit_limit=SignedMoney(amount="-1.00", currency="EUR"),
+        )  # fmt: skip
+
+
+def test_a_negative_equity_is_flagged_and_has_no_leverage():
+    features = state_of([parse_event(raw(**NEGATIVE_EQUITY))]).features(T0, CONFIG)
+    assert (features.bureau.negative_equity, features.bureau.leverage) == (True, None)
+    assert model_features(features)["negative_equity"] == 1.0
+    positive = state_of(REPORTS).features(T0, CONFIG).bureau
+    assert (positive.negative_equity, positive.leverage) == (False, 3.0)
+
+
 def test_a_report_without_accounts_names_no_currency_and_with_them_names_theirs():
     assert report("r1", date(2026, 3, 1), 50).currency is None
     assert report("r1", date(2026, 3, 1), 50, equity=eur("10.00")).currency == "EUR"
@@ -152,12 +215,26 @@ def test_the_features_read_the_newest_report_and_the_drop_since_the_one_before()
     assert bureau.report_age_days == (T0 - datetime(2026, 2, 1, tzinfo=UTC)) / timedelta(days=1)
 
 
-def test_reports_in_any_order_make_the_same_state_and_bytes():
-    expected = state_of(REPORTS).to_bytes()
-    for order in itertools.permutations(REPORTS):
+IN_DEBT = [
+    *REPORTS[2:],
+    report("a3", date(2026, 2, 15), 20, total_debt=eur("900"), equity=negative("-300.0050")),
+    report("a4", date(2026, 2, 1), 35, total_debt=eur("900"), equity=eur("300")),
+]
+"""Reports, the newest of which says that the liabilities exceed the assets."""
+
+
+@pytest.mark.parametrize("reports", [REPORTS, IN_DEBT], ids=["positive", "negative-equity"])
+def test_reports_in_any_order_make_the_same_state_and_bytes(reports):
+    expected = state_of(reports).to_bytes()
+    for order in itertools.permutations(reports):
         assert state_of(order).to_bytes() == expected
     restored = CustomerState.from_bytes(expected)
-    assert restored.features(T0, CONFIG) == state_of(REPORTS).features(T0, CONFIG)
+    assert restored.features(T0, CONFIG) == state_of(reports).features(T0, CONFIG)
+
+
+def test_a_newer_negative_equity_is_not_hidden_by_an_older_leverage():
+    bureau = state_of(IN_DEBT).features(T0, CONFIG).bureau
+    assert (bureau.negative_equity, bureau.leverage) == (True, None)  # not a4's 3.0
 
 
 def test_at_most_five_sources_are_kept_the_oldest_forgotten():
@@ -189,6 +266,7 @@ def test_the_catalog_names_the_report_features_for_rules_and_the_scorecard():
         "report_age_days": features.bureau.report_age_days,
         "payment_index": 20,
         "leverage": 3.0,
+        "negative_equity": False,
         "bureau_score_drop": features.bureau.score_drop,
         "bureau_rating": "C",
         "industry_code": "C10",
@@ -243,6 +321,12 @@ def downgrades(*reports: CreditReport) -> list[str]:
     return [alert.message for alert in alerts if alert.details["rule_id"] == "bureau_downgrade"]
 
 
+def test_a_negative_equity_puts_the_leverage_indicator_at_its_worst():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    levered = engine.process(record, parse_event(raw(**NEGATIVE_EQUITY)))
+    assert ("leverage", 1.0) in [(r.indicator, r.value) for r in levered.picture.reasons]
+
+
 def test_a_bureau_downgrade_alerts_once_with_its_drop():
     assert downgrades(
         report("r1", date(2026, 1, 1), 70),
@@ -274,7 +358,8 @@ def test_the_late_payment_model_takes_the_report_numbers_absent_as_zero_beside_a
         0.55,
         3.0,
     )
+    assert taken["negative_equity"] == 0.0
     without = model_features(CustomerState.new("c1").features(T0, CONFIG))
     names = ("has_credit_report", "bureau_score", "report_age_days", "payment_index",
-             "leverage", "bureau_score_drop", "industry_risk")  # fmt: skip
+             "leverage", "negative_equity", "bureau_score_drop", "industry_risk")  # fmt: skip
     assert {without[name] for name in names} == {0.0}

@@ -61,6 +61,14 @@ def test_a_report_moves_the_score_by_the_documents_weights():
     assert only_bureau == pytest.approx(100 * (27.5 + 40 * 0.5) / 140)
 
 
+def test_a_negative_equity_is_the_worst_leverage_whatever_the_leverage():
+    card = Scorecard(top_reasons=1)
+    for leverage in (None, 1.5):
+        result = card.score({"leverage": leverage, "negative_equity": 1.0})
+        assert _reasons(result) == [("leverage", 1.0, round(100 * 5 / 105, 2))]
+    assert card.score({"leverage": 1.5, "negative_equity": 0.0}).reasons == ()
+
+
 def test_a_good_report_lowers_the_score():
     card = Scorecard()
     assert card.score({**SOME_RISK, "bureau_score": 0.9}).score == pytest.approx(100 * 27.5 / 110)
