@@ -157,8 +157,9 @@ kept in the customer's record: given by the engine; None with less than 30 days 
 marks); what credit reports say (:mod:`features.bureau`), None without one:
 ``features.bureau_score`` (0-1, higher is safer), ``bureau_rating``, ``report_age_days``,
 ``payment_index``, ``leverage``, ``negative_equity`` (true or false), ``bureau_score_drop``
-(since the same source's report before), ``industry_code`` and ``industry_risk`` (the
-``industry`` control document's level).
+and ``bureau_rating_drop`` (since the same source's report before; the rating's steps down
+the source's scale, 0 when not known), ``industry_code`` and ``industry_risk`` (the
+``industry`` control document's level and scales).
 ``event.type``; ``event.amount`` and ``event.currency`` (of an order, invoice, payment or
 dispute); ``event.reason`` (of a reversed payment: bounced or reversed); ``event.outcome``
 (of a resolved dispute); ``event.amount_zscore`` and ``event.amount_mean``: the amount of an

@@ -8,7 +8,9 @@ that comes later starts it afresh).
 
 The features read the newest report of any source, each field from the newest report that
 gives it (leverage and negative equity from the newest that gives equity); the score is
-normalised to 0-1, higher is safer, whatever the source's scale.
+normalised to 0-1, higher is safer, whatever the source's scale. How far the rating fell is
+counted on the source's own rating scale, as the ``industry`` control document gives it
+(:mod:`features.industry`): ratings of different sources have no common order.
 
 >>> reports = CreditReports()
 >>> reports.update("creditsafe", 20, "r2", Report(20_500, 0.4, "B", 35, None, 300, 100))
@@ -18,6 +20,8 @@ normalised to 0-1, higher is safer, whatever the source's scale.
 (0.4, 30.5, 35, 3.0)
 >>> round(bureau.score_drop, 2)  # since the source's report before
 0.3
+>>> reports.view(20_530.5, {"creditsafe": ("A", "B", "C")}).rating_drop  # A to B
+1
 >>> reports.update("creditsafe", 30, "r3", Report(20_520, 0.2, "C", equity=-50))
 >>> later = reports.view(now_day=20_530.5)  # liabilities over assets: no leverage to speak of
 >>> later.leverage, later.negative_equity
@@ -26,6 +30,8 @@ normalised to 0-1, higher is safer, whatever the source's scale.
 True
 """
 
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 
@@ -50,7 +56,9 @@ class Bureau(NamedTuple):
     ``leverage`` is total debt over equity (None without positive equity) and
     ``negative_equity`` whether the equity is below 0, both of the newest report that gives
     equity; ``score_drop`` how much the normalised score fell since the previous report of the
-    same source (negative: it rose; None without an earlier one).
+    same source (negative: it rose; None without an earlier one), ``rating_drop`` how many
+    steps down the source's rating scale its rating went since then (negative: up; 0 when
+    there is no earlier report, the source has no scale or a rating is not on it).
     """
 
     score: float | None = None
@@ -60,10 +68,12 @@ class Bureau(NamedTuple):
     leverage: float | None = None
     negative_equity: bool | None = None
     score_drop: float | None = None
+    rating_drop: int | None = None
     industry_code: str | None = None
 
 
 NO_REPORT = Bureau()
+NO_SCALES: Mapping[str, Sequence[str]] = MappingProxyType({})
 MAX_SOURCES = 5
 KEPT_PER_SOURCE = 2
 
@@ -98,14 +108,16 @@ class CreditReports:
             oldest = min(self.sources, key=lambda name: (_order(self.sources[name][0]), name))
             del self.sources[oldest]
 
-    def view(self, now_day: float) -> Bureau:
-        """What the reports say on day ``now_day`` (days since the epoch, with a fraction)."""
+    def view(self, now_day: float, scales: Mapping[str, Sequence[str]] = NO_SCALES) -> Bureau:
+        """What the reports say on day ``now_day`` (days since the epoch, with a fraction),
+        ratings ordered by ``scales`` (source -> its ratings, best first)."""
         if not self.sources:
             return NO_REPORT
-        newest = sorted(self.sources.values(), key=lambda rows: _order(rows[0]), reverse=True)
-        reports = [_report(rows[0]) for rows in newest]
+        newest = sorted(self.sources.items(), key=lambda item: _order(item[1][0]), reverse=True)
+        reports = [_report(rows[0]) for _, rows in newest]
         latest = reports[0]
-        earlier = newest[0][1:]
+        source, rows = newest[0]
+        earlier = _report(rows[1]) if len(rows) > 1 else None
         leverage, negative_equity = _balance(reports)
         return Bureau(
             score=latest.score,
@@ -114,7 +126,8 @@ class CreditReports:
             payment_index=_first(reports, "payment_index"),
             leverage=leverage,
             negative_equity=negative_equity,
-            score_drop=_report(earlier[0]).score - latest.score if earlier else None,
+            score_drop=None if earlier is None else earlier.score - latest.score,
+            rating_drop=_rating_drop(scales.get(source, ()), earlier, latest),
             industry_code=_first(reports, "industry_code"),
         )
 
@@ -140,3 +153,11 @@ def _balance(reports: list[Report]) -> tuple[float | None, bool | None]:
         if equity is not None:
             return (debt / equity if debt is not None and equity > 0 else None), equity < 0
     return None, None
+
+
+def _rating_drop(scale: Sequence[str], earlier: Report | None, latest: Report) -> int:
+    """Steps down ``scale`` (best first) from the earlier report's rating to the latest's; 0
+    unless both are on it."""
+    if earlier is None or earlier.rating not in scale or latest.rating not in scale:
+        return 0
+    return scale.index(latest.rating) - scale.index(earlier.rating)

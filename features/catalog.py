@@ -133,6 +133,7 @@ _CATALOG: list[Feature] = [
             ("leverage", "number", "leverage"),
             ("negative_equity", "number", "negative_equity"),
             ("bureau_score_drop", "number", "score_drop"),
+            ("bureau_rating_drop", "number", "rating_drop"),
             ("bureau_rating", "text", "rating"),
             ("industry_code", "text", "industry_code"),
         )

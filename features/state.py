@@ -258,7 +258,7 @@ class CustomerState:
         industry: IndustryRisk = NO_INDUSTRY,
     ) -> Features:
         """The customer's features at ``now``, or at the clock if ``now`` is before it, the
-        industries' risk as ``industry`` says."""
+        industries' risk and the sources' rating scales as ``industry`` says."""
         self._derive(config)
         return Features.of(self, max(to_micros(now), self.clock), config, industry)
 

@@ -29,8 +29,9 @@ class Features:
     sales outstanding over the last 90 days (capped at 365). ``avg_days_late`` is decayed in
     event time (see ``FeatureConfig.days_late_half_life``), early payments counting as 0.
     The order windows are keyed "1h", "1d" and "30d". The ``*_stats`` give z-scores.
-    ``bureau`` is what the credit reports say (:mod:`features.bureau`), ``industry_risk`` the
-    risk of the industry they name (:mod:`features.industry`).
+    ``bureau`` is what the credit reports say (:mod:`features.bureau`, their ratings on the
+    scales of the ``industry`` document), ``industry_risk`` the risk of the industry they name
+    (:mod:`features.industry`).
     """
 
     customer_id: str
@@ -86,7 +87,7 @@ class Features:
         cls, state: "CustomerState", now: int, config: FeatureConfig, industry: IndustryRisk
     ) -> "Features":
         """The features of ``state`` at ``now`` (no earlier than its clock), the industries'
-        risk as ``industry`` says."""
+        risk and the sources' rating scales as ``industry`` says."""
         ledger, behaviour, activity, profile = (
             state.ledger,
             state.behaviour,
@@ -106,7 +107,7 @@ class Features:
                 disputed += invoice.disputed
             was_disputed += invoice.was_disputed()
         first = state.first_time
-        bureau = state.reports.view(now / DAY)
+        bureau = state.reports.view(now / DAY, industry.rating_scales)
         return cls(
             customer_id=state.customer_id,
             as_of=from_micros(now),

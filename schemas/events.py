@@ -75,6 +75,10 @@ def _label(max_length: int, spaces: bool = True, **extra: Any) -> Any:
 
 
 Identifier = _label(128, spaces=False, description="No whitespace or control characters, NFC")
+Source = _label(32, spaces=False, description="The bureau, a short id (e.g. creditsafe)")
+Rating = _label(16, spaces=False)
+"""A credit report's source and rating (the ``industry`` control document orders a source's
+ratings, see :mod:`features.industry`)."""
 SCHEMA_VERSION = 1
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 END = datetime(3000, 1, 1, tzinfo=UTC)
@@ -287,7 +291,7 @@ class CreditReport(InputEvent):
     """
 
     type: Literal["customer.credit_report"] = "customer.credit_report"
-    source: _label(32, spaces=False, description="The bureau, a short id (e.g. creditsafe)")
+    source: Source
     as_of: EventDate
     score: Score
     score_min: Score
@@ -295,7 +299,7 @@ class CreditReport(InputEvent):
     higher_is_safer: bool = Field(
         True, strict=True, description="False for scales where a lower score is safer"
     )
-    rating: _label(16, spaces=False) | None = None
+    rating: Rating | None = None
     payment_index: int | None = Field(
         None, ge=0, le=3650, strict=True, description="Days beyond terms with other suppliers"
     )

@@ -12,7 +12,7 @@ kind           body                                  class
 ``tiers``      ``medium``, ``high``, ``margin``       `detectors.tiers.TierPolicy`
 ``decisions``  the order decision policy              `detectors.decisions.DecisionPolicy`
 ``credit``     the credit action policy               `detectors.credit_actions.CreditPolicy`
-``industry``   ``levels``: code or prefix -> level   `features.industry.IndustryRisk`
+``industry``   ``levels``, ``rating_scales``          `features.industry.IndustryRisk`
 ``fx``         ``reporting``, ``rates``              `schemas.fx.FxRates`
 =============  ===================================  ===========================
 

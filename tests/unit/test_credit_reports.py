@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from features import CustomerState
 from features.catalog import FEATURES, model_features
 from features.config import FeatureConfig
+from features.industry import IndustryRisk
 from schemas import CreditLimitUpdated, CreditReport, InvalidEvent, Money, OrderPlaced, parse_event
 from schemas.jsonschema import SCHEMA_DIR
 from schemas.money import SignedMoney
@@ -25,7 +26,7 @@ from streams.engine.control import InvalidDocument, apply_document, parse_docume
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REPORT_FEATURES = (
     "bureau_score", "report_age_days", "payment_index", "leverage", "negative_equity",
-    "bureau_score_drop", "bureau_rating", "industry_code", "industry_risk",
+    "bureau_score_drop", "bureau_rating_drop", "bureau_rating", "industry_code", "industry_risk",
 )  # fmt: skip
 CONFIG = FeatureConfig()
 REPORT = {
@@ -223,13 +224,27 @@ IN_DEBT = [
 """Reports, the newest of which says that the liabilities exceed the assets."""
 
 
-@pytest.mark.parametrize("reports", [REPORTS, IN_DEBT], ids=["positive", "negative-equity"])
+RATED = [
+    report("c1", date(2026, 1, 1), 80, rating="A"),
+    report("c2", date(2026, 2, 1), 60, rating="C"),
+    report("d1", date(2026, 1, 10), 70, source="dnb", rating="2"),
+    report("d2", date(2026, 1, 20), 70, source="dnb", rating="1"),
+    report("c0", date(2025, 12, 1), 85, rating="A"),
+]
+"""creditsafe fell from A to C in February (and was A in December); dnb rose from 2 to 1."""
+SCALES = IndustryRisk(rating_scales={"creditsafe": ("A", "B", "C", "D"), "dnb": ("1", "2", "3")})
+
+
+@pytest.mark.parametrize(
+    "reports", [REPORTS, IN_DEBT, RATED], ids=["positive", "negative-equity", "rated"]
+)
 def test_reports_in_any_order_make_the_same_state_and_bytes(reports):
     expected = state_of(reports).to_bytes()
+    features = state_of(reports).features(T0, CONFIG, SCALES)
     for order in itertools.permutations(reports):
         assert state_of(order).to_bytes() == expected
-    restored = CustomerState.from_bytes(expected)
-    assert restored.features(T0, CONFIG) == state_of(reports).features(T0, CONFIG)
+        assert state_of(order).features(T0, CONFIG, SCALES) == features
+    assert CustomerState.from_bytes(expected).features(T0, CONFIG, SCALES) == features
 
 
 def test_a_newer_negative_equity_is_not_hidden_by_an_older_leverage():
@@ -268,6 +283,7 @@ def test_the_catalog_names_the_report_features_for_rules_and_the_scorecard():
         "leverage": 3.0,
         "negative_equity": False,
         "bureau_score_drop": features.bureau.score_drop,
+        "bureau_rating_drop": 0,  # A to C, but the built-in default has no creditsafe scale
         "bureau_rating": "C",
         "industry_code": "C10",
         "industry_risk": None,  # the built-in industry document maps nothing
@@ -292,6 +308,56 @@ def test_the_industry_document_sets_industry_risk_by_the_longest_prefix():
 def test_an_industry_document_with_an_unknown_level_is_refused():
     with pytest.raises(InvalidDocument, match=r"body\.levels\.C10"):
         parse_document("kind: industry\nversion: nace-1\nbody: {levels: {C10: severe}}")
+
+
+def scales(body: str) -> Engine:
+    """An engine with an ``industry`` document whose rating scales are ``body``."""
+    document = parse_document(f"kind: industry\nversion: scales-1\nbody: {{rating_scales: {body}}}")
+    return Engine(risk=apply_document(RiskConfig(), document))
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("{dnb: [A, B, A]}", "body.rating_scales.dnb: 'A' is listed twice: a scale lists each"),
+        ("{dnb: [A]}", "body.rating_scales.dnb: a scale orders at least two ratings, best first"),
+        ("{dnb: []}", "body.rating_scales.dnb: a scale orders at least two ratings"),
+        ("{dnb: [1, 2, 3]}", "body.rating_scales.dnb: ratings are strings (quote those like"),
+        ("{dnb: [A, 'B B']}", "body.rating_scales.dnb.1: String should match pattern"),
+        ("{dnb: A}", "body.rating_scales.dnb: a scale is a list of ratings, best first, not str"),
+        (f"{{{'s' * 33}: [A, B]}}", "String should have at most 32 characters"),
+    ],
+)
+def test_a_bad_rating_scale_is_refused_saying_where_and_why(body, problem):
+    with pytest.raises(InvalidDocument) as refused:
+        scales(body)
+    assert problem in str(refused.value)
+
+
+def rating_drop(engine: Engine, *reports: CreditReport) -> int | None:
+    return engine.features(state_of(reports), T0).bureau.rating_drop
+
+
+def test_the_rating_drop_is_counted_on_the_newest_sources_own_scale():
+    engine = scales("{creditsafe: [A, B, C, D], dnb: ['1', '2', '3']}")
+    assert rating_drop(engine, *RATED) == 2  # creditsafe's report of February is the newest
+    assert rating_drop(engine, *RATED[2:]) == -1  # dnb alone: up one
+    assert rating_drop(Engine(), *RATED) == 0  # the built-in default has no creditsafe scale
+    assert rating_drop(engine) is None  # no report
+
+
+@pytest.mark.parametrize(
+    ("reports", "why"),
+    [
+        ([RATED[1]], "no earlier report of the source"),
+        ([RATED[0], report("c2", date(2026, 2, 1), 60)], "the newest gives no rating"),
+        ([RATED[0], report("c2", date(2026, 2, 1), 60, rating="E")], "E is not on the scale"),
+        ([RATED[0], report("c2", date(2026, 2, 1), 60, rating="C", source="dnb")], "two sources"),
+    ],
+)
+def test_a_rating_drop_that_cannot_be_told_is_zero(reports, why):
+    engine = scales("{creditsafe: [A, B, C, D], dnb: [A, B, C, D]}")
+    assert rating_drop(engine, *reports) == 0, why
 
 
 def test_a_bad_report_raises_the_engines_score_by_the_scorecards_weight():
@@ -361,5 +427,6 @@ def test_the_late_payment_model_takes_the_report_numbers_absent_as_zero_beside_a
     assert taken["negative_equity"] == 0.0
     without = model_features(CustomerState.new("c1").features(T0, CONFIG))
     names = ("has_credit_report", "bureau_score", "report_age_days", "payment_index",
-             "leverage", "negative_equity", "bureau_score_drop", "industry_risk")  # fmt: skip
+             "leverage", "negative_equity", "bureau_score_drop", "bureau_rating_drop",
+             "industry_risk")  # fmt: skip
     assert {without[name] for name in names} == {0.0}
