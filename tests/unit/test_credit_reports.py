@@ -17,6 +17,7 @@ from features.catalog import FEATURES, model_features
 from features.config import FeatureConfig
 from features.industry import IndustryRisk
 from schemas import CreditLimitUpdated, CreditReport, InvalidEvent, Money, OrderPlaced, parse_event
+from schemas.events import InputEvent
 from schemas.jsonschema import SCHEMA_DIR
 from schemas.money import SignedMoney
 from streams.cli.commands import app
@@ -381,10 +382,15 @@ def test_a_bad_report_raises_the_engines_score_by_the_scorecards_weight():
     ]
 
 
+def alerts_of(rule_id: str, *events: InputEvent, engine: Engine | None = None) -> list[str]:
+    """The messages of the alerts of rule ``rule_id`` as ``engine`` processes the events."""
+    engine, record = engine or Engine(), CustomerRecord.new("c1")
+    alerts = [alert for event in events for alert in engine.process(record, event).alerts]
+    return [alert.message for alert in alerts if alert.details["rule_id"] == rule_id]
+
+
 def downgrades(*reports: CreditReport) -> list[str]:
-    engine, record = Engine(), CustomerRecord.new("c1")
-    alerts = [alert for event in reports for alert in engine.process(record, event).alerts]
-    return [alert.message for alert in alerts if alert.details["rule_id"] == "bureau_downgrade"]
+    return alerts_of("bureau_downgrade", *reports)
 
 
 def test_a_negative_equity_puts_the_leverage_indicator_at_its_worst():
@@ -415,6 +421,47 @@ def test_a_downgrade_alerts_once_in_thirty_days():
         report("r2", date(2026, 2, 1), 70),
         report("r3", date(2026, 1, 15), 50, source="dnb"),  # creditsafe's drop still newest
     )) == 1  # fmt: skip
+
+
+def test_a_rating_downgrade_alerts_once_on_the_sources_scale():
+    engine = scales("{creditsafe: [A, B, C, D], dnb: [A, B, C, D]}")
+    alerts = alerts_of(
+        "bureau_rating_downgrade",
+        report("r1", date(2026, 1, 1), 70, rating="A"),
+        report("r2", date(2026, 2, 1), 68, rating="C"),  # down two: a score nearly the same
+        OrderPlaced(event_id="o1", customer_id="c1", event_time=T0, order_id="o1",
+                    amount=eur("100")),
+        report("r3", date(2026, 2, 2), 68, source="dnb", rating="D"),  # another source
+        engine=engine,
+    )  # fmt: skip
+    assert alerts == ["bureau rating fell to C (down 2 on its source's scale)"]
+
+
+@pytest.mark.parametrize(
+    ("ratings", "sources"),
+    [
+        (("C", "A"), ("creditsafe", "creditsafe")),  # an upgrade
+        (("A", "A"), ("creditsafe", "creditsafe")),
+        (("A", "D"), ("creditsafe", "dnb")),  # each source's first report
+        (("A", "E"), ("creditsafe", "creditsafe")),  # E is on no scale
+    ],
+)
+def test_no_rating_downgrade_without_a_fall_on_one_sources_scale(ratings, sources):
+    engine = scales("{creditsafe: [A, B, C, D], dnb: [A, B, C, D]}")
+    events = [
+        report(f"r{n}", date(2026, n, 1), 70, source=source, rating=rating)
+        for n, (rating, source) in enumerate(zip(ratings, sources, strict=True), start=1)
+    ]
+    assert alerts_of("bureau_rating_downgrade", *events, engine=engine) == []
+
+
+def test_the_built_in_scale_is_the_generators_and_a_late_report_shows_its_fall():
+    bureau = {"source": "bureau"}
+    assert alerts_of(
+        "bureau_rating_downgrade",
+        report("r2", date(2026, 2, 1), 50, rating="C", **bureau),
+        report("r1", date(2026, 1, 1), 80, rating="A", **bureau),  # dated before, came late
+    ) == ["bureau rating fell to C (down 2 on its source's scale)"]
 
 
 def test_the_late_payment_model_takes_the_report_numbers_absent_as_zero_beside_a_flag():

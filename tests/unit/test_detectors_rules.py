@@ -79,6 +79,10 @@ def downgraded(drop: float | None) -> Features:
     return replace(BLANK, bureau=Bureau(score=0.4, score_drop=drop))
 
 
+def rated(steps: int | None) -> Features:
+    return replace(BLANK, bureau=Bureau(score=0.4, rating="C", rating_drop=steps))
+
+
 def stats_with(values: list[float], event_amount: float):
     """The customer's running statistics once the event's own amount was recorded."""
     stats = Moments()
@@ -185,6 +189,13 @@ CASES = {
         (downgraded(None), REPORT, []),  # no earlier report of the source
         (downgraded(0.3), None, []),  # only on a report
     ],
+    "bureau_rating_downgrade": [
+        (rated(1), REPORT, ["bureau_rating_downgrade"]),
+        (rated(0), REPORT, []),  # the same rating, or one that cannot be compared
+        (rated(-2), REPORT, []),  # an upgrade
+        (rated(None), REPORT, []),
+        (rated(2), None, []),  # only on a report
+    ],
 }  # fmt: skip
 
 
@@ -220,16 +231,17 @@ def test_every_default_rule_has_a_case():
          "days sales outstanding is 61 days; payment terms in days: 30"),
         (replace(SEASONED, dso=75.0), None,
          "days sales outstanding is 75 days; payment terms in days: n/a"),
+        (rated(2), REPORT, "bureau rating fell to C (down 2 on its source's scale)"),
     ],
 )  # fmt: skip
 def test_messages_name_the_figures(features, event, message):
     hits = PACK.evaluate(rule_inputs(features, event), {}, T0).hits
     assert [hit.message for hit in hits] == [message]
-    assert hits[0].ruleset_version == "default-4"
+    assert hits[0].ruleset_version == "default-5"
 
 
 def test_the_default_pack_loads_from_yaml():
-    assert PACK.version == "default-4"
+    assert PACK.version == "default-5"
     assert [rule.severity for rule in PACK.rules if rule.id == "bounced_payment"] == ["critical"]
     assert RuleSet.model_validate_json(PACK.model_dump_json()) == PACK
 
@@ -240,7 +252,7 @@ def test_a_hit_becomes_an_alert_naming_its_rule_and_rule_set_version():
     alert = hit.alert("c1", T0, "e9", Versions(model="m3"))
     assert alert.alert_id == derive_id("alert", "rule", "exposure_over_limit", "c1", "e9")
     assert (alert.kind, alert.severity) == ("rule", "critical")
-    assert (alert.versions.model, alert.versions.ruleset) == ("m3", "default-4")
+    assert (alert.versions.model, alert.versions.ruleset) == ("m3", "default-5")
     assert alert.details == {
         "rule_id": "exposure_over_limit",
         "features.limit_use": 1.05,
