@@ -6,7 +6,7 @@ the year, fewer in summer). Most customers pay on time; some always pay late; so
 paying later week after week from some point on and finally not at all; a few are anomalous:
 orders far above their usual size and payments that bounce. Asked to, a bureau reports on
 every customer monthly: a deteriorating one's score starts falling `WARNING_WEEKS` before
-its payments do.
+its payments do, and its rating (on the scale the built-in configuration knows) with it.
 
 A `Calendar` makes the history look like business-to-business payments: invoices due at the
 end of a month ("net 30 end of month"), customers that pay in payment runs on a fixed weekday
@@ -46,6 +46,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
+from features.industry import BUILT_IN_SCALES
 from schemas.events import (
     CreditLimitUpdated,
     CreditReport,
@@ -95,8 +96,10 @@ BUREAU_SCORE = {"punctual": 75, "late": 55, "deteriorating": 70, "anomalous": 60
 PAYMENT_INDEX = {"punctual": 2, "late": 20, "deteriorating": 3, "anomalous": 8}
 """The days beyond terms a bureau sees of each behaviour with other suppliers."""
 INDUSTRIES = ("C10.7", "C25.1", "F41.2", "G46.9", "H49.4", "I56.1", "J62.0", "M70.2")
-RATINGS = ((80, "A"), (60, "B"), (40, "C"), (0, "D"))
-"""The rating of a bureau score: the letter of the first band it reaches."""
+BUREAU = "bureau"
+RATINGS = tuple(zip((80, 60, 40, 0), BUILT_IN_SCALES[BUREAU], strict=True))
+"""The bands of the bureau's ratings, on the scale the built-in ``industry`` document knows:
+A from a score of 80, B from 60, C from 40, else D."""
 RUN_TIME = time(10, 0)
 """The time of day every payment of a payment run is made (the same for all: a block)."""
 
@@ -348,7 +351,9 @@ class Customer:
     def _reports(self, start: datetime, end: datetime) -> Iterator[CreditReport]:
         """A bureau's report every `REPORT_EVERY` (as of the day before), on a 0-100 scale: a
         deteriorating customer's score falls, its payment index and debt rise, from
-        `WARNING_WEEKS` before its onset."""
+        `WARNING_WEEKS` before its onset. The rating is of the score without its monthly noise,
+        as a bureau's rating moves less than its score: a steady customer keeps its own, a
+        deteriorating one's falls band by band."""
         rng = self.bureau
         assert rng is not None and self.onset is not None
         base = BUREAU_SCORE[self.behaviour] + rng.uniform(-10, 10)
@@ -360,12 +365,13 @@ class Customer:
             number += 1
             weeks = max(0.0, (moment - falls_from) / timedelta(weeks=1))
             decline = DECLINE_PER_WEEK * weeks if self.behaviour == "deteriorating" else 0.0
-            score = min(100, max(0, round(base - decline + rng.uniform(-3, 3))))
+            trend = base - decline
+            score = min(100, max(0, round(trend + rng.uniform(-3, 3))))
             leverage = Decimal(round(1 + rng.uniform(0, 1.5) + decline / 20, 2))
             yield CreditReport(
                 event_id=f"{self.id}-report{number}", customer_id=self.id, event_time=moment,
-                source="bureau", as_of=(moment - timedelta(days=1)).date(), score=score,
-                score_min=0, score_max=100, rating=next(r for low, r in RATINGS if score >= low),
+                source=BUREAU, as_of=(moment - timedelta(days=1)).date(), score=score,
+                score_min=0, score_max=100, rating=_rating(trend),
                 payment_index=max(0, round(PAYMENT_INDEX[self.behaviour] + decline / 2
                                            + rng.uniform(-2, 2))),
                 total_debt=self._money((equity * leverage).quantize(Decimal("0.01"))),
@@ -407,6 +413,11 @@ class Customer:
 
     def _money(self, amount: Decimal) -> Money:
         return Money(amount=amount, currency=self.currency)
+
+
+def _rating(score: float) -> str:
+    """The rating of the first of `RATINGS`' bands ``score`` reaches; the last below them all."""
+    return next((rating for low, rating in RATINGS if score >= low), RATINGS[-1][1])
 
 
 def _pick(rng: random.Random, choices: Sequence[tuple[T, float]]) -> T:

@@ -9,6 +9,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from features.industry import NO_INDUSTRY
 from schemas.validation import parse_event
 from streams.cli.commands import app
 from streams.cli.generate import (
@@ -224,3 +225,19 @@ def test_a_deteriorating_customers_bureau_score_falls_weeks_before_it_turns():
         assert min(before) < min(early) - 10, person.id  # fell before its payments did
     steady = [scores[p.id] for p in people if p.behaviour == "punctual"]
     assert all(max(s for _, s in row) - min(s for _, s in row) <= 7 for row in steady)
+
+
+def test_a_bureau_rates_on_the_built_in_scale_falling_only_for_deteriorating_customers():
+    history, people = generate_history(60, 365, END, credit_reports=True)
+    steps = defaultdict(list)  # each customer's ratings as steps down the built-in scale
+    for event in history:
+        if event.type == "customer.credit_report":
+            steps[event.customer_id].append(
+                NO_INDUSTRY.rating_scales[event.source].index(event.rating)
+            )
+    for person in people:
+        ratings = steps[person.id]
+        if person.behaviour == "deteriorating":
+            assert ratings == sorted(ratings) and ratings[-1] > ratings[0], person.id
+        else:
+            assert len(set(ratings)) == 1, person.id
