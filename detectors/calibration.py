@@ -10,10 +10,19 @@ it neither overfits a window nor makes ties of scores that differ, as isotonic s
 holds, and a pickle of it (the model's snapshot) carries both, so whoever loads it scores
 calibrated.
 
+Until it has labels enough to fit, a young classifier's scores mean nothing as
+probabilities (a logistic regression that has learnt a few hundred outcomes may say 0.66 on
+average where 0.21 are late), so it says for every score the late rate of the labels it holds,
+with one pseudo-outcome of each kind: 0.5 before any.
+
 >>> import random
 >>> calibrator = BetaCalibrator(window=2000, refit_every=100, min_labels=200)
->>> calibrator(0.8)  # nothing fitted yet: the raw score as it is
-0.8
+>>> calibrator(0.8)  # nothing seen yet
+0.5
+>>> for outcome in [True, False, False, False]:
+...     calibrator.update(0.9, outcome)
+>>> calibrator(0.8), calibrator(0.1)  # not fitted: the late rate, (1 + 1) / (4 + 2)
+(0.3333333333333333, 0.3333333333333333)
 >>> rng = random.Random(1)
 >>> for _ in range(2000):  # scores twice the real probability: an overconfident model
 ...     real = rng.uniform(0, 0.5)
@@ -70,29 +79,58 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, start: np.ndarray) -> 
 
 class BetaCalibrator:
     """Beta calibration over the last ``window`` labelled scores, refitted every
-    ``refit_every`` of them once at least ``min_labels`` with both outcomes are in; the raw
-    score until then."""
+    ``refit_every`` of them (every quarter of the window while it is younger) once at least
+    ``min_labels`` with both outcomes are in, known on at least ``min_days`` days; the
+    window's late rate until then. The outcomes known on one day are often one cohort (the
+    invoices due together at a month end): a fit on them says how the scores rank within it,
+    not whether that holds for the invoices of the next.
+    """
 
     def __init__(
         self,
         window: int = 10_000,
         refit_every: int = 1_000,
-        min_labels: int = 2_000,
+        min_labels: int = 100,
+        min_days: int = 2,
         l2: float = 1e-3,
     ) -> None:
-        if window < min_labels or refit_every < 1 or min_labels < 2 or l2 < 0:
-            raise ValueError("need window >= min_labels >= 2, refit_every >= 1 and l2 >= 0")
+        if window < min_labels or refit_every < 1 or min_labels < 2 or min_days < 1 or l2 < 0:
+            raise ValueError(
+                "need window >= min_labels >= 2, refit_every >= 1, min_days >= 1 and l2 >= 0"
+            )
         self.refit_every, self.min_labels, self.l2 = refit_every, min_labels, l2
+        self.min_days = min_days
+        self._days: set[int] = set()
+        """The days outcomes were known on, until there are ``min_days``."""
         self._window: deque[tuple[float, bool]] = deque(maxlen=window)
         self._since_fit = 0
+        self._late = 0
+        """Outcomes "late" in the window."""
         self.weights: tuple[float, float, float] | None = None
         """a, b, c of the last fit; None before the first."""
 
-    def update(self, score: float, outcome: bool) -> None:
-        """Add a score and what happened; refit when due."""
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle, also one made before it counted its late outcomes and their days."""
+        self.__dict__.update({"min_days": 1, "_days": set(), **state})
+        if "_late" not in state:
+            self._late = sum(outcome for _, outcome in self._window)
+
+    def update(self, score: float, outcome: bool, day: int | None = None) -> None:
+        """Add a score and what happened (on ``day``, an ordinal; None: a day of its own);
+        refit when due."""
+        if len(self._days) < self.min_days:
+            self._days.add(day if day is not None else -len(self._window) - 1)
+        if len(self._window) == self._window.maxlen:
+            self._late -= self._window[0][1]
+        self._late += outcome
         self._window.append((score, outcome))
         self._since_fit += 1
-        if self._since_fit >= self.refit_every and len(self._window) >= self.min_labels:
+        due = min(self.refit_every, max(1, len(self._window) // 4))
+        if (
+            self._since_fit >= due
+            and len(self._window) >= self.min_labels
+            and len(self._days) >= self.min_days
+        ):
             self._fit()
 
     def _fit(self) -> None:
@@ -110,9 +148,9 @@ class BetaCalibrator:
         self.weights = (float(a), float(b), float(c))
 
     def __call__(self, score: float) -> float:
-        """The calibrated probability of ``score``: the raw score until a fit exists, at least
-        ``_EDGE`` from 0 and 1."""
+        """The calibrated probability of ``score``, at least ``_EDGE`` from 0 and 1; until a
+        fit exists, the late rate of the window whatever the score."""
         if self.weights is None:
-            return min(max(score, _EDGE), 1 - _EDGE)
+            return (self._late + 1) / (len(self._window) + 2)
         z = sum(w * v for w, v in zip(self.weights, _inputs(score), strict=True))
         return min(max(_sigmoid(z), _EDGE), 1 - _EDGE)

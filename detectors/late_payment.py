@@ -12,6 +12,12 @@ when the month's unpaid invoices turn overdue. Learnt as they come, such blocks 
 from one answer to the other, and a forest's drift detectors take every block for a drift and
 restart its trees. So the model learns the way a stationary stream would teach it:
 
+- an invoice paid on time is known as such the day it is paid, one paid late only once its
+  due date has passed: learnt as they come, the first weeks' outcomes are nearly all "on
+  time", and the model learns a late rate far below the real one. So an outcome "on time" is
+  *held until its due date has passed* (in the time of the outcomes the model is given), when
+  the invoices due with it are known either way: the model learns each due date's invoices
+  together, late and on time, in their true proportion;
 - the outcomes known at the same moment are one *block*, learnt in an order drawn from their
   invoice ids and the seed, never in the order they came in (nor sorted by outcome);
 - blocks go through a *mixing buffer* of `MIX` examples: each new example takes the place of
@@ -25,11 +31,11 @@ The buffers and the calibration are part of the model, so of its snapshot: worke
 one score calibrated, and the trainer goes on where it was.
 
 >>> model = LatePaymentModel("logreg", mix=1)
->>> for _ in range(300):
+>>> for _ in range(1_000):
 ...     model.learn({"days_past_due": 40.0, "limit_use": 1.1}, True)
 ...     model.learn({"days_past_due": 0.0, "limit_use": 0.2}, False)
 >>> model.version
-'logreg@600'
+'logreg@2000'
 >>> model.predict({"days_past_due": 35.0, "limit_use": 1.0}) > 0.5
 True
 >>> model.predict({"days_past_due": 0.0, "limit_use": 0.3}) < 0.5
@@ -37,9 +43,11 @@ True
 """
 
 import hashlib
+import heapq
 import random
+from array import array
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from river import base, drift, forest, linear_model, optim, preprocessing, tree
 
@@ -84,6 +92,16 @@ MODELS: dict[str, Callable[[int], base.Classifier]] = {"logreg": _logreg, "arf":
 """The models to choose from, by name; each is made from a random seed."""
 
 Example = tuple[dict[str, float], bool]
+Held = tuple[int, bytes, tuple[str, ...], array]
+"""An outcome "on time" waiting for its due date: the date's ordinal, its draw, and its
+features as names (shared) and values."""
+
+_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+"""The tuples of feature names the held outcomes share (a model has one or two)."""
+
+
+def _shared(names: tuple[str, ...]) -> tuple[str, ...]:
+    return _NAMES.setdefault(names, names) if len(_NAMES) < 64 else names
 
 
 class LatePaymentModel:
@@ -125,6 +143,9 @@ class LatePaymentModel:
         self._block: list[tuple[bytes, Example]] = []
         self._block_at: datetime | None = None
         self._mixing: list[Example] = []
+        self._held: list[Held] = []
+        self._today = 0
+        """The ordinal of the latest date an outcome was given at."""
 
     def __setstate__(self, state: dict) -> None:
         """Unpickle, also a snapshot made before blocks, mixing and calibration: it goes on
@@ -133,7 +154,7 @@ class LatePaymentModel:
         seed = state.get("seed", 0)
         self.__dict__.update(
             {"seed": seed, "mix": MIX, "calibrator": BetaCalibrator(), "_rng": random.Random(seed),
-             "_block": [], "_block_at": None, "_mixing": [], **state}
+             "_block": [], "_block_at": None, "_mixing": [], "_held": [], "_today": 0, **state}
         )  # fmt: skip
 
     @property
@@ -152,32 +173,56 @@ class LatePaymentModel:
         return self.calibrator(self.score(features))
 
     def learn(
-        self, features: dict[str, float], label: bool, at: datetime | None = None, key: str = ""
+        self,
+        features: dict[str, float],
+        label: bool,
+        at: datetime | None = None,
+        key: str = "",
+        due: date | None = None,
     ) -> None:
         """Learn that the invoice described by ``features`` was (``True``) or was not paid late.
 
         ``at``: when the outcome became known; the examples of one moment form a block, learnt
         in an order drawn from their ``key`` (the invoice id) and the seed once a later moment
-        comes. Without ``at`` the example is a block of its own.
+        comes. Without ``at`` the example is a block of its own. ``due``: the invoice's due
+        date; an outcome "on time" known before it passed waits until an outcome is given on a
+        later day, and joins that moment's block.
         """
         self.n_learned += 1
         if at is None or at != self._block_at or len(self._block) >= MAX_BLOCK:
             self._end_block()
         self._block_at = at
         draw = hashlib.blake2b(f"{self.seed}:{key}".encode(), digest_size=8).digest()
-        self._block.append((draw, (features, label)))
-        if at is None:
+        if at is not None:
+            self._today = max(self._today, at.toordinal())
+            if not label and due is not None and due.toordinal() >= self._today:
+                names = _shared(tuple(features))
+                heapq.heappush(
+                    self._held, (due.toordinal(), draw, names, array("d", features.values()))
+                )
+            else:
+                self._block.append((draw, (features, label)))
+            self._release_due()
+        else:
+            self._block.append((draw, (features, label)))
             self._end_block()
+
+    def _release_due(self) -> None:
+        """Move the outcomes "on time" whose due date has passed into the block."""
+        while self._held and self._held[0][0] < self._today:
+            _, draw, names, values = heapq.heappop(self._held)
+            self._block.append((draw, (dict(zip(names, values, strict=True)), False)))
 
     def _end_block(self) -> None:
         """Learn the block waiting, in the order of its draws (then of its features)."""
         block, self._block = self._block, []
+        day = self._block_at.toordinal() if self._block_at is not None else None
         if len({draw for draw, _ in block}) == len(block):
             block.sort(key=lambda drawn: drawn[0])  # distinct draws: the features never decide
         else:
             block.sort(key=lambda drawn: (drawn[0], sorted(drawn[1][0].items())))
         for _, example in block:
-            self.calibrator.update(self.score(example[0]), example[1])
+            self.calibrator.update(self.score(example[0]), example[1], day)
             self._mix(example)
 
     def _mix(self, example: Example) -> None:

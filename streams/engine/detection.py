@@ -130,7 +130,7 @@ class LatePayments:
             engine.monitor.update(example.probability, example.label)
             if engine.learn:
                 engine.model.learn(example.features, example.label, example.labelled_at,
-                                   example.invoice_id)  # fmt: skip
+                                   example.invoice_id, example.due_date)  # fmt: skip
         return example
 
 

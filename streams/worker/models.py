@@ -44,7 +44,10 @@ class Trainer:
         self._learnt[example.invoice_id] = None
         if len(self._learnt) > self.remember:
             self._learnt.popitem(last=False)
-        self.model.learn(example.features, example.label, example.labelled_at, example.invoice_id)
+        self.model.learn(
+            example.features, example.label, example.labelled_at, example.invoice_id,
+            example.due_date,
+        )  # fmt: skip
         self._unpublished += 1
         return self._unpublished >= self.snapshot_every
 

@@ -53,11 +53,31 @@ def test_memory_is_bounded_by_the_window_and_it_follows_a_change():
     assert calibrator(0.8) == pytest.approx(0.4, abs=0.08)
 
 
-def test_it_says_the_raw_score_until_it_has_seen_both_outcomes():
+def test_it_says_the_late_rate_of_its_window_until_it_has_seen_both_outcomes():
     calibrator = BetaCalibrator(window=400, refit_every=10, min_labels=100)
     for _ in range(400):
         calibrator.update(0.3, False)
-    assert calibrator.weights is None and calibrator(0.3) == 0.3
+    assert calibrator.weights is None
+    assert calibrator(0.3) == calibrator(0.9) == pytest.approx(1 / 402)
+
+
+def test_the_late_rate_before_a_fit_counts_only_the_window():
+    calibrator = BetaCalibrator(window=400, refit_every=1_000, min_labels=400)
+    for late in [False] * 400 + [True] * 300:
+        calibrator.update(0.3, late, day=1)  # all on one day: no fit
+    assert calibrator.weights is None
+    assert calibrator(0.3) == pytest.approx(301 / 402)  # 100 on time and 300 late left
+
+
+def test_a_calibrator_pickled_before_it_counted_late_outcomes_counts_them_when_loaded():
+    calibrator = BetaCalibrator(window=400, refit_every=1_000, min_labels=400)
+    for late in [True, False, False]:
+        calibrator.update(0.3, late)
+    state = calibrator.__dict__.copy()
+    del state["_late"]
+    old = BetaCalibrator.__new__(BetaCalibrator)
+    old.__setstate__(state)
+    assert old(0.3) == calibrator(0.3) == pytest.approx(2 / 5)
 
 
 def test_scores_of_exactly_zero_and_one_give_finite_probabilities():
@@ -77,3 +97,16 @@ def test_the_logistic_fit_finds_the_weights_that_made_the_outcomes():
 def test_bad_parameters_are_refused():
     with pytest.raises(ValueError, match="window >= min_labels"):
         BetaCalibrator(window=10, min_labels=100)
+
+
+def test_outcomes_known_on_one_day_are_not_enough_to_fit():
+    """One day's outcomes are often one cohort (a month end's invoices): how scores rank
+    within it says little of the next."""
+    calibrator = BetaCalibrator(window=1000, refit_every=100, min_labels=100)
+    pairs = _distorted(600, 5, lambda p: p)
+    for score, outcome in pairs[:500]:
+        calibrator.update(score, outcome, day=10)
+    assert calibrator.weights is None
+    for score, outcome in pairs[500:]:
+        calibrator.update(score, outcome, day=11)
+    assert calibrator.weights is not None

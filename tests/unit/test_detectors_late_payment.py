@@ -50,8 +50,21 @@ def test_each_model_learns_that_going_over_the_limit_means_paying_late(name):
     model = LatePaymentModel(name, seed=3)
     for features, late in _examples(600, seed=1):
         model.learn(features, late)
-    assert model.predict({"limit_use": 1.4, "noise": 0.0}) > 0.5
-    assert model.predict({"limit_use": 0.2, "noise": 0.0}) < 0.5
+    assert model.score({"limit_use": 1.4, "noise": 0.0}) > 0.5
+    assert model.score({"limit_use": 0.2, "noise": 0.0}) < 0.5
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_until_its_calibration_is_fitted_a_model_says_the_late_rate_it_has_seen(name):
+    """Until its calibration has outcomes enough (100), the probability is the late rate of
+    what it learnt, whatever the invoice."""
+    model = LatePaymentModel(name, seed=3)
+    examples = _examples(99, seed=1)
+    for features, late in examples:
+        model.learn(features, late)
+    rate = (sum(late for _, late in examples) + 1) / (len(examples) + 2)
+    assert model.predict({"limit_use": 1.4, "noise": 0.0}) == pytest.approx(rate)
+    assert model.predict({"limit_use": 0.2, "noise": 0.0}) == pytest.approx(rate)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -64,11 +77,34 @@ def test_same_seed_and_examples_give_the_same_predictions(name):
     assert [first.predict(x) for x in probes] == [second.predict(x) for x in probes]
 
 
-def test_a_model_that_only_saw_on_time_payments_says_zero_not_one_half():
+def test_a_forest_that_only_saw_on_time_payments_scores_zero_yet_is_not_sure():
     model = LatePaymentModel("arf", mix=1)  # learnt at once, not kept for mixing
     model.learn(ON_TIME, False)
     assert model.score(ON_TIME) == 0.0
-    assert model.predict(ON_TIME) == 0.001  # never certain
+    assert model.predict(ON_TIME) == pytest.approx(1 / 3)  # one outcome: not sure of anything
+
+
+def test_an_outcome_on_time_is_learnt_once_its_due_date_has_passed():
+    """Paid on time is known the day of the payment, late only after the due date: learnt as
+    they came, the first outcomes would all be "on time". Held to the due date, the invoices
+    due on one day are learnt together, late and on time alike."""
+    model = LatePaymentModel("logreg")
+    due = datetime(2026, 1, 10, tzinfo=UTC).date()
+
+    def day(n: int) -> datetime:
+        return datetime(2026, 1, n, 9, tzinfo=UTC)
+
+    for key in ("a", "b", "c"):
+        model.learn(ON_TIME, False, day(1), key, due)  # paid early
+    model.learn(LATE, True, day(1), "d", due)  # due earlier, not paid
+    model.learn(LATE, True, day(5), "e")
+    assert model.predict(ON_TIME) == pytest.approx(2 / 3)  # learnt: "d", the early payers wait
+    model.learn(LATE, True, day(10), "f")  # on the due date itself they still wait
+    model.learn(LATE, True, day(11), "g")
+    assert model.predict(ON_TIME) == pytest.approx(4 / 5)  # "d", "e", "f"
+    model.learn(LATE, True, day(12), "h")
+    assert model.predict(ON_TIME) == pytest.approx(5 / 9)  # and "g" with "a", "b", "c"
+    assert model.version == "logreg@8"
 
 
 def _blocks(examples, size: int) -> list[list[tuple[str, dict[str, float], bool]]]:

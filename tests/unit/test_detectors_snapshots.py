@@ -124,6 +124,8 @@ def test_a_snapshot_from_before_calibration_still_loads_and_learns_on():
     old.__dict__.update(name="logreg", classifier=model.classifier, n_learned=60)
     loaded, version = load(sign(old, "logreg@60", KEY), KEY)
     assert version == "logreg@60"
-    assert [loaded.predict(x) for x in PROBES] == [model.score(x) for x in PROBES]
+    assert [loaded.score(x) for x in PROBES] == [model.score(x) for x in PROBES]
+    assert [loaded.predict(x) for x in PROBES] == [0.5, 0.5]  # no outcome to calibrate on yet
     loaded.learn(PROBES[0], True)
     assert loaded.version == "logreg@61"
+    assert loaded.predict(PROBES[1]) == pytest.approx(2 / 3)

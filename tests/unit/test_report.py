@@ -320,9 +320,10 @@ def test_a_comparison_puts_money_on_the_orders_decided_differently(tmp_path):
 def test_two_models_compared_account_for_every_difference_in_value_held(tmp_path):
     # What A held less what B held is, per currency, exactly what A held and B approved less
     # what B held and A approved: the orders decided differently carry the whole difference.
+    # (A year: over 200 days both models' calibrated probabilities decided every order alike.)
     runner = CliRunner()
     history = tmp_path / "history.jsonl"
-    result = runner.invoke(app, ["generate", "--customers", "100", "--days", "200", "--end",
+    result = runner.invoke(app, ["generate", "--customers", "100", "--days", "365", "--end",
                                  "2026-06-01T00:00:00Z", "-o", str(history)])  # fmt: skip
     assert result.exit_code == 0, result.output
     out = tmp_path / "out"
