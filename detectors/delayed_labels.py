@@ -36,6 +36,11 @@ class Prediction(BaseModel):
     probability: float = Field(ge=0, le=1, description="Predicted probability of paying late")
     issued_at: AwareDatetime
     due_date: date
+    probabilities: dict[str, FiniteFloat] = Field(
+        default_factory=dict,
+        description="Every model's probability, by name, when challengers ran beside the "
+        "champion (whose probability is `probability`); empty with one model",
+    )
 
 
 class LabelledExample(Prediction):
@@ -62,7 +67,9 @@ class _Waiting:
     """A prediction as it waits: its feature values in an array, beside names shared with the
     other predictions (a fifth of the memory of a `Prediction` with its dict of floats)."""
 
-    __slots__ = ("due_date", "invoice_id", "issued_at", "names", "probability", "values")
+    __slots__ = (
+        "due_date", "invoice_id", "issued_at", "names", "probabilities", "probability", "values"
+    )  # fmt: skip
 
     def __init__(self, prediction: Prediction) -> None:
         features = prediction.features
@@ -73,6 +80,7 @@ class _Waiting:
         self.probability = prediction.probability
         self.issued_at = prediction.issued_at
         self.due_date = prediction.due_date
+        self.probabilities = prediction.probabilities or None
 
     def features(self) -> dict[str, float]:
         return dict(zip(self.names, self.values, strict=True))
@@ -81,7 +89,7 @@ class _Waiting:
         """The fields of the `Prediction` it is."""
         return {"invoice_id": self.invoice_id, "features": self.features(),
                 "probability": self.probability, "issued_at": self.issued_at,
-                "due_date": self.due_date}  # fmt: skip
+                "due_date": self.due_date, "probabilities": self.probabilities or {}}  # fmt: skip
 
 
 class PendingPredictions:
@@ -123,8 +131,10 @@ class PendingPredictions:
         probability: float,
         issued_at: datetime,
         due_date: date,
+        probabilities: dict[str, float] | None = None,
     ) -> None:
-        """Keep a prediction until its outcome is known.
+        """Keep a prediction until its outcome is known (``probabilities``: every model's, when
+        challengers ran).
 
         An invoice id already waiting changes nothing. One resolved before waits anew: the
         engine predicts once per invoice, dropping repeated events before they get here.
@@ -135,7 +145,8 @@ class PendingPredictions:
             self.dropped += 1
             return
         checked = Prediction(invoice_id=invoice_id, features=features, probability=probability,
-                             issued_at=issued_at, due_date=due_date)  # fmt: skip
+                             issued_at=issued_at, due_date=due_date,
+                             probabilities=probabilities or {})  # fmt: skip
         prediction = self._pending[invoice_id] = _Waiting(checked)
         if self._highest is None or prediction.probability > self._highest:
             self._highest = prediction.probability
@@ -179,8 +190,9 @@ class PendingPredictions:
         for p in self._pending.values():
             features = p.features()
             values = [features.get(name) for name in names]
-            rows.append([p.invoice_id, p.probability, p.issued_at.isoformat(),
-                         p.due_date.isoformat(), values])  # fmt: skip
+            row = [p.invoice_id, p.probability, p.issued_at.isoformat(),
+                   p.due_date.isoformat(), values]  # fmt: skip
+            rows.append([*row, p.probabilities] if p.probabilities else row)
         return orjson.dumps({"max": self.max_pending, "dropped": self.dropped,
                              "names": names, "rows": rows})  # fmt: skip
 
@@ -190,11 +202,12 @@ class PendingPredictions:
         pending = cls(document["max"])
         pending.dropped = document["dropped"]
         names = document["names"]
-        for invoice_id, probability, issued_at, due_date, values in document["rows"]:
+        for invoice_id, probability, issued_at, due_date, values, *others in document["rows"]:
             features = {name: v for name, v in zip(names, values, strict=True) if v is not None}
             stored = Prediction.model_construct(  # our own bytes: not checked again
                 invoice_id=invoice_id, features=features, probability=probability,
                 issued_at=datetime.fromisoformat(issued_at), due_date=date.fromisoformat(due_date),
+                probabilities=others[0] if others else {},
             )  # fmt: skip
             pending._pending[invoice_id] = _Waiting(stored)
         pending._highest_known = False

@@ -354,6 +354,11 @@ class Settings(BaseSettings):
     kafka: KafkaSecurity = Field(default_factory=KafkaSecurity)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     model_name: ModelName = Field("logreg", description="Late-payment model: logreg or arf")
+    challengers: str = Field(
+        "",
+        description="Late-payment models scored beside the champion, separated by commas "
+        "(e.g. arf); a model control document can promote one",
+    )
     model_key: SecretStr = Field(
         SecretStr(DEVELOPMENT_KEY),
         min_length=16,
@@ -372,6 +377,28 @@ class Settings(BaseSettings):
     snapshot_interval: float = Field(
         30.0, gt=0, description="Seconds between snapshots of whatever was learnt meanwhile"
     )
+
+    @field_validator("challengers")
+    @classmethod
+    def _known_models(cls, words: str) -> str:
+        known = get_args(ModelName)
+        unknown = sorted(set(_listed(words)) - set(known))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: use models of {', '.join(known)}")
+        return words
+
+    @model_validator(mode="after")
+    def _challengers_not_the_champion(self) -> Self:
+        if self.model_name in _listed(self.challengers):
+            raise ValueError(
+                f"RISKSTREAM_CHALLENGERS: {self.model_name} is the champion "
+                "(RISKSTREAM_MODEL_NAME); name only other models"
+            )
+        return self
+
+    def challenger_names(self) -> list[str]:
+        """The challengers, in the order given, each once."""
+        return list(dict.fromkeys(_listed(self.challengers)))
 
     @field_validator("broker")
     @classmethod

@@ -57,6 +57,7 @@ def build_engine(
     documents: Sequence[Path] = (),
     learn: bool = True,
     features: FeatureConfig | None = None,
+    challengers: Sequence[str] = (),
 ) -> Engine:
     """The engine a backtest runs: the workers' own, with a model and the control documents
     (rule set, scorecard, tiers, decision and credit policies) of one's choice over the
@@ -64,14 +65,20 @@ def build_engine(
 
     ``learn``: the model learns each invoice's outcome when it is known, as the trainer does
     live; off, it keeps predicting as it started (as a worker that never loads a snapshot).
+    ``challengers``: models scored beside ``model``, learning alike.
     """
-    if model not in MODELS:
-        raise ConfigError(f"unknown model {model!r}: choose one of {', '.join(sorted(MODELS))}")
+    for name in (model, *challengers):
+        if name not in MODELS:
+            raise ConfigError(f"unknown model {name!r}: choose one of {', '.join(sorted(MODELS))}")
     try:
         risk = config_from_files(documents)
     except InvalidDocument as error:
         raise ConfigError(str(error)) from None
-    return Engine(features, risk=risk, model=LatePaymentModel(model), learn=learn)
+    try:
+        return Engine(features, risk=risk, model=LatePaymentModel(model), learn=learn,
+                      challengers=[LatePaymentModel(name) for name in challengers])  # fmt: skip
+    except ValueError as error:  # a model document naming a model not in the lineup
+        raise ConfigError(str(error)) from None
 
 
 @dataclass(slots=True)
@@ -249,6 +256,7 @@ def invoice_line(customer_id: str, prediction: Prediction) -> bytes:
             "probability": prediction.probability,
             "late": prediction.label if labelled else None,
             "known_at": prediction.labelled_at if labelled else None,
+            **({"probabilities": prediction.probabilities} if prediction.probabilities else {}),
         },
         option=orjson.OPT_UTC_Z,
     )
@@ -262,11 +270,13 @@ class Configuration:
     model: str = "logreg"
     documents: tuple[Path, ...] = ()
     learn: bool = True
+    challengers: tuple[str, ...] = ()
 
     def describe(self) -> str:
         learning = "learning" if self.learn else "not learning"
         documents = ", ".join(map(str, self.documents)) or "the defaults"
-        return f"model {self.model} ({learning}), configuration {documents}"
+        beside = f", challengers {', '.join(self.challengers)}" if self.challengers else ""
+        return f"model {self.model} ({learning}{beside}), configuration {documents}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +327,7 @@ def run_backtest(
     for name, configuration in runs.items():
         folder = output / name
         engine = build_engine(configuration.model, configuration.documents, configuration.learn,
-                              settings.feature_config())  # fmt: skip
+                              settings.feature_config(), configuration.challengers)  # fmt: skip
         backtest = Backtest(engine, progress)
         source = history.open(settings, backtest.reject)  # fails before anything is written
         topics = None if topic_prefix is None else TopicSink(settings, topic_prefix)

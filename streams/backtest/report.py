@@ -129,6 +129,7 @@ def summarise(folder: Path) -> dict[str, Any]:
     decisions = list(read_lines(folder / "decisions.jsonl"))
     actions = Counter(action["kind"] for action in read_lines(folder / "actions.jsonl"))
     probabilities, labels = [], []
+    by_model: dict[str, list[float]] = defaultdict(list)
     outcomes: dict[str, list[Outcome]] = defaultdict(list)
     late_invoices: dict[str, tuple[str, datetime, datetime]] = {}
     for invoice in read_lines(folder / "invoices.jsonl"):
@@ -136,6 +137,8 @@ def summarise(folder: Path) -> dict[str, Any]:
             continue
         probabilities.append(invoice["probability"])
         labels.append(invoice["late"])
+        for name, probability in invoice.get("probabilities", {}).items():
+            by_model[name].append(probability)
         issued, known = _time(invoice["issued_at"]), _time(invoice["known_at"])
         due = date.fromisoformat(invoice["due_date"])
         outcomes[invoice["customer_id"]].append(Outcome(issued, due, known, invoice["late"]))
@@ -157,7 +160,7 @@ def summarise(folder: Path) -> dict[str, Any]:
         "actions": dict(sorted(actions.items())),
         "tier_transitions": dict(sorted(transitions.items())),
         "scores": _histogram([change["score"] for change in last_change.values()]),
-        "model": _model_quality(probabilities, labels),
+        "model": _model_quality(probabilities, labels) | _lineup(by_model, labels),
         "rules": rules,
         "money": _money(ledger, end, decisions, orders, went_bad)
         | {"lead_times": money.lead_times(late_invoices.values(), by_customer)},
@@ -286,6 +289,22 @@ def _histogram(scores: list[float]) -> dict[str, int]:
     width = 100 // SCORE_BINS
     counts = Counter(min(int(score // width), SCORE_BINS - 1) for score in scores)
     return {f"{b * width}-{(b + 1) * width}": counts[b] for b in range(SCORE_BINS)}
+
+
+def _lineup(by_model: dict[str, list[float]], labels: list[bool]) -> dict[str, Any]:
+    """With challengers, every model's figures on the same invoices (each scored all)."""
+    if not by_model or any(len(scored) != len(labels) for scored in by_model.values()):
+        return {}
+    return {
+        "models": {
+            name: {
+                "auc": roc_auc(scored, labels),
+                "log_loss": log_loss(scored, labels),
+                "ece": expected_calibration_error(scored, labels, CALIBRATION_BINS),
+            }
+            for name, scored in by_model.items()
+        }
+    }
 
 
 def _model_quality(probabilities: list[float], labels: list[bool]) -> dict[str, Any]:
@@ -617,6 +636,17 @@ def render(report: dict[str, Any], title: str) -> str:
             [[model["invoices"], model["late"], model["auc"], model["log_loss"], model["ece"]]],
         ),
         _calibration_chart(model["calibration"]) if model["calibration"] else "",
+        _table(
+            [
+                "each model, on the same invoices",
+                "ROC AUC",
+                "log loss",
+                "calibration error",
+            ],
+            [[name, f["auc"], f["log_loss"], f["ece"]] for name, f in model["models"].items()],
+        )
+        if "models" in model
+        else "",
     ]
     return _page(title, sections)
 

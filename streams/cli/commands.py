@@ -296,7 +296,7 @@ def deadletter_replay(
 
 ControlFile = Annotated[Path, typer.Argument(help="A control document, YAML or JSON")]
 ControlKind = Annotated[
-    Literal["rules", "scorecard", "tiers", "decisions", "credit", "industry", "fx"],
+    Literal["rules", "scorecard", "tiers", "decisions", "credit", "industry", "model", "fx"],
     typer.Argument(help="The kind of control document"),
 ]
 
@@ -605,7 +605,8 @@ def backtest(
     for path in [*(inputs or []), *([csv] if csv else [])]:
         if not path.is_file():
             _fail(f"{path} is not a file: give the path of an existing file")
-    a = Configuration(settings.model_name, tuple(config or ()), learn)
+    a = Configuration(settings.model_name, tuple(config or ()), learn,
+                      tuple(settings.challenger_names()))  # fmt: skip
     b = None
     if compare_model or compare_config:
         b = Configuration(compare_model or a.model, tuple(compare_config or a.documents), learn)

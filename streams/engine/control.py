@@ -13,6 +13,7 @@ kind           body                                  class
 ``decisions``  the order decision policy              `detectors.decisions.DecisionPolicy`
 ``credit``     the credit action policy               `detectors.credit_actions.CreditPolicy`
 ``industry``   ``levels``, ``rating_scales``          `features.industry.IndustryRisk`
+``model``      ``champion``, ``min_labels``           `detectors.champion.ModelChoice`
 ``fx``         ``reporting``, ``rates``              `schemas.fx.FxRates`
 =============  ===================================  ===========================
 
@@ -44,6 +45,7 @@ import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from detectors.champion import ModelChoice
 from detectors.credit_actions import CreditPolicy
 from detectors.decisions import DecisionPolicy
 from detectors.rules import RuleSet, describe_invalid
@@ -53,7 +55,7 @@ from features.industry import IndustryRisk
 from schemas.fx import FxRates
 from streams.engine import RiskConfig
 
-Kind = Literal["rules", "scorecard", "tiers", "decisions", "credit", "industry", "fx"]
+Kind = Literal["rules", "scorecard", "tiers", "decisions", "credit", "industry", "model", "fx"]
 ENGINE_KINDS: dict[str, type[BaseModel]] = {
     "rules": RuleSet,
     "scorecard": Scorecard,
@@ -61,6 +63,7 @@ ENGINE_KINDS: dict[str, type[BaseModel]] = {
     "decisions": DecisionPolicy,
     "credit": CreditPolicy,
     "industry": IndustryRisk,
+    "model": ModelChoice,
 }
 """The kinds the engine decides with, by the name of the `RiskConfig` field each sets."""
 READER_KINDS: dict[str, type[BaseModel]] = {"fx": FxRates}

@@ -103,7 +103,8 @@ class LatePayments:
             example = self._track(step, transition)
             if example is not None:
                 found.append(example)
-                if step.engine.monitor.drift_detected:
+                champion = step.engine.lineup.champion
+                if champion in _judged(example, champion) and step.engine.monitor.drift_detected:
                     found.append(_drift(step.engine, example, step.cause))
         return found
 
@@ -115,9 +116,10 @@ class LatePayments:
         if transition.kind == "invoice_issued":
             inputs = model_input(step.features, details)
             due = date.fromisoformat(str(details["due_date"]))
-            pending.record(
-                invoice_id, inputs, engine.model.predict(inputs), transition.event_time, due
-            )
+            probabilities = engine.lineup.predict(inputs)
+            champion = probabilities[engine.lineup.champion]
+            others = probabilities if len(probabilities) > 1 else None
+            pending.record(invoice_id, inputs, champion, transition.event_time, due, others)
             return None
         if transition.kind == "invoice_cancelled":
             pending.discard(invoice_id)
@@ -127,11 +129,18 @@ class LatePayments:
             return None
         example = pending.resolve(invoice_id, outcome(details), transition.event_time)
         if example is not None:
-            engine.monitor.update(example.probability, example.label)
+            engine.lineup.observe(_judged(example, engine.lineup.champion), example.label)
             if engine.learn:
-                engine.model.learn(example.features, example.label, example.labelled_at,
-                                   example.invoice_id, example.due_date)  # fmt: skip
+                for model in engine.lineup.models.values():
+                    model.learn(example.features, example.label, example.labelled_at,
+                                example.invoice_id, example.due_date)  # fmt: skip
         return example
+
+
+def _judged(example: LabelledExample, champion: str) -> dict[str, float]:
+    """Each model's probability for the example's invoice: every model's when challengers
+    ran, else the one model's (the champion)."""
+    return example.probabilities or {champion: example.probability}
 
 
 _OUTCOMES = {

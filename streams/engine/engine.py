@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from detectors.anomaly import AnomalyDetector, HalfSpaceTreesDetector, ZScoreDetector
 from detectors.cases import apply_action
+from detectors.champion import Lineup, ModelChoice
 from detectors.credit_actions import CreditPolicy
 from detectors.decisions import DecisionPolicy
 from detectors.delayed_labels import LabelledExample
@@ -123,6 +124,7 @@ class RiskConfig:
     tiers: TierPolicy = field(default_factory=TierPolicy)
     credit: CreditPolicy = field(default_factory=CreditPolicy)
     industry: IndustryRisk = field(default_factory=IndustryRisk)
+    model: ModelChoice = field(default_factory=ModelChoice)
     min_score_change: float = 5.0
     anomaly_window: timedelta = timedelta(days=30)
     payment_amounts: ZScoreDetector = field(
@@ -211,13 +213,15 @@ class Engine:
         learn: bool = True,
         unusual: dict[str, AnomalyDetector] | None = None,
         detectors: Sequence[Detector] = DETECTORS,
+        challengers: Sequence[LatePaymentModel] = (),
     ) -> None:
         self.config = config or FeatureConfig()
-        self.risk = risk or RiskConfig()
-        self.model = model or LatePaymentModel()
-        self.learn = learn
-        self.monitor = ModelMonitor()
+        self.risk = RiskConfig()
         self.scores = ScoreMonitor()
+        self.lineup = Lineup(model or LatePaymentModel(), challengers)
+        self._own_champion = self.lineup.champion
+        self.configure(risk or self.risk)
+        self.learn = learn
         self.unusual = unusual or {
             "payment": HalfSpaceTreesDetector(n_trees=5, height=6, seed=1),
             "order": HalfSpaceTreesDetector(n_trees=5, height=6, seed=2),
@@ -228,10 +232,27 @@ class Engine:
 
     def configure(self, risk: RiskConfig) -> None:
         """Put ``risk`` in force from the next event. Scores made with another scorecard or
-        other tiers are another population: their stability is measured afresh."""
+        other tiers are another population: their stability is measured afresh. A champion
+        the lineup does not hold leaves everything as it is (``ValueError``); without a
+        ``model`` document the champion is the model the engine was made with."""
+        self.lineup.promote(risk.model.champion or self._own_champion)
         if (risk.scorecard, risk.tiers) != (self.risk.scorecard, self.risk.tiers):
             self.scores = ScoreMonitor()
         self.risk = risk
+
+    @property
+    def model(self) -> LatePaymentModel:
+        """The champion: its probability drives scores and decisions."""
+        return self.lineup.models[self.lineup.champion]
+
+    @property
+    def monitor(self) -> ModelMonitor:
+        """The champion's monitor."""
+        return self.lineup.monitors[self.lineup.champion]
+
+    @monitor.setter
+    def monitor(self, monitor: ModelMonitor) -> None:
+        self.lineup.monitors[self.lineup.champion] = monitor
 
     @property
     def versions(self) -> Versions:

@@ -46,7 +46,12 @@ class ControlFollower:
         outcome = self.log.read(record.key, record.value)
         if isinstance(outcome, Activated):
             document = outcome.document
-            self.engine.configure(apply_document(self.engine.risk, document))
+            try:
+                self.engine.configure(apply_document(self.engine.risk, document))
+            except ValueError as error:  # a champion this worker does not score
+                log.error("cannot put %s %s in force here: %s; set RISKSTREAM_CHALLENGERS to "
+                          "score it", document.kind, document.version, error)  # fmt: skip
+                return
             self.on_activated(self.engine.versions)
             log.info("in force: %s %s", document.kind, document.version)
         elif isinstance(outcome, Rejected):

@@ -157,6 +157,7 @@ def test_a_labelled_example_round_trips_through_json():
         "invoice_id": "inv-7",
         "features": {"limit_use": 0.25, "dso": 41.5},
         "probability": 0.62,
+        "probabilities": {},
         "issued_at": "2026-01-05T09:30:00+00:00",
         "due_date": "2026-02-04",
         "label": False,
@@ -201,3 +202,16 @@ def test_features_that_json_cannot_carry_or_naive_times_are_refused_at_record():
 def test_max_pending_must_be_positive():
     with pytest.raises(ValueError, match="at least 1"):
         PendingPredictions(max_pending=0)
+
+
+def test_every_models_probability_waits_with_the_prediction_and_survives_the_record():
+    pending = PendingPredictions()
+    both = {"logreg": 0.3, "arf": 0.6}
+    pending.record("inv-1", {"limit_use": 0.5}, 0.3, ISSUED, DUE, both)
+    pending.record("inv-2", {"limit_use": 0.5}, 0.4, ISSUED, DUE)  # one model
+    restored = PendingPredictions.from_json(pending.to_json())
+    first = restored.resolve("inv-1", late=True, at=PAID)
+    second = restored.resolve("inv-2", late=False, at=PAID)
+    assert first.probability == 0.3 and first.probabilities == both
+    assert second.probabilities == {}
+    assert LabelledExample.from_json(first.to_json()) == first
