@@ -17,6 +17,7 @@ ahead over enough labels.
 """
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -75,24 +76,20 @@ class Lineup:
                 self.monitors[name].update(probability, late)
 
     def ahead(self, challenger: str, min_labels: int) -> str | None:
-        """Why ``challenger`` may not be promoted (None: it may): it must be in the lineup and
-        have been judged on at least ``min_labels`` labels beside the champion, and rank them
-        better (ROC AUC over each monitor's window of the latest)."""
-        if challenger == self.champion:
-            return None
-        if challenger not in self.models:
+        """Why ``challenger`` may not be promoted now (None: it may), by `promotion_refused`
+        on this lineup's monitors."""
+        if challenger != self.champion and challenger not in self.models:
             return f"{challenger} is not in this lineup ({', '.join(self.models)})"
-        mine, theirs = self.monitors[challenger], self.monitors[self.champion]
-        common = min(mine.n, theirs.n)
-        if common < min_labels:
-            return (
-                f"{challenger} has {common} labels in common with {self.champion}; "
-                f"the guard asks for {min_labels}"
-            )
-        auc, champion_auc = mine.auc(), theirs.auc()
-        if auc is None or champion_auc is None or auc <= champion_auc:
-            return f"{challenger} is not ahead: ROC AUC {auc} against {champion_auc}"
-        return None
+        return promotion_refused(challenger, self.champion, self.health(), min_labels)
+
+    def health(self) -> dict[str, dict[str, float | int | bool | None]]:
+        """Each model's figures (`ModelMonitor.snapshot`), its version and whether it is the
+        champion."""
+        return {
+            name: {**self.monitors[name].snapshot(), "version": model.version,
+                   "champion": name == self.champion}
+            for name, model in self.models.items()
+        }  # fmt: skip
 
     def promote(self, name: str) -> None:
         """Make ``name`` the champion; raises ``ValueError`` if it is not in the lineup."""
@@ -105,3 +102,35 @@ class Lineup:
         return [(self.champion, champion)] + [
             (name, model) for name, model in self.models.items() if name != self.champion
         ]
+
+
+def promotion_refused(
+    challenger: str, champion: str, health: Mapping[str, Mapping[str, Any]], min_labels: int
+) -> str | None:
+    """The guard: why ``challenger`` may not replace ``champion`` (None: it may), from each
+    model's ``health`` (``n`` labels judged, ``auc`` over the latest): it must have been judged
+    on at least ``min_labels`` labels beside the champion and rank them better.
+
+    >>> health = {"logreg": {"n": 900, "auc": 0.81}, "arf": {"n": 900, "auc": 0.84}}
+    >>> promotion_refused("arf", "logreg", health, 500) is None
+    True
+    >>> promotion_refused("arf", "logreg", health, 1000)
+    'arf has 900 labels in common with logreg; the guard asks for 1000'
+    >>> promotion_refused("logreg", "arf", health, 500)
+    'logreg is not ahead: ROC AUC 0.81 against 0.84 of arf'
+    """
+    if challenger == champion:
+        return None
+    if challenger not in health:
+        return f"no figures of {challenger}: is a worker scoring it (RISKSTREAM_CHALLENGERS)?"
+    mine, theirs = health[challenger], health.get(champion, {})
+    common = min(int(mine.get("n") or 0), int(theirs.get("n") or 0))
+    if common < min_labels:
+        return (
+            f"{challenger} has {common} labels in common with {champion}; "
+            f"the guard asks for {min_labels}"
+        )
+    auc, champion_auc = mine.get("auc"), theirs.get("auc")
+    if auc is None or champion_auc is None or auc <= champion_auc:
+        return f"{challenger} is not ahead: ROC AUC {auc} against {champion_auc} of {champion}"
+    return None

@@ -180,6 +180,9 @@ class Metrics:
         # Risk picture and models
         self.customers = gauge("customers", "Customers of this worker by risk tier", "tier")
         self.model_auc = gauge("model_auc", "ROC AUC of the online model (0-1)", "model")
+        self.model_champion = gauge(
+            "model_champion", "1 for the model whose probability drives; 0: a challenger", "model"
+        )
         self.model_log_loss = gauge("model_log_loss", "Log loss of the online model", "model")
         self.model_ece = gauge(
             "model_calibration_error", "Expected calibration error of the online model", "model"
@@ -304,6 +307,10 @@ class Metrics:
             self.model_ece.labels(model).set(ece)
         if score_psi is not None:
             self.score_psi.set(score_psi)
+
+    def set_champion(self, champion: str, models: list[str]) -> None:
+        for model in models:
+            self.model_champion.labels(model).set(float(model == champion))
 
     def drift_detected(self, model: str) -> None:
         self.drift_detections.labels(model).inc()

@@ -81,6 +81,21 @@ def connect(url: str, *, cluster: bool = False, **options: Any) -> Client:
 
 
 TIERS = get_args(Tier)
+MODEL_HEALTH = "model:health"
+"""The hash of each late-payment model's health (JSON by model name), as the trainer, which
+learns every worker's labels, measures it; the promotion guard reads it."""
+
+
+async def read_model_health(client: Client, prefix: str) -> dict[str, dict[str, Any]]:
+    """Each model's health as the trainer last wrote it; empty before it did."""
+    fields = await client.hgetall(f"{prefix}:{MODEL_HEALTH}")
+    return {_text(name): orjson.loads(value) for name, value in fields.items()}
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 RankCursor = tuple[float, str]
 """Where a page of a ranking ends: the score and customer id of its last customer."""
 _JSON_FIELDS = {"reasons", "versions"}
@@ -366,6 +381,11 @@ class RedisSink(Sink):
             f"{self.prefix}:reviews:pending",
             self.key("reviewed", decision_id),
         ]
+
+    async def write_model_health(self, health: dict[str, dict[str, Any]]) -> None:
+        """Put each model's health where `read_model_health` finds it."""
+        mapping = {name: orjson.dumps(figures) for name, figures in health.items()}
+        await self._connected().hset(f"{self.prefix}:{MODEL_HEALTH}", mapping=mapping)
 
     def key(self, kind: str, name: str) -> str:
         return f"{self.prefix}:{kind}:{name}"

@@ -326,11 +326,18 @@ def control_validate(file: ControlFile) -> None:
 
 
 @control_app.command("publish")
-def control_publish(file: ControlFile, broker: Broker = None) -> None:
-    """Publish a control document and put it in force on every worker."""
+def control_publish(
+    file: ControlFile,
+    force: Annotated[
+        bool, typer.Option(help="A model document: promote even if the guard refuses")
+    ] = False,
+    broker: Broker = None,
+) -> None:
+    """Publish a control document and put it in force on every worker; a model document's
+    champion must be ahead of the one in force (the promotion guard)."""
     from streams.cli.control import publish
 
-    _control_on_broker(publish, broker, file)
+    _control_on_broker(publish, broker, file, force)
 
 
 @control_app.command("list")

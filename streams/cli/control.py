@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
+from redis.exceptions import RedisError
 
+from detectors.champion import ModelChoice, promotion_refused
+from sinks.redis import read_model_health
 from streams.engine.control import KINDS, ControlDocument, InvalidDocument, read_document
 from streams.engine.control_log import Activated, ControlLog, Record
 from streams.kafka.follow import follow_topic
@@ -26,19 +29,48 @@ def validate(path: Path) -> str:
     return f"{path}: a valid {document.kind} document, version {document.version}"
 
 
-def publish(settings: Settings, path: Path) -> str:
-    """Publish a document and put it in force on every worker."""
-    return _run(settings, _publish(settings, _read(path)))
+def publish(settings: Settings, path: Path, force: bool = False) -> str:
+    """Publish a document and put it in force on every worker; a ``model`` document only if
+    its champion passes the promotion guard, unless ``force``."""
+    return _run(settings, _publish(settings, _read(path), force))
 
 
-async def _publish(settings: Settings, document: ControlDocument) -> str:
+async def _publish(settings: Settings, document: ControlDocument, force: bool = False) -> str:
     log = await _read_log(settings)
     records = _checked(lambda: log.publication(document))
     was = log.active_version(document.kind) or "the built-in default"
     if was == document.version:
         return f"{document.kind} {document.version} is already in force"
+    forced = ""
+    if isinstance(document.part, ModelChoice) and document.part.champion is not None:
+        refused = await _promotion_refused(settings, log, document.part)
+        if refused and not force:
+            raise ControlError(f"not promoted: {refused} (--force promotes it anyway)")
+        forced = f"; forced past the guard: {refused}" if refused else ""
     await _send(settings, records)
-    return f"{document.kind} {document.version} in force (was {was})"
+    return f"{document.kind} {document.version} in force (was {was}){forced}"
+
+
+async def _promotion_refused(
+    settings: Settings, log: ControlLog, choice: ModelChoice
+) -> str | None:
+    """The guard on the trainer's figures of each model in Redis (see `promotion_refused`)."""
+    in_force = log.documents.get(("model", log.active_version("model") or ""))
+    current = getattr(in_force.part, "champion", None) if in_force else None
+    client = settings.redis_client(socket_timeout=5.0, socket_connect_timeout=5.0)
+    try:
+        health = await read_model_health(client, settings.redis_prefix)
+    except RedisError as error:
+        raise ControlError(
+            f"cannot read the models' figures from Redis ({error}): the promotion guard needs "
+            "them; check RISKSTREAM_REDIS_URL, or --force"
+        ) from None
+    finally:
+        await client.aclose()
+    assert choice.champion is not None
+    return promotion_refused(
+        choice.champion, current or settings.model_name, health, choice.min_labels
+    )
 
 
 def listing(settings: Settings) -> str:

@@ -42,7 +42,10 @@ class RiskApp:
     ) -> None:
         self.settings = settings
         self.engine = engine or Engine(
-            settings.feature_config(), model=LatePaymentModel(settings.model_name), learn=False
+            settings.feature_config(),
+            model=LatePaymentModel(settings.model_name),
+            learn=False,
+            challengers=[LatePaymentModel(name) for name in settings.challenger_names()],
         )
         self.metrics = metrics = metrics or Metrics()
         self.faust = app = create_app(settings)
@@ -55,7 +58,6 @@ class RiskApp:
             },
             metrics,
         )
-        self.models = ModelFollowing(settings, self.engine, metrics, self._topic(topics.models))
         self.records = Records(
             app.Table(
                 "customer-state",
@@ -74,6 +76,9 @@ class RiskApp:
             cluster=settings.redis_cluster,
         )
         metrics.watch_redis(self.redis)
+        self.models = ModelFollowing(
+            settings, self.engine, metrics, self._topic(topics.models), self.redis
+        )
         self.redis_writer = RedisWriter(self.redis, self.emitter)
         self.control = ControlFollower(
             self.engine, self.emitter.send_dead_letter, on_activated=metrics.set_configuration

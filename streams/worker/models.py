@@ -1,8 +1,12 @@
-"""One model, many workers: the trainer learns from every worker's labelled examples and
-publishes signed snapshots; every worker scores with the newest good snapshot.
+"""One lineup of models, many workers: the trainer learns every model of the lineup (the
+champion and its challengers) from every worker's labelled examples, measures each on the
+same labels and publishes signed snapshots, one key per model; every worker scores with the
+newest good snapshot of each.
 
 The training topic has one partition, so exactly one worker of the group trains at a time.
 The models topic is compacted and read whole by every worker, outside the consumer group.
+The trainer's figures of each model (it sees every label) go to Redis, where the promotion
+guard of ``riskstream control publish`` reads them.
 """
 
 import copy
@@ -12,11 +16,14 @@ from collections.abc import Callable
 
 import faust
 from aiokafka import ConsumerRecord
+from redis.exceptions import RedisError
 
+from detectors.champion import Lineup
 from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
 from detectors.snapshots import SnapshotRejected, load, sign
 from sinks.metrics import Metrics
+from sinks.redis import RedisSink
 from streams.engine import Engine
 from streams.kafka.follow import follow_topic
 from streams.kafka.security import KafkaClient
@@ -24,39 +31,51 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_KEY = b"late_payment"
+
+def snapshot_key(model: str) -> bytes:
+    """The models topic's key of a model's snapshots."""
+    return f"late_payment:{model}".encode()
 
 
 class Trainer:
-    """Learns each labelled example once and says when a snapshot is due."""
+    """Learns each labelled example once, in every model of the lineup, judges each model on
+    it, and says when snapshots are due."""
 
-    def __init__(self, model: LatePaymentModel, snapshot_every: int, remember: int = 100_000):
-        self.model = copy.deepcopy(model)
+    def __init__(self, lineup: Lineup, snapshot_every: int, remember: int = 100_000):
+        self.lineup = copy.deepcopy(lineup)
         self.snapshot_every = snapshot_every
         self.remember = remember
         self._learnt: OrderedDict[str, None] = OrderedDict()
         self._unpublished = 0
 
+    @property
+    def model(self) -> LatePaymentModel:
+        """The champion as the trainer learns it."""
+        return self.lineup.models[self.lineup.champion]
+
     def learn(self, example: LabelledExample) -> bool:
-        """Learn one example; True when enough were learnt for a new snapshot."""
+        """Learn one example; True when enough were learnt for new snapshots."""
         if example.invoice_id in self._learnt:  # a redelivery
             return False
         self._learnt[example.invoice_id] = None
         if len(self._learnt) > self.remember:
             self._learnt.popitem(last=False)
-        self.model.learn(
-            example.features, example.label, example.labelled_at, example.invoice_id,
-            example.due_date,
-        )  # fmt: skip
+        judged = example.probabilities or {self.lineup.champion: example.probability}
+        self.lineup.observe(judged, example.label)
+        for model in self.lineup.models.values():
+            model.learn(
+                example.features, example.label, example.labelled_at, example.invoice_id,
+                example.due_date,
+            )  # fmt: skip
         self._unpublished += 1
         return self._unpublished >= self.snapshot_every
 
-    def snapshot(self, key: bytes) -> bytes | None:
-        """A signed snapshot of the model if it learnt since the last one."""
+    def snapshots(self, key: bytes) -> list[tuple[str, bytes]]:
+        """A signed snapshot of each model, by name, if they learnt since the last ones."""
         if not self._unpublished:
-            return None
+            return []
         self._unpublished = 0
-        return sign(self.model, self.model.version, key)
+        return [(name, sign(m, m.version, key)) for name, m in self.lineup.models.items()]
 
 
 async def follow_snapshots(
@@ -87,14 +106,20 @@ class ModelFollowing:
     and reports the quality of the model it scores with."""
 
     def __init__(
-        self, settings: Settings, engine: Engine, metrics: Metrics, models: faust.TopicT
+        self,
+        settings: Settings,
+        engine: Engine,
+        metrics: Metrics,
+        models: faust.TopicT,
+        redis: RedisSink | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.metrics = metrics
         self.models = models
-        self.trainer = Trainer(engine.model, settings.snapshot_every)
-        self._drifts_reported = 0
+        self.redis = redis
+        self.trainer = Trainer(engine.lineup, settings.snapshot_every)
+        self._drifts_reported: dict[str, int] = {}
 
     async def train(self, stream: faust.StreamT) -> None:
         async for value in stream:
@@ -107,29 +132,42 @@ class ModelFollowing:
                 await self.publish_snapshot()
 
     async def publish_snapshot(self) -> None:
-        blob = self.trainer.snapshot(self.settings.model_key.get_secret_value().encode())
-        if blob is not None:
-            await self.models.send(key=SNAPSHOT_KEY, value=blob)
+        key = self.settings.model_key.get_secret_value().encode()
+        for name, blob in self.trainer.snapshots(key):
+            await self.models.send(key=snapshot_key(name), value=blob)
 
     async def report_quality(self) -> None:
-        """The late-payment model's AUC, log loss and drift over the labels seen here, and the
-        stability of the scores."""
-        figures = self.engine.monitor.snapshot()
-        name = self.settings.model_name
+        """Each model's AUC, log loss, calibration error and drifts over the labels seen here,
+        which is the champion, and the stability of the scores; and, on the worker that trains,
+        each model's figures over every worker's labels, in Redis."""
+        lineup = self.engine.lineup
+        for name, figures in lineup.health().items():
+            self.metrics.set_model_quality(
+                name, auc=figures["auc"], log_loss=figures["log_loss"], ece=figures["ece"]
+            )  # fmt: skip
+        self.metrics.set_champion(lineup.champion, list(lineup.models))
         self.metrics.set_model_quality(
-            name,
-            auc=figures["auc"],
-            log_loss=figures["log_loss"],
-            ece=figures["ece"],
-            score_psi=self.engine.scores.snapshot()["psi"],
+            lineup.champion, score_psi=self.engine.scores.snapshot()["psi"]
         )
-        for _ in range(int(figures["drifts_total"] or 0) - self._drifts_reported):
-            self.metrics.drift_detected(name)
-        self._drifts_reported = int(figures["drifts_total"] or 0)
+        for name, monitor in lineup.monitors.items():
+            for _ in range(monitor.drifts_total - self._drifts_reported.get(name, 0)):
+                self.metrics.drift_detected(name)
+            self._drifts_reported[name] = monitor.drifts_total
+        trained = self.trainer.lineup
+        if self.redis is not None and any(m.n for m in trained.monitors.values()):
+            try:
+                await self.redis.write_model_health(trained.health())
+            except RedisError as error:
+                log.warning("could not write the models' health to Redis: %s", error)
 
     async def follow_snapshots(self) -> None:
         def use(model: LatePaymentModel) -> None:
-            self.engine.model = model
+            if model.name not in self.engine.lineup.models:
+                log.info(
+                    "not scoring with %s: not this worker's champion or challenger", model.name
+                )
+                return
+            self.engine.lineup.install(model)
             self.metrics.model_loaded(model.version)
 
         await follow_snapshots(

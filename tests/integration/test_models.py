@@ -17,7 +17,7 @@ from tests.integration.harness import (
     settings_of,
     wait_for,
 )
-from tests.integration.test_pipeline import DAY, START, invoice, payment
+from tests.integration.test_pipeline import DAY, START, invoice, paid_invoices, payment
 
 pytestmark = pytest.mark.integration
 
@@ -31,13 +31,7 @@ def test_trainer_snapshots_reach_the_scoring_worker_and_forged_ones_are_refused(
     run(create_topics(settings))
     worker = Worker(env, tmp_path / "worker.log").start()
     try:
-        history = []
-        for number in range(6):
-            customer = f"c{number}"
-            history += [
-                invoice(customer, number, "100.00", START, 20),
-                payment(customer, number, "100.00", START + (10 + 4 * number) * DAY),
-            ]
+        history = paid_invoices(range(6))
         run(produce(settings, [as_message(settings, event) for event in history]))
         examples = run(collect(settings, settings.topics.training, lambda r: len(r) >= 6))
         assert sorted(example["invoice_id"] for example in examples) == [

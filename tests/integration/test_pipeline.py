@@ -50,6 +50,19 @@ def payment(customer: str, number: int, amount: str, paid: datetime) -> PaymentR
     )
 
 
+def paid_invoices(numbers: range, prefix: str = "c") -> list[InvoiceIssued | PaymentReceived]:
+    """An invoice of 100.00 due in 20 days for each customer ``{prefix}{number}``, paid after
+    10 + 4 * number days: on time up to number 2, late from 3."""
+    events: list[InvoiceIssued | PaymentReceived] = []
+    for number in numbers:
+        customer = f"{prefix}{number}"
+        events += [
+            invoice(customer, number, "100.00", START, 20),
+            payment(customer, number, "100.00", START + (10 + 4 * number) * DAY),
+        ]
+    return events
+
+
 @pytest.fixture
 def worker(env: dict[str, str], tmp_path: Path):
     started = Worker(env, tmp_path / "worker.log").start()

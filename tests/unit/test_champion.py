@@ -109,3 +109,31 @@ def test_the_guard_wants_enough_common_labels_and_a_better_ranking():
     for i, late in enumerate(labels):
         worse.observe({"arf": 0.8 if late else 0.2, "logreg": 0.5 + (i % 7) / 100}, late)
     assert worse.ahead("logreg", 100).startswith("logreg is not ahead: ROC AUC")
+
+
+def test_the_trainer_learns_and_judges_every_model_and_snapshots_each():
+    from detectors.delayed_labels import LabelledExample
+    from detectors.snapshots import load
+    from streams.worker.models import Trainer, snapshot_key
+
+    trainer = Trainer(Lineup(LatePaymentModel("logreg"), [LatePaymentModel("arf")]), 3)
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    due = []
+    for n in range(3):
+        example = LabelledExample(
+            invoice_id=f"i{n}", features={"limit_use": n / 3}, probability=0.2, issued_at=at,
+            due_date=at.date(), label=n == 2, labelled_at=at,
+            probabilities={"logreg": 0.2, "arf": 0.1 + n / 4},
+        )  # fmt: skip
+        due.append(trainer.learn(example))
+    assert due == [False, False, True]
+    assert trainer.learn(example) is False  # a redelivery
+    health = trainer.lineup.health()
+    assert health["arf"]["n"] == health["logreg"]["n"] == 3
+    assert health["arf"]["auc"] == 1.0 and health["logreg"]["auc"] == 0.5
+    key = b"a shared secret of 16+ bytes"
+    snapshots = dict(trainer.snapshots(key))
+    assert {name: load(blob, key)[1] for name, blob in snapshots.items()} == {
+        "logreg": "logreg@3", "arf": "arf@3"}  # fmt: skip
+    assert trainer.snapshots(key) == []  # nothing learnt since
+    assert snapshot_key("arf") == b"late_payment:arf"

@@ -153,6 +153,7 @@ def test_blocks_of_one_outcome_do_not_make_the_model_say_one_constant(name):
 def test_the_trainer_learns_blocks_whatever_order_the_workers_send_them_in():
     """The trainer reads the labelled examples of every worker from one topic: the order
     within a block of outcomes known at one moment is the workers' timing, not the model's."""
+    from detectors.champion import Lineup
     from detectors.delayed_labels import LabelledExample
     from streams.worker.models import Trainer
 
@@ -164,7 +165,9 @@ def test_the_trainer_learns_blocks_whatever_order_the_workers_send_them_in():
                             issued_at=at - timedelta(days=30), due_date=at.date(), labelled_at=at)
             for key, features, late in block
         ])  # fmt: skip
-    first, second = (Trainer(LatePaymentModel("logreg"), snapshot_every=100) for _ in range(2))
+    first, second = (
+        Trainer(Lineup(LatePaymentModel("logreg")), snapshot_every=100) for _ in range(2)
+    )
     rng = random.Random(3)
     for block in examples:
         for example in block:
