@@ -661,7 +661,7 @@ def load_rulepack(name: str = "default") -> RuleSet:
     """A rule pack shipped in ``detectors/rulepacks/``.
 
     >>> load_rulepack().version
-    'default-5'
+    'default-6'
     """
     text = resources.files("detectors").joinpath("rulepacks", f"{name}.yaml").read_text()
     return RuleSet.from_yaml(text)

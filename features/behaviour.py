@@ -9,6 +9,7 @@ average (earliness does not offset lateness).
 
 from typing import Any
 
+from features.eventtime import DAY
 from features.items import Settlement
 from features.stats import DecayedMean
 from features.units import to_float
@@ -16,6 +17,11 @@ from features.windows import recent_days
 
 RECENT_DAYS = 90
 """The span of the recent behaviour: late payments and the invoicing that DSO divides by."""
+TREND_HALF_LIFE = 21 * DAY
+"""Half-life of the recent days after due that `PaymentBehaviour.days_late_trend` sets
+against the long run: about the last month or two of settlements."""
+TREND_MIN_SETTLED = 3
+"""Settlements the recent mean needs before there is a trend."""
 DSO_CAP = 365.0
 
 
@@ -39,6 +45,8 @@ class PaymentBehaviour:
     __slots__ = (
         "bounced",
         "days_after_due",
+        "days_after_due_recent",
+        "days_after_due_squared",
         "days_late",
         "disputed_invoices",
         "invoiced_recently",
@@ -57,6 +65,8 @@ class PaymentBehaviour:
         self.on_time = 0
         self.days_late = DecayedMean()
         self.days_after_due = DecayedMean()
+        self.days_after_due_recent = DecayedMean()
+        self.days_after_due_squared = DecayedMean()
         self.late_recently = recent_days()
         self.invoiced_recently = recent_days()
 
@@ -70,6 +80,8 @@ class PaymentBehaviour:
         self.settled += sign
         self.days_late.add(max(days_late, 0), time, half_life, sign)
         self.days_after_due.add(days_late, time, half_life, sign)
+        self.days_after_due_recent.add(days_late, time, TREND_HALF_LIFE, sign)
+        self.days_after_due_squared.add(days_late * days_late, time, half_life, sign)
         if settlement.late:
             self.late_recently.add(time, 0, sign)
         else:
@@ -85,6 +97,26 @@ class PaymentBehaviour:
         """Days between due date and settlement, negative when early, decayed like
         `avg_days_late`; None before any settlement."""
         return self.days_after_due.value
+
+    @property
+    def days_late_trend(self) -> float | None:
+        """How much later than in the long run the customer pays lately: the days after due
+        with a half-life of three weeks less those with the long half-life; None with fewer
+        than three settlements. A customer slipping a few days a week shows it weeks before
+        an invoice goes far past due; one that pays on its usual calendar stays near 0."""
+        recent, overall = self.days_after_due_recent, self.days_after_due
+        if recent.count < TREND_MIN_SETTLED or overall.value is None or recent.value is None:
+            return None
+        return recent.value - overall.value
+
+    @property
+    def days_late_spread(self) -> float | None:
+        """The standard deviation of the days after due, decayed like their average; None
+        before a settlement."""
+        mean, squares = self.days_after_due.value, self.days_after_due_squared.value
+        if mean is None or squares is None:
+            return None
+        return max(squares - mean * mean, 0.0) ** 0.5
 
     @property
     def on_time_share(self) -> float | None:
@@ -123,6 +155,8 @@ class PaymentBehaviour:
             self.days_after_due.to_row(),
             self.late_recently.to_row(now),
             self.invoiced_recently.to_row(now),
+            self.days_after_due_recent.to_row(),
+            self.days_after_due_squared.to_row(),
         ]
 
     @classmethod
@@ -134,4 +168,10 @@ class PaymentBehaviour:
         behaviour.days_after_due = DecayedMean.from_row(row[6])
         behaviour.late_recently.load(row[7])
         behaviour.invoiced_recently.load(row[8])
+        if len(row) > 9:
+            behaviour.days_after_due_recent = DecayedMean.from_row(row[9])
+            behaviour.days_after_due_squared = DecayedMean.from_row(row[10])
+        else:  # a record from before the trend: its days after due start afresh with it, so
+            # that the trend and the spread compare sums over the same settlements
+            behaviour.days_after_due = DecayedMean()
         return behaviour

@@ -84,6 +84,8 @@ _CATALOG: list[Feature] = [
         "settled_invoice_count",
         "avg_days_late",
         "avg_days_after_due",
+        "days_late_trend",
+        "days_late_spread",
         "on_time_share",
         "late_payments_90d",
         "dso",

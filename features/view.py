@@ -27,7 +27,10 @@ class Features:
 
     ``limit_use`` is exposure / credit limit, None without a positive limit. ``dso`` is days
     sales outstanding over the last 90 days (capped at 365). ``avg_days_late`` is decayed in
-    event time (see ``FeatureConfig.days_late_half_life``), early payments counting as 0.
+    event time (see ``FeatureConfig.days_late_half_life``), early payments counting as 0;
+    ``days_late_trend`` is how much later than that long run the customer pays lately (days
+    after due with a half-life of three weeks, less the long-run average; None before three
+    settlements) and ``days_late_spread`` the standard deviation of its days after due.
     The order windows are keyed "1h", "1d" and "30d". The ``*_stats`` give z-scores.
     ``bureau`` is what the credit reports say (:mod:`features.bureau`, their ratings on the
     scales of the ``industry`` document), ``industry_risk`` the risk of the industry they name
@@ -54,6 +57,8 @@ class Features:
     settled_invoice_count: int
     avg_days_late: float | None
     avg_days_after_due: float | None
+    days_late_trend: float | None
+    days_late_spread: float | None
     on_time_share: float | None
     late_payments_90d: int
     dso: float
@@ -129,6 +134,8 @@ class Features:
             settled_invoice_count=behaviour.settled,
             avg_days_late=behaviour.avg_days_late,
             avg_days_after_due=behaviour.avg_days_after_due,
+            days_late_trend=behaviour.days_late_trend,
+            days_late_spread=behaviour.days_late_spread,
             on_time_share=behaviour.on_time_share,
             late_payments_90d=behaviour.late_payments(now),
             dso=behaviour.dso(ledger.open_balance, now),

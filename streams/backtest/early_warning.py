@@ -41,7 +41,7 @@ FAMILIES: dict[str, frozenset[str]] = {
     "tier": frozenset({"tier_high", "action:prepayment", "action:shorten_terms", "order:prepay",
                        "order:reject"}),
     "lateness": frozenset({"payment_over_30_days_late", "payment_over_60_days_late",
-                           "payment_received_over_30_days_late"}),
+                           "payment_received_over_30_days_late", "payment_slipping"}),
     "dso": frozenset({"dso_worsening", "dso_high"}),
 }  # fmt: skip
 """The signal kinds that claim a customer may not pay, in families: its tier turning high and

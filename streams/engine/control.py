@@ -27,7 +27,7 @@ its configuration from files with `config_from_files`.
 >>> document = parse_document("kind: tiers\\nversion: tiers-2\\nbody: {medium: 35, high: 65}")
 >>> config = apply_document(RiskConfig(), document)
 >>> config.tiers.version, config.tiers.medium, config.rules.version
-('tiers-2', 35.0, 'default-5')
+('tiers-2', 35.0, 'default-6')
 >>> try:
 ...     parse_document("kind: tiers\\nversion: t3\\nbody: {medium: 80, high: 65}")
 ... except InvalidDocument as error:
@@ -140,7 +140,7 @@ def built_in(kind: str) -> ControlDocument:
     """The built-in default of ``kind``, in force until a document of that kind is.
 
     >>> built_in("rules").version, built_in("tiers").body
-    ('default-5', {'medium': 40.0, 'high': 70.0, 'margin': 5.0})
+    ('default-6', {'medium': 40.0, 'high': 70.0, 'margin': 5.0})
     >>> built_in("fx").version, built_in("fx").body
     ('default', {'reporting': None, 'rates': {}})
     """
@@ -152,9 +152,9 @@ def built_in(kind: str) -> ControlDocument:
 def is_built_in(kind: str, version: str) -> bool:
     """Whether ``version`` names the built-in default of ``kind``: ``default`` or its own name.
 
-    >>> is_built_in("rules", "default"), is_built_in("rules", "default-5")
+    >>> is_built_in("rules", "default"), is_built_in("rules", "default-6")
     (True, True)
-    >>> is_built_in("tiers", "default-5")
+    >>> is_built_in("tiers", "default-6")
     False
     """
     return version in (BUILT_IN, built_in(kind).version)

@@ -145,7 +145,7 @@ class ControlLog:
         """The record that puts back ``to``, or the version in force before the active one.
 
         Before the first version ever put in force, the built-in default was; ``to`` names it
-        ``default`` (or by its own version, like ``default-5``).
+        ``default`` (or by its own version, like ``default-6``).
         """
         if kind not in self.active:
             raise InvalidDocument(f"no {kind} document was ever put in force: nothing to roll back")

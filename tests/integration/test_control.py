@@ -93,7 +93,7 @@ def test_a_published_rule_set_takes_effect_without_a_restart_and_a_broken_one_is
             produce(settings, [harness.as_message(settings, e) for e in (credit_limit(), order(1))])
         )
         decisions = run(collect(settings, topics.decisions, lambda r: len(r) >= 1))
-        assert [d["versions"]["ruleset"] for d in decisions] == ["default-5"], worker.log_tail()
+        assert [d["versions"]["ruleset"] for d in decisions] == ["default-6"], worker.log_tail()
         actions = run(collect(settings, topics.actions, lambda r: len(r) >= 1))
         assert [(a["kind"], a["customer_id"]) for a in actions] == [("review", "c1")]
         assert actions[0]["review_date"] == add_months(NOW.date(), 12).isoformat()
@@ -176,20 +176,20 @@ def test_rolling_back_past_the_first_version_puts_the_built_in_default_back_in_f
 
         rolled_back = control(env, "rollback", "rules")
         assert rolled_back.stdout == (
-            "rules default-5 (the built-in default) in force (was orders-1)\n"
+            "rules default-6 (the built-in default) in force (was orders-1)\n"
         ), rolled_back.stderr
-        assert harness.wait_for(lambda: "in force: rules default-5" in worker.log_tail(300), 30)
-        assert decided("o2") == "default-5"
+        assert harness.wait_for(lambda: "in force: rules default-6" in worker.log_tail(300), 30)
+        assert decided("o2") == "default-6"
 
         assert control(env, "publish", str(tmp_path / "orders.yaml")).returncode == 0
         assert harness.wait_for(lambda: worker.log_tail(300).count("in force: rules orders-1") == 2)
         assert decided("o3") == "orders-1"
         by_name = control(env, "rollback", "rules", "--to", "default")
-        assert by_name.stdout == "rules default-5 (the built-in default) in force (was orders-1)\n"
+        assert by_name.stdout == "rules default-6 (the built-in default) in force (was orders-1)\n"
         assert harness.wait_for(
-            lambda: worker.log_tail(300).count("in force: rules default-5") == 2
+            lambda: worker.log_tail(300).count("in force: rules default-6") == 2
         )
-        assert decided("o4") == "default-5"
+        assert decided("o4") == "default-6"
         listed = control(env, "list").stdout
         assert "rules: built-in default in force; versions: orders-1" in listed
     finally:

@@ -73,6 +73,7 @@ def test_the_documented_examples_are_valid_documents():
     assert [(document.kind, document.version) for document in documents] == [
         ("fx", "fx-2026-12-01"),
         ("industry", "nace-2026-12"),
+        ("model", "arf-2026-12"),
         ("rules", "strict-3"),
     ]
 
@@ -137,7 +138,7 @@ def test_rolling_back_past_the_first_version_puts_the_built_in_default_back():
     key, value = log.rollback("rules")
     assert orjson.loads(value) == {"version": None, "history": []}
     back = log.read(key, value)
-    assert isinstance(back, Activated) and back.document.version == "default-5"
+    assert isinstance(back, Activated) and back.document.version == "default-6"
     assert back.document.part == RiskConfig().rules
     assert (log.active_version("rules"), log.history("rules")) == (None, ())
     with pytest.raises(InvalidDocument, match="the built-in rules default is in force, as it was"):
@@ -146,10 +147,10 @@ def test_rolling_back_past_the_first_version_puts_the_built_in_default_back():
         log.rollback("rules", to="default")
     publish(log, rules("strict-3"))
     assert log.history("rules") == (None,), "the default was in force before: a rollback returns"
-    assert log.read(*log.rollback("rules")).document.version == "default-5"
+    assert log.read(*log.rollback("rules")).document.version == "default-6"
 
 
-@pytest.mark.parametrize("name", ["default", "default-5"])
+@pytest.mark.parametrize("name", ["default", "default-6"])
 def test_rollback_to_default_names_the_built_in_default(name):
     log = ControlLog()
     for version in ("t1", "t2"):
@@ -162,7 +163,7 @@ def test_rollback_to_default_names_the_built_in_default(name):
     assert log.active_version("tiers") == "t2", "other kinds stay as they are"
 
 
-@pytest.mark.parametrize(("kind", "version"), [("tiers", "default"), ("rules", "default-5")])
+@pytest.mark.parametrize(("kind", "version"), [("tiers", "default"), ("rules", "default-6")])
 def test_no_document_takes_the_name_of_a_built_in_default(kind, version):
     text = tiers(version) if kind == "tiers" else rules(version)
     with pytest.raises(InvalidDocument, match=f"version: {version} names the built-in default"):

@@ -46,6 +46,12 @@ HISTORY = [1000, 1100, 900, 1050, 950, 1000, 1100, 900, 1050, 950]
 and 4 standard deviations are ≈ 298.14: 1,300 is 4.02 of them above, 1,290 only 3.89."""
 
 
+def slipping(trend: float | None, spread: float | None, settled: int = 6):
+    """A customer paying ``trend`` days after due more lately than in the long run."""
+    return replace(BLANK, settled_invoice_count=settled, days_late_trend=trend,
+                   days_late_spread=spread)  # fmt: skip
+
+
 def eur(amount: str) -> Money:
     return Money(amount=amount, currency="EUR")
 
@@ -169,6 +175,13 @@ CASES = {
         (replace(BLANK, invoice_count=40, dispute_rate=0.075), DISPUTE, []),  # 3, but 7.5%
         (replace(BLANK, invoice_count=20, dispute_rate=0.15), None, []),  # only on a dispute
     ],
+    "payment_slipping": [
+        (slipping(7.0, 12.0), None, ["payment_slipping"]),
+        (slipping(6.9, 12.0), None, []),
+        (slipping(7.0, 12.1), None, []),  # pays too irregularly to tell a slide
+        (slipping(9.0, 3.0, settled=5), None, []),  # too few settled invoices
+        (slipping(None, None), None, []),
+    ],
     "dso_worsening": [
         (replace(SEASONED, dso=50.0), None, ["dso_worsening"], {"features.dso_change_30d": 15.0}),
         (replace(SEASONED, dso=50.0), None, [], {"features.dso_change_30d": 14.5}),
@@ -237,11 +250,11 @@ def test_every_default_rule_has_a_case():
 def test_messages_name_the_figures(features, event, message):
     hits = PACK.evaluate(rule_inputs(features, event), {}, T0).hits
     assert [hit.message for hit in hits] == [message]
-    assert hits[0].ruleset_version == "default-5"
+    assert hits[0].ruleset_version == "default-6"
 
 
 def test_the_default_pack_loads_from_yaml():
-    assert PACK.version == "default-5"
+    assert PACK.version == "default-6"
     assert [rule.severity for rule in PACK.rules if rule.id == "bounced_payment"] == ["critical"]
     assert RuleSet.model_validate_json(PACK.model_dump_json()) == PACK
 
@@ -252,7 +265,7 @@ def test_a_hit_becomes_an_alert_naming_its_rule_and_rule_set_version():
     alert = hit.alert("c1", T0, "e9", Versions(model="m3"))
     assert alert.alert_id == derive_id("alert", "rule", "exposure_over_limit", "c1", "e9")
     assert (alert.kind, alert.severity) == ("rule", "critical")
-    assert (alert.versions.model, alert.versions.ruleset) == ("m3", "default-5")
+    assert (alert.versions.model, alert.versions.ruleset) == ("m3", "default-6")
     assert alert.details == {
         "rule_id": "exposure_over_limit",
         "features.limit_use": 1.05,

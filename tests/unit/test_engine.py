@@ -106,7 +106,7 @@ def test_a_bounced_payment_alerts_through_its_rule_with_the_rule_set_version():
     alerts = engine.process(record, bounce).alerts
     rule_alerts = [alert for alert in alerts if alert.kind == "rule"]
     assert [alert.details["rule_id"] for alert in rule_alerts] == ["bounced_payment"]
-    assert rule_alerts[0].versions.ruleset == "default-5"
+    assert rule_alerts[0].versions.ruleset == "default-6"
 
 
 def test_a_record_round_trips_through_bytes_and_carries_on_identically():
@@ -205,7 +205,7 @@ def test_every_output_records_the_versions_it_was_made_with():
             "strict-2",
             "credit-3",
         ), output
-        assert (versions.ruleset, versions.scorecard) == ("default-5", "default")
+        assert (versions.ruleset, versions.scorecard) == ("default-6", "default")
         assert versions.industry == "nace-2", output
 
 
