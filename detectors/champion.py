@@ -5,15 +5,15 @@ drives scores and decisions, the challengers' are kept beside it. When the outco
 each model's own `ModelMonitor` is updated with the probability that model gave, so their
 health (AUC, log loss, calibration error) is measured on the very same labels, and each
 learns the example. Which model is the champion is a control document (``kind: model``,
-`ModelChoice`); `Lineup.ahead` is the guard that refuses to promote a challenger that is not
-ahead over enough labels.
+`ModelChoice`); `promotion_refused` is the guard that refuses to promote a challenger that is
+not ahead over enough labels.
 
 >>> from detectors.late_payment import LatePaymentModel
 >>> lineup = Lineup(LatePaymentModel("logreg"), [LatePaymentModel("arf")])
 >>> lineup.predict({"limit_use": 0.4})
 {'logreg': 0.5, 'arf': 0.5}
->>> lineup.champion, lineup.ahead("arf", min_labels=100)
-('logreg', 'arf has 0 labels in common with logreg; the guard asks for 100')
+>>> promotion_refused("arf", lineup.champion, lineup.health(), min_labels=100)
+'arf has 0 labels in common with logreg; the guard asks for 100'
 """
 
 from collections.abc import Iterable, Mapping
@@ -55,10 +55,6 @@ class Lineup:
         self.monitors = {name: ModelMonitor() for name in self.models}
         self.champion = champion.name
 
-    @property
-    def challengers(self) -> list[str]:
-        return [name for name in self.models if name != self.champion]
-
     def install(self, model: LatePaymentModel) -> None:
         """Put ``model`` in place of the model of its name (a newer snapshot), or beside."""
         self.models[model.name] = model
@@ -74,13 +70,6 @@ class Lineup:
         for name, probability in probabilities.items():
             if name in self.monitors:
                 self.monitors[name].update(probability, late)
-
-    def ahead(self, challenger: str, min_labels: int) -> str | None:
-        """Why ``challenger`` may not be promoted now (None: it may), by `promotion_refused`
-        on this lineup's monitors."""
-        if challenger != self.champion and challenger not in self.models:
-            return f"{challenger} is not in this lineup ({', '.join(self.models)})"
-        return promotion_refused(challenger, self.champion, self.health(), min_labels)
 
     def health(self) -> dict[str, dict[str, float | int | bool | None]]:
         """Each model's figures (`ModelMonitor.snapshot`), its version and whether it is the

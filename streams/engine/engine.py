@@ -216,11 +216,11 @@ class Engine:
         challengers: Sequence[LatePaymentModel] = (),
     ) -> None:
         self.config = config or FeatureConfig()
-        self.risk = RiskConfig()
+        self.risk = risk or RiskConfig()
         self.scores = ScoreMonitor()
         self.lineup = Lineup(model or LatePaymentModel(), challengers)
         self._own_champion = self.lineup.champion
-        self.configure(risk or self.risk)
+        self.configure(self.risk)
         self.learn = learn
         self.unusual = unusual or {
             "payment": HalfSpaceTreesDetector(n_trees=5, height=6, seed=1),

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from detectors.champion import Lineup
+from detectors.champion import Lineup, promotion_refused
 from detectors.late_payment import LatePaymentModel
 from streams.backtest.backtest import Backtest, FileSink, build_engine
 from streams.backtest.report import read_lines, summarise
@@ -94,21 +94,25 @@ def test_a_model_document_names_a_known_model():
 
 def test_the_guard_wants_enough_common_labels_and_a_better_ranking():
     lineup = Lineup(LatePaymentModel("logreg"), [LatePaymentModel("arf")])
-    assert lineup.ahead("logreg", 10) is None  # the champion already
-    assert "not in this lineup" in lineup.ahead("gbm", 10)
+
+    def ahead(lineup: Lineup, challenger: str, min_labels: int) -> str | None:
+        return promotion_refused(challenger, lineup.champion, lineup.health(), min_labels)
+
+    assert ahead(lineup, "logreg", 10) is None  # the champion already
+    assert "no figures of gbm" in ahead(lineup, "gbm", 10)
     labels = [i % 3 == 0 for i in range(300)]
     for i, late in enumerate(labels):
         sharp = 0.8 if late else 0.2
         lineup.observe({"logreg": 0.5 + (i % 7) / 100, "arf": sharp}, late)
     assert (
-        lineup.ahead("arf", 301)
+        ahead(lineup, "arf", 301)
         == "arf has 300 labels in common with logreg; the guard asks for 301"
     )
-    assert lineup.ahead("arf", 300) is None
+    assert ahead(lineup, "arf", 300) is None
     worse = Lineup(LatePaymentModel("arf"), [LatePaymentModel("logreg")])
     for i, late in enumerate(labels):
         worse.observe({"arf": 0.8 if late else 0.2, "logreg": 0.5 + (i % 7) / 100}, late)
-    assert worse.ahead("logreg", 100).startswith("logreg is not ahead: ROC AUC")
+    assert ahead(worse, "logreg", 100).startswith("logreg is not ahead: ROC AUC")
 
 
 def test_the_trainer_learns_and_judges_every_model_and_snapshots_each():
