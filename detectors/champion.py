@@ -21,6 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import MODELS, LatePaymentModel
 from detectors.monitoring import ModelMonitor
 
@@ -64,12 +65,22 @@ class Lineup:
         """Every model's probability of paying late, the champion's first."""
         return {name: model.predict(features) for name, model in self._champion_first()}
 
-    def observe(self, probabilities: Mapping[str, float], late: bool) -> None:
-        """An outcome: each model that predicted it (``probabilities`` by name) is judged on
-        its own probability."""
-        for name, probability in probabilities.items():
+    def judged(self, example: LabelledExample) -> Mapping[str, float]:
+        """Each model's probability for the example's invoice: every model's when challengers
+        ran, else the one model's, taken as the champion's."""
+        return example.probabilities or {self.champion: example.probability}
+
+    def observe(self, example: LabelledExample) -> None:
+        """An outcome: each model that predicted it is judged on its own probability."""
+        for name, probability in self.judged(example).items():
             if name in self.monitors:
-                self.monitors[name].update(probability, late)
+                self.monitors[name].update(probability, example.label)
+
+    def learn(self, example: LabelledExample) -> None:
+        """Every model learns the outcome."""
+        for model in self.models.values():
+            model.learn(example.features, example.label, example.labelled_at,
+                        example.invoice_id, example.due_date)  # fmt: skip
 
     def health(self) -> dict[str, dict[str, float | int | bool | None]]:
         """Each model's figures (`ModelMonitor.snapshot`), its version and whether it is the

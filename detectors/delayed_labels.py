@@ -60,7 +60,13 @@ class LabelledExample(Prediction):
 
 
 _NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
-"""The tuples of feature names the waiting predictions share (a model has one or two)."""
+"""The tuples of feature names that kept examples share (a model has one or two)."""
+
+
+def shared_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """One tuple object for every kept example with these feature names (the first 64 kinds),
+    so that thousands of them do not each hold a copy."""
+    return _NAMES.setdefault(names, names) if len(_NAMES) < 64 else names
 
 
 class _Waiting:
@@ -74,7 +80,7 @@ class _Waiting:
     def __init__(self, prediction: Prediction) -> None:
         features = prediction.features
         names = tuple(features)
-        self.names = _NAMES.setdefault(names, names) if len(_NAMES) < 64 else names
+        self.names = shared_names(names)
         self.values = array("d", features.values())
         self.invoice_id = prediction.invoice_id
         self.probability = prediction.probability

@@ -52,6 +52,7 @@ from datetime import date, datetime
 from river import base, drift, forest, linear_model, optim, preprocessing, tree
 
 from detectors.calibration import BetaCalibrator
+from detectors.delayed_labels import shared_names
 
 MIX = 2_000
 """Examples in the mixing buffer (a quarter of those seen until then, so that a young model
@@ -95,13 +96,6 @@ Example = tuple[dict[str, float], bool]
 Held = tuple[int, bytes, tuple[str, ...], array]
 """An outcome "on time" waiting for its due date: the date's ordinal, its draw, and its
 features as names (shared) and values."""
-
-_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
-"""The tuples of feature names the held outcomes share (a model has one or two)."""
-
-
-def _shared(names: tuple[str, ...]) -> tuple[str, ...]:
-    return _NAMES.setdefault(names, names) if len(_NAMES) < 64 else names
 
 
 class LatePaymentModel:
@@ -196,7 +190,7 @@ class LatePaymentModel:
         if at is not None:
             self._today = max(self._today, at.toordinal())
             if not label and due is not None and due.toordinal() >= self._today:
-                names = _shared(tuple(features))
+                names = shared_names(tuple(features))
                 heapq.heappush(
                     self._held, (due.toordinal(), draw, names, array("d", features.values()))
                 )

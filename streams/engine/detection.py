@@ -103,8 +103,8 @@ class LatePayments:
             example = self._track(step, transition)
             if example is not None:
                 found.append(example)
-                champion = step.engine.lineup.champion
-                if champion in _judged(example, champion) and step.engine.monitor.drift_detected:
+                lineup = step.engine.lineup
+                if lineup.champion in lineup.judged(example) and step.engine.monitor.drift_detected:
                     found.append(_drift(step.engine, example, step.cause))
         return found
 
@@ -129,18 +129,10 @@ class LatePayments:
             return None
         example = pending.resolve(invoice_id, outcome(details), transition.event_time)
         if example is not None:
-            engine.lineup.observe(_judged(example, engine.lineup.champion), example.label)
+            engine.lineup.observe(example)
             if engine.learn:
-                for model in engine.lineup.models.values():
-                    model.learn(example.features, example.label, example.labelled_at,
-                                example.invoice_id, example.due_date)  # fmt: skip
+                engine.lineup.learn(example)
         return example
-
-
-def _judged(example: LabelledExample, champion: str) -> dict[str, float]:
-    """Each model's probability for the example's invoice: every model's when challengers
-    ran, else the one model's (the champion)."""
-    return example.probabilities or {champion: example.probability}
 
 
 _OUTCOMES = {

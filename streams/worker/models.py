@@ -60,13 +60,8 @@ class Trainer:
         self._learnt[example.invoice_id] = None
         if len(self._learnt) > self.remember:
             self._learnt.popitem(last=False)
-        judged = example.probabilities or {self.lineup.champion: example.probability}
-        self.lineup.observe(judged, example.label)
-        for model in self.lineup.models.values():
-            model.learn(
-                example.features, example.label, example.labelled_at, example.invoice_id,
-                example.due_date,
-            )  # fmt: skip
+        self.lineup.observe(example)
+        self.lineup.learn(example)
         self._unpublished += 1
         return self._unpublished >= self.snapshot_every
 

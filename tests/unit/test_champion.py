@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from detectors.champion import Lineup, promotion_refused
+from detectors.delayed_labels import LabelledExample
 from detectors.late_payment import LatePaymentModel
 from streams.backtest.backtest import Backtest, FileSink, build_engine
 from streams.backtest.report import read_lines, summarise
@@ -92,6 +93,13 @@ def test_a_model_document_names_a_known_model():
         parse_document("kind: model\nversion: m2\nbody: {champion: gbm}")
 
 
+def _outcome(number: int, late: bool, probabilities: dict[str, float]) -> LabelledExample:
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    return LabelledExample(invoice_id=f"i{number}", features={}, probability=0.5, issued_at=at,
+                           due_date=at.date(), label=late, labelled_at=at,
+                           probabilities=probabilities)  # fmt: skip
+
+
 def test_the_guard_wants_enough_common_labels_and_a_better_ranking():
     lineup = Lineup(LatePaymentModel("logreg"), [LatePaymentModel("arf")])
 
@@ -103,7 +111,7 @@ def test_the_guard_wants_enough_common_labels_and_a_better_ranking():
     labels = [i % 3 == 0 for i in range(300)]
     for i, late in enumerate(labels):
         sharp = 0.8 if late else 0.2
-        lineup.observe({"logreg": 0.5 + (i % 7) / 100, "arf": sharp}, late)
+        lineup.observe(_outcome(i, late, {"logreg": 0.5 + (i % 7) / 100, "arf": sharp}))
     assert (
         ahead(lineup, "arf", 301)
         == "arf has 300 labels in common with logreg; the guard asks for 301"
@@ -111,7 +119,8 @@ def test_the_guard_wants_enough_common_labels_and_a_better_ranking():
     assert ahead(lineup, "arf", 300) is None
     worse = Lineup(LatePaymentModel("arf"), [LatePaymentModel("logreg")])
     for i, late in enumerate(labels):
-        worse.observe({"arf": 0.8 if late else 0.2, "logreg": 0.5 + (i % 7) / 100}, late)
+        worse.observe(_outcome(i, late, {"arf": 0.8 if late else 0.2,
+                                         "logreg": 0.5 + (i % 7) / 100}))  # fmt: skip
     assert ahead(worse, "logreg", 100).startswith("logreg is not ahead: ROC AUC")
 
 
