@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import zstandard
 from pydantic import BaseModel
 
 from detectors.anomaly import AnomalyDetector, HalfSpaceTreesDetector, ZScoreDetector
@@ -77,6 +78,9 @@ from schemas.validation import InvalidEvent
 from streams.engine.detection import DETECTORS, Detector, Found, Standing, Step, score_inputs
 
 _LENGTH = struct.Struct(">I")
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_COMPRESS = zstandard.ZstdCompressor(level=1)
+_DECOMPRESS = zstandard.ZstdDecompressor()
 
 
 @dataclass(slots=True)
@@ -101,11 +105,17 @@ class CustomerRecord:
         return self.state.revision, self.memo.review_count
 
     def to_bytes(self) -> bytes:
+        """The state's bytes (their length first) then the memo's, as one zstd frame: the
+        JSON of both repeats ids and times, and a record is written to the table's changelog
+        on every batch that changes it (about 13 KB raw, 4 KB compressed)."""
         state = self.state.to_bytes()
-        return _LENGTH.pack(len(state)) + state + self.memo.to_bytes()
+        return _COMPRESS.compress(_LENGTH.pack(len(state)) + state + self.memo.to_bytes())
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> "CustomerRecord":
+        """A record from :meth:`to_bytes`, or from before records were compressed."""
+        if blob.startswith(_ZSTD_MAGIC):
+            blob = _DECOMPRESS.decompress(blob)
         (length,) = _LENGTH.unpack_from(blob)
         start = _LENGTH.size
         return cls(

@@ -9,11 +9,12 @@ for that customer. Every step does the full job: features, rules, order decision
 scorecard, tiers and the outputs. "model on" predicts late payment at every invoice issue
 and learns every labelled example (a backtest); "model off" leaves learning off, as a live
 worker does (it still predicts, with a model that learns nothing). Prints events/s (median
-of ``--repeat`` runs in CPU time of the process, the two set-ups alternating) and what was
-produced, then as its last line one JSON object of the rates and counts. ``--profile`` prints
-where the engine with the model on spends its time instead (and a JSON line of no rates);
-``--digest`` a SHA-256 of every output and final record of each set-up, to show that a
-change leaves every output the same.
+of ``--repeat`` runs in CPU time of the process, the two set-ups alternating), what was
+produced and the final records' bytes as stored, then as its last line one JSON object of
+the rates and counts. ``--profile`` prints where the engine with the model on spends its
+time instead (and a JSON line of no rates); ``--digest`` a SHA-256 of every output and final
+record (its JSON before compression) of each set-up, to show that a change leaves every
+output the same.
 """
 
 import argparse
@@ -28,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import orjson
+import zstandard
 from bench_features import synthetic_stream
 
 from detectors.anomaly import HalfSpaceTreesDetector
@@ -41,11 +43,12 @@ from streams.engine import CustomerRecord, Engine, Outputs
 from streams.engine.detection import DETECTORS, Standing
 
 
-def replay(engine: Engine, stream: list[InputEvent], digest: "hashlib._Hash | None" = None
-           ) -> Counter[str]:  # fmt: skip
+def replay(engine: Engine, stream: list[InputEvent], digest: "hashlib._Hash | None" = None,
+           records: dict[str, CustomerRecord] | None = None) -> Counter[str]:  # fmt: skip
     """Every event through ``engine``, the passing of event time between them; output counts.
-    ``digest`` takes every output as published, in order, then every record's bytes."""
-    records: dict[str, CustomerRecord] = {}
+    ``digest`` takes every output as published, in order, then every record's bytes (as they
+    are before compression); ``records`` is filled with the customers' records."""
+    records = {} if records is None else records
     deadlines: list[tuple[int, str]] = []
     produced: Counter[str] = Counter()
 
@@ -83,7 +86,7 @@ def replay(engine: Engine, stream: list[InputEvent], digest: "hashlib._Hash | No
         schedule(record)
     if digest is not None:
         for _, record in sorted(records.items()):
-            digest.update(record.to_bytes())
+            digest.update(zstandard.ZstdDecompressor().decompress(record.to_bytes()))
     return produced
 
 
@@ -123,6 +126,23 @@ def breakdown(profiler: cProfile.Profile, total: float) -> list[tuple[str, float
         if key in where:
             shares[where[key]] = seconds / total
     return list(shares.items())
+
+
+def record_figures(records: list[CustomerRecord]) -> dict[str, float]:
+    """The customers' records at the end of a replay: bytes as stored (state and detector
+    memory, compressed) and before compression, medians; from_bytes + to_bytes, median µs."""
+    stored = [record.to_bytes() for record in records]
+    decompress = zstandard.ZstdDecompressor().decompress
+    round_trips = []
+    for blob in stored:
+        started = time.perf_counter()
+        CustomerRecord.from_bytes(blob).to_bytes()
+        round_trips.append(time.perf_counter() - started)
+    return {
+        "record_bytes_median": statistics.median(map(len, stored)),
+        "record_raw_bytes_median": statistics.median(len(decompress(blob)) for blob in stored),
+        "record_round_trip_us": round(statistics.median(round_trips) * 1e6, 1),
+    }
 
 
 def main() -> None:
@@ -167,11 +187,13 @@ def main() -> None:
         return
     rates: dict[str, list[float]] = {name: [] for name in SETUPS}
     produced: dict[str, Counter[str]] = {}
+    records: dict[str, CustomerRecord] = {}
     for _ in range(args.repeat):
         for name, make in SETUPS.items():
             engine = make()
+            records.clear()
             started = time.process_time()
-            produced[name] = replay(engine, stream)
+            produced[name] = replay(engine, stream, records=records)
             rates[name].append(len(stream) / (time.process_time() - started))
     for name, runs in rates.items():
         print(f"{name + ':':30s}{statistics.median(runs):10,.0f} events/s "
@@ -180,8 +202,13 @@ def main() -> None:
         print(
             f"{name + ':':30s}" + ", ".join(f"{kind} {n:,}" for kind, n in sorted(counts.items()))
         )
+    stored = record_figures(list(records.values()))
+    print(f"{'record as stored:':30s}{stored['record_bytes_median']:10,.0f} bytes median "
+          f"({stored['record_raw_bytes_median']:,.0f} before compression), from_bytes + "
+          f"to_bytes {stored['record_round_trip_us']:.1f} µs")  # fmt: skip
     figures: dict[str, object] = {"bench": "engine", "events": len(stream),
-                                  "customers": args.customers, "repeat": args.repeat}  # fmt: skip
+                                  "customers": args.customers, "repeat": args.repeat,
+                                  **stored}  # fmt: skip
     for name, runs in rates.items():
         figures[f"{KEYS[name]}_events_per_cpu_s"] = round(statistics.median(runs), 1)
     for name, counts in produced.items():

@@ -109,6 +109,21 @@ def test_a_bounced_payment_alerts_through_its_rule_with_the_rule_set_version():
     assert rule_alerts[0].versions.ruleset == "default-6"
 
 
+def test_a_record_is_stored_compressed_and_one_stored_before_compression_still_loads():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    run(
+        engine,
+        record,
+        limit("900.00"),
+        *(invoice(n, "300.00", T0 + n * DAY, (T0 + (30 + n) * DAY).date()) for n in range(20)),
+    )
+    state, memo = record.state.to_bytes(), record.memo.to_bytes()
+    uncompressed = len(state).to_bytes(4, "big") + state + memo
+    assert len(record.to_bytes()) < len(uncompressed) / 3
+    old = CustomerRecord.from_bytes(uncompressed)
+    assert old.to_bytes() == record.to_bytes()
+
+
 def test_a_record_round_trips_through_bytes_and_carries_on_identically():
     engine, record = Engine(), CustomerRecord.new("c1")
     run(engine, record, limit("900.00"), invoice(1, "300.00", T0, (T0 + 30 * DAY).date()))
