@@ -28,8 +28,13 @@ from streams.engine import Engine
 from streams.kafka.follow import follow_topic
 from streams.kafka.security import KafkaClient
 from streams.settings import Settings
+from streams.worker.batches import in_batches
 
 log = logging.getLogger(__name__)
+
+
+TRAINING_BATCH = 1000
+"""Training examples in a batch at most (`streams.worker.batches`)."""
 
 
 def snapshot_key(model: str) -> bytes:
@@ -53,17 +58,21 @@ class Trainer:
         """The champion as the trainer learns it."""
         return self.lineup.models[self.lineup.champion]
 
-    def learn(self, example: LabelledExample) -> bool:
-        """Learn one example; True when enough were learnt for new snapshots."""
-        if example.invoice_id in self._learnt:  # a redelivery
-            return False
+    @property
+    def due(self) -> bool:
+        """Whether enough examples were learnt since the last snapshots for new ones."""
+        return self._unpublished >= self.snapshot_every
+
+    def learn(self, example: LabelledExample) -> None:
+        """Learn one example, unless it was learnt already (a redelivery)."""
+        if example.invoice_id in self._learnt:
+            return
         self._learnt[example.invoice_id] = None
         if len(self._learnt) > self.remember:
             self._learnt.popitem(last=False)
         self.lineup.observe(example)
         self.lineup.learn(example)
         self._unpublished += 1
-        return self._unpublished >= self.snapshot_every
 
     def snapshots(self, key: bytes) -> list[tuple[str, bytes]]:
         """A signed snapshot of each model, by name, if they learnt since the last ones."""
@@ -117,13 +126,18 @@ class ModelFollowing:
         self._drifts_reported: dict[str, int] = {}
 
     async def train(self, stream: faust.StreamT) -> None:
-        async for value in stream:
+        """Learn every example; publish snapshots when enough were learnt, at the end of a
+        batch: a snapshot takes tens of milliseconds to sign, and as long for every worker to
+        load, so a trainer catching up on thousands of examples publishes once per batch,
+        not once every ``snapshot_every`` examples."""
+        async for event, last in in_batches(stream, TRAINING_BATCH):
             try:
-                example = LabelledExample.from_json(value)
+                example = LabelledExample.from_json(event.value)
             except ValueError as error:
                 log.warning("ignored a training example that is not one: %s", error)
-                continue
-            if self.trainer.learn(example):
+            else:
+                self.trainer.learn(example)
+            if last and self.trainer.due:
                 await self.publish_snapshot()
 
     async def publish_snapshot(self) -> None:

@@ -404,6 +404,24 @@ def delays_ms(sent: dict[str, float], seen: dict[str, float]) -> dict[str, float
     return {"p50": statistics.median(delays), "p99": p99, "max": delays[-1]}
 
 
+WINDOW_S = 10.0
+"""The live phase's delays are also given per window of this many seconds of sending."""
+
+
+def by_window(sent: dict[str, float], seen: dict[str, float]) -> list[dict[str, float]]:
+    """`delays_ms` of the events sent in each `WINDOW_S` of the sending, in turn: the first
+    window shows what the catch-up left behind (ticks, the trainer), the later the steady
+    state."""
+    if not sent:
+        return []
+    start = min(sent.values())
+    windows: dict[int, dict[str, float]] = {}
+    for event, at in sent.items():
+        windows.setdefault(int((at - start) // WINDOW_S), {})[event] = at
+    return [delays_ms(windows[index], {e: seen[e] for e in windows[index] if e in seen})
+            for index in sorted(windows)]  # fmt: skip
+
+
 def latency(args: argparse.Namespace, scratch: Path) -> None:
     broker, redis_url = harness.given_services()
     env = harness.isolated_env(broker, redis_url, scratch / "worker", args.partitions)
@@ -445,6 +463,10 @@ def latency(args: argparse.Namespace, scratch: Path) -> None:
                                ("customer picture in Redis", picture, live.pictured)):  # fmt: skip
         figures = "   ".join(f"{k} {v:7.1f} ms" for k, v in delays.items()) or "none seen"
         print(f"send -> {name + ':':33s}{figures}   ({len(seen):,} events)")
+        for number, window in enumerate(by_window(live.sent, seen)):
+            start = number * WINDOW_S
+            print(f"    sent {start:3.0f} to {start + WINDOW_S:3.0f} s: "
+                  + "   ".join(f"{k} {v:7.1f} ms" for k, v in window.items()))  # fmt: skip
     summary = {
         "bench": "worker_latency",
         "send_rate_events_per_s": round(len(live.sent) / live.seconds, 1),
@@ -460,6 +482,11 @@ def latency(args: argparse.Namespace, scratch: Path) -> None:
     }
     for name, delays in (("alert", alert), ("redis", picture)):
         summary |= {f"{name}_{k}_ms": round(v, 1) for k, v in delays.items()}
+    after_first = {event: at for event, at in live.sent.items()
+                   if at >= min(live.sent.values(), default=0.0) + WINDOW_S}  # fmt: skip
+    for name, seen in (("alert", live.alerted), ("redis", live.pictured)):
+        steady = delays_ms(after_first, {e: seen[e] for e in after_first if e in seen})
+        summary |= {f"{name}_after_first_window_{k}_ms": round(v, 1) for k, v in steady.items()}
     print_json(summary)
 
 

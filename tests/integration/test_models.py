@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from detectors.delayed_labels import LabelledExample
+from detectors.snapshots import load
+from schemas.codec import dumps
 from tests.integration.harness import (
     Worker,
     as_message,
@@ -62,6 +65,38 @@ def test_trainer_snapshots_reach_the_scoring_worker_and_forged_ones_are_refused(
         assert learnt and min(learnt) >= 4, (versions, worker.log_tail())
     finally:
         worker.stop()
+
+
+def test_a_trainer_catching_up_on_a_backlog_publishes_a_few_snapshots_not_one_per_few_examples(
+    kafka_bootstrap: str, redis_url: str, tmp_path: Path
+):
+    env = {**isolated_env(kafka_bootstrap, redis_url, tmp_path / "data"),
+           "RISKSTREAM_SNAPSHOT_EVERY": "4"}  # fmt: skip
+    settings = settings_of(env)
+    run(create_topics(settings))
+    backlog = [_example(n) for n in range(400)]
+    run(produce(settings, [(settings.topics.training, e.invoice_id.encode(), dumps(e))
+                           for e in backlog]))  # fmt: skip
+    key = settings.model_key.get_secret_value().encode()
+    worker = Worker(env, tmp_path / "worker.log").start()
+    try:
+        snapshots = run(collect(settings, settings.topics.models,
+                                lambda r: any(load(b, key)[1] == "logreg@400" for b in r),
+                                decode=bytes))  # fmt: skip
+    finally:
+        worker.stop()
+    versions = [load(blob, key)[1] for blob in snapshots]
+    assert versions[-1] == "logreg@400", worker.log_tail()
+    # One snapshot every 4 examples would be 100 of them, each signed by the trainer and
+    # loaded by every worker.
+    assert len(versions) <= 10, versions
+
+
+def _example(n: int) -> LabelledExample:
+    return LabelledExample(
+        invoice_id=f"i{n}", features={"limit_use": n % 7 / 7}, probability=0.2,
+        issued_at=START, due_date=START.date(), label=n % 3 == 0, labelled_at=START,
+    )  # fmt: skip
 
 
 def _read(url: str) -> str:

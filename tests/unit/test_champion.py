@@ -138,9 +138,10 @@ def test_the_trainer_learns_and_judges_every_model_and_snapshots_each():
             due_date=at.date(), label=n == 2, labelled_at=at,
             probabilities={"logreg": 0.2, "arf": 0.1 + n / 4},
         )  # fmt: skip
-        due.append(trainer.learn(example))
+        trainer.learn(example)
+        due.append(trainer.due)
     assert due == [False, False, True]
-    assert trainer.learn(example) is False  # a redelivery
+    trainer.learn(example)  # a redelivery
     health = trainer.lineup.health()
     assert health["arf"]["n"] == health["logreg"]["n"] == 3
     assert health["arf"]["auc"] == 1.0 and health["logreg"]["auc"] == 0.5
