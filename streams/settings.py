@@ -349,6 +349,12 @@ class Settings(BaseSettings):
         100_000, ge=1, description="Entries kept in each of Redis' portfolio-wide change feeds"
     )
     session_timeout: float = Field(10.0, ge=6, description="Consumer group session, seconds")
+    fetch_wait_ms: int = Field(
+        10,
+        ge=0,
+        le=1500,
+        description="Milliseconds the broker may hold a worker's fetch until it has 64 KB",
+    )
     embedded_broker: bool = Field(False, description="Settings tuned for the embedded broker")
     topics: Topics = Field(default_factory=Topics)
     kafka: KafkaSecurity = Field(default_factory=KafkaSecurity)
