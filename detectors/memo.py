@@ -73,10 +73,14 @@ class RiskMemo:
     """The customer's latest alerts, newest last, bounded."""
     case_wakes: datetime | None = None
     """When the current case, snoozed, is due back: known without reading the case."""
-    case_json: str | None = field(default=None, repr=False)
+    stored_case: str | None = field(default=None, repr=False)
     """The JSON of the latest revision of the customer's current case (`detectors.cases`),
-    resolved or not; None before its first alert. Kept as JSON, a fifth of the memory of the
-    case itself, and read only on the steps that revise it."""
+    resolved or not; None before its first alert, or while a revision is not yet serialised.
+    Each form is made from the other once, when first asked for: a step reads the case more
+    often than its record is written, and a record is written more often than its case
+    changes."""
+    kept_case: Case | None = field(default=None, repr=False)
+    """The same case parsed, or None until a step reads it."""
     held: dict[str, str] = field(default_factory=dict)
     """Decision id -> order id of the orders held for review or prepayment, oldest first."""
     proposals: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -125,12 +129,21 @@ class RiskMemo:
 
     @property
     def case(self) -> Case | None:
-        """The latest revision of the customer's current case, read from its JSON."""
-        return None if self.case_json is None else Case.model_validate_json(self.case_json)
+        """The latest revision of the customer's current case."""
+        if self.kept_case is None and self.stored_case is not None:
+            self.kept_case = Case.model_validate_json(self.stored_case)
+        return self.kept_case
+
+    @property
+    def case_json(self) -> str | None:
+        """The JSON of :attr:`case`, as the record stores it."""
+        if self.stored_case is None and self.kept_case is not None:
+            self.stored_case = self.kept_case.model_dump_json()
+        return self.stored_case
 
     def keep_case(self, case: Case) -> None:
         """Keep ``case`` as the customer's current case."""
-        self.case_json = case.model_dump_json()
+        self.kept_case, self.stored_case = case, None
         self.case_wakes = case.snoozed_until if case.status == "snoozed" else None
 
     def note_decisions(self, decisions: Iterable[OrderDecision]) -> None:
@@ -204,7 +217,7 @@ class RiskMemo:
                 RecentAlert(id_, kind, severity, datetime.fromisoformat(at), message)
                 for id_, kind, severity, at, message in document.get("alerts", ())
             ],
-            case_json=document.get("case"),
+            stored_case=document.get("case"),
             case_wakes=_moment(document.get("case_wakes")),
             held=document.get("held", {}),
             proposals=document.get("proposals", {}),

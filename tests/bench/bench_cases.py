@@ -59,7 +59,7 @@ def work(history: list[InputEvent], resolve_after: int | None) -> dict[str, floa
         take(list(replay.feed(event)))
     take(list(replay.advance(history[-1].event_time)))
     per_customer = [len(cases.get(customer_id, ())) for customer_id in replay.records]
-    kept = [len(r.memo.case_json) for r in replay.records.values() if r.memo.case_json]
+    kept = [len(kept) for r in replay.records.values() if (kept := r.memo.case_json)]
     return {
         "alerts": counted["alerts"],
         "cases": sum(per_customer),

@@ -102,6 +102,16 @@ def test_people_acknowledge_then_resolve_the_case_and_a_redelivery_changes_nothi
     assert CustomerRecord.from_bytes(record.to_bytes()).memo.case == revision
 
 
+def test_a_case_revised_after_its_record_was_read_is_stored_as_revised():
+    engine, record = Engine(), CustomerRecord.new("c1")
+    case = late_invoice(engine, record)[1][1][0]
+    read = CustomerRecord.from_bytes(record.to_bytes())
+    assert read.memo.case == case and read.memo.case is read.memo.case
+    [revision] = engine.process(read, CaseAcknowledged(**said(1, case_id=case.case_id))).cases
+    stored = CustomerRecord.from_bytes(read.to_bytes()).memo
+    assert (stored.case, stored.case.revision) == (revision, case.revision + 1)
+
+
 def test_a_review_changes_the_record_stamp_so_workers_store_it():
     engine, record = Engine(), CustomerRecord.new("c1")
     case = late_invoice(engine, record)[1][0][0]
