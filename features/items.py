@@ -87,6 +87,7 @@ class Invoice:
     __slots__ = (
         "acted",
         "amount",
+        "closed",
         "closings",
         "credit_left",
         "credit_used",
@@ -146,6 +147,8 @@ class Invoice:
         """What its credit notes credited that pays nothing yet."""
         self.paid_early = 0
         self.paid_by: dict[Any, int] = {}
+        self.closed: int | None = None
+        """When what it owed last came to nothing."""
 
     def remember(self, slot: int, event_id: str) -> bool:
         """Note that the transition of event ``event_id`` in ``fired[slot]`` (1: settlement,
@@ -178,13 +181,11 @@ class Invoice:
         return self.remaining > 0
 
     def closed_at(self) -> int | None:
-        """When it was settled, cancelled or written off; None while something is owed."""
-        if self.remaining:
-            return None
-        settlement, closings = self.settlement, self.closings
-        if settlement is None:
-            return closings[0][0] if closings else None
-        return min(settlement.time, closings[0][0]) if closings else settlement.time
+        """When it last stopped owing (paid, cancelled or written off), as the allocation
+        found; None while something is owed. A closing that came while a payment covered it
+        shut nothing: if that payment bounces, the invoice owes until something else closes it.
+        """
+        return None if self.remaining else self.closed
 
     def was_disputed(self) -> bool:
         """Whether it was disputed while it owed."""

@@ -507,6 +507,8 @@ class _Allocation:
         it paid."""
         self.paid: dict[Any, dict[str, int]] = {}
         """What each credit paid, invoice by invoice: a reversal takes it back."""
+        self.early: dict[Any, dict[str, int]] = {}
+        """What of that it paid before each invoice's deadline."""
         self.settled: dict[str, tuple[int, str]] = {}
         self.order: dict[str, int] = {}
         """When the money first reached each invoice, in turns of the pass (never reused: an
@@ -525,8 +527,10 @@ class _Allocation:
         for payment_id in payment_ids:
             self.met.pop(payment_id, None)
             self.paid.pop(payment_id, None)
+            self.early.pop(payment_id, None)
         for credit in [key for key in self.paid if type(key) is not str and key[0] in gone]:
             del self.paid[credit]
+            self.early.pop(credit, None)
         for invoice_id in invoice_ids:
             self.met.pop(invoice_id, None)
             self.settled.pop(invoice_id, None)
@@ -548,6 +552,7 @@ class _Allocation:
             closings = invoice.closings
             if closings and (closings[0][0], closings[0][1]) < (time, event_id):
                 invoice.note("shut_by", closings[0][1], invoice.amount)  # closed before issued
+                invoice.closed = closings[0][0]
                 return
             invoice.remaining = invoice.amount
             self.owed += invoice.amount
@@ -559,6 +564,7 @@ class _Allocation:
                 invoice.note("shut_by", event_id, invoice.remaining)
                 self.owed -= invoice.remaining
                 invoice.remaining = invoice.disputed = 0
+                invoice.closed = time
                 self._stop_owing(key, invoice)
         elif kind == _DISPUTE:
             invoice = invoices[key]
@@ -638,10 +644,13 @@ class _Allocation:
             self._meet(key if type(key) is str else key[0], invoice_id)
         if time < invoice.deadline(self.grace):
             invoice.paid_early += amount
+            early = self.early.setdefault(key, {})
+            early[invoice_id] = early.get(invoice_id, 0) + amount
         if invoice_id not in self.order:
             self.order[invoice_id] = self.turns
             self.turns += 1
         if not invoice.remaining:
+            invoice.closed = time
             self.settled[invoice_id] = (time, event_id)
             self._stop_owing(invoice_id, invoice)
         return amount
@@ -676,12 +685,14 @@ class _Allocation:
         if self.waiting.pop(payment_id, None) is not None:
             self.ledger.payments[payment_id].unapplied = 0
         invoices = self.ledger.invoices
+        early = self.early.pop(payment_id, {})
         for invoice_id, amount in self.paid.pop(payment_id, {}).items():
             invoice = invoices[invoice_id]
             if not invoice.remaining:
                 insort(self.owing, (invoice.issued, invoice.event_id, invoice_id))
                 self.settled.pop(invoice_id, None)
             invoice.remaining += amount
+            invoice.paid_early -= early.get(invoice_id, 0)
             self.owed += amount
             del invoice.paid_by[payment_id]
             self.dirty.add(invoice_id)

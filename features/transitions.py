@@ -107,7 +107,11 @@ def invoice_settled(
 def invoice_overdue(
     customer_id: str, invoice_id: str, invoice: Invoice, time: int, currency: str | None
 ) -> Transition:
-    """Turned overdue at ``time`` with what was left to pay of it then."""
+    """Turned overdue at ``time`` with what was left to pay of it then: neither paid before
+    (by a payment that stands) nor cancelled or written off before."""
+    shut = sum(
+        invoice.shut_by.get(event_id, 0) for at, event_id, _ in invoice.closings if at < time
+    )
     return _transition(
         "invoice_overdue",
         customer_id,
@@ -116,7 +120,7 @@ def invoice_overdue(
         invoice.event_id,
         invoice_id=invoice_id,
         due_date=day_to_date(invoice.due_day).isoformat(),
-        open_balance=_money(invoice.amount - invoice.paid_early),
+        open_balance=_money(invoice.amount - invoice.paid_early - shut),
         currency=currency,
         days_past_due=time // DAY - invoice.due_day,
     )

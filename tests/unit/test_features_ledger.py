@@ -117,6 +117,54 @@ def test_a_bounce_reopens_what_it_paid_of_an_invoice_cancelled_since(events):
     assert (features.open_balance, features.bounced_payments) == (Decimal(400), 0)
 
 
+def test_an_invoice_paid_when_cancelled_turns_overdue_once_its_payments_bounce_in_any_order(
+    events,
+):
+    """The cancellation shut nothing (the invoice was paid then): once its payments bounce it
+    is owed, and turns overdue at its deadline with what is owed, whether the last bounce
+    arrives before the payment that settles it again or after it."""
+    in_order = [
+        events.payment("p1", "40", day(0)),
+        events.invoice("i1", "40", due(30), day(0, 1)),
+        events.cancel_invoice("i1", day(9)),
+        events.payment("p2", "40", day(18), invoice_id="i1"),
+        events.reversal("p1", day(18, 1)),
+        events.reversal("p2", day(36)),
+        events.payment("p3", "40", day(36, 1), invoice_id="i1"),
+    ]
+    late_bounce = [*in_order[:5], in_order[6], in_order[5]]
+    overdue = []
+    for stream in (in_order, late_bounce):
+        _, fired = apply_all(stream)
+        overdue += [t for t in fired if t.kind == "invoice_overdue"]
+    assert len(overdue) == 2 and overdue[0] == overdue[1]
+    assert (overdue[0].details["open_balance"], overdue[0].details["days_past_due"]) == (
+        "40.00", 1,
+    )  # fmt: skip
+
+
+def test_an_invoice_partly_cancelled_then_reopened_by_a_bounce_is_overdue_by_what_it_owes(
+    events,
+):
+    """60 of it cancelled, the 40 paid bounces before its due date: 40 is overdue, and the
+    payment that settles it after its due date does not hide that if the bounce comes last."""
+    in_order = [
+        events.payment("p1", "40", day(0)),
+        events.invoice("i1", "100", due(0), day(0, 1)),
+        events.cancel_invoice("i1", day(0, 2)),
+        events.reversal("p1", day(0, 20)),
+        events.payment("p2", "40", day(1, 16), invoice_id="i1"),
+        events.order("o1", "10", day(1, 18)),
+    ]
+    late_bounce = [*in_order[:3], *in_order[4:], in_order[3]]
+    overdue = []
+    for stream in (in_order, late_bounce):
+        _, fired = apply_all(stream)
+        overdue += [t for t in fired if t.kind == "invoice_overdue"]
+    assert len(overdue) == 2 and overdue[0] == overdue[1]
+    assert overdue[0].details["open_balance"] == "40.00"
+
+
 def test_write_off_and_cancellations_close_balances_and_orders(events):
     state, fired = apply_all(
         [
