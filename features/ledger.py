@@ -187,7 +187,9 @@ class Ledger:
         that paid it is young enough then to be reversed."""
         payments, retention = self.payments, config.retention_micros
         return any(
-            type(key) is str and time - payments[key].time < retention
+            type(key) is str
+            and not key.startswith(CREDIT)
+            and time - payments[key].time < retention
             for key in self.invoices[invoice_id].paid_by
         )
 
@@ -298,7 +300,7 @@ class Ledger:
         """Forget the items nothing can change any more (see the module); returns how many
         of the invoices dropped were disputed while they owed."""
         self._drop_orders(horizon, clock, config)
-        if self._forget_after_close(config):
+        if self._forget_after_close(horizon, config):
             self.allocate(config)  # the same money, from credits of their own now
         if horizon < self.drop_at:
             for key in self.changed_items:  # what else changed can only go later
@@ -372,8 +374,9 @@ class Ledger:
             at = max(self._item_droppable_at(other, config) for other in group)
             self.drop_at = min(self.drop_at, at)
 
-    def _forget_after_close(self, config: FeatureConfig) -> bool:
-        """What was said of an invoice after it closed for good (it may not owe again then)
+    def _forget_after_close(self, horizon: int, config: FeatureConfig) -> bool:
+        """What was said of an invoice after it closed for good (before the horizon, so that
+        no event dated earlier can still move the close; and it may not owe again then)
         changes nothing of it, and is kept as if it had come after: a credit note's amount
         as credit of its own, the rest not. Returns whether there was any."""
         forgot = False
@@ -381,7 +384,7 @@ class Ledger:
             if not (invoice.closings or invoice.disputes or invoice.resolutions):
                 continue
             closed = invoice.closed_at()
-            if closed is None:
+            if closed is None or closed >= horizon:
                 continue
 
             def stays(row: list[Any], invoice_id: str = invoice_id, closed: int = closed) -> bool:

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -163,6 +164,52 @@ def test_an_invoice_partly_cancelled_then_reopened_by_a_bounce_is_overdue_by_wha
         overdue += [t for t in fired if t.kind == "invoice_overdue"]
     assert len(overdue) == 2 and overdue[0] == overdue[1]
     assert overdue[0].details["open_balance"] == "40.00"
+
+
+def test_a_credit_of_its_own_cannot_reopen_what_it_paid_so_a_state_read_back_forgets_alike(
+    events,
+):
+    """A credit note on an invoice cancelled before it is a credit of its own; it cannot be
+    reversed, so the invoice it paid and then a cancellation closed may not owe again: a
+    cancellation said of it later is forgotten, and the invoice with it once the horizon
+    passes, by a state kept in memory as by one read back from its bytes after every event."""
+    config = FeatureConfig(max_closed_ids=64, lateness=timedelta(hours=12))
+    stream = [
+        events.invoice("i1", "40", due(0), day(0)),
+        events.cancel_invoice("i1", day(0, 1)),
+        events.resolve("i1", "upheld", day(0, 2), credited="30"),
+        events.invoice("i2", "40", due(0), day(0, 20)),
+        events.cancel_invoice("i2", day(0, 21)),
+        events.cancel_invoice("i2", day(1, 16)),
+        events.order("o1", "40", day(1, 17)),
+    ]
+    kept, read_back = CustomerState.new("c1"), CustomerState.new("c1")
+    for event in stream:
+        assert kept.apply(event, config) == read_back.apply(event, config)
+        read_back = CustomerState.from_bytes(read_back.to_bytes())
+    assert kept.to_bytes() == read_back.to_bytes()
+    assert "i2" not in kept.ledger.invoices
+
+
+def test_what_was_said_after_a_close_is_kept_while_an_earlier_event_can_still_move_it(events):
+    """Cancelled, then cancelled again: the second changes nothing, but a payment dated before
+    the first that arrives last settles the invoice before it, and the second cancellation
+    then comes while that payment can still bounce. A state read back from its bytes after
+    every event keeps what a state kept in memory does."""
+    config = FeatureConfig(max_closed_ids=64, lateness=timedelta(hours=12))
+    stream = [
+        events.invoice("i1", "40", due(0), day(0)),
+        events.cancel_invoice("i1", day(0, 2)),
+        events.cancel_invoice("i1", day(0, 3)),
+        events.payment("p1", "40", day(0, 1), invoice_id="i1"),
+        events.order("o1", "40", day(0, 4)),
+    ]
+    kept, read_back = CustomerState.new("c1"), CustomerState.new("c1")
+    for event in stream:
+        assert kept.apply(event, config) == read_back.apply(event, config)
+        read_back = CustomerState.from_bytes(read_back.to_bytes())
+    assert kept.to_bytes() == read_back.to_bytes()
+    assert len(read_back.ledger.invoices["i1"].closings) == 2
 
 
 def test_write_off_and_cancellations_close_balances_and_orders(events):

@@ -198,9 +198,9 @@ moderate = settings(
 
 KNOWN_GAP = pytest.mark.xfail(
     strict=False,
-    reason="known gap, tracked in the issue: in rare interleavings (a reversal or credit note "
-    "dated before follow-ups that arrived first), a state read back from its bytes after "
-    "every event fires, keeps or derives something the state kept in memory does not",
+    reason="known gap, tracked in the issue: in rare interleavings (seen last with an order "
+    "billed by two invoices and an event refused as too late), a state read back from its "
+    "bytes after every event keeps or derives something the state kept in memory does not",
 )
 
 
