@@ -173,7 +173,6 @@ def test_a_credit_of_its_own_cannot_reopen_what_it_paid_so_a_state_read_back_for
     reversed, so the invoice it paid and then a cancellation closed may not owe again: a
     cancellation said of it later is forgotten, and the invoice with it once the horizon
     passes, by a state kept in memory as by one read back from its bytes after every event."""
-    config = FeatureConfig(max_closed_ids=64, lateness=timedelta(hours=12))
     stream = [
         events.invoice("i1", "40", due(0), day(0)),
         events.cancel_invoice("i1", day(0, 1)),
@@ -183,10 +182,7 @@ def test_a_credit_of_its_own_cannot_reopen_what_it_paid_so_a_state_read_back_for
         events.cancel_invoice("i2", day(1, 16)),
         events.order("o1", "40", day(1, 17)),
     ]
-    kept, read_back = CustomerState.new("c1"), CustomerState.new("c1")
-    for event in stream:
-        assert kept.apply(event, config) == read_back.apply(event, config)
-        read_back = CustomerState.from_bytes(read_back.to_bytes())
+    kept, read_back = kept_and_read_back(stream)
     assert kept.to_bytes() == read_back.to_bytes()
     assert "i2" not in kept.ledger.invoices
 
@@ -196,7 +192,6 @@ def test_what_was_said_after_a_close_is_kept_while_an_earlier_event_can_still_mo
     the first that arrives last settles the invoice before it, and the second cancellation
     then comes while that payment can still bounce. A state read back from its bytes after
     every event keeps what a state kept in memory does."""
-    config = FeatureConfig(max_closed_ids=64, lateness=timedelta(hours=12))
     stream = [
         events.invoice("i1", "40", due(0), day(0)),
         events.cancel_invoice("i1", day(0, 2)),
@@ -204,12 +199,20 @@ def test_what_was_said_after_a_close_is_kept_while_an_earlier_event_can_still_mo
         events.payment("p1", "40", day(0, 1), invoice_id="i1"),
         events.order("o1", "40", day(0, 4)),
     ]
+    kept, read_back = kept_and_read_back(stream)
+    assert kept.to_bytes() == read_back.to_bytes()
+    assert len(read_back.ledger.invoices["i1"].closings) == 2
+
+
+def kept_and_read_back(stream: list) -> tuple[CustomerState, CustomerState]:
+    """Two states after ``stream`` (lateness 12 hours): one kept in memory, one read back from
+    its bytes after every event, as a worker's table holds it; each event fires the same."""
+    config = FeatureConfig(max_closed_ids=64, lateness=timedelta(hours=12))
     kept, read_back = CustomerState.new("c1"), CustomerState.new("c1")
     for event in stream:
         assert kept.apply(event, config) == read_back.apply(event, config)
         read_back = CustomerState.from_bytes(read_back.to_bytes())
-    assert kept.to_bytes() == read_back.to_bytes()
-    assert len(read_back.ledger.invoices["i1"].closings) == 2
+    return kept, read_back
 
 
 def test_write_off_and_cancellations_close_balances_and_orders(events):
