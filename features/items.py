@@ -145,7 +145,8 @@ class Invoice:
         """When its credit notes last paid something."""
         self.credit_left = 0
         """What its credit notes credited that pays nothing yet."""
-        self.paid_early = 0
+        self.paid_early: dict[Any, int] = {}
+        """What each credit paid of it before its deadline (a reversal takes it back)."""
         self.paid_by: dict[Any, int] = {}
         self.closed: int | None = None
         """When what it owed last came to nothing."""

@@ -510,8 +510,6 @@ class _Allocation:
         it paid."""
         self.paid: dict[Any, dict[str, int]] = {}
         """What each credit paid, invoice by invoice: a reversal takes it back."""
-        self.early: dict[Any, dict[str, int]] = {}
-        """What of that it paid before each invoice's deadline."""
         self.settled: dict[str, tuple[int, str]] = {}
         self.order: dict[str, int] = {}
         """When the money first reached each invoice, in turns of the pass (never reused: an
@@ -530,10 +528,8 @@ class _Allocation:
         for payment_id in payment_ids:
             self.met.pop(payment_id, None)
             self.paid.pop(payment_id, None)
-            self.early.pop(payment_id, None)
         for credit in [key for key in self.paid if type(key) is not str and key[0] in gone]:
             del self.paid[credit]
-            self.early.pop(credit, None)
         for invoice_id in invoice_ids:
             self.met.pop(invoice_id, None)
             self.settled.pop(invoice_id, None)
@@ -646,9 +642,7 @@ class _Allocation:
             paid[invoice_id] = amount
             self._meet(key if type(key) is str else key[0], invoice_id)
         if time < invoice.deadline(self.grace):
-            invoice.paid_early += amount
-            early = self.early.setdefault(key, {})
-            early[invoice_id] = early.get(invoice_id, 0) + amount
+            invoice.paid_early[key] = invoice.paid_early.get(key, 0) + amount
         if invoice_id not in self.order:
             self.order[invoice_id] = self.turns
             self.turns += 1
@@ -688,14 +682,13 @@ class _Allocation:
         if self.waiting.pop(payment_id, None) is not None:
             self.ledger.payments[payment_id].unapplied = 0
         invoices = self.ledger.invoices
-        early = self.early.pop(payment_id, {})
         for invoice_id, amount in self.paid.pop(payment_id, {}).items():
             invoice = invoices[invoice_id]
             if not invoice.remaining:
                 insort(self.owing, (invoice.issued, invoice.event_id, invoice_id))
                 self.settled.pop(invoice_id, None)
             invoice.remaining += amount
-            invoice.paid_early -= early.get(invoice_id, 0)
+            invoice.paid_early.pop(payment_id, None)
             self.owed += amount
             del invoice.paid_by[payment_id]
             self.dirty.add(invoice_id)

@@ -120,7 +120,7 @@ def invoice_overdue(
         invoice.event_id,
         invoice_id=invoice_id,
         due_date=day_to_date(invoice.due_day).isoformat(),
-        open_balance=_money(invoice.amount - invoice.paid_early - shut),
+        open_balance=_money(invoice.amount - sum(invoice.paid_early.values()) - shut),
         currency=currency,
         days_past_due=time // DAY - invoice.due_day,
     )
