@@ -273,13 +273,13 @@ class Ledger:
         """Derive again what of one order is open, after an event about it."""
         order = self.orders.get(order_id) if order_id else None
         if order is not None:
-            expired_before = (clock // DAY) * DAY - config.order_ttl_micros
+            expired_before = _expired_before(clock, config)
             before, order.open_amount = order.open_amount, order.unbilled(expired_before)
             self.order_total += order.open_amount - before
 
     def expire_orders(self, clock: int, config: FeatureConfig) -> None:
         """Let the open orders older than ``open_order_ttl`` at ``clock`` expire."""
-        expired_before = (clock // DAY) * DAY - config.order_ttl_micros
+        expired_before = _expired_before(clock, config)
         for order in self.orders.values():
             if order.open_amount and order.placed < expired_before:
                 self.order_total -= order.open_amount
@@ -287,7 +287,7 @@ class Ledger:
 
     def count_orders(self, clock: int, config: FeatureConfig) -> None:
         """Derive what of each order is open, and their total, at ``clock``."""
-        expired_before = (clock // DAY) * DAY - config.order_ttl_micros
+        expired_before = _expired_before(clock, config)
         total = 0
         for order in self.orders.values():
             order.open_amount = order.unbilled(expired_before)
@@ -406,12 +406,22 @@ class Ledger:
             forgot = True
         return forgot
 
+    def order_forgotten(
+        self, order_id: str, horizon: int, clock: int, config: FeatureConfig
+    ) -> bool:
+        """Whether the order ``order_id`` is forgotten, or would be by a tidy at ``horizon``
+        and ``clock``: what is said of it then changes nothing, however long ago the state
+        last tidied (a state read back from its bytes tidied when they were written)."""
+        if order_id in self.closed_orders:
+            return True
+        order = self.orders.get(order_id)
+        return order is not None and _forgets(order, horizon, _expired_before(clock, config))
+
     def _drop_orders(self, horizon: int, clock: int, config: FeatureConfig) -> None:
-        expired_before = (clock // DAY) * DAY - config.order_ttl_micros
+        expired_before = _expired_before(clock, config)
         for order_id, order in list(self.orders.items()):
-            closed = order.closed_at()
-            expired = order.placed is not None and order.placed < expired_before
-            if (closed is not None and closed < horizon) or (expired and order.placed < horizon):
+            if _forgets(order, horizon, expired_before):
+                closed = order.closed_at()
                 self._forget(self.closed_orders, order_id, order.placed or closed or 0, config)
                 del self.orders[order_id]
 
@@ -695,3 +705,18 @@ class _Allocation:
         for _, _, invoice_id in list(self.owing):
             if self.pool:
                 self._pay_from_pool(invoice_id, invoices[invoice_id], time, event_id)
+
+
+def _expired_before(clock: int, config: FeatureConfig) -> int:
+    """Orders placed before this have expired at ``clock`` (they expire by the day)."""
+    return (clock // DAY) * DAY - config.order_ttl_micros
+
+
+def _forgets(order: Order, horizon: int, expired_before: int) -> bool:
+    """Whether nothing can change ``order`` any more: it closed, or expired, before the
+    horizon."""
+    closed = order.closed_at()
+    if closed is not None and closed < horizon:
+        return True
+    placed = order.placed
+    return placed is not None and placed < expired_before and placed < horizon

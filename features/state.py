@@ -405,10 +405,15 @@ class CustomerState:
     # Checks: whether an event is news (False: it repeats what is known; raises if it
     # contradicts it).
 
+    def _order_forgotten(self, order_id: str, config: FeatureConfig) -> bool:
+        return self.ledger.order_forgotten(order_id, self.horizon, self.clock, config)
+
     def _check_new_order(self, fact: Fact, config: FeatureConfig) -> bool:
+        if self._order_forgotten(fact.subject, config):
+            return False
         order = self.ledger.orders.get(fact.subject)
         if order is None or order.placed is None:
-            return fact.subject not in self.ledger.closed_orders
+            return True
         if order.amount != fact.amount:
             raise _inconsistent(
                 f"order {fact.subject} was placed for {_units(order.amount)}, now for "
@@ -417,10 +422,10 @@ class CustomerState:
         return False
 
     def _check_known_order(self, fact: Fact, config: FeatureConfig) -> bool:
+        if self._order_forgotten(fact.subject, config):
+            return False
         if fact.subject in self.ledger.orders:
             return fact.type == "order.cancelled"
-        if fact.subject in self.ledger.closed_orders:
-            return False
         raise _inconsistent(
             f"{fact.type} of unknown order {fact.subject}: never placed, or closed before the "
             "orders remembered (max_closed_ids)"
@@ -492,9 +497,11 @@ class CustomerState:
         self.ledger.count_order(fact.subject, self.clock, config)
 
     def _issue_invoice(self, fact: Fact, config: FeatureConfig, out: list[Transition]) -> None:
-        amount = fact.amount or 0
+        amount, order_id = fact.amount or 0, fact.link
+        if order_id and self._order_forgotten(order_id, config):
+            order_id = None  # it bills nothing of an order forgotten
         self.ledger.issue_invoice(
-            fact.subject, fact.event_id, fact.time, amount, fact.due_day or 0, fact.link,
+            fact.subject, fact.event_id, fact.time, amount, fact.due_day or 0, order_id,
             bool(fact.paperless),
         )  # fmt: skip
         self.behaviour.record_invoice(fact.time, amount)

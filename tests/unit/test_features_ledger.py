@@ -11,6 +11,7 @@ from test_features_support import CONFIG, Events, apply_all, day, due, kinds
 
 from features import CustomerState, FeatureConfig
 from features.catalog import model_features
+from features.eventtime import to_micros
 
 
 @pytest.fixture
@@ -202,6 +203,26 @@ def test_what_was_said_after_a_close_is_kept_while_an_earlier_event_can_still_mo
     kept, read_back = kept_and_read_back(stream)
     assert kept.to_bytes() == read_back.to_bytes()
     assert len(read_back.ledger.invoices["i1"].closings) == 2
+
+
+def test_an_order_never_placed_is_forgotten_when_its_first_invoice_passes_the_horizon(events):
+    """An order billed by an invoice but never placed closes with that invoice; once the
+    horizon passes it, a second invoice naming it bills nothing of it, and its placement is
+    old news, whether or not the state tidied since: a state kept in memory (that tidies
+    weekly) forgets it as one read back from its bytes after every event does."""
+    stream = [
+        events.order("o0", "40", day(1)),  # the state tidied then, and not again this week
+        events.invoice("i1", "40", due(30), day(1, 1), order_id="o1"),
+        events.order("o2", "40", day(2)),  # the horizon passes the first invoice
+        events.invoice("i2", "40", due(30), day(2, 1), order_id="o1"),
+        events.order("o1", "40", day(1, 13)),
+    ]
+    kept, read_back = kept_and_read_back(stream)
+    assert kept.to_bytes() == read_back.to_bytes()
+    assert "o1" not in read_back.ledger.orders
+    assert read_back.ledger.closed_orders["o1"] == to_micros(day(1, 1))
+    assert kept.features(day(2, 1)) == read_back.features(day(2, 1))
+    assert kept.features(day(2, 1)).open_order_count == 2  # o0 and o2, not o1
 
 
 def kept_and_read_back(stream: list) -> tuple[CustomerState, CustomerState]:

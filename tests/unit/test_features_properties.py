@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_features_support import CONFIG, Events, apply_all, day, without_fired
@@ -196,15 +195,6 @@ moderate = settings(
 )
 
 
-KNOWN_GAP = pytest.mark.xfail(
-    strict=False,
-    reason="known gap, tracked in the issue: an order never placed (its placement refused as "
-    "too late, or not come) but billed by two invoices is forgotten by a state read back "
-    "from its bytes after every event before its second invoice, by a state kept in memory "
-    "after it",
-)
-
-
 @moderate
 @given(rng=st.randoms(use_true_random=False), length=st.integers(1, 60), shuffle=st.randoms())
 def test_any_arrival_order_within_lateness_gives_the_in_order_state(rng, length, shuffle):
@@ -234,7 +224,6 @@ def test_any_arrival_order_within_lateness_gives_the_in_order_state(rng, length,
         assert state.to_bytes() == expected.to_bytes()
 
 
-@KNOWN_GAP
 @moderate
 @given(rng=st.randoms(use_true_random=False), length=st.integers(1, 120), shuffle=st.randoms())
 def test_a_state_read_back_from_its_bytes_after_every_event_is_the_same(rng, length, shuffle):
