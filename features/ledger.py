@@ -42,6 +42,9 @@ its payments has credit left or can still be reversed (by an event within
 the horizon. A
 group never met anything else, so the pass over the items kept gives what the pass over
 everything gave. Ids of dropped items are remembered, the newest ``max_closed_ids`` of each.
+An order closed or expired before the horizon counts as forgotten from then on, whether or
+not a tidy has dropped it yet: what is said of it changes nothing, so that a state tidied
+weekly and one tidied whenever its bytes are written take each event alike.
 Looking for such groups is skipped until the first horizon one of them can go at, as derived
 at the last look and brought forward by what changed since (a change lets an item go no
 earlier than its own time).
