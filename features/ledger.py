@@ -149,8 +149,10 @@ class Ledger:
         order_id: str | None,
         paperless: bool,
     ) -> None:
+        """Keep a new invoice; ``order_id`` is the order it bills, None if it names none or
+        one forgotten (:meth:`order_forgotten`)."""
         self.invoices[invoice_id] = Invoice(event_id, time, amount, due_day, paperless)
-        if order_id and order_id not in self.closed_orders:
+        if order_id:
             order = self.orders.get(order_id)
             if order is None:  # its order may come later, on its own topic
                 order = self.orders[order_id] = Order()
