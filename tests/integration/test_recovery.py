@@ -11,6 +11,8 @@ import pytest
 import redis
 
 from features import FeatureConfig
+from schemas.codec import dumps
+from schemas.outputs import Alert
 from streams.cli.generate import generate_events
 from streams.engine import CustomerRecord, Engine
 from tests.integration.harness import (
@@ -27,17 +29,16 @@ from tests.integration.harness import (
 pytestmark = pytest.mark.integration
 
 
-def replay(events) -> tuple[dict[str, CustomerRecord], set[str]]:  # records, late alerts
-    """The same stream through the pure engine, in event-time order, without any crash."""
+def replay(events) -> tuple[dict[str, CustomerRecord], list[Alert]]:
+    """The same stream through the pure engine, in event-time order, without any crash: the
+    records and every alert."""
     engine = Engine(FeatureConfig(lateness=timedelta(days=365)))
     records: dict[str, CustomerRecord] = {}
-    late_alerts = set()
+    alerts: list[Alert] = []
     for event in events:
         record = records.setdefault(event.customer_id, CustomerRecord.new(event.customer_id))
-        for alert in engine.process(record, event).alerts:
-            if alert.kind == "late_payment":
-                late_alerts.add(alert.alert_id)
-    return records, late_alerts
+        alerts += engine.process(record, event).alerts
+    return records, alerts
 
 
 def test_a_killed_worker_recovers_its_state_without_double_counting(
@@ -47,7 +48,8 @@ def test_a_killed_worker_recovers_its_state_without_double_counting(
     settings = settings_of(env)
     run(create_topics(settings))
     events = list(generate_events(customers=25, days=120, end=datetime.now(UTC), seed=11))
-    expected, expected_late = replay(events)
+    expected, alerts = replay(events)
+    expected_late = {a.alert_id for a in alerts if a.kind == "late_payment"}
     messages = [as_message(settings, event) for event in events]
     half = len(messages) // 2
 
@@ -93,3 +95,36 @@ def test_a_killed_worker_recovers_its_state_without_double_counting(
         assert len(streamed()) == len(set(streamed())), "an alert was written twice to Redis"
     finally:
         second.stop()
+
+
+def test_alerts_on_their_topic_before_a_worker_ever_committed_reach_redis(
+    kafka_bootstrap: str, redis_url: str, tmp_path: Path
+):
+    """As after a worker killed before its Redis agent first committed: the next worker's agent
+    finds no committed offset on the alerts topic, and must read it from its start."""
+    env = isolated_env(kafka_bootstrap, redis_url, tmp_path / "data")
+    settings = settings_of(env)
+    run(create_topics(settings))
+    events = list(generate_events(customers=5, days=60, end=datetime.now(UTC), seed=3))
+    records, alerts = replay(events)
+    assert alerts
+    topic = settings.topics.alerts
+    run(produce(settings, [(topic, alert.customer_id.encode(), dumps(alert)) for alert in alerts]))
+
+    worker = Worker(env, tmp_path / "worker.log").start()
+    try:
+        client = redis.Redis.from_url(redis_url, decode_responses=True)
+        prefix = env["RISKSTREAM_REDIS_PREFIX"]
+
+        def streamed() -> set[str]:
+            return {
+                entry["alert_id"]
+                for customer in records
+                for _, entry in client.xrange(f"{prefix}:alerts:{customer}")
+            }
+
+        expected = {alert.alert_id for alert in alerts}
+        arrived = wait_for(lambda: expected <= streamed(), 60)
+        assert arrived, (len(expected - streamed()), len(expected), worker.log_tail())
+    finally:
+        worker.stop()
