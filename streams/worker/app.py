@@ -22,7 +22,7 @@ from sinks.metrics import Metrics, install_metrics_page
 from sinks.redis import RedisSink
 from streams.engine import Engine
 from streams.engine.kinds import OUTPUT_KINDS, REDIS_KINDS
-from streams.settings import Settings
+from streams.settings import Settings, Topics
 from streams.worker.control import ControlFollower
 from streams.worker.faust_app import create_app, raw_topic
 from streams.worker.ingest import Ingest
@@ -89,7 +89,8 @@ class RiskApp:
                              metrics, ready=self.control.ready,
                              clock_skew=settings.clock_skew)  # fmt: skip
         self.rebalancing = Rebalancing(app, self.records, self.deadlines,
-                                       rewind=[*families, topics.ticks, topics.training],
+                                       rewind=[*families, topics.ticks, topics.training,
+                                               *redis_topics(topics)],
                                        control_ready=self.control.ready)  # fmt: skip
         self._register(families)
 
@@ -105,8 +106,7 @@ class RiskApp:
         app.task(self.models.follow_snapshots)
         app.task(self._follow_control)
         app.timer(settings.overdue_check_interval)(self.deadlines.send_due_ticks)
-        redis_topics = dict.fromkeys(getattr(topics, kind.topic) for kind in REDIS_KINDS.values())
-        app.agent(self._topic(*redis_topics), name="redis")(self.redis_writer.write)
+        app.agent(self._topic(*redis_topics(topics)), name="redis")(self.redis_writer.write)
         app.task(self.redis.setup)
         self.rebalancing.connect()
         install_metrics_page(app, self.metrics)
@@ -119,3 +119,8 @@ class RiskApp:
     def not_ready(self) -> str | None:
         """What the worker still waits for before it can answer for its customers, if anything."""
         return self.rebalancing.not_ready()
+
+
+def redis_topics(topics: Topics) -> list[str]:
+    """The output topics the ``redis`` agent follows, each once."""
+    return list(dict.fromkeys(getattr(topics, kind.topic) for kind in REDIS_KINDS.values()))
