@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 NEVER = 2**62
 """A time no event reaches: when an item that still owes or has credit left can go."""
 _NO_ROWS: tuple[list[Any], ...] = ()
-_NOTHING: Any = MappingProxyType({})
+NOTHING: Any = MappingProxyType({})
 """Shared by the invoices a derived map says nothing of, most of them: made per invoice only
 when needed, which keeps the allocations (and the garbage collector's work) down."""
 
@@ -135,11 +135,11 @@ class Invoice:
         """Leave what the ledger's allocation derives as before any allocation (but the
         settlement, which it compares with what it finds)."""
         self.disputed = 0
-        self.open_disputes: Mapping[str, int] = _NOTHING
+        self.open_disputes: Mapping[str, int] = NOTHING
         """The disputes of it while it owed, by event id, with what each left disputed."""
-        self.acted: Mapping[str, bool] = _NOTHING
+        self.acted: Mapping[str, bool] = NOTHING
         """Its closings, disputes and resolutions that came while it owed (as keys)."""
-        self.shut_by: Mapping[str, int] = _NOTHING
+        self.shut_by: Mapping[str, int] = NOTHING
         """What each cancellation or write-off shut of it, by event id."""
         self.credit_used = 0
         """When its credit notes last paid something."""
@@ -169,7 +169,7 @@ class Invoice:
         """Set ``value`` for ``event_id`` in the derived map ``name`` (``open_disputes``,
         ``acted``, ``shut_by``), made for this invoice on its first entry."""
         mapping = getattr(self, name)
-        if mapping is _NOTHING:
+        if mapping is NOTHING:
             mapping = {}
             setattr(self, name, mapping)
         mapping[event_id] = value

@@ -31,7 +31,10 @@ event-time order, so it is the same whatever order they arrived in:
 
 An invoice is settled by the event that paid its last unit. Since the pass runs in event
 time, a later event never changes what happened before it: an event can only change the
-allocation from its own time on.
+allocation from its own time on. So an event dated after every other goes on with the pass
+from where it was, and so does one dated among them whose effect nothing after it depends
+on (a payment its invoice absorbs whole, which nothing changed since; an invoice no later
+money reached as far as): only other events put in their place run the pass again.
 
 Bounded memory
 --------------
@@ -216,18 +219,18 @@ class Ledger:
 
         ``step`` is the money event just merged: when it comes after every step of the last
         pass, the pass goes on from where it was (the same as passing over everything again,
-        as the pass runs in event time); otherwise it runs again over everything kept."""
+        as the pass runs in event time); so it does when it comes among earlier steps but
+        provably changes nothing of them (see :meth:`_Allocation.goes_on`); otherwise the
+        pass runs again over everything kept."""
         run = self.run
-        if step is not None and run is not None and step > run.last and not run.waiting:
-            run.dirty, run.freed = set(), set()
-            run.take(step)
+        if step is not None and run is not None and run.goes_on(step):
             looked_at: Iterable[str] = run.dirty
             self.changed_items |= run.dirty
             self.changed_items |= run.freed
         else:
             # A step merged among earlier ones changes things only from its time on, unless
-            # payments waited for an invoice (the one it issues may be theirs).
-            earliest = BEGINNING if step is None or run is None or run.waiting else step[0]
+            # payments waited for the invoice it issues.
+            earliest = BEGINNING if step is None or run is None or run.waits_for(step) else step[0]
             self.drop_at = min(self.drop_at, earliest + 1)
             run = self.run = _Allocation(self, config.grace_micros)
             for each in self._steps():
@@ -251,7 +254,7 @@ class Ledger:
                 invoice.settlement = settlement
         self.open_balance = run.owed
         if len(changes) > 1:  # in the order the money reached them
-            changes.sort(key=lambda change: run.order.get(change[0], 0))
+            changes.sort(key=lambda change: run.order.get(change[0], _NOT_REACHED))
         return changes
 
     def _steps(self) -> list[Step]:
@@ -305,6 +308,8 @@ class Ledger:
         """Forget the items nothing can change any more (see the module); returns how many
         of the invoices dropped were disputed while they owed."""
         self._drop_orders(horizon, clock, config)
+        if self.run is not None:
+            self.run.forget_before(horizon)
         if self._forget_after_close(horizon, config):
             self.allocate(config)  # the same money, from credits of their own now
         if horizon < self.drop_at:
@@ -486,6 +491,10 @@ class Ledger:
 
 
 _ISSUE, _CLOSE, _DISPUTE, _RESOLVE, _PAY, _REVERSE = range(6)
+_EVERYWHERE = (NEVER, "")
+"""The reach of a step that changed the pool: an invoice issued at any time may be paid by it."""
+_NOT_REACHED: tuple[Step, int] = ((BEGINNING, "", 0, "", 0), -1)
+"""The place in ``_Allocation.order`` of an invoice no money reached."""
 STEP_KINDS = {
     "invoice.issued": _ISSUE,
     "invoice.cancelled": _CLOSE,
@@ -526,15 +535,86 @@ class _Allocation:
         self.paid: dict[Any, dict[str, int]] = {}
         """What each credit paid, invoice by invoice: a reversal takes it back."""
         self.settled: dict[str, tuple[int, str]] = {}
-        self.order: dict[str, int] = {}
-        """When the money first reached each invoice, in turns of the pass (never reused: an
-        invoice forgotten leaves its turn empty)."""
+        self.order: dict[str, tuple[Step, int]] = {}
+        """When the money first reached each invoice: the step, and the turn within the pass
+        (never reused: an invoice forgotten leaves its turn empty)."""
         self.turns = 0
+        self.at: Step = self.last
+        """The step being taken."""
+        self.touched: dict[str, Step] = {}
+        """The last step that changed each invoice."""
+        self.reaches: list[tuple[Step, tuple[int, str]]] = []
+        """(step, the (issue time, issue event id) of the newest invoice it paid) of each step
+        whose money went past the invoice it names, in the order taken; ``_EVERYWHERE`` for a
+        step that changed the pool."""
         for invoice in ledger.invoices.values():
             invoice.remaining = 0
             invoice.forget_allocation()
         for payment in ledger.payments.values():
             payment.unapplied = payment.used = 0
+
+    def goes_on(self, step: Step) -> bool:
+        """Take the money event just merged if the pass can go on without running again: it
+        comes after every step taken, or, among them, it is one whose effect is known without
+        what came after it:
+
+        * a payment fully paid by the invoice it names, which nothing changed since the
+          payment's time (what was left to pay of it then is what is left now, and no later
+          money reached it, so none would have stopped short of it);
+        * a payment naming an invoice never seen: it waits, and touches nothing;
+        * an invoice issued when the pool was empty and no later money reached as far as it.
+
+        Taking it then leaves what passing over everything again would (the steps after it
+        find everything they looked at as it was)."""
+        self.dirty, self.freed = set(), set()
+        if step > self.last and not self.waits_for(step):
+            self.take(step)
+            return True
+        time, event_id, kind, key, _ = step
+        invoices = self.ledger.invoices
+        if kind == _PAY:
+            payment = self.ledger.payments[key]
+            named = payment.invoice_id
+            if payment.reversed is not None or named is None:
+                return False
+            invoice = invoices.get(named)
+            if invoice is None:
+                if named in self.ledger.closed_invoices:
+                    return False
+                self.waiting[key] = payment.unapplied = payment.amount
+                return True
+            if invoice.remaining < payment.amount or self.touched.get(named, self.last) > step:
+                return False
+            self.at = step
+            self._pay(key, named, invoice, payment.amount, time, event_id)
+            return True
+        if kind == _ISSUE and not self.pool and not self.waits_for(step):
+            invoice = invoices[key]
+            newest = (time, event_id)
+            if invoice.closings or invoice.disputes or invoice.resolutions:
+                return False
+            for at, reach in reversed(self.reaches):
+                if at < step:
+                    break
+                if reach > newest:
+                    return False
+            self.at = step
+            self._issue(key, invoice, time, event_id)
+            return True
+        return False
+
+    def waits_for(self, step: Step) -> bool:
+        """Whether ``step`` issues an invoice that payments wait for."""
+        if step[2] != _ISSUE or not self.waiting:
+            return False
+        payments = self.ledger.payments
+        return any(payments[key].invoice_id == step[3] for key in self.waiting)
+
+    def forget_before(self, horizon: int) -> None:
+        """Forget the reaches before the horizon: no step can come among them any more."""
+        reaches = self.reaches
+        if reaches and reaches[0][0][0] < horizon:
+            self.reaches = [entry for entry in reaches if entry[0][0] >= horizon]
 
     def forget(self, invoice_ids: list[str], payment_ids: list[str]) -> None:
         """Leave out of the pass items dropped with their group: since they never met the items
@@ -549,13 +629,14 @@ class _Allocation:
             self.met.pop(invoice_id, None)
             self.settled.pop(invoice_id, None)
             self.order.pop(invoice_id, None)
+            self.touched.pop(invoice_id, None)
 
     def take(self, step: Step) -> None:
-        self.last = step
+        self.last = self.at = step
         time, event_id, kind, key, index = step
         invoices = self.ledger.invoices
         if kind != _PAY and kind != _REVERSE:
-            self.dirty.add(key)
+            self._touch(key)
             if kind != _ISSUE and invoices[key].remaining:
                 invoices[key].note("acted", event_id, True)
         if kind == _PAY:
@@ -568,10 +649,7 @@ class _Allocation:
                 invoice.note("shut_by", closings[0][1], invoice.amount)  # closed before issued
                 invoice.closed = closings[0][0]
                 return
-            invoice.remaining = invoice.amount
-            self.owed += invoice.amount
-            insort(self.owing, (time, event_id, key))
-            self._pay_from_pool(key, invoice, time, event_id)
+            self._issue(key, invoice, time, event_id)
         elif kind == _CLOSE:
             invoice = invoices[key]
             if invoice.remaining:
@@ -598,6 +676,17 @@ class _Allocation:
         else:
             self._reverse(key, time, event_id)
 
+    def _touch(self, invoice_id: str) -> None:
+        self.dirty.add(invoice_id)
+        self.touched[invoice_id] = self.at
+
+    def _issue(self, invoice_id: str, invoice: Invoice, time: int, event_id: str) -> None:
+        self._touch(invoice_id)
+        invoice.remaining = invoice.amount
+        self.owed += invoice.amount
+        insort(self.owing, (time, event_id, invoice_id))
+        self._pay_from_pool(invoice_id, invoice, time, event_id)
+
     def _credit(self, key: Any, amount: int, named: str | None, time: int, event_id: str) -> None:
         """Money in: the invoice it names if it still owes, then the oldest that owe; the
         rest is pooled, or waits for an invoice not seen yet."""
@@ -609,10 +698,14 @@ class _Allocation:
             self.waiting[key] = amount
             self.ledger.payments[key].unapplied = amount
             return
-        for _, _, invoice_id in list(self.owing):
+        reach = None
+        for issued, issue_id, invoice_id in list(self.owing):
             if not amount:
                 break
             amount -= self._pay(key, invoice_id, invoices[invoice_id], amount, time, event_id)
+            reach = (issued, issue_id)
+        if reach is not None:
+            self.reaches.append((self.at, reach))
         if amount:
             self._pool(key, amount)
 
@@ -626,6 +719,7 @@ class _Allocation:
         """Set what is left of a credit in the pool (0: none)."""
         before = self.pool.get(key, 0)
         self.pooled += amount - before
+        self.reaches.append((self.at, _EVERYWHERE))
         if amount:
             self.pool[key] = amount
         else:
@@ -648,7 +742,7 @@ class _Allocation:
         if invoice.disputed > invoice.remaining:
             invoice.disputed = invoice.remaining
         invoice.paid_by[key] = invoice.paid_by.get(key, 0) + amount
-        self.dirty.add(invoice_id)
+        self._touch(invoice_id)
         self._used(key, time)
         paid = self.paid.setdefault(key, {})
         if invoice_id in paid:
@@ -659,7 +753,7 @@ class _Allocation:
         if time < invoice.deadline(self.grace):
             invoice.paid_early[key] = invoice.paid_early.get(key, 0) + amount
         if invoice_id not in self.order:
-            self.order[invoice_id] = self.turns
+            self.order[invoice_id] = (self.at, self.turns)
             self.turns += 1
         if not invoice.remaining:
             invoice.closed = time
@@ -706,7 +800,7 @@ class _Allocation:
             invoice.paid_early.pop(payment_id, None)
             self.owed += amount
             del invoice.paid_by[payment_id]
-            self.dirty.add(invoice_id)
+            self._touch(invoice_id)
         for _, _, invoice_id in list(self.owing):
             if self.pool:
                 self._pay_from_pool(invoice_id, invoices[invoice_id], time, event_id)

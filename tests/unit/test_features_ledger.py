@@ -79,6 +79,22 @@ def test_a_named_payment_pays_its_invoice_first_then_the_oldest(events):
     assert state.features(day(5)).open_balance == Decimal(150)
 
 
+def test_a_payment_arriving_late_leaves_the_settlement_to_the_payment_that_paid_the_last_unit(
+    events,
+):
+    invoice = events.invoice("i1", "1000", due(30), day(0))
+    later = events.payment("p2", "800", day(12), invoice_id="i1")
+    state, fired = apply_all([invoice, later])
+    assert state.features(day(12)).open_balance == Decimal(200)
+
+    # Dated before p2: its 200 pays first, and p2's 800 pays the last unit on day 12.
+    earlier = day(12) - timedelta(hours=6)
+    fired = state.apply(events.payment("p1", "200", earlier, invoice_id="i1"), CONFIG)
+    assert kinds(fired) == ["invoice_settled"]
+    assert fired[0].source_event_id == later.event_id
+    assert fired[0].details["days_late"] == -18
+
+
 def test_a_bounced_payment_reopens_what_it_settled(events):
     state, _ = apply_all(
         [
