@@ -21,8 +21,8 @@ event-time order, so it is the same whatever order they arrived in:
 * a payment (or an upheld dispute's credit note) pays the invoice it names first, if that one
   still owes, then the invoices that owe, oldest first (by issue); what is left is pooled,
   and the pool pays each invoice as it is issued, oldest credit first. A payment naming an
-  invoice never seen waits for it instead, as unapplied credit (its invoice may come later,
-  on another topic);
+  invoice not issued by its time waits for it instead, as unapplied credit (its invoice may
+  come later, on another topic), and pays it first when it is issued, as if paid then;
 * a dispute marks part of what is owed as disputed; an upheld resolution credits what it
   says, by default what was disputed;
 * a cancellation or write-off shuts what is still owed;
@@ -228,9 +228,8 @@ class Ledger:
             self.changed_items |= run.dirty
             self.changed_items |= run.freed
         else:
-            # A step merged among earlier ones changes things only from its time on, unless
-            # payments waited for the invoice it issues.
-            earliest = BEGINNING if step is None or run is None or run.waits_for(step) else step[0]
+            # A step merged among earlier ones changes things only from its time on.
+            earliest = BEGINNING if step is None or run is None else step[0]
             self.drop_at = min(self.drop_at, earliest + 1)
             run = self.run = _Allocation(self, config.grace_micros)
             for each in self._steps():
@@ -521,7 +520,9 @@ class _Allocation:
         self.pooled = self.owed = 0
         """Credit in the pool; what the invoices owe."""
         self.waiting: dict[str, int] = {}
-        """Payments waiting for the invoice they name, which was never seen."""
+        """Payments waiting for the invoice they name, not issued by their time."""
+        self.issued: set[str] = set()
+        """The invoices whose issue the pass has come to."""
         self.last: Step = (BEGINNING, "", 0, "", 0)
         """The step the pass has come to."""
         self.dirty: set[str] = set()
@@ -562,12 +563,13 @@ class _Allocation:
           payment's time (what was left to pay of it then is what is left now, and no later
           money reached it, so none would have stopped short of it);
         * a payment naming an invoice never seen: it waits, and touches nothing;
-        * an invoice issued when the pool was empty and no later money reached as far as it.
+        * an invoice issued when the pool was empty and no later money reached as far as it,
+          which absorbs whole the payments waiting for it.
 
         Taking it then leaves what passing over everything again would (the steps after it
         find everything they looked at as it was)."""
         self.dirty, self.freed = set(), set()
-        if step > self.last and not self.waits_for(step):
+        if step > self.last:
             self.take(step)
             return True
         time, event_id, kind, key, _ = step
@@ -588,27 +590,49 @@ class _Allocation:
             self.at = step
             self._pay(key, named, invoice, payment.amount, time, event_id)
             return True
-        if kind == _ISSUE and not self.pool and not self.waits_for(step):
+        if kind == _ISSUE and not self.pool:
             invoice = invoices[key]
-            newest = (time, event_id)
             if invoice.closings or invoice.disputes or invoice.resolutions:
                 return False
-            for at, reach in reversed(self.reaches):
-                if at < step:
-                    break
-                if reach > newest:
-                    return False
+            awaiting = self._awaiting(step)
+            if awaiting is None or not self._reached_none_after(step):
+                return False
             self.at = step
-            self._issue(key, invoice, time, event_id)
+            self._issue(key, invoice, time, event_id)  # pays it what waited from before it
+            for payment_step, payment in awaiting:
+                if payment_step > step:  # the rest pays it at its own time
+                    payment_id = payment_step[3]
+                    del self.waiting[payment_id]
+                    payment.unapplied = 0
+                    self.at = payment_step
+                    self._pay(payment_id, key, invoice, payment.amount, *payment_step[:2])
             return True
         return False
 
-    def waits_for(self, step: Step) -> bool:
-        """Whether ``step`` issues an invoice that payments wait for."""
-        if step[2] != _ISSUE or not self.waiting:
-            return False
-        payments = self.ledger.payments
-        return any(payments[key].invoice_id == step[3] for key in self.waiting)
+    def _awaiting(self, step: Step) -> list[tuple[Step, Payment]] | None:
+        """The payments naming the invoice ``step`` issues, which waited for it, with their
+        steps in order, if it absorbs them whole; None if it may not."""
+        invoice_id = step[3]
+        awaiting = []
+        for payment_id, payment in self.ledger.payments.items():
+            if payment.invoice_id == invoice_id:
+                payment_step = (payment.time, payment.event_id, _PAY, payment_id, 0)
+                if payment_id not in self.waiting:
+                    return None  # reversed: it may have paid the invoice, and taken it back
+                awaiting.append((payment_step, payment))
+        if sum(payment.amount for _, payment in awaiting) > self.ledger.invoices[invoice_id].amount:
+            return None
+        return sorted(awaiting, key=lambda pair: pair[0])
+
+    def _reached_none_after(self, step: Step) -> bool:
+        """Whether no money after ``step`` reached as far as the invoice it issues."""
+        issued = step[:2]
+        for at, reach in reversed(self.reaches):
+            if at < step:
+                return True
+            if reach > issued:
+                return False
+        return True
 
     def forget_before(self, horizon: int) -> None:
         """Forget the reaches before the horizon: no step can come among them any more."""
@@ -630,6 +654,7 @@ class _Allocation:
             self.settled.pop(invoice_id, None)
             self.order.pop(invoice_id, None)
             self.touched.pop(invoice_id, None)
+            self.issued.discard(invoice_id)
 
     def take(self, step: Step) -> None:
         self.last = self.at = step
@@ -648,6 +673,8 @@ class _Allocation:
             if closings and (closings[0][0], closings[0][1]) < (time, event_id):
                 invoice.note("shut_by", closings[0][1], invoice.amount)  # closed before issued
                 invoice.closed = closings[0][0]
+                self.issued.add(key)
+                self._release(key, time, event_id)
                 return
             self._issue(key, invoice, time, event_id)
         elif kind == _CLOSE:
@@ -682,22 +709,45 @@ class _Allocation:
 
     def _issue(self, invoice_id: str, invoice: Invoice, time: int, event_id: str) -> None:
         self._touch(invoice_id)
+        self.issued.add(invoice_id)
         invoice.remaining = invoice.amount
         self.owed += invoice.amount
         insort(self.owing, (time, event_id, invoice_id))
+        self._release(invoice_id, time, event_id)
         self._pay_from_pool(invoice_id, invoice, time, event_id)
+
+    def _release(self, invoice_id: str, time: int, event_id: str) -> None:
+        """The payments dated before the invoice they name, waiting for its issue, come now:
+        to it first, as if paid at its issue."""
+        if not self.waiting:
+            return
+        payments = self.ledger.payments
+        waited = sorted(
+            (payments[key].time, payments[key].event_id, key)
+            for key in self.waiting
+            if payments[key].invoice_id == invoice_id
+            and (payments[key].time, payments[key].event_id) < (time, event_id)
+        )
+        for _, _, key in waited:
+            payments[key].unapplied = 0
+            self._credit(key, self.waiting.pop(key), invoice_id, time, event_id)
 
     def _credit(self, key: Any, amount: int, named: str | None, time: int, event_id: str) -> None:
         """Money in: the invoice it names if it still owes, then the oldest that owe; the
-        rest is pooled, or waits for an invoice not seen yet."""
+        rest is pooled. A payment naming an invoice not issued yet waits for it instead."""
         invoices = self.ledger.invoices
-        invoice = invoices.get(named) if named else None
-        if invoice is not None and invoice.remaining:
-            amount -= self._pay(key, named, invoice, amount, time, event_id)
-        elif named and invoice is None and named not in self.ledger.closed_invoices:
+        if (
+            named
+            and named not in self.issued
+            and type(key) is str
+            and named not in self.ledger.closed_invoices
+        ):
             self.waiting[key] = amount
             self.ledger.payments[key].unapplied = amount
             return
+        invoice = invoices.get(named) if named else None
+        if invoice is not None and invoice.remaining:
+            amount -= self._pay(key, named, invoice, amount, time, event_id)
         reach = None
         for issued, issue_id, invoice_id in list(self.owing):
             if not amount:

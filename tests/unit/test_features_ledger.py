@@ -95,6 +95,35 @@ def test_a_payment_arriving_late_leaves_the_settlement_to_the_payment_that_paid_
     assert fired[0].details["days_late"] == -18
 
 
+def test_a_payment_waiting_for_its_invoice_pays_it_once_issued_if_dated_after_it(events):
+    state, _ = apply_all([events.payment("p1", "300", day(5), invoice_id="i1")])
+    assert state.features(day(5)).unapplied_credit == Decimal(300)  # i1 not seen yet
+
+    fired = state.apply(events.invoice("i1", "300", due(30), day(4) + timedelta(hours=12)), CONFIG)
+    assert kinds(fired) == ["invoice_issued", "invoice_settled"]
+    features = state.features(day(5))
+    assert (features.unapplied_credit, features.open_balance) == (0, 0)
+
+
+def test_a_payment_dated_before_the_invoice_it_names_waits_and_pays_it_when_issued(events):
+    older = events.invoice("i1", "100", due(30), day(0))
+    prepaid = events.payment("p1", "100", day(1), invoice_id="i2")
+    state, _ = apply_all([older, prepaid, events.invoice("i3", "50", due(30), day(2))])
+    features = state.features(day(2))
+    assert (features.unapplied_credit, features.open_balance) == (Decimal(100), Decimal(150))
+
+    # Issued after the payment's date, arriving last: the payment pays it as it is issued.
+    issue = events.invoice("i2", "100", due(30), day(1) + timedelta(hours=6))
+    fired = state.apply(issue, CONFIG)
+    assert [(t.kind, t.details["invoice_id"]) for t in fired] == [
+        ("invoice_issued", "i2"),
+        ("invoice_settled", "i2"),
+    ]
+    assert fired[1].source_event_id == issue.event_id
+    features = state.features(day(2))
+    assert (features.unapplied_credit, features.open_balance) == (0, Decimal(150))
+
+
 def test_a_bounced_payment_reopens_what_it_settled(events):
     state, _ = apply_all(
         [
