@@ -559,9 +559,10 @@ class _Allocation:
         comes after every step taken, or, among them, it is one whose effect is known without
         what came after it:
 
-        * a payment fully paid by the invoice it names, which nothing changed since the
-          payment's time (what was left to pay of it then is what is left now, and no later
-          money reached it, so none would have stopped short of it);
+        * a payment spent whole on the invoice it names and the oldest owing then, none of
+          which anything changed since the payment's time (what was left to pay of each then
+          is what is left now, and no later money reached them, so none would have stopped
+          short of them);
         * a payment naming an invoice never seen: it waits, and touches nothing;
         * an invoice issued when the pool was empty and no later money reached as far as it,
           which absorbs whole the payments waiting for it.
@@ -577,18 +578,15 @@ class _Allocation:
         if kind == _PAY:
             payment = self.ledger.payments[key]
             named = payment.invoice_id
-            if payment.reversed is not None or named is None:
+            if payment.reversed is not None:
                 return False
-            invoice = invoices.get(named)
-            if invoice is None:
-                if named in self.ledger.closed_invoices:
-                    return False
+            if named and named not in invoices and named not in self.ledger.closed_invoices:
                 self.waiting[key] = payment.unapplied = payment.amount
                 return True
-            if invoice.remaining < payment.amount or self.touched.get(named, self.last) > step:
+            if not self._spent_on_unchanged(step, payment.amount, named):
                 return False
             self.at = step
-            self._pay(key, named, invoice, payment.amount, time, event_id)
+            self._credit(key, payment.amount, named, time, event_id)
             return True
         if kind == _ISSUE and not self.pool:
             invoice = invoices[key]
@@ -623,6 +621,26 @@ class _Allocation:
         if sum(payment.amount for _, payment in awaiting) > self.ledger.invoices[invoice_id].amount:
             return None
         return sorted(awaiting, key=lambda pair: pair[0])
+
+    def _spent_on_unchanged(self, step: Step, amount: int, named: str | None) -> bool:
+        """Whether money at ``step`` is spent whole on invoices nothing changed since: the one
+        it names, then the others in turn (oldest first), as far as it goes; none is pooled."""
+        invoices, touched, last = self.ledger.invoices, self.touched, self.last
+        if named in invoices:
+            if touched.get(named, last) > step:
+                return False
+            amount -= min(amount, invoices[named].remaining)
+        by_issue = sorted(
+            (invoice.issued, invoice.event_id, key) for key, invoice in invoices.items()
+        )
+        for _, _, invoice_id in by_issue:
+            if not amount:
+                return True
+            if touched.get(invoice_id, last) > step:  # so is every invoice issued after it
+                return False
+            if invoice_id != named:
+                amount -= min(amount, invoices[invoice_id].remaining)
+        return not amount
 
     def _reached_none_after(self, step: Step) -> bool:
         """Whether no money after ``step`` reached as far as the invoice it issues."""
@@ -755,7 +773,7 @@ class _Allocation:
             amount -= self._pay(key, invoice_id, invoices[invoice_id], amount, time, event_id)
             reach = (issued, issue_id)
         if reach is not None:
-            self.reaches.append((self.at, reach))
+            insort(self.reaches, (self.at, reach))  # the step may come among earlier ones
         if amount:
             self._pool(key, amount)
 

@@ -124,6 +124,21 @@ def test_a_payment_dated_before_the_invoice_it_names_waits_and_pays_it_when_issu
     assert (features.unapplied_credit, features.open_balance) == (0, Decimal(150))
 
 
+def test_a_payment_naming_no_invoice_arriving_late_pays_what_owed_at_its_date(events):
+    state, _ = apply_all(
+        [
+            events.invoice("i1", "100", due(30), day(0)),
+            events.invoice("i2", "50", due(30), day(0) + timedelta(hours=12)),
+            events.invoice("i3", "100", due(30), day(2)),
+        ]
+    )
+    # Dated before i3 was issued: it pays i1, then 20 of i2, and never reaches i3.
+    fired = state.apply(events.payment("p1", "120", day(1) + timedelta(hours=1)), CONFIG)
+    assert [(t.kind, t.details["invoice_id"]) for t in fired] == [("invoice_settled", "i1")]
+    features = state.features(day(2))
+    assert (features.open_balance, features.unapplied_credit) == (Decimal(130), 0)
+
+
 def test_a_bounced_payment_reopens_what_it_settled(events):
     state, _ = apply_all(
         [
