@@ -46,6 +46,7 @@ the same events and the same clock give the same bytes, whatever the arrival ord
 the transitions each invoice remembers, under ``fired``).
 """
 
+from bisect import insort
 from datetime import datetime
 from typing import Any
 
@@ -145,6 +146,7 @@ class CustomerState:
         "reports",
         "revision",
         "seen",
+        "seen_times",
         "watermark",
     )
 
@@ -157,6 +159,8 @@ class CustomerState:
         self.activity = Activity()
         self.seen: dict[str, tuple[int, str]] = {}
         """Event id -> (event time, digest of its fact)."""
+        self.seen_times: list[int] = []
+        """The times of ``seen``, sorted: the newest ``max_buffered_events`` bound the horizon."""
         self.watermark = self.horizon = self.clock = BEGINNING
         self.first_time: int | None = None
         self.revision = 0
@@ -216,6 +220,7 @@ class CustomerState:
         above = limit is not None and ledger.exposure > limit
         self._pass_time(time, config, out)
         self.seen[fact.event_id] = (time, digest)
+        insort(self.seen_times, time)
         self.revision += 1
         self._exact = None
         if self.first_time is None or time < self.first_time:
@@ -290,8 +295,7 @@ class CustomerState:
     def _move_horizon(self, config: FeatureConfig) -> None:
         horizon = self.watermark - config.lateness_micros
         if len(self.seen) > config.max_buffered_events + config.max_recent_event_ids:
-            newest = sorted((time for time, _ in self.seen.values()), reverse=True)
-            horizon = max(horizon, newest[config.max_buffered_events - 1])
+            horizon = max(horizon, self.seen_times[-config.max_buffered_events])
         if horizon > self.horizon:
             self.horizon = horizon
 
@@ -310,6 +314,7 @@ class CustomerState:
             older.sort()
             for _, event_id in older[: len(older) - config.max_recent_event_ids]:
                 del seen[event_id]
+            self.seen_times = sorted(time for time, _ in seen.values())
 
     def _check_due(self, config: FeatureConfig, out: list[Transition]) -> None:
         """After the allocation changed some invoices: fire those already past their deadline
@@ -599,6 +604,7 @@ class CustomerState:
         state.behaviour = PaymentBehaviour.from_row(document["behaviour"])
         state.activity = Activity.from_row(document["activity"])
         state.seen = {key: (time, digest) for time, key, digest in document["seen"]}
+        state.seen_times = [time for time, _, _ in document["seen"]]  # sorted by time
         state.derived = False
         return state
 

@@ -237,3 +237,16 @@ def test_a_state_from_another_format_is_refused():
     blob = CustomerState.new("c1").to_bytes().replace(b'"format":3', b'"format":99')
     with pytest.raises(ValueError, match="format 99"):
         CustomerState.from_bytes(blob)
+
+
+def test_the_events_kept_bound_the_horizon_however_long_the_lateness(events):
+    config = FeatureConfig(
+        lateness=timedelta(days=30), max_buffered_events=3, max_recent_event_ids=1
+    )
+    state, _ = apply_all([events.limit("1000", day(n)) for n in range(1, 6)], config=config)
+
+    # Five events kept, more than 3 + 1: the horizon is the third newest, day 3.
+    with pytest.raises(InvalidEvent) as raised:
+        state.apply(events.limit("2000", day(2) + timedelta(hours=1)), config)
+    assert raised.value.code == "too_late"
+    assert state.apply(events.limit("2000", day(3) + timedelta(hours=1)), config) == []
