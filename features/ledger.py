@@ -33,7 +33,7 @@ An invoice is settled by the event that paid its last unit. Since the pass runs 
 time, a later event never changes what happened before it: an event can only change the
 allocation from its own time on. So an event dated after every other goes on with the pass
 from where it was, and so does one dated among them whose effect nothing after it depends
-on (a payment its invoice absorbs whole, which nothing changed since; an invoice no later
+on (a payment spent whole on invoices nothing changed since its date; an invoice no later
 money reached as far as): only other events put in their place run the pass again.
 
 Bounded memory
