@@ -312,9 +312,10 @@ class CustomerState:
         older = [(time, event_id) for event_id, (time, _) in seen.items() if time < horizon]
         if len(older) > config.max_recent_event_ids:
             older.sort()
-            for _, event_id in older[: len(older) - config.max_recent_event_ids]:
+            forgotten = len(older) - config.max_recent_event_ids
+            for _, event_id in older[:forgotten]:
                 del seen[event_id]
-            self.seen_times = sorted(time for time, _ in seen.values())
+            del self.seen_times[:forgotten]  # the oldest times of all
 
     def _check_due(self, config: FeatureConfig, out: list[Transition]) -> None:
         """After the allocation changed some invoices: fire those already past their deadline
