@@ -29,7 +29,6 @@ from collections import Counter
 from collections.abc import Callable
 
 import orjson
-import zstandard
 from bench_features import synthetic_stream
 
 from detectors.anomaly import HalfSpaceTreesDetector
@@ -40,6 +39,7 @@ from features.eventtime import from_micros, to_micros
 from schemas import InputEvent
 from schemas.codec import dumps
 from streams.engine import CustomerRecord, Engine, Outputs
+from streams.engine.compression import decompress
 from streams.engine.detection import DETECTORS, Standing
 
 
@@ -86,7 +86,7 @@ def replay(engine: Engine, stream: list[InputEvent], digest: "hashlib._Hash | No
         schedule(record)
     if digest is not None:
         for _, record in sorted(records.items()):
-            digest.update(zstandard.ZstdDecompressor().decompress(record.to_bytes()))
+            digest.update(decompress(record.to_bytes()))
     return produced
 
 
@@ -132,7 +132,6 @@ def record_figures(records: list[CustomerRecord]) -> dict[str, float]:
     """The customers' records at the end of a replay: bytes as stored (state and detector
     memory, compressed) and before compression, medians; from_bytes + to_bytes, median µs."""
     stored = [record.to_bytes() for record in records]
-    decompress = zstandard.ZstdDecompressor().decompress
     round_trips = []
     for blob in stored:
         started = time.perf_counter()
