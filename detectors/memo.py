@@ -73,12 +73,12 @@ class RiskMemo:
     """The customer's latest alerts, newest last, bounded."""
     case_wakes: datetime | None = None
     """When the current case, snoozed, is due back: known without reading the case."""
-    stored_case: str | None = field(default=None, repr=False)
-    """The JSON of the latest revision of the customer's current case (`detectors.cases`),
-    resolved or not; None before its first alert, or while a revision is not yet serialised.
-    Each form is made from the other once, when first asked for: a step reads the case more
-    often than its record is written, and a record is written more often than its case
-    changes."""
+    stored_case: bytes | None = field(default=None, repr=False)
+    """The JSON (UTF-8) of the latest revision of the customer's current case
+    (`detectors.cases`), resolved or not; None before its first alert, or while a revision is
+    not yet serialised. Each form is made from the other once, when first asked for: a step
+    reads the case more often than its record is written, and a record is written more often
+    than its case changes."""
     kept_case: Case | None = field(default=None, repr=False)
     """The same case parsed, or None until a step reads it."""
     held: dict[str, str] = field(default_factory=dict)
@@ -135,11 +135,18 @@ class RiskMemo:
         return self.kept_case
 
     @property
-    def case_json(self) -> str | None:
-        """The JSON of :attr:`case`, as the record stores it."""
+    def case_json(self) -> bytes | None:
+        """The JSON of :attr:`case` (UTF-8), as the record stores it."""
         if self.stored_case is None and self.kept_case is not None:
-            self.stored_case = self.kept_case.model_dump_json()
+            self.stored_case = self.kept_case.__pydantic_serializer__.to_json(self.kept_case)
         return self.stored_case
+
+    def compact(self) -> None:
+        """Keep the case as its JSON only, not parsed: a replay that holds every customer's
+        record in memory calls this after each step (a full case takes about 60 KB parsed,
+        12 KB as JSON), at the cost of parsing it again when a later step reads it."""
+        if self.kept_case is not None:
+            self.stored_case, self.kept_case = self.case_json, None
 
     def keep_case(self, case: Case) -> None:
         """Keep ``case`` as the customer's current case."""
@@ -181,6 +188,7 @@ class RiskMemo:
         self.review_count += 1
 
     def to_bytes(self) -> bytes:
+        case = self.case_json
         return orjson.dumps(
             {
                 "pending": orjson.Fragment(self.pending.to_json()),
@@ -191,7 +199,7 @@ class RiskMemo:
                 "dso": self.dso_marks,
                 "actions": self.actions,
                 "alerts": [tuple(alert) for alert in self.recent_alerts],
-                "case": self.case_json,
+                "case": None if case is None else case.decode(),
                 "case_wakes": self.case_wakes,
                 "held": self.held,
                 "proposals": self.proposals,
@@ -217,7 +225,7 @@ class RiskMemo:
                 RecentAlert(id_, kind, severity, datetime.fromisoformat(at), message)
                 for id_, kind, severity, at, message in document.get("alerts", ())
             ],
-            stored_case=document.get("case"),
+            stored_case=None if (case := document.get("case")) is None else case.encode(),
             case_wakes=_moment(document.get("case_wakes")),
             held=document.get("held", {}),
             proposals=document.get("proposals", {}),

@@ -107,11 +107,13 @@ class Replay:
 
     def _run(self, step: Callable[[CustomerRecord, _At], Outputs], record: CustomerRecord,
              at: _At) -> Outputs:  # fmt: skip
-        """One step of the engine, its CPU time counted."""
+        """One step of the engine, its CPU time counted, then the record made compact: every
+        customer's record stays in memory."""
         started = time.thread_time()
         try:
             return step(record, at)
         finally:
+            record.memo.compact()
             self.engine_seconds += time.thread_time() - started
 
     def _schedule(self, record: CustomerRecord) -> None:

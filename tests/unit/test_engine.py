@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from detectors.memo import RiskMemo
 from detectors.scorecard import Scorecard
 from features import FeatureConfig
 from schemas import (
@@ -16,7 +17,9 @@ from schemas import (
     PaymentReversed,
     PaymentTermsUpdated,
 )
+from schemas.codec import dumps
 from schemas.validation import InvalidEvent
+from streams.cli.generate import generate_events
 from streams.engine import CustomerRecord, Engine, RiskConfig
 from streams.engine.control import apply_document, parse_document
 from streams.engine.replay import Replay
@@ -332,3 +335,25 @@ def test_a_chargeback_50_days_after_its_payment_is_inconsistent(with_invoice, ho
         engine.process(record, chargeback)
     assert refused.value.code == "inconsistent", refused.value
     assert "payment p1" in refused.value.reason
+
+
+def _replayed(events) -> tuple[list[bytes], dict[str, CustomerRecord]]:
+    replay = Replay(Engine(learn=True))
+    published = [dumps(output) for event in events for step in replay.feed(event)
+                 for output in step.outputs.events()]  # fmt: skip
+    return published, replay.records
+
+
+def test_a_replay_keeps_cases_as_json_and_publishes_what_it_would_with_them_parsed(monkeypatch):
+    history = list(generate_events(customers=4, days=240, end=datetime(2026, 6, 1, tzinfo=UTC)))
+    published, records = _replayed(history)
+    assert all(record.memo.kept_case is None for record in records.values())
+    with monkeypatch.context() as patched:
+        patched.setattr(RiskMemo, "compact", lambda memo: None)
+        published_parsed, records_parsed = _replayed(history)
+    assert any(record.memo.kept_case for record in records_parsed.values())
+    assert sum(b'"type":"case"' in line for line in published) > 20
+    assert published == published_parsed
+    assert {key: record.to_bytes() for key, record in records.items()} == {
+        key: record.to_bytes() for key, record in records_parsed.items()
+    }
