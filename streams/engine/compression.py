@@ -4,7 +4,7 @@ A record is a dozen kilobytes of JSON, most of it what every record repeats: key
 the same shapes, the phrases of alerts and cases, the versions of the rules and models. A
 zstd dictionary trained on records (``python -m streams.cli.record_dictionary``) holds
 those once for all, so that each frame need not: the median record of ``bench_engine``
-takes about a quarter fewer bytes than in a frame of its own.
+takes a fifth fewer bytes than in a frame of its own (2,940 against 3,789).
 
 Each frame names the dictionary it was written with. The newest dictionary in
 ``dictionaries/`` writes; every one of them reads, as does a frame written without one and
@@ -32,7 +32,8 @@ _NO_DICTIONARY = 0
 
 
 def _dictionaries() -> dict[int, zstandard.ZstdCompressionDict]:
-    """The dictionaries shipped with the code, by id (the number in their file's name)."""
+    """The dictionaries shipped with the code, by the id each holds (the trainer names its
+    file after it)."""
     found = {}
     for path in files("streams.engine").joinpath("dictionaries").iterdir():
         if path.name.endswith(".zdict"):
