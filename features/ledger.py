@@ -580,13 +580,12 @@ class _Allocation:
             named = payment.invoice_id
             if payment.reversed is not None:
                 return False
-            if named and named not in invoices and named not in self.ledger.closed_invoices:
-                self.waiting[key] = payment.unapplied = payment.amount
-                return True
-            if not self._spent_on_unchanged(step, payment.amount, named):
+            closed = self.ledger.closed_invoices
+            never_seen = named and named not in invoices and named not in closed
+            if not never_seen and not self._spent_on_unchanged(step, payment.amount, named):
                 return False
             self.at = step
-            self._credit(key, payment.amount, named, time, event_id)
+            self._credit(key, payment.amount, named, time, event_id)  # one never seen waits
             return True
         if kind == _ISSUE and not self.pool:
             invoice = invoices[key]
