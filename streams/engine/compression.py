@@ -54,7 +54,9 @@ _DECOMPRESS = {
 
 def compress(raw: bytes) -> bytes:
     """``raw`` as one zstd frame, written with the newest dictionary."""
-    return _COMPRESS.compress(raw)
+    # A copy: zstandard returns the buffer it wrote into, sized for the worst case (about
+    # the input's size, four times a record's frame), all of it held while the frame is.
+    return bytes(memoryview(_COMPRESS.compress(raw)))
 
 
 def decompress(blob: bytes) -> bytes:

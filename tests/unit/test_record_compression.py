@@ -1,5 +1,6 @@
 """How customer records are stored: zstd frames written with the records' dictionary."""
 
+import tracemalloc
 from datetime import UTC, datetime
 from importlib.resources import files
 
@@ -68,3 +69,14 @@ def replayed(events) -> dict[str, CustomerRecord]:
         for _ in replay.feed(event):
             pass
     return replay.records
+
+
+def test_a_record_kept_in_memory_takes_the_size_of_its_frame(samples):
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        frames = [compress(sample) for sample in samples]
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 1.1 * sum(len(frame) for frame in frames) + 64 * len(frames)
