@@ -1,5 +1,6 @@
 """The engine end to end, in pure code: decisions, labels, risk changes, rules, records."""
 
+import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -344,10 +345,14 @@ def _replayed(events) -> tuple[list[bytes], dict[str, CustomerRecord]]:
     return published, replay.records
 
 
-def test_a_replay_keeps_cases_as_json_and_publishes_what_it_would_with_them_parsed(monkeypatch):
+def test_a_replay_keeps_cases_compressed_and_publishes_what_it_would_with_them_parsed(
+    monkeypatch,
+):
     history = list(generate_events(customers=4, days=240, end=datetime(2026, 6, 1, tzinfo=UTC)))
     published, records = _replayed(history)
-    assert all(record.memo.kept_case is None for record in records.values())
+    memos = [record.memo for record in records.values()]
+    assert all(memo.kept_case is None and memo.stored_case is None for memo in memos)
+    assert all(len(memo.packed_case) < len(memo.case_json) / 1.8 for memo in memos)
     with monkeypatch.context() as patched:
         patched.setattr(RiskMemo, "compact", lambda memo: None)
         published_parsed, records_parsed = _replayed(history)
@@ -357,3 +362,31 @@ def test_a_replay_keeps_cases_as_json_and_publishes_what_it_would_with_them_pars
     assert {key: record.to_bytes() for key, record in records.items()} == {
         key: record.to_bytes() for key, record in records_parsed.items()
     }
+
+
+def test_a_compacted_case_takes_the_size_of_its_frame_in_memory():
+    history = list(generate_events(customers=1, days=240, end=datetime(2026, 6, 1, tzinfo=UTC)))
+    (record,) = _replayed(history)[1].values()
+    memo = record.memo
+    memo.keep_case(memo.case)
+    tracemalloc.start()
+    try:
+        memo.compact()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert memo.packed_case is not None
+    assert held < 1.1 * len(memo.packed_case) + 64
+
+
+def test_a_case_kept_after_compacting_replaces_the_compressed_one():
+    history = list(generate_events(customers=1, days=240, end=datetime(2026, 6, 1, tzinfo=UTC)))
+    (record,) = _replayed(history)[1].values()
+    memo = record.memo
+    compacted = memo.case
+    revised = compacted.model_copy(update={"revision": compacted.revision + 1})
+    memo.compact()
+    memo.keep_case(revised)
+    memo.compact()
+    assert memo.case == revised
+    assert RiskMemo.from_bytes(memo.to_bytes()).case == revised
