@@ -111,7 +111,7 @@ class Ledger:
         self.closed_payments: dict[str, int] = {}
         """Ids of dropped items (payments: reversed or settled), with their time."""
         self.order_total = self.open_balance = self.unapplied = 0
-        self.links: dict[str, set[str]] = {}
+        self.links: dict[str, tuple[str, ...]] = {}
         """Derived: the items each item met (a credit and every invoice it ever paid, reversed
         or not), both ways; a credit note's credit is its invoice."""
         self.drop_at = BEGINNING
@@ -530,9 +530,10 @@ class _Allocation:
         self.freed: set[str] = set()
         """The credits (a credit note's: its invoice) whose credit left those steps changed
         (using a credit only makes its last use later)."""
-        self.met: dict[str, set[str]] = {}
+        self.met: dict[str, tuple[str, ...]] = {}
         """Item -> the items it met: a credit (a credit note's is its invoice) and the invoices
-        it paid."""
+        it paid. Tuples, not sets: an item meets one or two others, and a set of one takes
+        four times the memory of a tuple."""
         self.paid: dict[Any, dict[str, int]] = {}
         """What each credit paid, invoice by invoice: a reversal takes it back."""
         self.settled: dict[str, tuple[int, str]] = {}
@@ -830,14 +831,9 @@ class _Allocation:
 
     def _meet(self, credit: str, invoice_id: str) -> None:
         met = self.met
-        if credit in met:
-            met[credit].add(invoice_id)
-        else:
-            met[credit] = {invoice_id}
-        if invoice_id in met:
-            met[invoice_id].add(credit)
-        else:
-            met[invoice_id] = {credit}
+        if invoice_id not in met.get(credit, ()):  # both ways at once, so one says for both
+            met[credit] = (*met.get(credit, ()), invoice_id)
+            met[invoice_id] = (*met.get(invoice_id, ()), credit)
 
     def _used(self, key: Any, time: int) -> None:
         """Note when a credit last paid something: until then, what it paid may depend on it."""

@@ -272,7 +272,8 @@ def allocation_of(ledger) -> tuple:
         for key, invoice in ledger.invoices.items()
     }  # fmt: skip
     payments = {key: (payment.unapplied, payment.used) for key, payment in ledger.payments.items()}
-    return ledger.open_balance, ledger.unapplied, invoices, payments, ledger.links
+    links = {key: set(others) for key, others in ledger.links.items()}
+    return ledger.open_balance, ledger.unapplied, invoices, payments, links
 
 
 @moderate
