@@ -831,7 +831,7 @@ class _Allocation:
 
     def _meet(self, credit: str, invoice_id: str) -> None:
         met = self.met
-        if invoice_id not in met.get(credit, ()):  # both ways at once, so one says for both
+        if invoice_id not in met.get(credit, ()):  # kept both ways together: one side tells
             met[credit] = (*met.get(credit, ()), invoice_id)
             met[invoice_id] = (*met.get(invoice_id, ()), credit)
 
