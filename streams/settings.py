@@ -26,7 +26,6 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as UnreadableSetting
-from redis.connection import parse_url
 
 from detectors.rules import parse_duration
 from features import FeatureConfig
@@ -87,13 +86,20 @@ def redis_url(url: str) -> str:
     >>> redis_url("redis://:hunter2@redis:6379/zero")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ValueError: 'redis://:***@redis:6379/zero' is not a Redis URL (the database is not a number...
+    >>> redis_url("redis://redis:6379/0?socket_timeout=soon")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: '...' is not a Redis URL (invalid value for 'socket_timeout' in connection URL.)...
     """
     try:
         split = urlsplit(url)
-        if split.scheme not in ("redis", "rediss", "unix"):
+        if not url.lower().startswith(("redis://", "rediss://", "unix://")):
             problem: str | None = "it starts with none of redis://, rediss://, unix://"
         else:
-            problem = _redis_url_problem(split, parse_url(url))  # redis' own reading too
+            problem = _redis_url_problem(split)
+            if split.query:  # its options, as redis reads them (redis is loaded only for those)
+                from redis.connection import parse_url
+
+                parse_url(url)
     except ValueError as error:
         problem = str(error)
     if problem:
@@ -129,10 +135,10 @@ def api_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _redis_url_problem(split: SplitResult, parts: dict[str, Any]) -> str | None:
-    """What parse_url lets pass but a worker would not use as meant."""
+def _redis_url_problem(split: SplitResult) -> str | None:
+    """What redis would let pass but a worker would not use as meant."""
     if split.scheme == "unix":
-        return None if parts.get("path") else "no socket path"
+        return None if split.path else "no socket path"
     if not split.hostname:
         return "no host"
     if split.port is not None and not 0 < split.port < 65536:

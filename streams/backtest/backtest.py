@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka.errors import KafkaError
 from pydantic import BaseModel
 
 from detectors.delayed_labels import LabelledExample, Prediction
@@ -296,6 +295,9 @@ class History:
             except (ValueError, OSError) as error:  # OSError: DataNotFound, unreadable
                 raise ConfigError(str(error)) from None
         if self.start is not None:
+            # imported here: a backtest from files loads no Kafka client
+            from aiokafka.errors import KafkaError
+
             if self.end is None or self.end <= self.start:
                 raise ConfigError("--end must be after --start")
             try:

@@ -10,16 +10,16 @@
 
 import asyncio
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from pydantic import BaseModel
 
 from streams.engine.kinds import OUTPUT_KINDS
 from streams.kafka.security import KafkaClient
-from streams.kafka.topics import create_topics
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaProducer
 
 OUTPUTS: dict[type[BaseModel], str] = {
     kind.contract: kind.topic
@@ -87,6 +87,11 @@ class TopicSink:
     BATCH = 1_000
 
     def __init__(self, settings: Settings, prefix: str) -> None:
+        # imported here: a backtest from files loads no Kafka client
+        from aiokafka.errors import KafkaError
+
+        from streams.kafka.topics import create_topics
+
         self.names = {kind: f"{prefix}{topic_suffix(kind)}" for kind in KINDS}
         live = set(settings.topics.model_dump().values())
         clash = sorted(live & set(self.names.values()))
@@ -108,7 +113,9 @@ class TopicSink:
             raise ConfigError(f"cannot write the output topics: {error}") from None
 
     @staticmethod
-    async def _start(client: KafkaClient) -> AIOKafkaProducer:
+    async def _start(client: KafkaClient) -> "AIOKafkaProducer":
+        from aiokafka import AIOKafkaProducer
+
         producer = AIOKafkaProducer(**client, acks="all", linger_ms=20)
         await producer.start()
         return producer

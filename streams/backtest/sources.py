@@ -33,9 +33,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import NamedTuple
-
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from typing import TYPE_CHECKING, NamedTuple
 
 from schemas.codec import dumps
 from schemas.events import InputEvent
@@ -48,6 +46,9 @@ from streams.backtest.importers import (
 )
 from streams.engine.deadletter import dead_letter
 from streams.kafka.security import KafkaClient
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
 
 Reject = Callable[[DeadLetter], None]
 FETCH = 2_000
@@ -194,13 +195,16 @@ class _TopicReader:
 
     def open(
         self, start: datetime, end: datetime, count: int
-    ) -> dict[TopicPartition, tuple[int, int]]:
+    ) -> "dict[TopicPartition, tuple[int, int]]":
         """The [first, last) offsets of every partition between the two moments."""
         return self.loop.run_until_complete(self._open(start, end, count))
 
     async def _open(
         self, start: datetime, end: datetime, count: int
-    ) -> dict[TopicPartition, tuple[int, int]]:
+    ) -> "dict[TopicPartition, tuple[int, int]]":
+        # imported here: a backtest from files loads no Kafka client
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
         consumer = self.consumer = AIOKafkaConsumer(
             **self.client, enable_auto_commit=False, auto_offset_reset="earliest"
         )
@@ -226,7 +230,7 @@ class _TopicReader:
         return ranges
 
     def events(
-        self, partition: TopicPartition, first: int, last: int, reject: Reject
+        self, partition: "TopicPartition", first: int, last: int, reject: Reject
     ) -> Iterator[Located]:
         family = self.families[partition.topic]
         offset = first

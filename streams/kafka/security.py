@@ -16,12 +16,13 @@ client certificate is mutual TLS.
 
 import ssl
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-import faust
-from aiokafka.helpers import create_ssl_context
 from pydantic import Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    import faust
 
 KafkaClient = dict[str, Any]
 """The options of an aiokafka client: its bootstrap servers, protocol, credentials, TLS."""
@@ -76,6 +77,9 @@ class KafkaSecurity(BaseSettings):
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """The TLS context of every client, if the protocol uses TLS."""
+        # imported here: the settings (and a backtest from files) load no Kafka client
+        from aiokafka.helpers import create_ssl_context
+
         if not self.tls:
             return None
         return create_ssl_context(
@@ -95,8 +99,10 @@ class KafkaSecurity(BaseSettings):
             )
         return options
 
-    def faust_credentials(self) -> faust.SASLCredentials | faust.SSLCredentials | None:
+    def faust_credentials(self) -> "faust.SASLCredentials | faust.SSLCredentials | None":
         """The same for a Faust app."""
+        import faust  # imported here: only a worker loads Faust
+
         if self.protocol.startswith("SASL"):
             return faust.SASLCredentials(
                 username=self.username,
