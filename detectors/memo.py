@@ -153,7 +153,7 @@ class RiskMemo:
         """Keep the case only as its JSON compressed: a replay that holds every customer's
         record in memory calls this after each step (a full case takes about 60 KB parsed,
         10 KB as JSON, 2.3 KB compressed), at the cost of reading it again (about 10 µs to
-        decompress, 200 µs to parse) when a later step asks for it."""
+        decompress, 74 µs to parse a case of 50 history entries) when a later step asks for it."""
         if self.packed_case is None and (case_json := self.case_json) is not None:
             # A copy: the frame zstandard returns holds a buffer the size of the JSON.
             self.packed_case = bytes(memoryview(_PACK.compress(case_json)))

@@ -1,6 +1,5 @@
 """``riskstream backtest``: outputs, determinism, dead letters, time passing, the report."""
 
-import subprocess
 import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -19,9 +18,9 @@ from streams.cli.commands import app
 from streams.cli.generate import generate_events
 from streams.engine import CustomerRecord, Engine, Outputs
 from streams.engine.replay import Replay
+from tests.unit.test_engine_pure import io_libraries_loaded_by
 from tests.unit.test_importers import HEADER, ROWS
 
-REPO = Path(__file__).resolve().parents[2]
 END = datetime(2026, 6, 1, tzinfo=UTC)
 OUTPUT_FILES = (
     "alerts", "changes", "decisions", "actions", "model_health", "invoices", "deadletter",
@@ -456,25 +455,12 @@ def test_the_input_is_counted_only_when_the_progress_bar_shows(history, monkeypa
     assert calls == [True]
 
 
-CLIENTS = ("faust", "aiokafka", "redis")
-
-
-def clients_loaded(code: str, *args: object) -> list[str]:
-    """Which of `CLIENTS` a process of its own has loaded once it has run ``code``."""
-    script = (f"import sys\ntry:\n    {code}\n"
-              f"finally:\n    print(*sorted(set({CLIENTS}) & set(sys.modules)))")  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", script, *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()[-1].split()
-
-
 def test_a_backtest_from_files_loads_no_kafka_redis_or_faust_client():
     """Importing them took about 20 MB of a backtest's memory, and time, for nothing."""
-    assert clients_loaded("import streams.backtest.backtest") == []
+    assert io_libraries_loaded_by("import streams.backtest.backtest") == []
 
 
 def test_the_backtest_command_from_files_loads_no_kafka_redis_or_faust_client(history, tmp_path):
     run = "from streams.cli.commands import app; app(sys.argv[1:], prog_name='riskstream')"
-    assert clients_loaded(run, "backtest", "-q", "-o", tmp_path, history[0]) == []
+    assert io_libraries_loaded_by(run, "backtest", "-q", "-o", tmp_path, history[0]) == []
     assert lines(tmp_path, "invoices") and (tmp_path / "report.json").is_file()
