@@ -133,6 +133,9 @@ class Metrics:
             "topic",
             "type",
         )
+        self.messages_sent = counter(
+            "messages_sent", "Outputs and dead letters sent, by topic", "topic"
+        )
         self.dead_letters = counter(
             "dead_letters", "Inputs sent to the dead-letter topic, by reason code", "reason"
         )
@@ -222,6 +225,7 @@ class Metrics:
             self.customers.labels(tier)
 
         self._received: dict[tuple[str, str], Any] = {}  # label children, cached: hot path
+        self._sent: dict[str, Any] = {}
         self._latency: dict[str, Any] = {}
         self._lag_labels: set[tuple[str, str]] = set()
         self._redis: Any = None
@@ -235,6 +239,12 @@ class Metrics:
             child = self._received[topic, event_type] = self.events_received.labels(
                 topic, event_type
             )
+        child.inc()
+
+    def message_sent(self, topic: str) -> None:
+        child = self._sent.get(topic)
+        if child is None:
+            child = self._sent[topic] = self.messages_sent.labels(topic)
         child.inc()
 
     def event_processed(self, seconds: float) -> None:

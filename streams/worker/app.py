@@ -52,6 +52,7 @@ class RiskApp:
         topics = settings.topics
         families = topics.inputs()
         self.emitter = Emitter(
+            app,
             {
                 kind.contract: self._topic(getattr(topics, kind.topic))
                 for kind in OUTPUT_KINDS.values()

@@ -60,6 +60,7 @@ def test_metrics_count_what_was_sent(kafka_bootstrap, redis_url, tmp_path: Path)
         letters = counted(worker, "riskstream_dead_letters_total", "reason")
         alerts = counted(worker, "riskstream_alerts_total", "kind", "severity")
         decisions = counted(worker, "riskstream_decisions_total", "outcome")
+        sent_to = counted(worker, "riskstream_messages_sent_total", "topic")
         tiers = counted(worker, "riskstream_customers", "tier")
         client = redis.Redis.from_url(redis_url, decode_responses=True)
 
@@ -78,4 +79,6 @@ def test_metrics_count_what_was_sent(kafka_bootstrap, redis_url, tmp_path: Path)
     assert decisions == Counter((d["outcome"],) for d in outputs[topics.decisions])
     placed = sum(n for (_, kind), n in sent.items() if kind == "order.placed")
     assert sum(decisions.values()) == placed - 1  # the redelivered one is decided once
+    for topic, messages_there in outputs.items():
+        assert sent_to[topic,] == len(messages_there), topic
     assert tiers == stored_tiers() and sum(tiers.values()) == 10
