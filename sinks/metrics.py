@@ -224,9 +224,10 @@ class Metrics:
             self.risk_changes.labels(tier, direction)
             self.customers.labels(tier)
 
-        self._received: dict[tuple[str, str], Any] = {}  # label children, cached: hot path
-        self._sent: dict[str, Any] = {}
-        self._latency: dict[str, Any] = {}
+        # Label children of the hot path's metrics, by their labels: cached.
+        self._received: dict[tuple[str, ...], Any] = {}
+        self._sent: dict[tuple[str, ...], Any] = {}
+        self._latency: dict[tuple[str, ...], Any] = {}
         self._lag_labels: set[tuple[str, str]] = set()
         self._redis: Any = None
         self._redis_seen = {"errors": 0, "retries": 0}
@@ -234,18 +235,10 @@ class Metrics:
     # -- the hot path -------------------------------------------------------------------
 
     def event_received(self, topic: str, event_type: str) -> None:
-        child = self._received.get((topic, event_type))
-        if child is None:
-            child = self._received[topic, event_type] = self.events_received.labels(
-                topic, event_type
-            )
-        child.inc()
+        _child(self._received, self.events_received, topic, event_type).inc()
 
     def message_sent(self, topic: str) -> None:
-        child = self._sent.get(topic)
-        if child is None:
-            child = self._sent[topic] = self.messages_sent.labels(topic)
-        child.inc()
+        _child(self._sent, self.messages_sent, topic).inc()
 
     def event_processed(self, seconds: float) -> None:
         self.processing.observe(seconds)
@@ -269,10 +262,7 @@ class Metrics:
                 self.dead_letters.labels(output.reason_code).inc()
             if kafka_timestamp is not None:
                 kind = output.type  # type: ignore[attr-defined]
-                child = self._latency.get(kind)
-                if child is None:
-                    child = self._latency[kind] = self.latency.labels(kind)
-                child.observe(latency)
+                _child(self._latency, self.latency, kind).observe(latency)
 
     def _count_risk_change(self, change: RiskChange) -> None:
         before = change.previous_tier
@@ -384,6 +374,14 @@ class Metrics:
         for labels in self._lag_labels - seen:
             self.consumer_lag.remove(*labels)
         self._lag_labels = seen
+
+
+def _child(children: dict[tuple[str, ...], Any], metric: Any, *labels: str) -> Any:
+    """The child of ``metric`` with ``labels``, kept in ``children``: ``labels()`` is slow."""
+    child = children.get(labels)
+    if child is None:
+        child = children[labels] = metric.labels(*labels)
+    return child
 
 
 def _rule_id(alert: Alert) -> str:
