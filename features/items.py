@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 NEVER = 2**62
 """A time no event reaches: when an item that still owes or has credit left can go."""
 _NO_ROWS: tuple[list[Any], ...] = ()
+_UNKNOWN: Any = object()
+"""A derived value not derived yet."""
 NOTHING: Any = MappingProxyType({})
 """Shared by the invoices a derived map says nothing of, most of them: made per invoice only
 when needed, which keeps the allocations (and the garbage collector's work) down."""
@@ -31,7 +33,7 @@ class Settlement(NamedTuple):
 class Order:
     """An order: its amount, when it was placed or cancelled, and the invoices that bill it."""
 
-    __slots__ = ("amount", "billed", "cancelled", "open_amount", "placed")
+    __slots__ = ("_closed", "amount", "billed", "cancelled", "open_amount", "placed")
 
     def __init__(self) -> None:
         self.placed: int | None = None
@@ -41,6 +43,18 @@ class Order:
         """Invoice id -> (issue time, amount) of the invoices that name this order."""
         self.open_amount = 0
         """Derived: what of it is not invoiced, cancelled or expired."""
+        self._closed: Any = _UNKNOWN
+        """Derived: :meth:`closed_at`, once asked (every tidy asks it of every order)."""
+
+    def place(self, time: int, amount: int) -> None:
+        self.placed, self.amount, self._closed = time, amount, _UNKNOWN
+
+    def cancel(self, time: int) -> None:
+        self.cancelled, self._closed = time, _UNKNOWN
+
+    def bill(self, invoice_id: str, time: int, amount: int) -> None:
+        self.billed[invoice_id] = (time, amount)
+        self._closed = _UNKNOWN
 
     def unbilled(self, expired_before: int) -> int:
         """What of the order is still open exposure: placed, neither cancelled nor older than
@@ -57,6 +71,11 @@ class Order:
     def closed_at(self) -> int | None:
         """When it was cancelled or fully invoiced, if it was; when its last invoice was
         issued for an order never placed."""
+        if self._closed is _UNKNOWN:
+            self._closed = self._find_close()
+        return self._closed
+
+    def _find_close(self) -> int | None:
         if self.placed is None:
             return max(at for at, _ in self.billed.values())
         times = [] if self.cancelled is None else [self.cancelled]

@@ -132,14 +132,14 @@ class Ledger:
         order = self.orders.get(order_id)
         if order is None:
             order = self.orders[order_id] = Order()
-        order.placed, order.amount = time, amount
+        order.place(time, amount)
 
     def cancel_order(self, order_id: str, time: int) -> bool:
         """Whether the cancellation is news (the order was not cancelled earlier)."""
         order = self.orders[order_id]
         if order.cancelled is not None and order.cancelled <= time:
             return False
-        order.cancelled = time
+        order.cancel(time)
         return True
 
     def issue_invoice(
@@ -159,7 +159,7 @@ class Ledger:
             order = self.orders.get(order_id)
             if order is None:  # its order may come later, on its own topic
                 order = self.orders[order_id] = Order()
-            order.billed[invoice_id] = (time, amount)
+            order.bill(invoice_id, time, amount)
 
     def close_invoice(self, invoice_id: str, event_id: str, time: int, kind: str) -> None:
         """A cancellation or write-off: it shuts what is owed of the invoice at its time."""

@@ -46,7 +46,7 @@ the same events and the same clock give the same bytes, whatever the arrival ord
 the transitions each invoice remembers, under ``fired``).
 """
 
-from bisect import insort
+from bisect import bisect_left, insort
 from datetime import datetime
 from typing import Any
 
@@ -309,13 +309,13 @@ class CustomerState:
         seen = self.seen
         if not exact and len(seen) <= 2 * config.max_recent_event_ids:
             return
-        older = [(time, event_id) for event_id, (time, _) in seen.items() if time < horizon]
-        if len(older) > config.max_recent_event_ids:
-            older.sort()
-            forgotten = len(older) - config.max_recent_event_ids
-            for _, event_id in older[:forgotten]:
-                del seen[event_id]
-            del self.seen_times[:forgotten]  # the oldest times of all
+        forgotten = bisect_left(self.seen_times, horizon) - config.max_recent_event_ids
+        if forgotten <= 0:
+            return  # no more ids before the horizon than are kept
+        older = sorted((time, event_id) for event_id, (time, _) in seen.items() if time < horizon)
+        for _, event_id in older[:forgotten]:
+            del seen[event_id]
+        del self.seen_times[:forgotten]  # the oldest times of all
 
     def _check_due(self, config: FeatureConfig, out: list[Transition]) -> None:
         """After the allocation changed some invoices: fire those already past their deadline
