@@ -200,8 +200,7 @@ def catch_up(
     pid = process.process.pid
     started, cpu_started = time.perf_counter(), cpu_seconds(pid)
     timed = events - taken()  # it may take events before /ready says so: time only those after
-    done = harness.wait_for(lambda: taken() >= events, 1800, 0.2)
-    assert done, process.log_tail()
+    assert until_taken(taken, events, 1800), process.log_tail()
     seconds = time.perf_counter() - started
     cpu = cpu_seconds(pid) - cpu_started
     if settled is not None:
@@ -211,6 +210,22 @@ def catch_up(
         raise SystemExit(f"only {timed:,.0f} of {events:,} events were taken after /ready "
                          "answered: too few to time, give more --customers or --days")  # fmt: skip
     return CatchUp(events, timed, seconds, cpu, at_rest)
+
+
+def until_taken(taken: Callable[[], float], events: int, timeout: float) -> bool:
+    """Wait until ``taken()`` reaches ``events``: every 0.2 s near the end, seldom while it is
+    far: each read renders the worker's ``/metrics``, 4% of its CPU when read every 0.2 s."""
+    started = time.monotonic()
+    first = count = taken()
+    while count < events:
+        elapsed = time.monotonic() - started
+        if elapsed > timeout:
+            return False
+        rate = (count - first) / elapsed if elapsed else 0.0
+        left = (events - count) / rate if rate > 0 else 1.0
+        time.sleep(min(2.0, max(0.2, left / 2)))
+        count = taken()
+    return True
 
 
 def in_redis(client: redis.Redis, prefix: str, revisions: dict[str, int]) -> Callable[[], bool]:
