@@ -13,10 +13,12 @@ from collections.abc import AsyncIterator
 import faust
 from faust.types import EventT
 
-PATIENCE = 8
-"""Turns of the event loop a batch waits for its next event before it ends: Faust's consumer
-hands over one message a turn, of any of the topics it reads, so the next event of a backlog
-may take a few."""
+PATIENCE = 64
+"""Turns of the event loop a batch waits for its next event before it ends. Faust's consumer
+hands over one message a turn, of any of the topics the worker reads, the outputs that the
+Redis writer and the trainer follow among them, so the next event of a backlog may take
+many: with 8 turns a worker catching up ended its batches after a median of 4 events, with
+64 at 1,000 (``tests/bench/bench_worker.py``). 64 turns of an idle loop take about 0.2 ms."""
 
 
 async def in_batches(stream: faust.StreamT, size: int) -> AsyncIterator[tuple[EventT, bool]]:
